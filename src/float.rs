@@ -1,0 +1,85 @@
+//! The floating-point element trait shared by every layer.
+
+use std::fmt::{Debug, Display};
+use std::iter::Sum;
+use std::ops::{AddAssign, DivAssign, MulAssign, SubAssign};
+
+use crate::array::{DType, DynArray};
+use ndarray::ArrayD;
+
+/// `f32` or `f64`: the element types the numerics are generic over.
+///
+/// Half-precision inputs (`half::f16`, `half::bf16`) are handled by the kernels that
+/// accept them explicitly and accumulate in `f32`; they do not implement this trait.
+pub trait Float:
+    num_traits::Float
+    + num_traits::FloatConst
+    + Send
+    + Sync
+    + Debug
+    + Display
+    + Default
+    + Sum
+    + AddAssign
+    + SubAssign
+    + MulAssign
+    + DivAssign
+    + 'static
+{
+    /// The matching run-time dtype.
+    const DTYPE: DType;
+    /// Machine epsilon (`2^-23` or `2^-52`).
+    const EPSILON: Self;
+    /// Convert from `f64`, rounding to nearest.
+    fn of(x: f64) -> Self;
+    /// Widen to `f64` (exact).
+    fn f64(self) -> f64;
+    /// Wrap an owned array of this type as a [`DynArray`].
+    fn wrap(a: ArrayD<Self>) -> DynArray;
+    /// View a [`DynArray`] of this dtype, or `None` for another dtype.
+    fn unwrap_ref(a: &DynArray) -> Option<&ArrayD<Self>>;
+}
+
+impl Float for f32 {
+    const DTYPE: DType = DType::F32;
+    const EPSILON: f32 = f32::EPSILON;
+    #[inline(always)]
+    fn of(x: f64) -> f32 {
+        x as f32
+    }
+    #[inline(always)]
+    fn f64(self) -> f64 {
+        f64::from(self)
+    }
+    fn wrap(a: ArrayD<f32>) -> DynArray {
+        DynArray::F32(a)
+    }
+    fn unwrap_ref(a: &DynArray) -> Option<&ArrayD<f32>> {
+        match a {
+            DynArray::F32(a) => Some(a),
+            _ => None,
+        }
+    }
+}
+
+impl Float for f64 {
+    const DTYPE: DType = DType::F64;
+    const EPSILON: f64 = f64::EPSILON;
+    #[inline(always)]
+    fn of(x: f64) -> f64 {
+        x
+    }
+    #[inline(always)]
+    fn f64(self) -> f64 {
+        self
+    }
+    fn wrap(a: ArrayD<f64>) -> DynArray {
+        DynArray::F64(a)
+    }
+    fn unwrap_ref(a: &DynArray) -> Option<&ArrayD<f64>> {
+        match a {
+            DynArray::F64(a) => Some(a),
+            _ => None,
+        }
+    }
+}

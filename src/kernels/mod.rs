@@ -1,0 +1,511 @@
+//! Kernels: the only code in xent that knows about SIMD and threads.
+//!
+//! Every kernel sees a tensor as `(outer, classes, inner)` ([`Geom`]): the class axis
+//! in the middle, everything before it folded into `outer`, everything after it into
+//! `inner`. With `inner == 1` (class axis last, the common case) each position is a
+//! contiguous row of `classes` values and the row kernels run on it directly. With
+//! `inner > 1` (PyTorch's classes on axis 1 with spatial dims, Keras `axis=0`) the
+//! driver copies tiles of [`TILE`] positions into a small row-major buffer (a
+//! blocked transpose that stays in L1), runs the same row kernels, and copies back:
+//! no full transpose of the tensor is ever made.
+//!
+//! Parallelism is an explicit argument ([`Par`]): work is split over groups of
+//! rows, never finer than [`GRAIN`] elements, so small problems stay on one thread.
+//!
+//! Per-position arrays (`labels`, `lse`, `loss`, `scale`) have `outer · inner`
+//! elements in `(outer, inner)` order.
+//!
+//! # Panics
+//! The kernels panic when slice lengths disagree with the geometry: that is a bug in
+//! the caller (the core ops check shapes and return errors before calling here).
+
+pub mod scalar;
+
+use crate::float::Float;
+
+/// How many threads a kernel may use.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Par {
+    /// Run on the calling thread.
+    #[default]
+    Seq,
+    /// Split the work over at most `n` rayon tasks (`0`: one per thread of the
+    /// current rayon pool). Problems smaller than [`GRAIN`] elements stay sequential.
+    Rayon(usize),
+}
+
+impl Par {
+    /// `Par::Rayon(0)`: every thread of the current rayon pool.
+    pub fn all() -> Par {
+        Par::Rayon(0)
+    }
+
+    fn tasks(self) -> usize {
+        match self {
+            Par::Seq => 1,
+            Par::Rayon(0) => rayon::current_num_threads(),
+            Par::Rayon(n) => n,
+        }
+    }
+}
+
+/// The fewest elements a parallel task gets: below this a thread costs more than it saves.
+pub const GRAIN: usize = 1 << 15;
+
+/// Positions per tile when the class axis is not the last one.
+pub const TILE: usize = 16;
+
+/// A tensor seen as `(outer, classes, inner)`, the class axis in the middle.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Geom {
+    /// Product of the dimensions before the class axis.
+    pub outer: usize,
+    /// Length of the class axis.
+    pub classes: usize,
+    /// Product of the dimensions after the class axis.
+    pub inner: usize,
+}
+
+impl Geom {
+    /// Contiguous rows: `rows × classes`, class axis last.
+    pub fn rows(rows: usize, classes: usize) -> Geom {
+        Geom { outer: rows, classes, inner: 1 }
+    }
+
+    /// Number of positions (`outer · inner`): the length of per-position arrays.
+    pub fn positions(&self) -> usize {
+        self.outer * self.inner
+    }
+
+    /// Number of elements (`outer · classes · inner`).
+    pub fn len(&self) -> usize {
+        self.outer * self.classes * self.inner
+    }
+
+    /// True when the tensor has no elements.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+}
+
+/// The upstream gradient scale of a loss: one factor for every position (a reduced
+/// loss), or one per position (`reduction='none'`, or class-weighted rows).
+#[derive(Debug, Clone, Copy)]
+pub enum Scale<'a, T> {
+    /// The same factor for every position.
+    Uniform(T),
+    /// One factor per position.
+    PerPosition(&'a [T]),
+}
+
+impl<T: Float> Scale<'_, T> {
+    #[inline]
+    fn at(&self, i: usize) -> T {
+        match self {
+            Scale::Uniform(s) => *s,
+            Scale::PerPosition(v) => v[i],
+        }
+    }
+}
+
+/// Options of the sparse (class-index) cross-entropy kernels, PyTorch's semantics:
+/// `loss = (1 − ε)·w[y]·(lse − x_y) + (ε/C)·Σ_c w_c·(lse − x_c)`, and 0 where
+/// `y == ignore_index`.
+#[derive(Debug, Clone, Copy)]
+pub struct SparseCe<'a, T> {
+    /// Label smoothing ε in [0, 1].
+    pub smoothing: T,
+    /// Class weights (length `classes`), or all ones.
+    pub weight: Option<&'a [T]>,
+    /// Positions whose label equals this contribute nothing.
+    pub ignore_index: Option<i64>,
+}
+
+impl<T: Float> Default for SparseCe<'_, T> {
+    fn default() -> Self {
+        SparseCe { smoothing: T::zero(), weight: None, ignore_index: None }
+    }
+}
+
+/// Which gradient a dense-target cross-entropy returns.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DenseGrad {
+    /// TensorFlow's fused kernel: `softmax(x) − t`, whatever `Σ t` is.
+    Kernel,
+    /// The true derivative: `softmax(x)·Σ_c w_c t_c − w ∘ t`.
+    Exact,
+}
+
+// ---------------------------------------------------------------------------------
+// The row/tile driver.
+
+/// One position's data handed to a row closure.
+struct Row<'r, T> {
+    a: &'r [T],
+    b: Option<&'r [T]>,
+    out: Option<&'r mut [T]>,
+    pin: T,
+    label: i64,
+    pos: usize,
+}
+
+/// All buffers of one kernel call, split together by outer index.
+struct Bufs<'a, T> {
+    g: Geom,
+    /// global index of the first position (for `Scale::PerPosition` / debugging)
+    pos0: usize,
+    a: &'a [T],
+    b: Option<&'a [T]>,
+    out: Option<&'a mut [T]>,
+    pin: Option<&'a [T]>,
+    labels: Option<&'a [i64]>,
+    pout: Option<&'a mut [T]>,
+    pout2: Option<&'a mut [T]>,
+}
+
+fn split_opt<'a, T>(s: Option<&'a [T]>, at: usize) -> (Option<&'a [T]>, Option<&'a [T]>) {
+    match s {
+        Some(s) => {
+            let (l, r) = s.split_at(at);
+            (Some(l), Some(r))
+        }
+        None => (None, None),
+    }
+}
+
+fn split_opt_mut<'a, T>(s: Option<&'a mut [T]>, at: usize) -> (Option<&'a mut [T]>, Option<&'a mut [T]>) {
+    match s {
+        Some(s) => {
+            let (l, r) = s.split_at_mut(at);
+            (Some(l), Some(r))
+        }
+        None => (None, None),
+    }
+}
+
+impl<'a, T: Float> Bufs<'a, T> {
+    fn split(self, outer_left: usize) -> (Bufs<'a, T>, Bufs<'a, T>) {
+        let g = self.g;
+        let ce = outer_left * g.classes * g.inner;
+        let pe = outer_left * g.inner;
+        let (a0, a1) = self.a.split_at(ce);
+        let (b0, b1) = split_opt(self.b, ce);
+        let (o0, o1) = split_opt_mut(self.out, ce);
+        let (p0, p1) = split_opt(self.pin, pe);
+        let (l0, l1) = split_opt(self.labels, pe);
+        let (q0, q1) = split_opt_mut(self.pout, pe);
+        let (r0, r1) = split_opt_mut(self.pout2, pe);
+        let gl = Geom { outer: outer_left, ..g };
+        let gr = Geom { outer: g.outer - outer_left, ..g };
+        (
+            Bufs { g: gl, pos0: self.pos0, a: a0, b: b0, out: o0, pin: p0, labels: l0, pout: q0, pout2: r0 },
+            Bufs { g: gr, pos0: self.pos0 + pe, a: a1, b: b1, out: o1, pin: p1, labels: l1, pout: q1, pout2: r1 },
+        )
+    }
+
+    fn run<F>(self, par_tasks: usize, f: &F)
+    where
+        F: Fn(Row<'_, T>) -> (T, T) + Sync,
+    {
+        let work = self.g.len().max(self.g.positions());
+        if par_tasks > 1 && self.g.outer > 1 && work >= 2 * GRAIN {
+            let left = self.g.outer / 2;
+            let (l, r) = self.split(left);
+            let tl = par_tasks / 2;
+            rayon::join(|| l.run(tl.max(1), f), || r.run((par_tasks - tl).max(1), f));
+        } else {
+            self.run_seq(f);
+        }
+    }
+
+    fn run_seq<F>(self, f: &F)
+    where
+        F: Fn(Row<'_, T>) -> (T, T),
+    {
+        let Geom { outer, classes: c, inner } = self.g;
+        let Bufs { a, b, mut out, pin, labels, mut pout, mut pout2, pos0, .. } = self;
+        let mut emit = |p: usize, v: (T, T)| {
+            if let Some(q) = pout.as_deref_mut() {
+                q[p] = v.0;
+            }
+            if let Some(q) = pout2.as_deref_mut() {
+                q[p] = v.1;
+            }
+        };
+        if inner == 1 {
+            for r in 0..outer {
+                let span = r * c..(r + 1) * c;
+                let v = f(Row {
+                    a: &a[span.clone()],
+                    b: b.map(|b| &b[span.clone()]),
+                    out: out.as_deref_mut().map(|o| &mut o[span.clone()]),
+                    pin: pin.map_or(T::zero(), |p| p[r]),
+                    label: labels.map_or(0, |l| l[r]),
+                    pos: pos0 + r,
+                });
+                emit(r, v);
+            }
+            return;
+        }
+        // Blocked path: tiles of TILE positions transposed into row-major buffers.
+        let mut ta = vec![T::zero(); TILE * c];
+        let mut tb = if b.is_some() { vec![T::zero(); TILE * c] } else { Vec::new() };
+        let mut to = if out.is_some() { vec![T::zero(); TILE * c] } else { Vec::new() };
+        for o in 0..outer {
+            let base = o * c * inner;
+            let mut j0 = 0;
+            while j0 < inner {
+                let w = TILE.min(inner - j0);
+                for k in 0..c {
+                    let src = base + k * inner + j0;
+                    for t in 0..w {
+                        ta[t * c + k] = a[src + t];
+                    }
+                    if let Some(b) = b {
+                        for t in 0..w {
+                            tb[t * c + k] = b[src + t];
+                        }
+                    }
+                }
+                for t in 0..w {
+                    let p = o * inner + j0 + t;
+                    let span = t * c..(t + 1) * c;
+                    let v = f(Row {
+                        a: &ta[span.clone()],
+                        b: if b.is_some() { Some(&tb[span.clone()]) } else { None },
+                        out: if out.is_some() { Some(&mut to[span.clone()]) } else { None },
+                        pin: pin.map_or(T::zero(), |q| q[p]),
+                        label: labels.map_or(0, |l| l[p]),
+                        pos: pos0 + p,
+                    });
+                    emit(p, v);
+                }
+                if let Some(out) = out.as_deref_mut() {
+                    for k in 0..c {
+                        let dst = base + k * inner + j0;
+                        for t in 0..w {
+                            out[dst + t] = to[t * c + k];
+                        }
+                    }
+                }
+                j0 += w;
+            }
+        }
+    }
+}
+
+fn check(name: &str, got: usize, want: usize) {
+    assert_eq!(got, want, "xent kernel: `{name}` has {got} elements, geometry needs {want}");
+}
+
+#[allow(clippy::too_many_arguments)] // internal plumbing; public kernels name their buffers
+fn drive<T: Float, F>(
+    g: Geom,
+    par: Par,
+    a: &[T],
+    b: Option<&[T]>,
+    out: Option<&mut [T]>,
+    pin: Option<&[T]>,
+    labels: Option<&[i64]>,
+    pout: Option<&mut [T]>,
+    pout2: Option<&mut [T]>,
+    f: F,
+) where
+    F: Fn(Row<'_, T>) -> (T, T) + Sync,
+{
+    check("input", a.len(), g.len());
+    if let Some(b) = b {
+        check("second input", b.len(), g.len());
+    }
+    if let Some(o) = out.as_deref() {
+        check("output", o.len(), g.len());
+    }
+    for (n, s) in [("per-position input", pin.map(|s| s.len())), ("labels", labels.map(|s| s.len()))] {
+        if let Some(l) = s {
+            check(n, l, g.positions());
+        }
+    }
+    for (n, s) in [("per-position output", pout.as_deref().map(|s| s.len())), ("second per-position output", pout2.as_deref().map(|s| s.len()))] {
+        if let Some(l) = s {
+            check(n, l, g.positions());
+        }
+    }
+    if g.positions() == 0 {
+        return;
+    }
+    let bufs = Bufs { g, pos0: 0, a, b, out, pin, labels, pout, pout2 };
+    bufs.run(par.tasks(), &f);
+}
+
+// ---------------------------------------------------------------------------------
+// Public kernels.
+
+/// Softmax over the class axis: `out = exp(x − m) / Σ exp(x − m)`, `m` the max.
+pub fn softmax<T: Float>(x: &[T], g: Geom, out: &mut [T], par: Par) {
+    drive(g, par, x, None, Some(out), None, None, None, None, |r| {
+        scalar::softmax_row(r.a, r.out.expect("out"));
+        (T::zero(), T::zero())
+    });
+}
+
+/// Log-softmax over the class axis: `out = x − m − ln Σ exp(x − m)`.
+pub fn log_softmax<T: Float>(x: &[T], g: Geom, out: &mut [T], par: Par) {
+    drive(g, par, x, None, Some(out), None, None, None, None, |r| {
+        scalar::log_softmax_row(r.a, r.out.expect("out"));
+        (T::zero(), T::zero())
+    });
+}
+
+/// Log-sum-exp over the class axis, one value per position: `m + ln Σ exp(x − m)`.
+pub fn logsumexp<T: Float>(x: &[T], g: Geom, out: &mut [T], par: Par) {
+    drive(g, par, x, None, None, None, None, Some(out), None, |r| (scalar::logsumexp(r.a), T::zero()));
+}
+
+/// Softmax VJP: `out = y ∘ (gy − Σ_c gy_c y_c)`, `y` the forward softmax output.
+pub fn softmax_bwd<T: Float>(y: &[T], gy: &[T], g: Geom, out: &mut [T], par: Par) {
+    drive(g, par, y, Some(gy), Some(out), None, None, None, None, |r| {
+        scalar::softmax_bwd_row(r.a, r.b.expect("gy"), r.out.expect("out"));
+        (T::zero(), T::zero())
+    });
+}
+
+/// Log-softmax VJP: `out = gy − exp(y) · Σ_c gy_c`, `y` the forward log-softmax output.
+pub fn log_softmax_bwd<T: Float>(y: &[T], gy: &[T], g: Geom, out: &mut [T], par: Par) {
+    drive(g, par, y, Some(gy), Some(out), None, None, None, None, |r| {
+        scalar::log_softmax_bwd_row(r.a, r.b.expect("gy"), r.out.expect("out"));
+        (T::zero(), T::zero())
+    });
+}
+
+fn is_ignored(label: i64, p: &SparseCe<'_, impl Float>) -> bool {
+    p.ignore_index == Some(label)
+}
+
+/// Sparse cross-entropy forward. Writes `loss` and `lse` per position.
+///
+/// `loss = (1 − ε)·w[y]·(lse − x_y) + (ε/C)·Σ_c w_c (lse − x_c)`; ignored positions get
+/// `loss = 0` (their `lse` is still written). Labels must already be validated: every
+/// label is in `[0, classes)` or equal to `p.ignore_index`.
+pub fn ce_sparse_fwd<T: Float>(
+    x: &[T],
+    g: Geom,
+    labels: &[i64],
+    p: &SparseCe<'_, T>,
+    loss: &mut [T],
+    lse: &mut [T],
+    par: Par,
+) {
+    let c = g.classes;
+    let eps = p.smoothing;
+    let inv_c = T::one() / T::of(c as f64);
+    drive(g, par, x, None, None, None, Some(labels), Some(loss), Some(lse), |r| {
+        let l = scalar::logsumexp(r.a);
+        if is_ignored(r.label, p) {
+            return (T::zero(), l);
+        }
+        let y = r.label as usize;
+        let wy = p.weight.map_or(T::one(), |w| w[y]);
+        let mut v = wy * (l - r.a[y]);
+        if eps > T::zero() {
+            let smooth = match p.weight {
+                Some(w) => r.a.iter().zip(w).fold(T::zero(), |s, (&xv, &wc)| s + wc * (l - xv)),
+                None => r.a.iter().fold(T::zero(), |s, &xv| s + (l - xv)),
+            };
+            v = (T::one() - eps) * v + eps * inv_c * smooth;
+        }
+        (v, l)
+    });
+}
+
+/// Coefficients `(a, b_all, b_y)` of the sparse gradient row
+/// `grad_k = s·((1 − ε)·w_y·(p_k − [k=y]) + (ε/C)·(p_k·Σw − w_k))`.
+fn sparse_coeffs<T: Float>(p: &SparseCe<'_, T>, sum_w: T, inv_c: T, y: usize, s: T) -> (T, T, T) {
+    let eps = p.smoothing;
+    let wy = p.weight.map_or(T::one(), |w| w[y]);
+    let a = s * ((T::one() - eps) * wy + eps * inv_c * sum_w);
+    let b_all = s * eps * inv_c;
+    let b_y = s * (T::one() - eps) * wy;
+    (a, b_all, b_y)
+}
+
+/// Sparse cross-entropy backward into `grad` (same geometry as `x`), given the
+/// forward's `lse`: `grad = scale · ((1 − ε)·w_y·(softmax − onehot) + (ε/C)·(softmax·Σw − w))`,
+/// zero rows at ignored positions.
+#[allow(clippy::too_many_arguments)] // every buffer of the fused loss is explicit
+pub fn ce_sparse_bwd<T: Float>(
+    x: &[T],
+    g: Geom,
+    labels: &[i64],
+    p: &SparseCe<'_, T>,
+    lse: &[T],
+    scale: Scale<'_, T>,
+    grad: &mut [T],
+    par: Par,
+) {
+    let inv_c = T::one() / T::of(g.classes as f64);
+    let sum_w = p.weight.map_or(T::of(g.classes as f64), |w| w.iter().copied().sum());
+    if let Scale::PerPosition(s) = scale {
+        check("scale", s.len(), g.positions());
+    }
+    drive(g, par, x, None, Some(grad), Some(lse), Some(labels), None, None, |r| {
+        let out = r.out.expect("grad");
+        if is_ignored(r.label, p) {
+            out.fill(T::zero());
+            return (T::zero(), T::zero());
+        }
+        let y = r.label as usize;
+        let (a, b_all, b_y) = sparse_coeffs(p, sum_w, inv_c, y, scale.at(r.pos));
+        scalar::sparse_grad_row(r.a, out, r.pin, a, b_all, p.weight, Some(y), b_y);
+        (T::zero(), T::zero())
+    });
+}
+
+/// Dense (probability-target) cross-entropy forward:
+/// `loss = Σ_c w_c t_c (lse − x_c)` per position, plus `lse`.
+#[allow(clippy::too_many_arguments)] // every buffer of the fused loss is explicit
+pub fn ce_dense_fwd<T: Float>(
+    x: &[T],
+    t: &[T],
+    g: Geom,
+    weight: Option<&[T]>,
+    loss: &mut [T],
+    lse: &mut [T],
+    par: Par,
+) {
+    drive(g, par, x, Some(t), None, None, None, Some(loss), Some(lse), |r| {
+        let l = scalar::logsumexp(r.a);
+        (scalar::dense_ce_row(r.a, r.b.expect("t"), weight, l), l)
+    });
+}
+
+/// Dense cross-entropy backward: `grad = scale · (softmax·a − w ∘ t)` with `a = 1` for
+/// [`DenseGrad::Kernel`] (TensorFlow's fused kernel, `w` must be `None`) and
+/// `a = Σ_c w_c t_c` for [`DenseGrad::Exact`].
+#[allow(clippy::too_many_arguments)] // every buffer of the fused loss is explicit
+pub fn ce_dense_bwd<T: Float>(
+    x: &[T],
+    t: &[T],
+    g: Geom,
+    weight: Option<&[T]>,
+    mode: DenseGrad,
+    lse: &[T],
+    scale: Scale<'_, T>,
+    grad: &mut [T],
+    par: Par,
+) {
+    if let Scale::PerPosition(s) = scale {
+        check("scale", s.len(), g.positions());
+    }
+    drive(g, par, x, Some(t), Some(grad), Some(lse), None, None, None, |r| {
+        let tr = r.b.expect("t");
+        let a = match mode {
+            DenseGrad::Kernel => T::one(),
+            DenseGrad::Exact => match weight {
+                Some(w) => tr.iter().zip(w).fold(T::zero(), |s, (&tc, &wc)| s + wc * tc),
+                None => tr.iter().copied().sum(),
+            },
+        };
+        scalar::dense_grad_row(r.a, tr, weight, r.pin, a, scale.at(r.pos), r.out.expect("grad"));
+        (T::zero(), T::zero())
+    });
+}
