@@ -5,8 +5,41 @@ pub mod array;
 pub mod error;
 pub mod float;
 pub mod kernels;
+pub mod layout;
+pub mod registry;
+pub mod ops;
 
 pub use array::{DType, DynArray};
 pub use error::{Error, Result};
 pub use float::Float;
 pub use kernels::Par;
+pub mod keras;
+pub mod tf;
+pub mod torch;
+
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+/// 0 = sequential, usize::MAX = all threads, n = at most n tasks.
+static DEFAULT_PAR: AtomicUsize = AtomicUsize::new(usize::MAX);
+
+/// The parallelism the framework front-ends ([`tf`], [`keras`], [`torch`]) use,
+/// which mirror the frameworks' signatures and so take no [`Par`] argument. The core
+/// ops and kernels always take it explicitly. Default: every thread of the current
+/// rayon pool.
+pub fn default_par() -> Par {
+    match DEFAULT_PAR.load(Ordering::Relaxed) {
+        0 => Par::Seq,
+        usize::MAX => Par::Rayon(0),
+        n => Par::Rayon(n),
+    }
+}
+
+/// Set what [`default_par`] returns (the CLI's `--threads`).
+pub fn set_default_par(par: Par) {
+    let v = match par {
+        Par::Seq => 0,
+        Par::Rayon(0) => usize::MAX,
+        Par::Rayon(n) => n,
+    };
+    DEFAULT_PAR.store(v, Ordering::Relaxed);
+}

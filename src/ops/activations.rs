@@ -1,0 +1,254 @@
+//! softmax, log_softmax, logsumexp, sigmoid, log_sigmoid, one_hot.
+
+use ndarray::{ArrayD, ArrayViewD, ArrayViewMutD, IxDyn, Zip};
+
+use super::{check_grad, same_shape};
+use crate::error::{Error, Result};
+use crate::float::Float;
+use crate::kernels::{self, Par};
+use crate::layout::{contiguous, geom, reduced_shape, slice};
+
+fn out_slice<'a, T>(op: &str, out: &'a mut ArrayViewMutD<'_, T>) -> Result<&'a mut [T]> {
+    out.as_slice_mut()
+        .ok_or_else(|| Error::shape(op, "output buffer must be contiguous (standard layout)"))
+}
+
+/// Softmax along `axis`: `softmax(x)_c = exp(x_c − m) / Σ_k exp(x_k − m)`, `m = max_k x_k`.
+///
+/// Mirrors `tf.nn.softmax` and `torch.softmax` (both CPU kernels compute the reciprocal
+/// of the sum and multiply, as here). A row containing NaN or `+inf`, or only `−inf`,
+/// gives a NaN row; `−inf` entries beside a finite one give exactly 0.
+///
+/// # Panics
+/// If `axis >= x.ndim()` (normalise it first with [`crate::layout::normalize_axis`]).
+///
+/// ```
+/// use ndarray::array;
+/// let y = xent::ops::softmax(&array![[1.0f64, 2.0, 3.0]].into_dyn().view(), 1, xent::Par::Seq);
+/// assert!((y.sum() - 1.0).abs() < 1e-15);
+/// assert!((y[[0, 2]] - 0.6652409557748219).abs() < 1e-15);
+/// ```
+pub fn softmax<T: Float>(x: &ArrayViewD<'_, T>, axis: usize, par: Par) -> ArrayD<T> {
+    let mut out = ArrayD::zeros(x.raw_dim());
+    softmax_into(x, axis, &mut out.view_mut(), par).expect("fresh output has the right shape");
+    out
+}
+
+/// [`softmax`] into a caller buffer of the same shape.
+///
+/// # Errors
+/// [`Error::Shape`] if `out` has another shape or is not contiguous.
+pub fn softmax_into<T: Float>(x: &ArrayViewD<'_, T>, axis: usize, out: &mut ArrayViewMutD<'_, T>, par: Par) -> Result<()> {
+    same_shape("softmax", "x", x.shape(), "out", out.shape())?;
+    let xc = contiguous(x);
+    kernels::softmax(slice(&xc), geom(x.shape(), axis), out_slice("softmax", out)?, par);
+    Ok(())
+}
+
+/// Softmax VJP: `dx = y ∘ (g − Σ_axis g·y)`, `y = softmax(x)` (TF `_SoftmaxGrad`,
+/// PyTorch `_softmax_backward_data`).
+///
+/// # Errors
+/// [`Error::Shape`] if `g` and `y` differ in shape.
+///
+/// ```
+/// use ndarray::array;
+/// let x = array![[0.5f64, -1.0]].into_dyn();
+/// let y = xent::ops::softmax(&x.view(), 1, xent::Par::Seq);
+/// let g = array![[1.0f64, 1.0]].into_dyn(); // d(sum softmax) = 0
+/// let dx = xent::ops::softmax_vjp(&y.view(), &g.view(), 1, xent::Par::Seq).unwrap();
+/// assert!(dx.iter().all(|v| v.abs() < 1e-15));
+/// ```
+pub fn softmax_vjp<T: Float>(y: &ArrayViewD<'_, T>, g: &ArrayViewD<'_, T>, axis: usize, par: Par) -> Result<ArrayD<T>> {
+    check_grad("softmax", g.shape(), y.shape())?;
+    let (yc, gc) = (contiguous(y), contiguous(g));
+    let mut out = ArrayD::zeros(y.raw_dim());
+    kernels::softmax_bwd(slice(&yc), slice(&gc), geom(y.shape(), axis), out.as_slice_mut().expect("fresh"), par);
+    Ok(out)
+}
+
+/// Log-softmax along `axis`: `x_c − m − ln Σ_k exp(x_k − m)`.
+///
+/// Mirrors `tf.nn.log_softmax` and `torch.log_softmax`. Finite wherever softmax
+/// underflows to 0 (that is why frameworks prefer it to `log(softmax(x))`).
+///
+/// # Panics
+/// If `axis >= x.ndim()`.
+///
+/// ```
+/// use ndarray::array;
+/// let y = xent::ops::log_softmax(&array![[0.0f32, 200.0]].into_dyn().view(), 1, xent::Par::Seq);
+/// assert_eq!(y[[0, 0]], -200.0); // log(softmax) would be -inf
+/// ```
+pub fn log_softmax<T: Float>(x: &ArrayViewD<'_, T>, axis: usize, par: Par) -> ArrayD<T> {
+    let mut out = ArrayD::zeros(x.raw_dim());
+    log_softmax_into(x, axis, &mut out.view_mut(), par).expect("fresh output has the right shape");
+    out
+}
+
+/// [`log_softmax`] into a caller buffer of the same shape.
+///
+/// # Errors
+/// [`Error::Shape`] if `out` has another shape or is not contiguous.
+pub fn log_softmax_into<T: Float>(x: &ArrayViewD<'_, T>, axis: usize, out: &mut ArrayViewMutD<'_, T>, par: Par) -> Result<()> {
+    same_shape("log_softmax", "x", x.shape(), "out", out.shape())?;
+    let xc = contiguous(x);
+    kernels::log_softmax(slice(&xc), geom(x.shape(), axis), out_slice("log_softmax", out)?, par);
+    Ok(())
+}
+
+/// Log-softmax VJP: `dx = g − exp(y) · Σ_axis g`, `y = log_softmax(x)` (TF
+/// `_LogSoftmaxGrad`, PyTorch `_log_softmax_backward_data`).
+///
+/// # Errors
+/// [`Error::Shape`] if `g` and `y` differ in shape.
+///
+/// ```
+/// use ndarray::array;
+/// let y = xent::ops::log_softmax(&array![[0.0f64, 0.0]].into_dyn().view(), 1, xent::Par::Seq);
+/// let g = array![[1.0f64, 0.0]].into_dyn();
+/// let dx = xent::ops::log_softmax_vjp(&y.view(), &g.view(), 1, xent::Par::Seq).unwrap();
+/// assert_eq!(dx, array![[0.5, -0.5]].into_dyn());
+/// ```
+pub fn log_softmax_vjp<T: Float>(y: &ArrayViewD<'_, T>, g: &ArrayViewD<'_, T>, axis: usize, par: Par) -> Result<ArrayD<T>> {
+    check_grad("log_softmax", g.shape(), y.shape())?;
+    let (yc, gc) = (contiguous(y), contiguous(g));
+    let mut out = ArrayD::zeros(y.raw_dim());
+    kernels::log_softmax_bwd(slice(&yc), slice(&gc), geom(y.shape(), axis), out.as_slice_mut().expect("fresh"), par);
+    Ok(out)
+}
+
+/// Log-sum-exp along `axis` (the axis is removed): `m + ln Σ_k exp(x_k − m)`.
+///
+/// Mirrors `tf.math.reduce_logsumexp` / `torch.logsumexp` for one axis.
+///
+/// # Panics
+/// If `axis >= x.ndim()`.
+///
+/// ```
+/// use ndarray::array;
+/// let l = xent::ops::logsumexp(&array![[1000.0f64, 1000.0]].into_dyn().view(), 1, xent::Par::Seq);
+/// assert!((l[[0]] - (1000.0 + 2f64.ln())).abs() < 1e-12);
+/// ```
+pub fn logsumexp<T: Float>(x: &ArrayViewD<'_, T>, axis: usize, par: Par) -> ArrayD<T> {
+    let xc = contiguous(x);
+    let mut out = ArrayD::zeros(IxDyn(&reduced_shape(x.shape(), axis)));
+    kernels::logsumexp(slice(&xc), geom(x.shape(), axis), out.as_slice_mut().expect("fresh"), par);
+    out
+}
+
+/// Logistic sigmoid, element-wise: `σ(x) = 1 / (1 + e^{−x})`, evaluated as
+/// `e^{x} / (1 + e^{x})` for `x < 0` so that neither branch overflows.
+///
+/// Mirrors `tf.math.sigmoid` and `torch.sigmoid` to within a few ulp (TF clamps at
+/// 16.6355 so that its result is exactly 1.0f there; both saturate to 0 and 1).
+///
+/// ```
+/// use ndarray::array;
+/// let y = xent::ops::sigmoid(&array![0.0f32, 100.0, -100.0].into_dyn().view());
+/// assert_eq!(y, array![0.5f32, 1.0, 3.7200760e-44].into_dyn());
+/// ```
+pub fn sigmoid<T: Float>(x: &ArrayViewD<'_, T>) -> ArrayD<T> {
+    x.mapv(sigmoid1)
+}
+
+#[inline]
+pub(crate) fn sigmoid1<T: Float>(v: T) -> T {
+    if v >= T::zero() {
+        T::one() / (T::one() + (-v).exp())
+    } else {
+        let e = v.exp();
+        e / (T::one() + e)
+    }
+}
+
+/// Sigmoid VJP on the forward output: `dx = g · y · (1 − y)` (TF `SigmoidGrad`,
+/// PyTorch `sigmoid_backward`); exactly 0 where `y` saturated.
+///
+/// # Errors
+/// [`Error::Shape`] if `g` and `y` differ in shape.
+///
+/// ```
+/// use ndarray::array;
+/// let y = xent::ops::sigmoid(&array![0.0f64].into_dyn().view());
+/// let dx = xent::ops::sigmoid_vjp(&y.view(), &array![1.0].into_dyn().view()).unwrap();
+/// assert_eq!(dx[[0]], 0.25);
+/// ```
+pub fn sigmoid_vjp<T: Float>(y: &ArrayViewD<'_, T>, g: &ArrayViewD<'_, T>) -> Result<ArrayD<T>> {
+    check_grad("sigmoid", g.shape(), y.shape())?;
+    Ok(Zip::from(y).and(g).map_collect(|&y, &g| g * y * (T::one() - y)))
+}
+
+/// Log-sigmoid, element-wise: `log σ(x) = min(x, 0) − log1p(e^{−|x|})`.
+///
+/// PyTorch's `logsigmoid` formula; TF's `log_sigmoid = −softplus(−x)` agrees to
+/// within an ulp (TF switches to `x` below −13.9 and `−e^{−x}` above 13.9 in f32).
+/// `log_sigmoid(−inf) = −inf`, `log_sigmoid(+inf) = 0`.
+///
+/// ```
+/// use ndarray::array;
+/// let y = xent::ops::log_sigmoid(&array![0.0f64, -1000.0].into_dyn().view());
+/// assert!((y[[0]] + 2f64.ln()).abs() < 1e-15);
+/// assert_eq!(y[[1]], -1000.0);
+/// ```
+pub fn log_sigmoid<T: Float>(x: &ArrayViewD<'_, T>) -> ArrayD<T> {
+    x.mapv(log_sigmoid1)
+}
+
+#[inline]
+pub(crate) fn log_sigmoid1<T: Float>(v: T) -> T {
+    v.min(T::zero()) - (-v.abs()).exp().ln_1p()
+}
+
+/// Log-sigmoid VJP: `dx = g · σ(−x)` (TF's softplus gradient, PyTorch
+/// `log_sigmoid_backward`): 1 at `−inf`, 0 at `+inf`.
+///
+/// # Errors
+/// [`Error::Shape`] if `g` and `x` differ in shape.
+///
+/// ```
+/// use ndarray::array;
+/// let dx = xent::ops::log_sigmoid_vjp(&array![0.0f64].into_dyn().view(), &array![2.0].into_dyn().view()).unwrap();
+/// assert_eq!(dx[[0]], 1.0);
+/// ```
+pub fn log_sigmoid_vjp<T: Float>(x: &ArrayViewD<'_, T>, g: &ArrayViewD<'_, T>) -> Result<ArrayD<T>> {
+    check_grad("log_sigmoid", g.shape(), x.shape())?;
+    Ok(Zip::from(x).and(g).map_collect(|&x, &g| g * sigmoid1(-x)))
+}
+
+/// One-hot encoding with the new depth axis inserted at `axis` (`0..=rank`):
+/// `out[..., d, ...] = on` where `indices[...] == d`, else `off`.
+///
+/// Mirrors `tf.one_hot`: an index outside `[0, depth)` (negative ones too) gives a row
+/// of `off` values, silently. PyTorch's `one_hot`, which raises instead, is
+/// [`crate::torch::one_hot`].
+///
+/// # Errors
+/// [`Error::Axis`] if `axis > rank`.
+///
+/// ```
+/// use ndarray::array;
+/// let y = xent::ops::one_hot::<f32>(&array![0i64, 2, 7].into_dyn().view(), 3, 1.0, 0.0, 1).unwrap();
+/// assert_eq!(y, array![[1.0f32, 0.0, 0.0], [0.0, 0.0, 1.0], [0.0, 0.0, 0.0]].into_dyn());
+/// ```
+pub fn one_hot<T: Copy + num_traits::Zero>(indices: &ArrayViewD<'_, i64>, depth: usize, on: T, off: T, axis: usize) -> Result<ArrayD<T>> {
+    let rank = indices.ndim();
+    if axis > rank {
+        return Err(Error::Axis { op: "one_hot".into(), input: "indices".into(), axis: axis as i64, rank, shape: indices.shape().to_vec() });
+    }
+    let mut shape = indices.shape().to_vec();
+    shape.insert(axis, depth);
+    let outer: usize = indices.shape()[..axis].iter().product();
+    let inner: usize = indices.shape()[axis..].iter().product();
+    let mut out = ArrayD::from_elem(IxDyn(&shape), off);
+    let o = out.as_slice_mut().expect("fresh");
+    let idx = contiguous(indices);
+    for (p, &v) in slice(&idx).iter().enumerate() {
+        if v >= 0 && (v as u64) < depth as u64 {
+            let (a, b) = (p / inner.max(1), p % inner.max(1));
+            debug_assert!(a < outer.max(1));
+            o[a * depth * inner + v as usize * inner + b] = on;
+        }
+    }
+    Ok(out)
+}

@@ -1,0 +1,788 @@
+//! The op table: one entry per framework function, with its inputs, its parameters and
+//! their defaults, its forward and its gradient. The CLI (`xent eval`, its `--help`),
+//! the golden tests and any future binding read this table, so adding an op is one
+//! entry here.
+//!
+//! Values arrive as [`DynArray`]s and JSON parameters; each entry converts them, calls
+//! the typed front-end ([`crate::tf`], [`crate::keras`], [`crate::torch`]) and wraps
+//! the result. float16 inputs are computed in float32 and rounded back, as PyTorch does.
+
+use std::collections::BTreeMap;
+
+use half::f16;
+use ndarray::{ArrayD, ArrayViewD};
+use serde_json::Value;
+
+use crate::array::{DType, DynArray};
+use crate::error::{Error, Result};
+use crate::float::Float;
+use crate::keras::{self, KerasReduction};
+use crate::ops::Reduction;
+use crate::{tf, torch};
+
+/// What an input holds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum InputKind {
+    /// Floating-point values (float16/32/64).
+    Float,
+    /// Integer class indices (the op lists which integer dtypes it takes).
+    Labels(&'static [DType]),
+    /// Class indices or, for ops that accept them, float labels.
+    Any,
+}
+
+/// One input of an op.
+#[derive(Debug, Clone, Copy)]
+pub struct InputSpec {
+    /// The framework's argument name.
+    pub name: &'static str,
+    /// What it holds.
+    pub kind: InputKind,
+    /// Whether it may be left out.
+    pub optional: bool,
+}
+
+/// The type of a parameter value.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ParamKind {
+    /// `true` / `false`.
+    Bool,
+    /// A number.
+    Float,
+    /// An integer.
+    Int,
+    /// An integer or `null`.
+    OptInt,
+    /// A string (one of the listed choices; `null` allowed when listed as "null").
+    Choice(&'static [&'static str]),
+    /// A number or `null`.
+    OptFloat,
+}
+
+/// One parameter of an op, with its default as a JSON literal.
+#[derive(Debug, Clone, Copy)]
+pub struct ParamSpec {
+    /// The framework's parameter name.
+    pub name: &'static str,
+    /// Its type.
+    pub kind: ParamKind,
+    /// Its default, as JSON (`"-1"`, `"false"`, `"\"mean\""`, `"null"`).
+    pub default: &'static str,
+}
+
+type RunFn = fn(&Call, Option<&str>) -> Result<DynArray>;
+
+/// One op of the table.
+pub struct OpSpec {
+    /// The framework's Python name (`torch.nn.functional.cross_entropy`).
+    pub name: &'static str,
+    /// One line on what it computes.
+    pub doc: &'static str,
+    /// Its inputs, prediction input first where there is one.
+    pub inputs: &'static [InputSpec],
+    /// Its parameters.
+    pub params: &'static [ParamSpec],
+    /// The inputs a gradient can be taken with respect to.
+    pub grad_wrt: &'static [&'static str],
+    run: RunFn,
+}
+
+impl std::fmt::Debug for OpSpec {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("OpSpec").field("name", &self.name).finish()
+    }
+}
+
+/// A resolved call: the op, its inputs and its parameters (defaults filled in).
+#[derive(Debug)]
+pub struct Call {
+    op: &'static OpSpec,
+    inputs: BTreeMap<String, DynArray>,
+    params: BTreeMap<String, Value>,
+}
+
+const F: InputKind = InputKind::Float;
+const TF_LABELS: InputKind = InputKind::Labels(&[DType::I32, DType::I64]);
+const TF_INDICES: InputKind = InputKind::Labels(&[DType::U8, DType::I32, DType::I64]);
+const TORCH_LABELS: InputKind = InputKind::Labels(&[DType::I64, DType::U8]);
+
+const fn i(name: &'static str, kind: InputKind) -> InputSpec {
+    InputSpec { name, kind, optional: false }
+}
+const fn opt(name: &'static str, kind: InputKind) -> InputSpec {
+    InputSpec { name, kind, optional: true }
+}
+const fn p(name: &'static str, kind: ParamKind, default: &'static str) -> ParamSpec {
+    ParamSpec { name, kind, default }
+}
+
+const TORCH_RED: ParamKind = ParamKind::Choice(&["none", "mean", "sum"]);
+const KERAS_RED: ParamKind = ParamKind::Choice(&["sum_over_batch_size", "sum", "none", "mean", "mean_with_sample_weight", "null"]);
+
+/// Every op xent implements.
+pub static OPS: &[OpSpec] = &[
+    // ---------------------------------------------------------------- TensorFlow
+    OpSpec { name: "tf.nn.softmax", doc: "exp(x - max) / sum exp(x - max) along axis", inputs: &[i("logits", F)], params: &[p("axis", ParamKind::Int, "-1")], grad_wrt: &["logits"], run: tf_softmax },
+    OpSpec { name: "tf.nn.log_softmax", doc: "x - max - log sum exp(x - max) along axis", inputs: &[i("logits", F)], params: &[p("axis", ParamKind::Int, "-1")], grad_wrt: &["logits"], run: tf_log_softmax },
+    OpSpec { name: "tf.math.sigmoid", doc: "1 / (1 + exp(-x))", inputs: &[i("x", F)], params: &[], grad_wrt: &["x"], run: tf_sigmoid },
+    OpSpec { name: "tf.math.log_sigmoid", doc: "-softplus(-x)", inputs: &[i("x", F)], params: &[], grad_wrt: &["x"], run: tf_log_sigmoid },
+    OpSpec {
+        name: "tf.one_hot",
+        doc: "one-hot rows; indices outside [0, depth) give off_value rows",
+        inputs: &[i("indices", TF_INDICES)],
+        params: &[p("depth", ParamKind::Int, "null"), p("on_value", ParamKind::OptFloat, "null"), p("off_value", ParamKind::OptFloat, "null"), p("axis", ParamKind::Int, "-1"), p("dtype", ParamKind::Choice(&["float32", "float64", "int32", "int64", "null"]), "null")],
+        grad_wrt: &[],
+        run: tf_one_hot,
+    },
+    OpSpec { name: "tf.nn.softmax_cross_entropy_with_logits", doc: "sum(labels * (logsumexp(logits) - logits)) along axis; gradient softmax - labels", inputs: &[i("labels", F), i("logits", F)], params: &[p("axis", ParamKind::Int, "-1")], grad_wrt: &["logits"], run: tf_sce },
+    OpSpec { name: "tf.nn.sparse_softmax_cross_entropy_with_logits", doc: "logsumexp(logits) - logits[label] over the last axis", inputs: &[i("labels", TF_LABELS), i("logits", F)], params: &[], grad_wrt: &["logits"], run: tf_ssce },
+    OpSpec { name: "tf.nn.sigmoid_cross_entropy_with_logits", doc: "max(x, 0) - x z + log1p(exp(-|x|))", inputs: &[i("labels", F), i("logits", F)], params: &[], grad_wrt: &["logits"], run: tf_sigce },
+    OpSpec { name: "tf.nn.weighted_cross_entropy_with_logits", doc: "(1 - z) x + (1 + (q - 1) z)(log1p(exp(-|x|)) + max(-x, 0))", inputs: &[i("labels", F), i("logits", F)], params: &[p("pos_weight", ParamKind::Float, "null")], grad_wrt: &["logits"], run: tf_wce },
+    // ---------------------------------------------------------------- Keras
+    OpSpec {
+        name: "keras.losses.categorical_crossentropy",
+        doc: "probabilities by default: renormalise, clip to [1e-7, 1-1e-7], -sum(t log p); from_logits=True: softmax CE",
+        inputs: &[i("y_true", F), i("y_pred", F)],
+        params: &[p("from_logits", ParamKind::Bool, "false"), p("label_smoothing", ParamKind::Float, "0.0"), p("axis", ParamKind::Int, "-1")],
+        grad_wrt: &["y_pred"],
+        run: keras_cce,
+    },
+    OpSpec {
+        name: "keras.losses.sparse_categorical_crossentropy",
+        doc: "class-index targets; probabilities clipped then normalised unless from_logits",
+        inputs: &[i("y_true", InputKind::Any), i("y_pred", F)],
+        params: &[p("from_logits", ParamKind::Bool, "false"), p("ignore_class", ParamKind::OptInt, "null"), p("axis", ParamKind::Int, "-1")],
+        grad_wrt: &["y_pred"],
+        run: keras_scce,
+    },
+    OpSpec {
+        name: "keras.losses.binary_crossentropy",
+        doc: "element-wise BCE (clipped probabilities unless from_logits), mean over axis",
+        inputs: &[i("y_true", F), i("y_pred", F)],
+        params: &[p("from_logits", ParamKind::Bool, "false"), p("label_smoothing", ParamKind::Float, "0.0"), p("axis", ParamKind::Int, "-1")],
+        grad_wrt: &["y_pred"],
+        run: keras_bce,
+    },
+    OpSpec {
+        name: "keras.losses.categorical_focal_crossentropy",
+        doc: "sum alpha (1 - p)^gamma (-t log p) over clipped, renormalised probabilities",
+        inputs: &[i("y_true", F), i("y_pred", F)],
+        params: &[p("alpha", ParamKind::Float, "0.25"), p("gamma", ParamKind::Float, "2.0"), p("from_logits", ParamKind::Bool, "false"), p("label_smoothing", ParamKind::Float, "0.0"), p("axis", ParamKind::Int, "-1")],
+        grad_wrt: &["y_pred"],
+        run: keras_cfce,
+    },
+    OpSpec {
+        name: "keras.losses.binary_focal_crossentropy",
+        doc: "(1 - p_t)^gamma * BCE, optionally class-balanced, mean over axis",
+        inputs: &[i("y_true", F), i("y_pred", F)],
+        params: &[
+            p("apply_class_balancing", ParamKind::Bool, "false"),
+            p("alpha", ParamKind::Float, "0.25"),
+            p("gamma", ParamKind::Float, "2.0"),
+            p("from_logits", ParamKind::Bool, "false"),
+            p("label_smoothing", ParamKind::Float, "0.0"),
+            p("axis", ParamKind::Int, "-1"),
+        ],
+        grad_wrt: &["y_pred"],
+        run: keras_bfce,
+    },
+    OpSpec { name: "keras.losses.kl_divergence", doc: "sum t log(t / p) over the last axis, both clipped to [1e-7, 1]", inputs: &[i("y_true", F), i("y_pred", F)], params: &[], grad_wrt: &["y_pred"], run: keras_kl },
+    OpSpec {
+        name: "keras.losses.CategoricalCrossentropy",
+        doc: "categorical_crossentropy, times sample_weight, then the reduction",
+        inputs: &[i("y_true", F), i("y_pred", F), opt("sample_weight", F)],
+        params: &[p("from_logits", ParamKind::Bool, "false"), p("label_smoothing", ParamKind::Float, "0.0"), p("axis", ParamKind::Int, "-1"), p("reduction", KERAS_RED, "\"sum_over_batch_size\"")],
+        grad_wrt: &["y_pred"],
+        run: keras_cce_class,
+    },
+    OpSpec {
+        name: "keras.losses.SparseCategoricalCrossentropy",
+        doc: "sparse_categorical_crossentropy, masked by ignore_class, times sample_weight, then the reduction",
+        inputs: &[i("y_true", InputKind::Any), i("y_pred", F), opt("sample_weight", F)],
+        params: &[p("from_logits", ParamKind::Bool, "false"), p("ignore_class", ParamKind::OptInt, "null"), p("reduction", KERAS_RED, "\"sum_over_batch_size\""), p("axis", ParamKind::Int, "-1")],
+        grad_wrt: &["y_pred"],
+        run: keras_scce_class,
+    },
+    OpSpec {
+        name: "keras.losses.BinaryCrossentropy",
+        doc: "binary_crossentropy, times sample_weight, then the reduction",
+        inputs: &[i("y_true", F), i("y_pred", F), opt("sample_weight", F)],
+        params: &[p("from_logits", ParamKind::Bool, "false"), p("label_smoothing", ParamKind::Float, "0.0"), p("axis", ParamKind::Int, "-1"), p("reduction", KERAS_RED, "\"sum_over_batch_size\"")],
+        grad_wrt: &["y_pred"],
+        run: keras_bce_class,
+    },
+    // ---------------------------------------------------------------- PyTorch
+    OpSpec { name: "torch.softmax", doc: "softmax along dim", inputs: &[i("input", F)], params: &[p("dim", ParamKind::Int, "null")], grad_wrt: &["input"], run: torch_softmax },
+    OpSpec { name: "torch.log_softmax", doc: "log_softmax along dim", inputs: &[i("input", F)], params: &[p("dim", ParamKind::Int, "null")], grad_wrt: &["input"], run: torch_log_softmax },
+    OpSpec { name: "torch.sigmoid", doc: "1 / (1 + exp(-x))", inputs: &[i("input", F)], params: &[], grad_wrt: &["input"], run: torch_sigmoid },
+    OpSpec { name: "torch.nn.functional.logsigmoid", doc: "min(x, 0) - log1p(exp(-|x|))", inputs: &[i("input", F)], params: &[], grad_wrt: &["input"], run: torch_logsigmoid },
+    OpSpec { name: "torch.nn.functional.one_hot", doc: "int64 one-hot along a new last axis; raises on values outside [0, num_classes)", inputs: &[i("input", TORCH_LABELS)], params: &[p("num_classes", ParamKind::Int, "-1")], grad_wrt: &[], run: torch_one_hot },
+    OpSpec {
+        name: "torch.nn.functional.cross_entropy",
+        doc: "log_softmax over dim 1 then NLL (index targets) or -sum(w t log p) (probability targets)",
+        inputs: &[i("input", F), i("target", InputKind::Any), opt("weight", F)],
+        params: &[p("ignore_index", ParamKind::Int, "-100"), p("reduction", TORCH_RED, "\"mean\""), p("label_smoothing", ParamKind::Float, "0.0")],
+        grad_wrt: &["input"],
+        run: torch_ce,
+    },
+    OpSpec {
+        name: "torch.nn.functional.nll_loss",
+        doc: "-w[y] input[y] on log-probabilities; weighted mean over non-ignored targets",
+        inputs: &[i("input", F), i("target", TORCH_LABELS), opt("weight", F)],
+        params: &[p("ignore_index", ParamKind::Int, "-100"), p("reduction", TORCH_RED, "\"mean\"")],
+        grad_wrt: &["input"],
+        run: torch_nll,
+    },
+    OpSpec {
+        name: "torch.nn.functional.binary_cross_entropy",
+        doc: "-w (y max(log x, -100) + (1 - y) max(log(1 - x), -100)); input must lie in [0, 1]",
+        inputs: &[i("input", F), i("target", F), opt("weight", F)],
+        params: &[p("reduction", TORCH_RED, "\"mean\"")],
+        grad_wrt: &["input"],
+        run: torch_bce,
+    },
+    OpSpec {
+        name: "torch.nn.functional.binary_cross_entropy_with_logits",
+        doc: "w ((1 - y) x - (1 + (pos_weight - 1) y) log sigmoid(x))",
+        inputs: &[i("input", F), i("target", F), opt("weight", F), opt("pos_weight", F)],
+        params: &[p("reduction", TORCH_RED, "\"mean\"")],
+        grad_wrt: &["input"],
+        run: torch_bcel,
+    },
+];
+
+/// The op named `name`.
+///
+/// # Errors
+/// [`Error::Usage`] suggesting the nearest op name.
+///
+/// ```
+/// assert!(xent::registry::find("torch.softmax").is_ok());
+/// let e = xent::registry::find("torch.sofmax").unwrap_err();
+/// assert!(e.to_string().contains("did you mean `torch.softmax`"));
+/// ```
+pub fn find(name: &str) -> Result<&'static OpSpec> {
+    OPS.iter()
+        .find(|o| o.name == name)
+        .ok_or_else(|| Error::Usage(format!("unknown op `{name}`{}; `xent eval --help` lists them", suggest(name, OPS.iter().map(|o| o.name)))))
+}
+
+/// Levenshtein distance, for "did you mean" suggestions.
+fn distance(a: &str, b: &str) -> usize {
+    let b: Vec<char> = b.chars().collect();
+    let mut prev: Vec<usize> = (0..=b.len()).collect();
+    for (i, ca) in a.chars().enumerate() {
+        let mut cur = vec![i + 1; b.len() + 1];
+        for (j, &cb) in b.iter().enumerate() {
+            cur[j + 1] = (prev[j] + usize::from(ca != cb)).min(prev[j + 1] + 1).min(cur[j] + 1);
+        }
+        prev = cur;
+    }
+    prev[b.len()]
+}
+
+/// `" (did you mean `x`?)"` for the closest candidate, or `""` when none is close.
+pub fn suggest<'a>(name: &str, candidates: impl Iterator<Item = &'a str>) -> String {
+    let best = candidates.map(|c| (distance(name, c), c)).min();
+    match best {
+        Some((d, c)) if d <= (c.len() / 3).max(2) => format!(" (did you mean `{c}`?)"),
+        _ => String::new(),
+    }
+}
+
+/// Run `op` on named inputs and JSON parameters: the op's output, or with
+/// `grad = Some(name)` the gradient of `sum(output)` with respect to input `name`
+/// (same shape and dtype as that input).
+///
+/// # Errors
+/// [`Error::Usage`] for an unknown op, input or parameter name, a missing or repeated
+/// input, or a gradient the op does not have; [`Error::Param`] for a parameter of the
+/// wrong type; otherwise whatever the op returns for bad data.
+///
+/// ```
+/// use ndarray::array;
+/// use xent::DynArray;
+/// let x = DynArray::F64(array![[0.0, 0.0]].into_dyn());
+/// let y = xent::registry::eval("tf.nn.softmax", vec![("logits".into(), x)], vec![], None).unwrap();
+/// assert_eq!(y, DynArray::F64(array![[0.5, 0.5]].into_dyn()));
+/// ```
+pub fn eval(op: &str, inputs: Vec<(String, DynArray)>, params: Vec<(String, Value)>, grad: Option<&str>) -> Result<DynArray> {
+    let call = Call::new(find(op)?, inputs, params)?;
+    if let Some(g) = grad {
+        if !call.op.grad_wrt.contains(&g) {
+            let names = call.op.inputs.iter().map(|i| i.name);
+            return Err(Error::Usage(if call.op.inputs.iter().any(|i| i.name == g) {
+                format!("{}: no gradient with respect to `{g}`; gradients are available for: {}", call.op.name, list(call.op.grad_wrt))
+            } else {
+                format!("{}: unknown input `{g}` for --grad{}", call.op.name, suggest(g, names))
+            }));
+        }
+    }
+    (call.op.run)(&call, grad)
+}
+
+fn list(v: &[&str]) -> String {
+    if v.is_empty() {
+        "none".into()
+    } else {
+        v.join(", ")
+    }
+}
+
+fn type_ok(kind: ParamKind, v: &Value) -> bool {
+    match kind {
+        ParamKind::Bool => v.is_boolean(),
+        ParamKind::Float => v.is_number(),
+        ParamKind::Int => v.as_i64().is_some() || v.as_f64().is_some_and(|f| f.fract() == 0.0 && f.abs() < 9.0e15),
+        ParamKind::OptInt => v.is_null() || type_ok(ParamKind::Int, v),
+        ParamKind::OptFloat => v.is_null() || v.is_number(),
+        ParamKind::Choice(c) => v.as_str().is_some_and(|s| c.contains(&s)) || (v.is_null() && c.contains(&"null")),
+    }
+}
+
+fn kind_name(kind: ParamKind) -> String {
+    match kind {
+        ParamKind::Bool => "true or false".into(),
+        ParamKind::Float => "a number".into(),
+        ParamKind::Int => "an integer".into(),
+        ParamKind::OptInt => "an integer or null".into(),
+        ParamKind::OptFloat => "a number or null".into(),
+        ParamKind::Choice(c) => format!("one of {}", c.join(", ")),
+    }
+}
+
+impl Call {
+    /// Resolve names and fill defaults.
+    ///
+    /// # Errors
+    /// As [`eval`].
+    pub fn new(op: &'static OpSpec, inputs: Vec<(String, DynArray)>, params: Vec<(String, Value)>) -> Result<Call> {
+        let mut ins = BTreeMap::new();
+        for (name, a) in inputs {
+            if !op.inputs.iter().any(|s| s.name == name) {
+                return Err(Error::Usage(format!("{}: unknown input `{name}`{}; inputs are: {}", op.name, suggest(&name, op.inputs.iter().map(|s| s.name)), input_list(op))));
+            }
+            if ins.insert(name.clone(), a).is_some() {
+                return Err(Error::Usage(format!("{}: input `{name}` given more than once", op.name)));
+            }
+        }
+        for s in op.inputs {
+            if !s.optional && !ins.contains_key(s.name) {
+                return Err(Error::Usage(format!("{}: missing input `{}`; inputs are: {}", op.name, s.name, input_list(op))));
+            }
+        }
+        let mut ps = BTreeMap::new();
+        for (name, v) in params {
+            let Some(spec) = op.params.iter().find(|s| s.name == name) else {
+                let known = if op.params.is_empty() { "it takes none".to_string() } else { format!("parameters are: {}", op.params.iter().map(|s| s.name).collect::<Vec<_>>().join(", ")) };
+                return Err(Error::Usage(format!("{}: unknown parameter `{name}`{}; {known}", op.name, suggest(&name, op.params.iter().map(|s| s.name)))));
+            };
+            if ps.contains_key(&name) {
+                return Err(Error::Usage(format!("{}: parameter `{name}` given more than once", op.name)));
+            }
+            if !type_ok(spec.kind, &v) {
+                return Err(Error::param(op.name, &name, format!("got {v}, expected {}", kind_name(spec.kind))));
+            }
+            ps.insert(name, v);
+        }
+        for s in op.params {
+            if !ps.contains_key(s.name) {
+                ps.insert(s.name.to_string(), serde_json::from_str(s.default).expect("valid default"));
+            }
+        }
+        Ok(Call { op, inputs: ins, params: ps })
+    }
+
+    fn input(&self, name: &str) -> Result<&DynArray> {
+        self.inputs.get(name).ok_or_else(|| Error::Usage(format!("{}: missing input `{name}`", self.op.name)))
+    }
+
+    fn opt_input(&self, name: &str) -> Option<&DynArray> {
+        self.inputs.get(name)
+    }
+
+    /// The float input `name` converted to `T` (ints and bools are cast, as TF and
+    /// Keras cast labels to the logits' dtype).
+    fn float<T: Float>(&self, name: &str) -> Result<ArrayD<T>> {
+        let a = self.input(name)?;
+        if let Some(v) = T::unwrap_ref(a) {
+            return Ok(v.clone());
+        }
+        Ok(a.to_f64().mapv(T::of))
+    }
+
+    fn opt_float<T: Float>(&self, name: &str) -> Result<Option<ArrayD<T>>> {
+        self.opt_input(name).map(|_| self.float(name)).transpose()
+    }
+
+    fn labels(&self, name: &str) -> Result<ArrayD<i64>> {
+        let a = self.input(name)?;
+        let spec = self.op.inputs.iter().find(|s| s.name == name).expect("declared");
+        match spec.kind {
+            InputKind::Labels(ok) if !ok.contains(&a.dtype()) => Err(Error::DType {
+                op: self.op.name.into(),
+                input: name.into(),
+                got: a.dtype().to_string(),
+                expected: ok.iter().map(|d| d.name()).collect::<Vec<_>>().join(" or "),
+            }),
+            InputKind::Any if a.dtype().is_float() => {
+                // Keras casts float labels to int64, truncating toward zero.
+                let f = a.to_f64();
+                if let Some((i, v)) = f.iter().enumerate().find(|(_, v)| !v.is_finite() || v.abs() >= 9.2e18) {
+                    return Err(Error::domain(self.op.name, format!("`{name}` element {i} is {v}, which is not a class index")));
+                }
+                Ok(f.mapv(|v| v.trunc() as i64))
+            }
+            _ => a.to_i64(self.op.name, name),
+        }
+    }
+
+    fn bool(&self, name: &str) -> bool {
+        self.params.get(name).and_then(Value::as_bool).unwrap_or(false)
+    }
+
+    fn f64(&self, name: &str) -> Result<f64> {
+        self.params.get(name).and_then(Value::as_f64).ok_or_else(|| Error::Usage(format!("{}: parameter `{name}` is required", self.op.name)))
+    }
+
+    fn opt_f64(&self, name: &str) -> Option<f64> {
+        self.params.get(name).and_then(Value::as_f64)
+    }
+
+    fn i64(&self, name: &str) -> Result<i64> {
+        self.opt_i64(name).ok_or_else(|| Error::Usage(format!("{}: parameter `{name}` is required", self.op.name)))
+    }
+
+    fn opt_i64(&self, name: &str) -> Option<i64> {
+        let v = self.params.get(name)?;
+        v.as_i64().or_else(|| v.as_f64().map(|f| f as i64))
+    }
+
+    fn str(&self, name: &str) -> Option<&str> {
+        self.params.get(name).and_then(Value::as_str)
+    }
+
+    fn torch_reduction(&self) -> Result<Reduction> {
+        Reduction::parse_torch(self.op.name, self.str("reduction").unwrap_or("mean"))
+    }
+
+    fn keras_reduction(&self) -> Result<KerasReduction> {
+        KerasReduction::parse(self.str("reduction").unwrap_or("none"))
+    }
+
+    /// The dtype of the first float input: the dtype the op computes in.
+    fn main_dtype(&self) -> DType {
+        for s in self.op.inputs {
+            if s.kind == InputKind::Float {
+                if let Some(a) = self.inputs.get(s.name) {
+                    return a.dtype();
+                }
+            }
+        }
+        DType::F32
+    }
+}
+
+fn input_list(op: &OpSpec) -> String {
+    op.inputs.iter().map(|s| if s.optional { format!("{} (optional)", s.name) } else { s.name.to_string() }).collect::<Vec<_>>().join(", ")
+}
+
+/// Run `f` in the dtype of the op's main float input; float16 runs in float32 and is
+/// rounded back; integer main inputs are rejected.
+fn by_float(c: &Call, g: Option<&str>, f32f: fn(&Call, Option<&str>) -> Result<ArrayD<f32>>, f64f: fn(&Call, Option<&str>) -> Result<ArrayD<f64>>) -> Result<DynArray> {
+    match c.main_dtype() {
+        DType::F64 => Ok(DynArray::F64(f64f(c, g)?)),
+        DType::F32 => Ok(DynArray::F32(f32f(c, g)?)),
+        DType::F16 => Ok(DynArray::F16(f32f(c, g)?.mapv(f16::from_f32))),
+        other => {
+            let name = c.op.inputs.iter().find(|s| s.kind == InputKind::Float).map_or("input", |s| s.name);
+            Err(Error::DType { op: c.op.name.into(), input: name.into(), got: other.to_string(), expected: "float16, float32 or float64".into() })
+        }
+    }
+}
+
+/// `ones` shaped like the forward output: the upstream gradient of `sum(output)`.
+fn ones_like<T: Float>(a: &ArrayD<T>) -> ArrayD<T> {
+    ArrayD::from_elem(a.raw_dim(), T::one())
+}
+
+macro_rules! float_op {
+    ($name:ident, $body:ident) => {
+        fn $name(c: &Call, g: Option<&str>) -> Result<DynArray> {
+            by_float(c, g, $body::<f32>, $body::<f64>)
+        }
+    };
+}
+
+/// Forward, or the VJP with ones of the forward's shape.
+fn fwd_or_grad<T: Float>(g: Option<&str>, fwd: impl Fn() -> Result<ArrayD<T>>, vjp: impl Fn(&ArrayViewD<'_, T>) -> Result<ArrayD<T>>) -> Result<ArrayD<T>> {
+    let y = fwd()?;
+    match g {
+        None => Ok(y),
+        Some(_) => vjp(&ones_like(&y).view()),
+    }
+}
+
+// --------------------------------------------------------------------- TF bodies
+
+float_op!(tf_softmax, tf_softmax_t);
+fn tf_softmax_t<T: Float>(c: &Call, g: Option<&str>) -> Result<ArrayD<T>> {
+    let (x, axis) = (c.float::<T>("logits")?, c.i64("axis")?);
+    fwd_or_grad(g, || tf::softmax(&x.view(), axis), |u| tf::softmax_grad(&x.view(), axis, u))
+}
+
+float_op!(tf_log_softmax, tf_log_softmax_t);
+fn tf_log_softmax_t<T: Float>(c: &Call, g: Option<&str>) -> Result<ArrayD<T>> {
+    let (x, axis) = (c.float::<T>("logits")?, c.i64("axis")?);
+    fwd_or_grad(g, || tf::log_softmax(&x.view(), axis), |u| tf::log_softmax_grad(&x.view(), axis, u))
+}
+
+float_op!(tf_sigmoid, tf_sigmoid_t);
+fn tf_sigmoid_t<T: Float>(c: &Call, g: Option<&str>) -> Result<ArrayD<T>> {
+    let x = c.float::<T>("x")?;
+    fwd_or_grad(g, || Ok(tf::sigmoid(&x.view())), |u| tf::sigmoid_grad(&x.view(), u))
+}
+
+float_op!(tf_log_sigmoid, tf_log_sigmoid_t);
+fn tf_log_sigmoid_t<T: Float>(c: &Call, g: Option<&str>) -> Result<ArrayD<T>> {
+    let x = c.float::<T>("x")?;
+    fwd_or_grad(g, || Ok(tf::log_sigmoid(&x.view())), |u| tf::log_sigmoid_grad(&x.view(), u))
+}
+
+fn tf_one_hot(c: &Call, _g: Option<&str>) -> Result<DynArray> {
+    let idx = c.labels("indices")?;
+    let depth = c.opt_i64("depth").ok_or_else(|| Error::Usage("tf.one_hot: parameter `depth` is required".into()))?;
+    let axis = c.i64("axis")?;
+    let (on, off) = (c.opt_f64("on_value"), c.opt_f64("off_value"));
+    // TF: the dtype follows `dtype`, else the given on/off value's type (an integer
+    // literal gives int32), else float32.
+    let lit_int = |n: &str| c.params.get(n).is_some_and(|v| v.is_i64() || v.is_u64());
+    let dtype = match c.str("dtype") {
+        Some(d) => d.to_string(),
+        None if on.is_some() && lit_int("on_value") || on.is_none() && off.is_some() && lit_int("off_value") => "int32".into(),
+        None => "float32".into(),
+    };
+    let (on, off) = (on.unwrap_or(1.0), off.unwrap_or(0.0));
+    let v = idx.view();
+    Ok(match dtype.as_str() {
+        "float64" => DynArray::F64(tf::one_hot(&v, depth, on, off, axis)?),
+        "int32" => DynArray::I32(tf::one_hot(&v, depth, on as i32, off as i32, axis)?),
+        "int64" => DynArray::I64(tf::one_hot(&v, depth, on as i64, off as i64, axis)?),
+        _ => DynArray::F32(tf::one_hot(&v, depth, on as f32, off as f32, axis)?),
+    })
+}
+
+float_op!(tf_sce, tf_sce_t);
+fn tf_sce_t<T: Float>(c: &Call, g: Option<&str>) -> Result<ArrayD<T>> {
+    let (t, x, axis) = (c.float::<T>("labels")?, c.float::<T>("logits")?, c.i64("axis")?);
+    fwd_or_grad(g, || tf::softmax_cross_entropy_with_logits(&t.view(), &x.view(), axis), |u| tf::softmax_cross_entropy_with_logits_grad(&t.view(), &x.view(), axis, u))
+}
+
+float_op!(tf_ssce, tf_ssce_t);
+fn tf_ssce_t<T: Float>(c: &Call, g: Option<&str>) -> Result<ArrayD<T>> {
+    let (y, x) = (c.labels("labels")?, c.float::<T>("logits")?);
+    fwd_or_grad(g, || tf::sparse_softmax_cross_entropy_with_logits(&y.view(), &x.view()), |u| tf::sparse_softmax_cross_entropy_with_logits_grad(&y.view(), &x.view(), u))
+}
+
+float_op!(tf_sigce, tf_sigce_t);
+fn tf_sigce_t<T: Float>(c: &Call, g: Option<&str>) -> Result<ArrayD<T>> {
+    let (t, x) = (c.float::<T>("labels")?, c.float::<T>("logits")?);
+    fwd_or_grad(g, || tf::sigmoid_cross_entropy_with_logits(&t.view(), &x.view()), |u| tf::sigmoid_cross_entropy_with_logits_grad(&t.view(), &x.view(), u))
+}
+
+float_op!(tf_wce, tf_wce_t);
+fn tf_wce_t<T: Float>(c: &Call, g: Option<&str>) -> Result<ArrayD<T>> {
+    let (t, x, q) = (c.float::<T>("labels")?, c.float::<T>("logits")?, T::of(c.f64("pos_weight")?));
+    fwd_or_grad(g, || tf::weighted_cross_entropy_with_logits(&t.view(), &x.view(), q), |u| tf::weighted_cross_entropy_with_logits_grad(&t.view(), &x.view(), q, u))
+}
+
+// --------------------------------------------------------------------- Keras bodies
+
+float_op!(keras_cce, keras_cce_t);
+fn keras_cce_t<T: Float>(c: &Call, g: Option<&str>) -> Result<ArrayD<T>> {
+    let (t, p) = (c.float::<T>("y_true")?, c.float::<T>("y_pred")?);
+    let (fl, ls, ax) = (c.bool("from_logits"), c.f64("label_smoothing")?, c.i64("axis")?);
+    fwd_or_grad(g, || keras::categorical_crossentropy(&t.view(), &p.view(), fl, ls, ax), |u| keras::categorical_crossentropy_grad(&t.view(), &p.view(), fl, ls, ax, u))
+}
+
+float_op!(keras_scce, keras_scce_t);
+fn keras_scce_t<T: Float>(c: &Call, g: Option<&str>) -> Result<ArrayD<T>> {
+    let (y, p) = (c.labels("y_true")?, c.float::<T>("y_pred")?);
+    let (fl, ig, ax) = (c.bool("from_logits"), c.opt_i64("ignore_class"), c.i64("axis")?);
+    fwd_or_grad(g, || keras::sparse_categorical_crossentropy(&y.view(), &p.view(), fl, ig, ax), |u| keras::sparse_categorical_crossentropy_grad(&y.view(), &p.view(), fl, ig, ax, u))
+}
+
+float_op!(keras_bce, keras_bce_t);
+fn keras_bce_t<T: Float>(c: &Call, g: Option<&str>) -> Result<ArrayD<T>> {
+    let (t, p) = (c.float::<T>("y_true")?, c.float::<T>("y_pred")?);
+    let (fl, ls, ax) = (c.bool("from_logits"), c.f64("label_smoothing")?, c.i64("axis")?);
+    fwd_or_grad(g, || keras::binary_crossentropy(&t.view(), &p.view(), fl, ls, ax), |u| keras::binary_crossentropy_grad(&t.view(), &p.view(), fl, ls, ax, u))
+}
+
+float_op!(keras_cfce, keras_cfce_t);
+fn keras_cfce_t<T: Float>(c: &Call, g: Option<&str>) -> Result<ArrayD<T>> {
+    let (t, p) = (c.float::<T>("y_true")?, c.float::<T>("y_pred")?);
+    let (a, gm, fl, ls, ax) = (c.f64("alpha")?, c.f64("gamma")?, c.bool("from_logits"), c.f64("label_smoothing")?, c.i64("axis")?);
+    fwd_or_grad(g, || keras::categorical_focal_crossentropy(&t.view(), &p.view(), a, gm, fl, ls, ax), |u| keras::categorical_focal_crossentropy_grad(&t.view(), &p.view(), a, gm, fl, ls, ax, u))
+}
+
+float_op!(keras_bfce, keras_bfce_t);
+fn keras_bfce_t<T: Float>(c: &Call, g: Option<&str>) -> Result<ArrayD<T>> {
+    let (t, p) = (c.float::<T>("y_true")?, c.float::<T>("y_pred")?);
+    let (b, a, gm, fl, ls, ax) = (c.bool("apply_class_balancing"), c.f64("alpha")?, c.f64("gamma")?, c.bool("from_logits"), c.f64("label_smoothing")?, c.i64("axis")?);
+    fwd_or_grad(g, || keras::binary_focal_crossentropy(&t.view(), &p.view(), b, a, gm, fl, ls, ax), |u| keras::binary_focal_crossentropy_grad(&t.view(), &p.view(), b, a, gm, fl, ls, ax, u))
+}
+
+float_op!(keras_kl, keras_kl_t);
+fn keras_kl_t<T: Float>(c: &Call, g: Option<&str>) -> Result<ArrayD<T>> {
+    let (t, p) = (c.float::<T>("y_true")?, c.float::<T>("y_pred")?);
+    fwd_or_grad(g, || keras::kl_divergence(&t.view(), &p.view()), |u| keras::kl_divergence_grad(&t.view(), &p.view(), u))
+}
+
+/// Keras loss classes compute in `floatx()` = float32 (`Loss.dtype`), whatever the
+/// input dtype; the gradient comes back in the input's dtype.
+fn keras_class(c: &Call, g: Option<&str>, f: fn(&Call, Option<&str>) -> Result<ArrayD<f32>>) -> Result<DynArray> {
+    let out = f(c, g)?;
+    Ok(match (g, c.main_dtype()) {
+        (Some(_), DType::F64) => DynArray::F64(out.mapv(f64::from)),
+        (Some(_), DType::F16) => DynArray::F16(out.mapv(f16::from_f32)),
+        _ => DynArray::F32(out),
+    })
+}
+
+fn keras_cce_class(c: &Call, g: Option<&str>) -> Result<DynArray> {
+    keras_class(c, g, |c, g| {
+        let (t, p, sw) = (c.float::<f32>("y_true")?, c.float::<f32>("y_pred")?, c.opt_float::<f32>("sample_weight")?);
+        let l = keras::CategoricalCrossentropy { from_logits: c.bool("from_logits"), label_smoothing: c.f64("label_smoothing")?, axis: c.i64("axis")?, reduction: c.keras_reduction()? };
+        let swv = sw.as_ref().map(|s| s.view());
+        fwd_or_grad(g, || l.call(&t.view(), &p.view(), swv.as_ref()), |u| l.grad(&t.view(), &p.view(), swv.as_ref(), u))
+    })
+}
+
+fn keras_scce_class(c: &Call, g: Option<&str>) -> Result<DynArray> {
+    keras_class(c, g, |c, g| {
+        let (y, p, sw) = (c.labels("y_true")?, c.float::<f32>("y_pred")?, c.opt_float::<f32>("sample_weight")?);
+        let l = keras::SparseCategoricalCrossentropy { from_logits: c.bool("from_logits"), ignore_class: c.opt_i64("ignore_class"), axis: c.i64("axis")?, reduction: c.keras_reduction()? };
+        let swv = sw.as_ref().map(|s| s.view());
+        fwd_or_grad(g, || l.call(&y.view(), &p.view(), swv.as_ref()), |u| l.grad(&y.view(), &p.view(), swv.as_ref(), u))
+    })
+}
+
+fn keras_bce_class(c: &Call, g: Option<&str>) -> Result<DynArray> {
+    keras_class(c, g, |c, g| {
+        let (t, p, sw) = (c.float::<f32>("y_true")?, c.float::<f32>("y_pred")?, c.opt_float::<f32>("sample_weight")?);
+        let l = keras::BinaryCrossentropy { from_logits: c.bool("from_logits"), label_smoothing: c.f64("label_smoothing")?, axis: c.i64("axis")?, reduction: c.keras_reduction()? };
+        let swv = sw.as_ref().map(|s| s.view());
+        fwd_or_grad(g, || l.call(&t.view(), &p.view(), swv.as_ref()), |u| l.grad(&t.view(), &p.view(), swv.as_ref(), u))
+    })
+}
+
+// --------------------------------------------------------------------- PyTorch bodies
+
+fn torch_dim(c: &Call, x_rank: usize) -> Result<i64> {
+    match c.opt_i64("dim") {
+        Some(d) => Ok(d),
+        // F.softmax(dim=None): the legacy implicit choice.
+        None => Ok(if matches!(x_rank, 0 | 1 | 3) { 0 } else { 1 }),
+    }
+}
+
+float_op!(torch_softmax, torch_softmax_t);
+fn torch_softmax_t<T: Float>(c: &Call, g: Option<&str>) -> Result<ArrayD<T>> {
+    let x = c.float::<T>("input")?;
+    let d = torch_dim(c, x.ndim())?;
+    fwd_or_grad(g, || torch::softmax(&x.view(), d), |u| torch::softmax_grad(&x.view(), d, u))
+}
+
+float_op!(torch_log_softmax, torch_log_softmax_t);
+fn torch_log_softmax_t<T: Float>(c: &Call, g: Option<&str>) -> Result<ArrayD<T>> {
+    let x = c.float::<T>("input")?;
+    let d = torch_dim(c, x.ndim())?;
+    fwd_or_grad(g, || torch::log_softmax(&x.view(), d), |u| torch::log_softmax_grad(&x.view(), d, u))
+}
+
+float_op!(torch_sigmoid, torch_sigmoid_t);
+fn torch_sigmoid_t<T: Float>(c: &Call, g: Option<&str>) -> Result<ArrayD<T>> {
+    let x = c.float::<T>("input")?;
+    fwd_or_grad(g, || Ok(torch::sigmoid(&x.view())), |u| torch::sigmoid_grad(&x.view(), u))
+}
+
+float_op!(torch_logsigmoid, torch_logsigmoid_t);
+fn torch_logsigmoid_t<T: Float>(c: &Call, g: Option<&str>) -> Result<ArrayD<T>> {
+    let x = c.float::<T>("input")?;
+    fwd_or_grad(g, || Ok(torch::logsigmoid(&x.view())), |u| torch::logsigmoid_grad(&x.view(), u))
+}
+
+fn torch_one_hot(c: &Call, _g: Option<&str>) -> Result<DynArray> {
+    let x = c.labels("input")?;
+    Ok(DynArray::I64(torch::one_hot(&x.view(), c.i64("num_classes")?)?))
+}
+
+float_op!(torch_ce, torch_ce_t);
+fn torch_ce_t<T: Float>(c: &Call, g: Option<&str>) -> Result<ArrayD<T>> {
+    let x = c.float::<T>("input")?;
+    let w = c.opt_float::<T>("weight")?;
+    let args = torch::CrossEntropyArgs { weight: w.as_ref().map(|w| w.view()), ignore_index: c.i64("ignore_index")?, reduction: c.torch_reduction()?, label_smoothing: c.f64("label_smoothing")? };
+    let tgt = c.input("target")?;
+    if tgt.dtype().is_float() {
+        if tgt.shape() != x.shape() {
+            return Err(Error::DType {
+                op: c.op.name.into(),
+                input: "target".into(),
+                got: tgt.dtype().to_string(),
+                expected: format!("int64 class indices (a float target must be class probabilities of the input's shape {:?}, got {:?})", x.shape(), tgt.shape()),
+            });
+        }
+        let t = c.float::<T>("target")?;
+        fwd_or_grad(g, || torch::cross_entropy(&x.view(), torch::Target::Probs(t.view()), &args), |u| torch::cross_entropy_grad(&x.view(), torch::Target::Probs(t.view()), &args, u))
+    } else {
+        if !matches!(tgt.dtype(), DType::I64 | DType::U8) {
+            return Err(Error::DType { op: c.op.name.into(), input: "target".into(), got: tgt.dtype().to_string(), expected: "int64 (Long) class indices or float probabilities".into() });
+        }
+        let y = tgt.to_i64(c.op.name, "target")?;
+        fwd_or_grad(g, || torch::cross_entropy(&x.view(), torch::Target::Indices(y.view()), &args), |u| torch::cross_entropy_grad(&x.view(), torch::Target::Indices(y.view()), &args, u))
+    }
+}
+
+float_op!(torch_nll, torch_nll_t);
+fn torch_nll_t<T: Float>(c: &Call, g: Option<&str>) -> Result<ArrayD<T>> {
+    let (x, y, w) = (c.float::<T>("input")?, c.labels("target")?, c.opt_float::<T>("weight")?);
+    let args = torch::CrossEntropyArgs { weight: w.as_ref().map(|w| w.view()), ignore_index: c.i64("ignore_index")?, reduction: c.torch_reduction()?, label_smoothing: 0.0 };
+    fwd_or_grad(g, || torch::nll_loss(&x.view(), &y.view(), &args), |u| torch::nll_loss_grad(&x.view(), &y.view(), &args, u))
+}
+
+float_op!(torch_bce, torch_bce_t);
+fn torch_bce_t<T: Float>(c: &Call, g: Option<&str>) -> Result<ArrayD<T>> {
+    let (x, y, w) = (c.float::<T>("input")?, c.float::<T>("target")?, c.opt_float::<T>("weight")?);
+    let r = c.torch_reduction()?;
+    let wv = w.as_ref().map(|w| w.view());
+    fwd_or_grad(g, || torch::binary_cross_entropy(&x.view(), &y.view(), wv.as_ref(), r), |u| torch::binary_cross_entropy_grad(&x.view(), &y.view(), wv.as_ref(), r, u))
+}
+
+float_op!(torch_bcel, torch_bcel_t);
+fn torch_bcel_t<T: Float>(c: &Call, g: Option<&str>) -> Result<ArrayD<T>> {
+    let (x, y, w, pw) = (c.float::<T>("input")?, c.float::<T>("target")?, c.opt_float::<T>("weight")?, c.opt_float::<T>("pos_weight")?);
+    let r = c.torch_reduction()?;
+    let (wv, pv) = (w.as_ref().map(|w| w.view()), pw.as_ref().map(|w| w.view()));
+    fwd_or_grad(
+        g,
+        || torch::binary_cross_entropy_with_logits(&x.view(), &y.view(), wv.as_ref(), pv.as_ref(), r),
+        |u| torch::binary_cross_entropy_with_logits_grad(&x.view(), &y.view(), wv.as_ref(), pv.as_ref(), r, u),
+    )
+}
+
+/// The op table as help text: one block per op with its inputs and parameters.
+pub fn help() -> String {
+    let mut s = String::from("OPS (inputs; parameters with defaults):\n");
+    for o in OPS {
+        s.push_str(&format!("  {}\n      {}\n      inputs: {}\n", o.name, o.doc, input_list(o)));
+        if !o.params.is_empty() {
+            let ps: Vec<String> = o.params.iter().map(|p| format!("{}={}", p.name, p.default)).collect();
+            s.push_str(&format!("      params: {}\n", ps.join(", ")));
+        }
+        if !o.grad_wrt.is_empty() {
+            s.push_str(&format!("      --grad: {}\n", o.grad_wrt.join(", ")));
+        }
+    }
+    s
+}

@@ -1,0 +1,398 @@
+//! PyTorch's functions with PyTorch's names, argument names, defaults and quirks
+//! (classes on dim 1, weighted means, `ignore_index=-100`), mapped onto
+//! [`crate::ops`]. No numerics live here.
+//!
+//! Each `_grad` twin returns what `input.grad` holds after `out.backward(g)`.
+
+use ndarray::{ArrayD, ArrayViewD, IxDyn};
+
+use crate::error::{Error, Result};
+use crate::float::Float;
+use crate::kernels::DenseGrad;
+use crate::layout::normalize_axis;
+use crate::ops::{self, Reduction, SparseOptions};
+
+/// PyTorch's default `ignore_index`.
+pub const IGNORE_INDEX: i64 = -100;
+
+/// Softmax-family inputs: PyTorch treats a 0-d tensor as a length-1 vector.
+fn as_vector<'a, T>(x: &ArrayViewD<'a, T>) -> ArrayViewD<'a, T> {
+    if x.ndim() == 0 {
+        x.clone().into_shape_with_order(IxDyn(&[1])).expect("0-d to 1-d")
+    } else {
+        x.clone()
+    }
+}
+
+fn back<T>(y: ArrayD<T>, shape: &[usize]) -> ArrayD<T> {
+    y.into_shape_with_order(IxDyn(shape)).expect("same element count")
+}
+
+/// `torch.softmax(input, dim)`: see [`ops::softmax`].
+///
+/// # Errors
+/// [`Error::Axis`] if `dim` is out of range.
+///
+/// ```
+/// use ndarray::array;
+/// let y = xent::torch::softmax(&array![[0.0f32, 0.0]].into_dyn().view(), 1).unwrap();
+/// assert_eq!(y, array![[0.5f32, 0.5]].into_dyn());
+/// ```
+pub fn softmax<T: Float>(input: &ArrayViewD<'_, T>, dim: i64) -> Result<ArrayD<T>> {
+    let x = as_vector(input);
+    let a = normalize_axis("torch.softmax", "input", dim, x.shape())?;
+    Ok(back(ops::softmax(&x, a, crate::default_par()), input.shape()))
+}
+
+/// Gradient of [`softmax`]: `y·(g − Σ g·y)` (`_softmax_backward_data`).
+///
+/// # Errors
+/// As [`softmax`], plus [`Error::Shape`] for a wrong `g`.
+pub fn softmax_grad<T: Float>(input: &ArrayViewD<'_, T>, dim: i64, g: &ArrayViewD<'_, T>) -> Result<ArrayD<T>> {
+    let x = as_vector(input);
+    let a = normalize_axis("torch.softmax", "input", dim, x.shape())?;
+    let y = ops::softmax(&x, a, crate::default_par());
+    let gv = g.clone().into_shape_with_order(IxDyn(x.shape())).map_err(|_| Error::shape("torch.softmax", "upstream gradient shape differs from the input"))?;
+    Ok(back(ops::softmax_vjp(&y.view(), &gv, a, crate::default_par())?, input.shape()))
+}
+
+/// `torch.log_softmax(input, dim)`: see [`ops::log_softmax`].
+///
+/// # Errors
+/// [`Error::Axis`] if `dim` is out of range.
+///
+/// ```
+/// use ndarray::array;
+/// let y = xent::torch::log_softmax(&array![7.0f64].into_dyn().view(), 0).unwrap();
+/// assert_eq!(y[[0]], 0.0);
+/// ```
+pub fn log_softmax<T: Float>(input: &ArrayViewD<'_, T>, dim: i64) -> Result<ArrayD<T>> {
+    let x = as_vector(input);
+    let a = normalize_axis("torch.log_softmax", "input", dim, x.shape())?;
+    Ok(back(ops::log_softmax(&x, a, crate::default_par()), input.shape()))
+}
+
+/// Gradient of [`log_softmax`]: `g − exp(y)·Σ g` (`_log_softmax_backward_data`).
+///
+/// # Errors
+/// As [`log_softmax`], plus [`Error::Shape`] for a wrong `g`.
+pub fn log_softmax_grad<T: Float>(input: &ArrayViewD<'_, T>, dim: i64, g: &ArrayViewD<'_, T>) -> Result<ArrayD<T>> {
+    let x = as_vector(input);
+    let a = normalize_axis("torch.log_softmax", "input", dim, x.shape())?;
+    let y = ops::log_softmax(&x, a, crate::default_par());
+    let gv = g.clone().into_shape_with_order(IxDyn(x.shape())).map_err(|_| Error::shape("torch.log_softmax", "upstream gradient shape differs from the input"))?;
+    Ok(back(ops::log_softmax_vjp(&y.view(), &gv, a, crate::default_par())?, input.shape()))
+}
+
+/// `torch.sigmoid(input)`: see [`ops::sigmoid`].
+///
+/// ```
+/// use ndarray::array;
+/// assert_eq!(xent::torch::sigmoid(&array![0.0f64].into_dyn().view())[[0]], 0.5);
+/// ```
+pub fn sigmoid<T: Float>(input: &ArrayViewD<'_, T>) -> ArrayD<T> {
+    ops::sigmoid(input)
+}
+
+/// Gradient of [`sigmoid`]: `g·(1 − y)·y` (`sigmoid_backward`).
+///
+/// # Errors
+/// [`Error::Shape`] for a wrong `g`.
+pub fn sigmoid_grad<T: Float>(input: &ArrayViewD<'_, T>, g: &ArrayViewD<'_, T>) -> Result<ArrayD<T>> {
+    ops::sigmoid_vjp(&ops::sigmoid(input).view(), g)
+}
+
+/// `torch.nn.functional.logsigmoid(input)`: `min(x, 0) − log1p(e^{−|x|})`.
+///
+/// ```
+/// use ndarray::array;
+/// assert_eq!(xent::torch::logsigmoid(&array![f64::NEG_INFINITY].into_dyn().view())[[0]], f64::NEG_INFINITY);
+/// ```
+pub fn logsigmoid<T: Float>(input: &ArrayViewD<'_, T>) -> ArrayD<T> {
+    ops::log_sigmoid(input)
+}
+
+/// Gradient of [`logsigmoid`]: `g·σ(−x)` (`log_sigmoid_backward`).
+///
+/// # Errors
+/// [`Error::Shape`] for a wrong `g`.
+pub fn logsigmoid_grad<T: Float>(input: &ArrayViewD<'_, T>, g: &ArrayViewD<'_, T>) -> Result<ArrayD<T>> {
+    ops::log_sigmoid_vjp(input, g)
+}
+
+/// `torch.nn.functional.one_hot(input, num_classes=-1)`: int64 output with a new last
+/// axis; `num_classes = -1` infers `max(input) + 1`.
+///
+/// # Errors
+/// [`Error::Label`]-style [`Error::Domain`] for negative values ("Class values must be
+/// non-negative") or values ≥ `num_classes`; [`Error::Param`] for `num_classes < -1`
+/// or an empty input with `num_classes = -1`.
+///
+/// ```
+/// use ndarray::array;
+/// let y = xent::torch::one_hot(&array![2i64, 0].into_dyn().view(), -1).unwrap();
+/// assert_eq!(y, array![[0i64, 0, 1], [1, 0, 0]].into_dyn());
+/// ```
+pub fn one_hot(input: &ArrayViewD<'_, i64>, num_classes: i64) -> Result<ArrayD<i64>> {
+    let op = "torch.nn.functional.one_hot";
+    if let Some((i, &v)) = input.iter().enumerate().find(|(_, &v)| v < 0) {
+        return Err(Error::domain(op, format!("Class values must be non-negative: `input` element {i} is {v}")));
+    }
+    let depth = match num_classes {
+        -1 => match input.iter().max() {
+            Some(&m) => m + 1,
+            None => return Err(Error::param(op, "num_classes", "can not infer the number of classes from an empty tensor")),
+        },
+        n if n < -1 => return Err(Error::param(op, "num_classes", format!("must be -1 or non-negative, got {n}"))),
+        n => n,
+    };
+    if let Some((i, &v)) = input.iter().enumerate().find(|(_, &v)| v >= depth) {
+        return Err(Error::domain(op, format!("Class values must be smaller than num_classes ({depth}): `input` element {i} is {v}")));
+    }
+    ops::one_hot(input, depth as usize, 1i64, 0i64, input.ndim())
+}
+
+/// Target of [`cross_entropy`]: class indices or class probabilities.
+#[derive(Debug, Clone)]
+pub enum Target<'a, T> {
+    /// Class indices, shape `input.shape` without dim 1 (int64).
+    Indices(ArrayViewD<'a, i64>),
+    /// Class probabilities, same shape as the input.
+    Probs(ArrayViewD<'a, T>),
+}
+
+/// Parameters of [`cross_entropy`] and [`nll_loss`] with PyTorch's defaults.
+#[derive(Debug, Clone)]
+pub struct CrossEntropyArgs<'a, T> {
+    /// Per-class rescaling weight (length C).
+    pub weight: Option<ArrayViewD<'a, T>>,
+    /// Target value to ignore (index targets only). Default −100.
+    pub ignore_index: i64,
+    /// `none`, `mean` (default) or `sum`.
+    pub reduction: Reduction,
+    /// Label smoothing ε; must be ≤ 1; negative values are ignored, as in PyTorch.
+    pub label_smoothing: f64,
+}
+
+impl<T> Default for CrossEntropyArgs<'_, T> {
+    fn default() -> Self {
+        CrossEntropyArgs { weight: None, ignore_index: IGNORE_INDEX, reduction: Reduction::Mean, label_smoothing: 0.0 }
+    }
+}
+
+fn class_dim(op: &str, shape: &[usize]) -> Result<usize> {
+    match shape.len() {
+        0 => Err(Error::shape(op, "`input` must have at least 1 dimension (got a 0-d tensor)")),
+        1 => Ok(0),
+        _ => Ok(1),
+    }
+}
+
+fn check_index_target(op: &str, input: &[usize], target: &[usize], cd: usize) -> Result<()> {
+    if input.len() >= 2 && !target.is_empty() && input[0] != target[0] {
+        return Err(Error::shape(op, format!("Expected input batch_size ({}) to match target batch_size ({}).", input[0], target[0])));
+    }
+    let mut want = input.to_vec();
+    want.remove(cd);
+    if target != want.as_slice() {
+        return Err(Error::shape(op, format!("Expected target size {want:?}, got {target:?} (input shape {input:?})")));
+    }
+    Ok(())
+}
+
+fn weight_slice<'a, T: Float>(op: &str, w: &'a Option<ArrayViewD<'a, T>>, classes: usize) -> Result<Option<std::borrow::Cow<'a, [T]>>> {
+    match w {
+        None => Ok(None),
+        Some(w) => {
+            if w.ndim() != 1 || w.len() != classes {
+                return Err(Error::shape(op, format!("`weight` should be a 1D tensor of {classes} elements, got shape {:?}", w.shape())));
+            }
+            Ok(Some(match w.as_slice() {
+                Some(s) => std::borrow::Cow::Borrowed(s),
+                None => std::borrow::Cow::Owned(w.iter().copied().collect()),
+            }))
+        }
+    }
+}
+
+fn smoothing(op: &str, ls: f64) -> Result<f64> {
+    if ls > 1.0 {
+        return Err(Error::param(op, "label_smoothing", format!("must be between 0.0 and 1.0. Got: {ls}")));
+    }
+    Ok(if ls > 0.0 { ls } else { 0.0 })
+}
+
+/// `torch.nn.functional.cross_entropy(input, target, weight=None, ignore_index=-100,
+/// reduction='mean', label_smoothing=0.0)`: log-softmax over dim 1 (dim 0 for 1-D
+/// input), then NLL for index targets (with PyTorch's smoothing term
+/// `(1 − ε)·nll + (ε/C)·Σ_c w_c·(−log p_c)`) or `−Σ_c w_c t'_c log p_c` for
+/// probability targets; `mean` divides by `Σ w[y]` over non-ignored index targets
+/// (NaN when all are ignored) and by the number of positions for probabilities.
+///
+/// # Errors
+/// [`Error::Shape`] for mismatched batch or spatial sizes or a bad weight;
+/// [`Error::Label`] for a target outside `[0, C)` that is not `ignore_index`;
+/// [`Error::Param`] for `label_smoothing > 1` or a non-negative `ignore_index` with
+/// probability targets.
+///
+/// ```
+/// use ndarray::array;
+/// use xent::torch::{cross_entropy, CrossEntropyArgs, Target};
+/// let x = array![[0.0f64, 0.0], [0.0, 0.0]].into_dyn();
+/// let y = array![0i64, 1].into_dyn();
+/// let l = cross_entropy(&x.view(), Target::Indices(y.view()), &CrossEntropyArgs::default()).unwrap();
+/// assert!((l[[]] - 2f64.ln()).abs() < 1e-15);
+/// ```
+pub fn cross_entropy<T: Float>(input: &ArrayViewD<'_, T>, target: Target<'_, T>, args: &CrossEntropyArgs<'_, T>) -> Result<ArrayD<T>> {
+    ce_impl(input, target, args, None)
+}
+
+/// Gradient of [`cross_entropy`] w.r.t. `input` given the upstream gradient `g` (a 0-d
+/// array for `mean`/`sum`, per position for `none`): PyTorch autograd's
+/// `s·((1 − ε)·w[y]·(softmax − onehot) + (ε/C)·(softmax·Σw − w))` for index targets and
+/// `s·(softmax·Σ_c w_c t'_c − w ∘ t')` for probabilities.
+///
+/// # Errors
+/// As [`cross_entropy`], plus [`Error::Shape`] for a wrong `g`.
+pub fn cross_entropy_grad<T: Float>(input: &ArrayViewD<'_, T>, target: Target<'_, T>, args: &CrossEntropyArgs<'_, T>, g: &ArrayViewD<'_, T>) -> Result<ArrayD<T>> {
+    ce_impl(input, target, args, Some(g))
+}
+
+fn ce_impl<T: Float>(input: &ArrayViewD<'_, T>, target: Target<'_, T>, args: &CrossEntropyArgs<'_, T>, g: Option<&ArrayViewD<'_, T>>) -> Result<ArrayD<T>> {
+    let op = "torch.nn.functional.cross_entropy";
+    let cd = class_dim(op, input.shape())?;
+    let ls = smoothing(op, args.label_smoothing)?;
+    let w = weight_slice(op, &args.weight, input.shape()[cd])?;
+    let par = crate::default_par();
+    match target {
+        Target::Probs(t) => {
+            if t.shape() != input.shape() {
+                return Err(Error::shape(op, format!("probability target of shape {:?} must match the input shape {:?}", t.shape(), input.shape())));
+            }
+            if args.ignore_index >= 0 {
+                return Err(Error::param(op, "ignore_index", "ignore_index is not supported for floating point target"));
+            }
+            let (wd, e) = (w.as_deref(), T::of(ls));
+            match g {
+                None => ops::cross_entropy_dense(input, &t, cd, wd, e, args.reduction, par),
+                Some(g) => ops::cross_entropy_dense_vjp(input, &t, cd, wd, e, args.reduction, DenseGrad::Exact, g, par),
+            }
+        }
+        Target::Indices(y) => {
+            check_index_target(op, input.shape(), y.shape(), cd)?;
+            let o = SparseOptions { label_smoothing: T::of(ls), weight: w.as_deref(), ignore_index: Some(args.ignore_index), reduction: args.reduction };
+            let r = match g {
+                None => ops::cross_entropy_sparse(input, cd, &y, &o, par),
+                Some(g) => ops::cross_entropy_sparse_vjp(input, cd, &y, &o, g, par),
+            };
+            r.map_err(|e| crate::tf::rename(e, op, "target"))
+        }
+    }
+}
+
+/// `torch.nn.functional.nll_loss(input, target, weight=None, ignore_index=-100,
+/// reduction='mean')` on log-probabilities: `−w[y]·input[y]`, reduced as
+/// [`cross_entropy`] with index targets.
+///
+/// # Errors
+/// As [`cross_entropy`] with index targets.
+///
+/// ```
+/// use ndarray::array;
+/// use xent::torch::{nll_loss, CrossEntropyArgs};
+/// let x = array![[-1.0f32, -2.0]].into_dyn();
+/// let l = nll_loss(&x.view(), &array![1i64].into_dyn().view(), &CrossEntropyArgs::default()).unwrap();
+/// assert_eq!(l[[]], 2.0);
+/// ```
+pub fn nll_loss<T: Float>(input: &ArrayViewD<'_, T>, target: &ArrayViewD<'_, i64>, args: &CrossEntropyArgs<'_, T>) -> Result<ArrayD<T>> {
+    nll_impl(input, target, args, None)
+}
+
+/// Gradient of [`nll_loss`]: `−w[y]·s` at the target class, zero elsewhere.
+///
+/// # Errors
+/// As [`nll_loss`], plus [`Error::Shape`] for a wrong `g`.
+pub fn nll_loss_grad<T: Float>(input: &ArrayViewD<'_, T>, target: &ArrayViewD<'_, i64>, args: &CrossEntropyArgs<'_, T>, g: &ArrayViewD<'_, T>) -> Result<ArrayD<T>> {
+    nll_impl(input, target, args, Some(g))
+}
+
+fn nll_impl<T: Float>(input: &ArrayViewD<'_, T>, target: &ArrayViewD<'_, i64>, args: &CrossEntropyArgs<'_, T>, g: Option<&ArrayViewD<'_, T>>) -> Result<ArrayD<T>> {
+    let op = "torch.nn.functional.nll_loss";
+    let cd = class_dim(op, input.shape())?;
+    check_index_target(op, input.shape(), target.shape(), cd)?;
+    let w = weight_slice(op, &args.weight, input.shape()[cd])?;
+    let o = SparseOptions { label_smoothing: T::zero(), weight: w.as_deref(), ignore_index: Some(args.ignore_index), reduction: args.reduction };
+    let r = match g {
+        None => ops::nll_loss(input, cd, target, &o),
+        Some(g) => ops::nll_loss_vjp(input, cd, target, &o, g),
+    };
+    r.map_err(|e| crate::tf::rename(e, op, "target"))
+}
+
+/// `torch.nn.functional.binary_cross_entropy(input, target, weight=None,
+/// reduction='mean')`: see [`ops::binary_cross_entropy`].
+///
+/// # Errors
+/// As [`ops::binary_cross_entropy`].
+///
+/// ```
+/// use ndarray::array;
+/// use xent::ops::Reduction;
+/// let l = xent::torch::binary_cross_entropy(&array![1.0f32].into_dyn().view(), &array![0.0].into_dyn().view(), None, Reduction::Mean).unwrap();
+/// assert_eq!(l[[]], 100.0);
+/// ```
+pub fn binary_cross_entropy<T: Float>(input: &ArrayViewD<'_, T>, target: &ArrayViewD<'_, T>, weight: Option<&ArrayViewD<'_, T>>, reduction: Reduction) -> Result<ArrayD<T>> {
+    ops::binary_cross_entropy(input, target, weight, reduction)
+}
+
+/// Gradient of [`binary_cross_entropy`], see [`ops::binary_cross_entropy_vjp`].
+///
+/// # Errors
+/// As the forward, plus [`Error::Shape`] for a wrong `g`.
+pub fn binary_cross_entropy_grad<T: Float>(
+    input: &ArrayViewD<'_, T>,
+    target: &ArrayViewD<'_, T>,
+    weight: Option<&ArrayViewD<'_, T>>,
+    reduction: Reduction,
+    g: &ArrayViewD<'_, T>,
+) -> Result<ArrayD<T>> {
+    ops::binary_cross_entropy_vjp(input, target, weight, reduction, g)
+}
+
+/// `torch.nn.functional.binary_cross_entropy_with_logits(input, target, weight=None,
+/// reduction='mean', pos_weight=None)`: see [`ops::binary_cross_entropy_with_logits`].
+///
+/// # Errors
+/// As [`ops::binary_cross_entropy_with_logits`].
+///
+/// ```
+/// use ndarray::array;
+/// use xent::ops::Reduction;
+/// let l = xent::torch::binary_cross_entropy_with_logits(&array![0.0f64].into_dyn().view(), &array![0.0].into_dyn().view(), None, None, Reduction::Mean).unwrap();
+/// assert!((l[[]] - 2f64.ln()).abs() < 1e-15);
+/// ```
+pub fn binary_cross_entropy_with_logits<T: Float>(
+    input: &ArrayViewD<'_, T>,
+    target: &ArrayViewD<'_, T>,
+    weight: Option<&ArrayViewD<'_, T>>,
+    pos_weight: Option<&ArrayViewD<'_, T>>,
+    reduction: Reduction,
+) -> Result<ArrayD<T>> {
+    ops::binary_cross_entropy_with_logits(input, target, weight, pos_weight, reduction)
+}
+
+/// Gradient of [`binary_cross_entropy_with_logits`], see
+/// [`ops::binary_cross_entropy_with_logits_vjp`].
+///
+/// # Errors
+/// As the forward, plus [`Error::Shape`] for a wrong `g`.
+pub fn binary_cross_entropy_with_logits_grad<T: Float>(
+    input: &ArrayViewD<'_, T>,
+    target: &ArrayViewD<'_, T>,
+    weight: Option<&ArrayViewD<'_, T>>,
+    pos_weight: Option<&ArrayViewD<'_, T>>,
+    reduction: Reduction,
+    g: &ArrayViewD<'_, T>,
+) -> Result<ArrayD<T>> {
+    ops::binary_cross_entropy_with_logits_vjp(input, target, weight, pos_weight, reduction, g)
+}
