@@ -5,6 +5,7 @@ pub mod array;
 pub mod error;
 pub mod float;
 pub mod kernels;
+pub mod npy;
 
 pub use array::{DType, DynArray};
 pub use error::{Error, Result};
