@@ -5,17 +5,18 @@ pub mod array;
 pub mod error;
 pub mod float;
 pub mod kernels;
+pub mod keras;
 pub mod layout;
-pub mod registry;
+pub mod npy;
 pub mod ops;
+pub mod registry;
+pub mod tf;
+pub mod torch;
 
 pub use array::{DType, DynArray};
 pub use error::{Error, Result};
 pub use float::Float;
 pub use kernels::Par;
-pub mod keras;
-pub mod tf;
-pub mod torch;
 
 use std::sync::atomic::{AtomicUsize, Ordering};
 
