@@ -65,7 +65,13 @@ fn smooth_bin<T: Float>(t: &ArrayViewD<'_, T>, ls: f64) -> ArrayD<T> {
 /// assert!((raw[[0]] - 1.1786550).abs() < 1e-6);   // logits mistaken for probabilities
 /// assert!((right[[0]] - 1.4170300).abs() < 1e-6); // the real cross-entropy
 /// ```
-pub fn categorical_crossentropy<T: Float>(y_true: &ArrayViewD<'_, T>, y_pred: &ArrayViewD<'_, T>, from_logits: bool, label_smoothing: f64, axis: i64) -> Result<ArrayD<T>> {
+pub fn categorical_crossentropy<T: Float>(
+    y_true: &ArrayViewD<'_, T>,
+    y_pred: &ArrayViewD<'_, T>,
+    from_logits: bool,
+    label_smoothing: f64,
+    axis: i64,
+) -> Result<ArrayD<T>> {
     cce(y_true, y_pred, from_logits, label_smoothing, axis, None)
 }
 
@@ -86,7 +92,14 @@ pub fn categorical_crossentropy_grad<T: Float>(
     cce(y_true, y_pred, from_logits, label_smoothing, axis, Some(g))
 }
 
-fn cce<T: Float>(y_true: &ArrayViewD<'_, T>, y_pred: &ArrayViewD<'_, T>, from_logits: bool, ls: f64, axis: i64, g: Option<&ArrayViewD<'_, T>>) -> Result<ArrayD<T>> {
+fn cce<T: Float>(
+    y_true: &ArrayViewD<'_, T>,
+    y_pred: &ArrayViewD<'_, T>,
+    from_logits: bool,
+    ls: f64,
+    axis: i64,
+    g: Option<&ArrayViewD<'_, T>>,
+) -> Result<ArrayD<T>> {
     let op = "keras.losses.categorical_crossentropy";
     same(op, y_true.shape(), y_pred.shape())?;
     let a = normalize_axis(op, "y_pred", axis, y_pred.shape())?;
@@ -102,7 +115,13 @@ fn cce<T: Float>(y_true: &ArrayViewD<'_, T>, y_pred: &ArrayViewD<'_, T>, from_lo
 
 /// Prepare sparse labels the Keras way: squeeze a trailing 1 when ranks are equal,
 /// then map `ignore_class` to 0 and report which positions are valid.
-fn sparse_prep(op: &str, y_true: &ArrayViewD<'_, i64>, y_pred: &[usize], ignore: Option<i64>, axis: i64) -> Result<(ArrayD<i64>, Option<ArrayD<bool>>)> {
+fn sparse_prep(
+    op: &str,
+    y_true: &ArrayViewD<'_, i64>,
+    y_pred: &[usize],
+    ignore: Option<i64>,
+    axis: i64,
+) -> Result<(ArrayD<i64>, Option<ArrayD<bool>>)> {
     if y_pred.is_empty() {
         return Err(Error::shape(op, "`y_pred` must have rank >= 1"));
     }
@@ -142,7 +161,13 @@ fn sparse_prep(op: &str, y_true: &ArrayViewD<'_, i64>, y_pred: &[usize], ignore:
 /// assert!((l[[0]] + 0.9f32.ln()).abs() < 1e-6);
 /// assert_eq!(l[[1]], 0.0);
 /// ```
-pub fn sparse_categorical_crossentropy<T: Float>(y_true: &ArrayViewD<'_, i64>, y_pred: &ArrayViewD<'_, T>, from_logits: bool, ignore_class: Option<i64>, axis: i64) -> Result<ArrayD<T>> {
+pub fn sparse_categorical_crossentropy<T: Float>(
+    y_true: &ArrayViewD<'_, i64>,
+    y_pred: &ArrayViewD<'_, T>,
+    from_logits: bool,
+    ignore_class: Option<i64>,
+    axis: i64,
+) -> Result<ArrayD<T>> {
     scce(y_true, y_pred, from_logits, ignore_class, axis, None)
 }
 
@@ -162,7 +187,14 @@ pub fn sparse_categorical_crossentropy_grad<T: Float>(
     scce(y_true, y_pred, from_logits, ignore_class, axis, Some(g))
 }
 
-fn scce<T: Float>(y_true: &ArrayViewD<'_, i64>, y_pred: &ArrayViewD<'_, T>, from_logits: bool, ignore: Option<i64>, axis: i64, g: Option<&ArrayViewD<'_, T>>) -> Result<ArrayD<T>> {
+fn scce<T: Float>(
+    y_true: &ArrayViewD<'_, i64>,
+    y_pred: &ArrayViewD<'_, T>,
+    from_logits: bool,
+    ignore: Option<i64>,
+    axis: i64,
+    g: Option<&ArrayViewD<'_, T>>,
+) -> Result<ArrayD<T>> {
     let op = "keras.losses.sparse_categorical_crossentropy";
     let (y, valid) = sparse_prep(op, y_true, y_pred.shape(), ignore, axis)?;
     let ax = y_pred.ndim() - 1;
@@ -229,12 +261,22 @@ fn scce<T: Float>(y_true: &ArrayViewD<'_, i64>, y_pred: &ArrayViewD<'_, T>, from
 /// let l = xent::keras::binary_crossentropy(&t.view(), &array![[0.0f64, 0.0]].into_dyn().view(), true, 0.0, -1).unwrap();
 /// assert!((l[[0]] - 2f64.ln()).abs() < 1e-15);
 /// ```
-pub fn binary_crossentropy<T: Float>(y_true: &ArrayViewD<'_, T>, y_pred: &ArrayViewD<'_, T>, from_logits: bool, label_smoothing: f64, axis: i64) -> Result<ArrayD<T>> {
+pub fn binary_crossentropy<T: Float>(
+    y_true: &ArrayViewD<'_, T>,
+    y_pred: &ArrayViewD<'_, T>,
+    from_logits: bool,
+    label_smoothing: f64,
+    axis: i64,
+) -> Result<ArrayD<T>> {
     let op = "keras.losses.binary_crossentropy";
     same(op, y_true.shape(), y_pred.shape())?;
     let a = normalize_axis(op, "y_pred", axis, y_pred.shape())?;
     let t = smooth_bin(y_true, label_smoothing);
-    let e = if from_logits { ops::sigmoid_cross_entropy(&t.view(), y_pred)? } else { ops::binary_crossentropy_clipped(&t.view(), y_pred, EPSILON)? };
+    let e = if from_logits {
+        ops::sigmoid_cross_entropy(&t.view(), y_pred)?
+    } else {
+        ops::binary_crossentropy_clipped(&t.view(), y_pred, EPSILON)?
+    };
     Ok(ops::mean_axis(&e.view(), a))
 }
 
@@ -486,7 +528,12 @@ pub fn squeeze_or_expand(x1: &[usize], x2: &[usize]) -> (Vec<usize>, Vec<usize>)
 
 /// The per-element factor Keras' reduction applies to each loss value, and the
 /// output shape: `reduce(values) = Σ values·factor` (or `values·factor` for `none`).
-fn reduction_factors<T: Float>(values: &[usize], sample_weight: Option<&ArrayViewD<'_, T>>, mask: Option<&ArrayD<bool>>, reduction: KerasReduction) -> Result<(ArrayD<T>, bool)> {
+fn reduction_factors<T: Float>(
+    values: &[usize],
+    sample_weight: Option<&ArrayViewD<'_, T>>,
+    mask: Option<&ArrayD<bool>>,
+    reduction: KerasReduction,
+) -> Result<(ArrayD<T>, bool)> {
     let op = "keras.losses.Loss";
     let n = values.iter().product::<usize>();
     let mut f = ArrayD::from_elem(IxDyn(values), T::one());
@@ -503,9 +550,13 @@ fn reduction_factors<T: Float>(values: &[usize], sample_weight: Option<&ArrayVie
         let (vs, ss) = squeeze_or_expand(values, sw.shape());
         let sw = sw.to_shape(IxDyn(&ss)).map_err(|_| Error::shape(op, "sample_weight reshape"))?;
         let fv = f.to_shape(IxDyn(&vs)).map_err(|_| Error::shape(op, "loss reshape"))?.to_owned();
-        let prod = &fv * &sw.broadcast(IxDyn(&vs)).ok_or_else(|| {
-            Error::shape(op, format!("`sample_weight` of shape {:?} cannot be broadcast to the per-sample losses of shape {values:?}", sw.shape()))
-        })?;
+        let prod = &fv
+            * &sw.broadcast(IxDyn(&vs)).ok_or_else(|| {
+                Error::shape(
+                    op,
+                    format!("`sample_weight` of shape {:?} cannot be broadcast to the per-sample losses of shape {values:?}", sw.shape()),
+                )
+            })?;
         f = prod.into_shape_with_order(IxDyn(values)).map_err(|_| Error::shape(op, "sample_weight"))?;
     }
     if values.is_empty() || values == [0] || reduction == KerasReduction::None {
@@ -523,7 +574,12 @@ fn reduction_factors<T: Float>(values: &[usize], sample_weight: Option<&ArrayVie
     Ok((f, true))
 }
 
-fn apply_reduction<T: Float>(values: ArrayD<T>, sample_weight: Option<&ArrayViewD<'_, T>>, mask: Option<&ArrayD<bool>>, reduction: KerasReduction) -> Result<ArrayD<T>> {
+fn apply_reduction<T: Float>(
+    values: ArrayD<T>,
+    sample_weight: Option<&ArrayViewD<'_, T>>,
+    mask: Option<&ArrayD<bool>>,
+    reduction: KerasReduction,
+) -> Result<ArrayD<T>> {
     let (f, reduced) = reduction_factors(values.shape(), sample_weight, mask, reduction)?;
     if !reduced {
         return Ok(values * f);
@@ -532,7 +588,13 @@ fn apply_reduction<T: Float>(values: ArrayD<T>, sample_weight: Option<&ArrayView
     Ok(ArrayD::from_elem(IxDyn(&[]), T::of(s)))
 }
 
-fn reduction_grad<T: Float>(values: &[usize], sample_weight: Option<&ArrayViewD<'_, T>>, mask: Option<&ArrayD<bool>>, reduction: KerasReduction, g: &ArrayViewD<'_, T>) -> Result<ArrayD<T>> {
+fn reduction_grad<T: Float>(
+    values: &[usize],
+    sample_weight: Option<&ArrayViewD<'_, T>>,
+    mask: Option<&ArrayD<bool>>,
+    reduction: KerasReduction,
+    g: &ArrayViewD<'_, T>,
+) -> Result<ArrayD<T>> {
     let (f, reduced) = reduction_factors(values, sample_weight, mask, reduction)?;
     if reduced {
         ops::check_grad_pub("keras.losses.Loss", g.shape(), &[])?;
@@ -609,7 +671,12 @@ impl CategoricalCrossentropy {
     /// let x = array![[0.0f64, 0.0], [0.0, 0.0]].into_dyn();
     /// assert!((loss.call(&t.view(), &x.view(), None).unwrap()[[]] - 2.0 * 2f64.ln()).abs() < 1e-15);
     /// ```
-    pub fn call<T: Float>(&self, y_true: &ArrayViewD<'_, T>, y_pred: &ArrayViewD<'_, T>, sample_weight: Option<&ArrayViewD<'_, T>>) -> Result<ArrayD<T>> {
+    pub fn call<T: Float>(
+        &self,
+        y_true: &ArrayViewD<'_, T>,
+        y_pred: &ArrayViewD<'_, T>,
+        sample_weight: Option<&ArrayViewD<'_, T>>,
+    ) -> Result<ArrayD<T>> {
         let (t, p) = same_rank_pair("keras.losses.CategoricalCrossentropy", y_true, y_pred)?;
         let v = categorical_crossentropy(&t, &p, self.from_logits, self.label_smoothing, self.axis)?;
         apply_reduction(v, sample_weight, None, self.reduction)
@@ -619,7 +686,13 @@ impl CategoricalCrossentropy {
     ///
     /// # Errors
     /// As [`CategoricalCrossentropy::call`], plus [`Error::Shape`] for a wrong `g`.
-    pub fn grad<T: Float>(&self, y_true: &ArrayViewD<'_, T>, y_pred: &ArrayViewD<'_, T>, sample_weight: Option<&ArrayViewD<'_, T>>, g: &ArrayViewD<'_, T>) -> Result<ArrayD<T>> {
+    pub fn grad<T: Float>(
+        &self,
+        y_true: &ArrayViewD<'_, T>,
+        y_pred: &ArrayViewD<'_, T>,
+        sample_weight: Option<&ArrayViewD<'_, T>>,
+        g: &ArrayViewD<'_, T>,
+    ) -> Result<ArrayD<T>> {
         let (t, p) = same_rank_pair("keras.losses.CategoricalCrossentropy", y_true, y_pred)?;
         let v = categorical_crossentropy(&t, &p, self.from_logits, self.label_smoothing, self.axis)?;
         let gv = reduction_grad(v.shape(), sample_weight, None, self.reduction, g)?;
@@ -645,7 +718,12 @@ impl SparseCategoricalCrossentropy {
     /// let l = loss.call(&array![1i64, 0].into_dyn().view(), &x.view(), None).unwrap();
     /// assert!((l[[]] - 2f64.ln()).abs() < 1e-15); // mean over the one valid sample
     /// ```
-    pub fn call<T: Float>(&self, y_true: &ArrayViewD<'_, i64>, y_pred: &ArrayViewD<'_, T>, sample_weight: Option<&ArrayViewD<'_, T>>) -> Result<ArrayD<T>> {
+    pub fn call<T: Float>(
+        &self,
+        y_true: &ArrayViewD<'_, i64>,
+        y_pred: &ArrayViewD<'_, T>,
+        sample_weight: Option<&ArrayViewD<'_, T>>,
+    ) -> Result<ArrayD<T>> {
         let v = sparse_categorical_crossentropy(y_true, y_pred, self.from_logits, self.ignore_class, self.axis)?;
         let mask = self.mask(y_true, y_pred.shape(), v.shape())?;
         apply_reduction(v, sample_weight, mask.as_ref(), self.reduction)
@@ -655,7 +733,13 @@ impl SparseCategoricalCrossentropy {
     ///
     /// # Errors
     /// As [`SparseCategoricalCrossentropy::call`], plus [`Error::Shape`] for a wrong `g`.
-    pub fn grad<T: Float>(&self, y_true: &ArrayViewD<'_, i64>, y_pred: &ArrayViewD<'_, T>, sample_weight: Option<&ArrayViewD<'_, T>>, g: &ArrayViewD<'_, T>) -> Result<ArrayD<T>> {
+    pub fn grad<T: Float>(
+        &self,
+        y_true: &ArrayViewD<'_, i64>,
+        y_pred: &ArrayViewD<'_, T>,
+        sample_weight: Option<&ArrayViewD<'_, T>>,
+        g: &ArrayViewD<'_, T>,
+    ) -> Result<ArrayD<T>> {
         let v = sparse_categorical_crossentropy(y_true, y_pred, self.from_logits, self.ignore_class, self.axis)?;
         let mask = self.mask(y_true, y_pred.shape(), v.shape())?;
         let gv = reduction_grad(v.shape(), sample_weight, mask.as_ref(), self.reduction, g)?;
@@ -682,7 +766,12 @@ impl BinaryCrossentropy {
     /// let l = loss.call(&array![[1.0f64], [0.0]].into_dyn().view(), &array![[0.0f64], [0.0]].into_dyn().view(), None).unwrap();
     /// assert!((l[[]] - 2f64.ln()).abs() < 1e-15);
     /// ```
-    pub fn call<T: Float>(&self, y_true: &ArrayViewD<'_, T>, y_pred: &ArrayViewD<'_, T>, sample_weight: Option<&ArrayViewD<'_, T>>) -> Result<ArrayD<T>> {
+    pub fn call<T: Float>(
+        &self,
+        y_true: &ArrayViewD<'_, T>,
+        y_pred: &ArrayViewD<'_, T>,
+        sample_weight: Option<&ArrayViewD<'_, T>>,
+    ) -> Result<ArrayD<T>> {
         let (t, p) = same_rank_pair("keras.losses.BinaryCrossentropy", y_true, y_pred)?;
         let v = binary_crossentropy(&t, &p, self.from_logits, self.label_smoothing, self.axis)?;
         apply_reduction(v, sample_weight, None, self.reduction)
@@ -692,7 +781,13 @@ impl BinaryCrossentropy {
     ///
     /// # Errors
     /// As [`BinaryCrossentropy::call`], plus [`Error::Shape`] for a wrong `g`.
-    pub fn grad<T: Float>(&self, y_true: &ArrayViewD<'_, T>, y_pred: &ArrayViewD<'_, T>, sample_weight: Option<&ArrayViewD<'_, T>>, g: &ArrayViewD<'_, T>) -> Result<ArrayD<T>> {
+    pub fn grad<T: Float>(
+        &self,
+        y_true: &ArrayViewD<'_, T>,
+        y_pred: &ArrayViewD<'_, T>,
+        sample_weight: Option<&ArrayViewD<'_, T>>,
+        g: &ArrayViewD<'_, T>,
+    ) -> Result<ArrayD<T>> {
         let (t, p) = same_rank_pair("keras.losses.BinaryCrossentropy", y_true, y_pred)?;
         let v = binary_crossentropy(&t, &p, self.from_logits, self.label_smoothing, self.axis)?;
         let gv = reduction_grad(v.shape(), sample_weight, None, self.reduction, g)?;

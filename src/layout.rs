@@ -32,11 +32,7 @@ pub fn normalize_axis(op: &str, input: &str, axis: i64, shape: &[usize]) -> Resu
 /// assert_eq!(xent::layout::geom(&[2, 5, 3, 4], 1), Geom { outer: 2, classes: 5, inner: 12 });
 /// ```
 pub fn geom(shape: &[usize], axis: usize) -> Geom {
-    Geom {
-        outer: shape[..axis].iter().product(),
-        classes: shape[axis],
-        inner: shape[axis + 1..].iter().product(),
-    }
+    Geom { outer: shape[..axis].iter().product(), classes: shape[axis], inner: shape[axis + 1..].iter().product() }
 }
 
 /// `shape` with `axis` removed: the shape of a per-position result.

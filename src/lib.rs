@@ -4,8 +4,8 @@
 pub mod array;
 pub mod error;
 pub mod float;
-pub mod kernels;
 pub mod keras;
+pub mod kernels;
 pub mod layout;
 pub mod npy;
 pub mod ops;

@@ -40,10 +40,7 @@ const MAX_DEPTH: usize = 16;
 const CHUNK: usize = 1 << 16;
 
 fn io_err(name: &str, msg: impl Into<String>) -> Error {
-    Error::Io {
-        path: name.to_string(),
-        msg: msg.into(),
-    }
+    Error::Io { path: name.to_string(), msg: msg.into() }
 }
 
 // ---------------------------------------------------------------------------
@@ -109,12 +106,7 @@ fn split(bytes: &[u8]) -> std::result::Result<(RawHeader<'_>, &[u8]), String> {
     }
     let (major, minor) = match (bytes.get(6), bytes.get(7)) {
         (Some(&major), Some(&minor)) => (major, minor),
-        _ => {
-            return Err(format!(
-                "truncated header: the file ends after {} bytes, inside the format version",
-                bytes.len()
-            ))
-        }
+        _ => return Err(format!("truncated header: the file ends after {} bytes, inside the format version", bytes.len())),
     };
     let len_size = match (major, minor) {
         (1, 0) => 2,
@@ -122,35 +114,20 @@ fn split(bytes: &[u8]) -> std::result::Result<(RawHeader<'_>, &[u8]), String> {
         _ => return Err(format!("unsupported .npy format version {major}.{minor}")),
     };
     let prelude = 8 + len_size;
-    let len_field = bytes.get(8..prelude).ok_or_else(|| {
-        format!(
-            "truncated header: the file ends after {} bytes, inside the header length",
-            bytes.len()
-        )
-    })?;
+    let len_field = bytes
+        .get(8..prelude)
+        .ok_or_else(|| format!("truncated header: the file ends after {} bytes, inside the header length", bytes.len()))?;
     let header_len: u64 = match *len_field {
         [a, b] => u64::from(u16::from_le_bytes([a, b])),
         [a, b, c, d] => u64::from(u32::from_le_bytes([a, b, c, d])),
         _ => return Err("internal error: bad header length field".into()),
     };
     let rest = bytes.get(prelude..).unwrap_or_default();
-    let end = usize::try_from(header_len)
-        .ok()
-        .filter(|&n| n <= rest.len())
-        .ok_or_else(|| {
-            format!(
-                "truncated header: declares {header_len} bytes, file has {} after the {prelude}-byte preamble",
-                rest.len()
-            )
-        })?;
+    let end = usize::try_from(header_len).ok().filter(|&n| n <= rest.len()).ok_or_else(|| {
+        format!("truncated header: declares {header_len} bytes, file has {} after the {prelude}-byte preamble", rest.len())
+    })?;
     let (text, data) = rest.split_at(end);
-    Ok((
-        RawHeader {
-            text,
-            version: (major, minor),
-        },
-        data,
-    ))
+    Ok((RawHeader { text, version: (major, minor) }, data))
 }
 
 /// Byte order of the stored elements.
@@ -190,13 +167,7 @@ fn py_shape<T: std::fmt::Display>(shape: &[T]) -> String {
 /// Validate the shape against the data present and build the array.
 fn decode(h: &Header, data: &[u8]) -> std::result::Result<DynArray, String> {
     let size = h.dtype.size();
-    let overflow = || {
-        format!(
-            "shape {} overflows: a {} array that large cannot be addressed",
-            py_shape(&h.shape),
-            h.dtype
-        )
-    };
+    let overflow = || format!("shape {} overflows: a {} array that large cannot be addressed", py_shape(&h.shape), h.dtype);
     // ndarray's rule: the product of the non-zero axis lengths, and its size in
     // bytes, must fit in isize, even when another axis is 0.
     let mut shape = Vec::with_capacity(h.shape.len());
@@ -216,33 +187,19 @@ fn decode(h: &Header, data: &[u8]) -> std::result::Result<DynArray, String> {
     // Cannot overflow: checked above.
     let nbytes = count.saturating_mul(size);
     if data.len() < nbytes {
-        return Err(format!(
-            "truncated data: shape {} {} needs {nbytes} bytes, file has {}",
-            py_shape(&h.shape),
-            h.dtype,
-            data.len()
-        ));
+        return Err(format!("truncated data: shape {} {} needs {nbytes} bytes, file has {}", py_shape(&h.shape), h.dtype, data.len()));
     }
     if data.len() > nbytes {
-        return Err(format!(
-            "trailing bytes after the data: {} extra bytes",
-            data.len() - nbytes
-        ));
+        return Err(format!("trailing bytes after the data: {} extra bytes", data.len() - nbytes));
     }
     // From here on every allocation is bounded by the size of the input.
     let order = h.order;
     macro_rules! dec {
         ($t:ty, $n:literal) => {
             match order {
-                Order::Little => chunks::<$n>(data)
-                    .map(<$t>::from_le_bytes)
-                    .collect::<Vec<$t>>(),
-                Order::Big => chunks::<$n>(data)
-                    .map(<$t>::from_be_bytes)
-                    .collect::<Vec<$t>>(),
-                Order::Native => chunks::<$n>(data)
-                    .map(<$t>::from_ne_bytes)
-                    .collect::<Vec<$t>>(),
+                Order::Little => chunks::<$n>(data).map(<$t>::from_le_bytes).collect::<Vec<$t>>(),
+                Order::Big => chunks::<$n>(data).map(<$t>::from_be_bytes).collect::<Vec<$t>>(),
+                Order::Native => chunks::<$n>(data).map(<$t>::from_ne_bytes).collect::<Vec<$t>>(),
             }
         };
     }
@@ -269,22 +226,10 @@ fn chunks<const N: usize>(data: &[u8]) -> impl Iterator<Item = [u8; N]> + '_ {
 
 /// Make an array of `shape` from elements stored in C or Fortran order; the
 /// result is always in standard (C) layout.
-fn build<T: Clone>(
-    shape: &[usize],
-    fortran: bool,
-    v: Vec<T>,
-) -> std::result::Result<ArrayD<T>, String> {
-    let a = if fortran {
-        ArrayD::from_shape_vec(IxDyn(shape).f(), v)
-    } else {
-        ArrayD::from_shape_vec(IxDyn(shape), v)
-    }
-    .map_err(|e| format!("shape {}: {e}", py_shape(shape)))?;
-    Ok(if a.is_standard_layout() {
-        a
-    } else {
-        a.as_standard_layout().into_owned()
-    })
+fn build<T: Clone>(shape: &[usize], fortran: bool, v: Vec<T>) -> std::result::Result<ArrayD<T>, String> {
+    let a = if fortran { ArrayD::from_shape_vec(IxDyn(shape).f(), v) } else { ArrayD::from_shape_vec(IxDyn(shape), v) }
+        .map_err(|e| format!("shape {}: {e}", py_shape(shape)))?;
+    Ok(if a.is_standard_layout() { a } else { a.as_standard_layout().into_owned() })
 }
 
 // ---------------------------------------------------------------------------
@@ -387,15 +332,8 @@ impl Parser<'_> {
                     self.pos += 1;
                     return Ok(self.text(start + 1, self.pos - 1));
                 }
-                Some(b'\\') => {
-                    return Err(format!(
-                        "escape sequences in strings are not supported (position {})",
-                        self.pos
-                    ))
-                }
-                Some(b'\n' | b'\r') | None => {
-                    return Err(format!("unterminated string starting at position {start}"))
-                }
+                Some(b'\\') => return Err(format!("escape sequences in strings are not supported (position {})", self.pos)),
+                Some(b'\n' | b'\r') | None => return Err(format!("unterminated string starting at position {start}")),
                 Some(_) => self.pos += 1,
             }
         }
@@ -410,8 +348,7 @@ impl Parser<'_> {
         }
         let start = self.pos;
         // Python allows underscores between digits.
-        while matches!(self.peek(), Some(c) if c.is_ascii_digit() || (c == b'_' && self.pos > start))
-        {
+        while matches!(self.peek(), Some(c) if c.is_ascii_digit() || (c == b'_' && self.pos > start)) {
             self.pos += 1;
         }
         if self.pos == start {
@@ -439,20 +376,14 @@ impl Parser<'_> {
         let mut d: u64 = 0;
         for &c in self.s.get(digits.0..digits.1)? {
             if c != b'_' {
-                d = d
-                    .checked_mul(10)?
-                    .checked_add(u64::from(c.wrapping_sub(b'0')))?;
+                d = d.checked_mul(10)?.checked_add(u64::from(c.wrapping_sub(b'0')))?;
             }
         }
         Some(d)
     }
 
     /// Elements of a tuple or list up to `close`, and whether a comma was seen.
-    fn sequence(
-        &mut self,
-        close: u8,
-        depth: usize,
-    ) -> std::result::Result<(Vec<Value>, bool), String> {
+    fn sequence(&mut self, close: u8, depth: usize) -> std::result::Result<(Vec<Value>, bool), String> {
         let mut items = Vec::new();
         let mut comma = false;
         loop {
@@ -519,11 +450,7 @@ impl Parser<'_> {
             }
             _ => return Err(self.expected("a value")),
         };
-        Ok(Value {
-            kind,
-            start,
-            end: self.pos,
-        })
+        Ok(Value { kind, start, end: self.pos })
     }
 
     /// The top-level dict: `(key, value)` pairs in file order.
@@ -554,10 +481,7 @@ impl Parser<'_> {
         self.pos += 1; // the '}'
         self.ws();
         if self.pos != self.s.len() {
-            return Err(format!(
-                "unexpected text after the header dict at position {}",
-                self.pos
-            ));
+            return Err(format!("unexpected text after the header dict at position {}", self.pos));
         }
         Ok(entries)
     }
@@ -580,12 +504,7 @@ fn parse_header(raw: &[u8], version: (u8, u8)) -> std::result::Result<Header, St
     if utf8 {
         std::str::from_utf8(raw).map_err(|e| format!("malformed header: not valid UTF-8 ({e})"))?;
     }
-    let mut p = Parser {
-        s: raw,
-        pos: 0,
-        utf8,
-        allow_long: !utf8,
-    };
+    let mut p = Parser { s: raw, pos: 0, utf8, allow_long: !utf8 };
     let entries = p.dict();
     let malformed = |msg: String| format!("malformed header: {msg}; header is {}", p.excerpt());
     let entries = entries.map_err(malformed)?;
@@ -597,9 +516,7 @@ fn parse_header(raw: &[u8], version: (u8, u8)) -> std::result::Result<Header, St
             "fortran_order" => &mut fortran,
             "shape" => &mut shape,
             other => {
-                return Err(malformed(format!(
-                    "unexpected key {other:?} (a .npy header has exactly 'descr', 'fortran_order' and 'shape')"
-                )))
+                return Err(malformed(format!("unexpected key {other:?} (a .npy header has exactly 'descr', 'fortran_order' and 'shape')")))
             }
         };
         if slot.replace(value).is_some() {
@@ -614,28 +531,14 @@ fn parse_header(raw: &[u8], version: (u8, u8)) -> std::result::Result<Header, St
     let (dtype, order) = match &descr.kind {
         Kind::Str(s) => parse_descr(s)?,
         Kind::List => return Err("structured dtypes are not supported".into()),
-        _ => {
-            return Err(malformed(format!(
-                "'descr' must be a type string such as '<f4', got {}",
-                p.text(descr.start, descr.end)
-            )))
-        }
+        _ => return Err(malformed(format!("'descr' must be a type string such as '<f4', got {}", p.text(descr.start, descr.end)))),
     };
     let fortran = match fortran.kind {
         Kind::Bool(b) => b,
-        _ => {
-            return Err(malformed(format!(
-                "'fortran_order' must be True or False, got {}",
-                p.text(fortran.start, fortran.end)
-            )))
-        }
+        _ => return Err(malformed(format!("'fortran_order' must be True or False, got {}", p.text(fortran.start, fortran.end)))),
     };
     let shape_text = p.text(shape.start, shape.end);
-    let bad_shape = || {
-        malformed(format!(
-            "'shape' must be a tuple of non-negative integers, got {shape_text}"
-        ))
-    };
+    let bad_shape = || malformed(format!("'shape' must be a tuple of non-negative integers, got {shape_text}"));
     let Kind::Tuple(items) = &shape.kind else {
         return Err(bad_shape());
     };
@@ -646,21 +549,14 @@ fn parse_header(raw: &[u8], version: (u8, u8)) -> std::result::Result<Header, St
         };
         let Some(d) = p.int_value(digits) else {
             let digits = p.text(digits.0, digits.1);
-            return Err(format!(
-                "shape {shape_text} overflows: dimension {digits} does not fit in 64 bits"
-            ));
+            return Err(format!("shape {shape_text} overflows: dimension {digits} does not fit in 64 bits"));
         };
         if negative && d != 0 {
             return Err(bad_shape());
         }
         dims.push(d);
     }
-    Ok(Header {
-        dtype,
-        order,
-        fortran,
-        shape: dims,
-    })
+    Ok(Header { dtype, order, fortran, shape: dims })
 }
 
 /// Parse a NumPy type string such as `<f4` into a dtype and byte order.
@@ -676,11 +572,7 @@ fn parse_descr(descr: &str) -> std::result::Result<(DType, Order), String> {
     let kind = rest_chars.next();
     let size_text = rest_chars.as_str();
     let size: Option<u32> =
-        if !size_text.is_empty() && size_text.bytes().all(|b| b.is_ascii_digit()) {
-            size_text.parse().ok()
-        } else {
-            None
-        };
+        if !size_text.is_empty() && size_text.bytes().all(|b| b.is_ascii_digit()) { size_text.parse().ok() } else { None };
     let dtype = match (kind, size) {
         (Some('f'), Some(2)) => Some(DType::F16),
         (Some('f'), Some(4)) => Some(DType::F32),
@@ -708,9 +600,7 @@ fn parse_descr(descr: &str) -> std::result::Result<(DType, Order), String> {
         (Some('m'), _) => "timedelta64".into(),
         _ => "not a type string NumPy writes".into(),
     };
-    Err(format!(
-        "unsupported dtype {descr:?} ({what}); supported are float16, float32, float64, uint8, int32, int64 and bool"
-    ))
+    Err(format!("unsupported dtype {descr:?} ({what}); supported are float16, float32, float64, uint8, int32, int64 and bool"))
 }
 
 // ---------------------------------------------------------------------------
@@ -733,18 +623,11 @@ fn descr(d: DType) -> &'static str {
 /// Magic, version, header length and the padded header, exactly as NumPy writes them.
 fn header_bytes(a: &DynArray) -> io::Result<Vec<u8>> {
     let shape = a.shape();
-    let mut dict = format!(
-        "{{'descr': '{}', 'fortran_order': False, 'shape': {}, }}",
-        descr(a.dtype()),
-        py_shape(shape)
-    );
+    let mut dict = format!("{{'descr': '{}', 'fortran_order': False, 'shape': {}, }}", descr(a.dtype()), py_shape(shape));
     // Spare room so the first axis can grow in place (numpy.lib.format).
     if let Some(first) = shape.first() {
         let digits = first.to_string().len();
-        dict.extend(std::iter::repeat_n(
-            ' ',
-            GROWTH_AXIS_MAX_DIGITS.saturating_sub(digits),
-        ));
+        dict.extend(std::iter::repeat_n(' ', GROWTH_AXIS_MAX_DIGITS.saturating_sub(digits)));
     }
     let hlen = dict.len() + 1; // + the final '\n'
     for (major, len_size) in [(1u8, 2usize), (2, 4)] {
@@ -771,22 +654,12 @@ fn header_bytes(a: &DynArray) -> io::Result<Vec<u8>> {
         out.push(b'\n');
         return Ok(out);
     }
-    Err(io::Error::new(
-        io::ErrorKind::InvalidInput,
-        format!(
-            "the .npy header for shape {} exceeds 4 GiB",
-            py_shape(shape)
-        ),
-    ))
+    Err(io::Error::new(io::ErrorKind::InvalidInput, format!("the .npy header for shape {} exceeds 4 GiB", py_shape(shape))))
 }
 
 /// Feed the little-endian, C-order data to `sink` in chunks of about [`CHUNK`] bytes.
-fn for_each_chunk<E>(
-    a: &DynArray,
-    mut sink: impl FnMut(&[u8]) -> std::result::Result<(), E>,
-) -> std::result::Result<(), E> {
-    let mut buf: Vec<u8> =
-        Vec::with_capacity(CHUNK.min(a.len().saturating_mul(a.dtype().size())) + 8);
+fn for_each_chunk<E>(a: &DynArray, mut sink: impl FnMut(&[u8]) -> std::result::Result<(), E>) -> std::result::Result<(), E> {
+    let mut buf: Vec<u8> = Vec::with_capacity(CHUNK.min(a.len().saturating_mul(a.dtype().size())) + 8);
     macro_rules! go {
         ($arr:expr, $conv:expr) => {{
             for &v in $arr.iter() {
@@ -864,20 +737,14 @@ static TMP_COUNTER: AtomicU64 = AtomicU64::new(0);
 
 /// Create a new, uniquely named temporary file next to `path`.
 fn create_temp(path: &Path) -> io::Result<(PathBuf, fs::File)> {
-    let file_name = path.file_name().ok_or_else(|| {
-        io::Error::new(io::ErrorKind::InvalidInput, "the path does not name a file")
-    })?;
+    let file_name = path.file_name().ok_or_else(|| io::Error::new(io::ErrorKind::InvalidInput, "the path does not name a file"))?;
     let mut last = None;
     for _ in 0..100 {
         let n = TMP_COUNTER.fetch_add(1, Ordering::Relaxed);
         let mut tmp_name = file_name.to_os_string();
         tmp_name.push(format!(".tmp-{}-{n}", std::process::id()));
         let tmp = path.with_file_name(tmp_name);
-        match fs::OpenOptions::new()
-            .write(true)
-            .create_new(true)
-            .open(&tmp)
-        {
+        match fs::OpenOptions::new().write(true).create_new(true).open(&tmp) {
             Ok(f) => return Ok((tmp, f)),
             Err(e) if e.kind() == io::ErrorKind::AlreadyExists => last = Some(e),
             Err(e) => return Err(e),
@@ -921,11 +788,7 @@ pub fn write(path: &Path, a: &DynArray) -> Result<()> {
     // failure here is not reported as a failed write.
     #[cfg(unix)]
     if let Some(dir) = path.parent() {
-        let dir = if dir.as_os_str().is_empty() {
-            Path::new(".")
-        } else {
-            dir
-        };
+        let dir = if dir.as_os_str().is_empty() { Path::new(".") } else { dir };
         if let Ok(d) = fs::File::open(dir) {
             let _ = d.sync_all();
         }

@@ -122,28 +122,80 @@ const KERAS_RED: ParamKind = ParamKind::Choice(&["sum_over_batch_size", "sum", "
 /// Every op xent implements.
 pub static OPS: &[OpSpec] = &[
     // ---------------------------------------------------------------- TensorFlow
-    OpSpec { name: "tf.nn.softmax", doc: "exp(x - max) / sum exp(x - max) along axis", inputs: &[i("logits", F)], params: &[p("axis", ParamKind::Int, "-1")], grad_wrt: &["logits"], run: tf_softmax },
-    OpSpec { name: "tf.nn.log_softmax", doc: "x - max - log sum exp(x - max) along axis", inputs: &[i("logits", F)], params: &[p("axis", ParamKind::Int, "-1")], grad_wrt: &["logits"], run: tf_log_softmax },
+    OpSpec {
+        name: "tf.nn.softmax",
+        doc: "exp(x - max) / sum exp(x - max) along axis",
+        inputs: &[i("logits", F)],
+        params: &[p("axis", ParamKind::Int, "-1")],
+        grad_wrt: &["logits"],
+        run: tf_softmax,
+    },
+    OpSpec {
+        name: "tf.nn.log_softmax",
+        doc: "x - max - log sum exp(x - max) along axis",
+        inputs: &[i("logits", F)],
+        params: &[p("axis", ParamKind::Int, "-1")],
+        grad_wrt: &["logits"],
+        run: tf_log_softmax,
+    },
     OpSpec { name: "tf.math.sigmoid", doc: "1 / (1 + exp(-x))", inputs: &[i("x", F)], params: &[], grad_wrt: &["x"], run: tf_sigmoid },
     OpSpec { name: "tf.math.log_sigmoid", doc: "-softplus(-x)", inputs: &[i("x", F)], params: &[], grad_wrt: &["x"], run: tf_log_sigmoid },
     OpSpec {
         name: "tf.one_hot",
         doc: "one-hot rows; indices outside [0, depth) give off_value rows",
         inputs: &[i("indices", TF_INDICES)],
-        params: &[p("depth", ParamKind::Int, "null"), p("on_value", ParamKind::OptFloat, "null"), p("off_value", ParamKind::OptFloat, "null"), p("axis", ParamKind::Int, "-1"), p("dtype", ParamKind::Choice(&["float32", "float64", "int32", "int64", "null"]), "null")],
+        params: &[
+            p("depth", ParamKind::Int, "null"),
+            p("on_value", ParamKind::OptFloat, "null"),
+            p("off_value", ParamKind::OptFloat, "null"),
+            p("axis", ParamKind::Int, "-1"),
+            p("dtype", ParamKind::Choice(&["float32", "float64", "int32", "int64", "null"]), "null"),
+        ],
         grad_wrt: &[],
         run: tf_one_hot,
     },
-    OpSpec { name: "tf.nn.softmax_cross_entropy_with_logits", doc: "sum(labels * (logsumexp(logits) - logits)) along axis; gradient softmax - labels", inputs: &[i("labels", F), i("logits", F)], params: &[p("axis", ParamKind::Int, "-1")], grad_wrt: &["logits"], run: tf_sce },
-    OpSpec { name: "tf.nn.sparse_softmax_cross_entropy_with_logits", doc: "logsumexp(logits) - logits[label] over the last axis", inputs: &[i("labels", TF_LABELS), i("logits", F)], params: &[], grad_wrt: &["logits"], run: tf_ssce },
-    OpSpec { name: "tf.nn.sigmoid_cross_entropy_with_logits", doc: "max(x, 0) - x z + log1p(exp(-|x|))", inputs: &[i("labels", F), i("logits", F)], params: &[], grad_wrt: &["logits"], run: tf_sigce },
-    OpSpec { name: "tf.nn.weighted_cross_entropy_with_logits", doc: "(1 - z) x + (1 + (q - 1) z)(log1p(exp(-|x|)) + max(-x, 0))", inputs: &[i("labels", F), i("logits", F)], params: &[p("pos_weight", ParamKind::Float, "null")], grad_wrt: &["logits"], run: tf_wce },
+    OpSpec {
+        name: "tf.nn.softmax_cross_entropy_with_logits",
+        doc: "sum(labels * (logsumexp(logits) - logits)) along axis; gradient softmax - labels",
+        inputs: &[i("labels", F), i("logits", F)],
+        params: &[p("axis", ParamKind::Int, "-1")],
+        grad_wrt: &["logits"],
+        run: tf_sce,
+    },
+    OpSpec {
+        name: "tf.nn.sparse_softmax_cross_entropy_with_logits",
+        doc: "logsumexp(logits) - logits[label] over the last axis",
+        inputs: &[i("labels", TF_LABELS), i("logits", F)],
+        params: &[],
+        grad_wrt: &["logits"],
+        run: tf_ssce,
+    },
+    OpSpec {
+        name: "tf.nn.sigmoid_cross_entropy_with_logits",
+        doc: "max(x, 0) - x z + log1p(exp(-|x|))",
+        inputs: &[i("labels", F), i("logits", F)],
+        params: &[],
+        grad_wrt: &["logits"],
+        run: tf_sigce,
+    },
+    OpSpec {
+        name: "tf.nn.weighted_cross_entropy_with_logits",
+        doc: "(1 - z) x + (1 + (q - 1) z)(log1p(exp(-|x|)) + max(-x, 0))",
+        inputs: &[i("labels", F), i("logits", F)],
+        params: &[p("pos_weight", ParamKind::Float, "null")],
+        grad_wrt: &["logits"],
+        run: tf_wce,
+    },
     // ---------------------------------------------------------------- Keras
     OpSpec {
         name: "keras.losses.categorical_crossentropy",
         doc: "probabilities by default: renormalise, clip to [1e-7, 1-1e-7], -sum(t log p); from_logits=True: softmax CE",
         inputs: &[i("y_true", F), i("y_pred", F)],
-        params: &[p("from_logits", ParamKind::Bool, "false"), p("label_smoothing", ParamKind::Float, "0.0"), p("axis", ParamKind::Int, "-1")],
+        params: &[
+            p("from_logits", ParamKind::Bool, "false"),
+            p("label_smoothing", ParamKind::Float, "0.0"),
+            p("axis", ParamKind::Int, "-1"),
+        ],
         grad_wrt: &["y_pred"],
         run: keras_cce,
     },
@@ -151,7 +203,11 @@ pub static OPS: &[OpSpec] = &[
         name: "keras.losses.sparse_categorical_crossentropy",
         doc: "class-index targets; probabilities clipped then normalised unless from_logits",
         inputs: &[i("y_true", InputKind::Any), i("y_pred", F)],
-        params: &[p("from_logits", ParamKind::Bool, "false"), p("ignore_class", ParamKind::OptInt, "null"), p("axis", ParamKind::Int, "-1")],
+        params: &[
+            p("from_logits", ParamKind::Bool, "false"),
+            p("ignore_class", ParamKind::OptInt, "null"),
+            p("axis", ParamKind::Int, "-1"),
+        ],
         grad_wrt: &["y_pred"],
         run: keras_scce,
     },
@@ -159,7 +215,11 @@ pub static OPS: &[OpSpec] = &[
         name: "keras.losses.binary_crossentropy",
         doc: "element-wise BCE (clipped probabilities unless from_logits), mean over axis",
         inputs: &[i("y_true", F), i("y_pred", F)],
-        params: &[p("from_logits", ParamKind::Bool, "false"), p("label_smoothing", ParamKind::Float, "0.0"), p("axis", ParamKind::Int, "-1")],
+        params: &[
+            p("from_logits", ParamKind::Bool, "false"),
+            p("label_smoothing", ParamKind::Float, "0.0"),
+            p("axis", ParamKind::Int, "-1"),
+        ],
         grad_wrt: &["y_pred"],
         run: keras_bce,
     },
@@ -167,7 +227,13 @@ pub static OPS: &[OpSpec] = &[
         name: "keras.losses.categorical_focal_crossentropy",
         doc: "sum alpha (1 - p)^gamma (-t log p) over clipped, renormalised probabilities",
         inputs: &[i("y_true", F), i("y_pred", F)],
-        params: &[p("alpha", ParamKind::Float, "0.25"), p("gamma", ParamKind::Float, "2.0"), p("from_logits", ParamKind::Bool, "false"), p("label_smoothing", ParamKind::Float, "0.0"), p("axis", ParamKind::Int, "-1")],
+        params: &[
+            p("alpha", ParamKind::Float, "0.25"),
+            p("gamma", ParamKind::Float, "2.0"),
+            p("from_logits", ParamKind::Bool, "false"),
+            p("label_smoothing", ParamKind::Float, "0.0"),
+            p("axis", ParamKind::Int, "-1"),
+        ],
         grad_wrt: &["y_pred"],
         run: keras_cfce,
     },
@@ -186,12 +252,24 @@ pub static OPS: &[OpSpec] = &[
         grad_wrt: &["y_pred"],
         run: keras_bfce,
     },
-    OpSpec { name: "keras.losses.kl_divergence", doc: "sum t log(t / p) over the last axis, both clipped to [1e-7, 1]", inputs: &[i("y_true", F), i("y_pred", F)], params: &[], grad_wrt: &["y_pred"], run: keras_kl },
+    OpSpec {
+        name: "keras.losses.kl_divergence",
+        doc: "sum t log(t / p) over the last axis, both clipped to [1e-7, 1]",
+        inputs: &[i("y_true", F), i("y_pred", F)],
+        params: &[],
+        grad_wrt: &["y_pred"],
+        run: keras_kl,
+    },
     OpSpec {
         name: "keras.losses.CategoricalCrossentropy",
         doc: "categorical_crossentropy, times sample_weight, then the reduction",
         inputs: &[i("y_true", F), i("y_pred", F), opt("sample_weight", F)],
-        params: &[p("from_logits", ParamKind::Bool, "false"), p("label_smoothing", ParamKind::Float, "0.0"), p("axis", ParamKind::Int, "-1"), p("reduction", KERAS_RED, "\"sum_over_batch_size\"")],
+        params: &[
+            p("from_logits", ParamKind::Bool, "false"),
+            p("label_smoothing", ParamKind::Float, "0.0"),
+            p("axis", ParamKind::Int, "-1"),
+            p("reduction", KERAS_RED, "\"sum_over_batch_size\""),
+        ],
         grad_wrt: &["y_pred"],
         run: keras_cce_class,
     },
@@ -199,7 +277,12 @@ pub static OPS: &[OpSpec] = &[
         name: "keras.losses.SparseCategoricalCrossentropy",
         doc: "sparse_categorical_crossentropy, masked by ignore_class, times sample_weight, then the reduction",
         inputs: &[i("y_true", InputKind::Any), i("y_pred", F), opt("sample_weight", F)],
-        params: &[p("from_logits", ParamKind::Bool, "false"), p("ignore_class", ParamKind::OptInt, "null"), p("reduction", KERAS_RED, "\"sum_over_batch_size\""), p("axis", ParamKind::Int, "-1")],
+        params: &[
+            p("from_logits", ParamKind::Bool, "false"),
+            p("ignore_class", ParamKind::OptInt, "null"),
+            p("reduction", KERAS_RED, "\"sum_over_batch_size\""),
+            p("axis", ParamKind::Int, "-1"),
+        ],
         grad_wrt: &["y_pred"],
         run: keras_scce_class,
     },
@@ -207,21 +290,65 @@ pub static OPS: &[OpSpec] = &[
         name: "keras.losses.BinaryCrossentropy",
         doc: "binary_crossentropy, times sample_weight, then the reduction",
         inputs: &[i("y_true", F), i("y_pred", F), opt("sample_weight", F)],
-        params: &[p("from_logits", ParamKind::Bool, "false"), p("label_smoothing", ParamKind::Float, "0.0"), p("axis", ParamKind::Int, "-1"), p("reduction", KERAS_RED, "\"sum_over_batch_size\"")],
+        params: &[
+            p("from_logits", ParamKind::Bool, "false"),
+            p("label_smoothing", ParamKind::Float, "0.0"),
+            p("axis", ParamKind::Int, "-1"),
+            p("reduction", KERAS_RED, "\"sum_over_batch_size\""),
+        ],
         grad_wrt: &["y_pred"],
         run: keras_bce_class,
     },
     // ---------------------------------------------------------------- PyTorch
-    OpSpec { name: "torch.softmax", doc: "softmax along dim", inputs: &[i("input", F)], params: &[p("dim", ParamKind::Int, "null")], grad_wrt: &["input"], run: torch_softmax },
-    OpSpec { name: "torch.log_softmax", doc: "log_softmax along dim", inputs: &[i("input", F)], params: &[p("dim", ParamKind::Int, "null")], grad_wrt: &["input"], run: torch_log_softmax },
-    OpSpec { name: "torch.sigmoid", doc: "1 / (1 + exp(-x))", inputs: &[i("input", F)], params: &[], grad_wrt: &["input"], run: torch_sigmoid },
-    OpSpec { name: "torch.nn.functional.logsigmoid", doc: "min(x, 0) - log1p(exp(-|x|))", inputs: &[i("input", F)], params: &[], grad_wrt: &["input"], run: torch_logsigmoid },
-    OpSpec { name: "torch.nn.functional.one_hot", doc: "int64 one-hot along a new last axis; raises on values outside [0, num_classes)", inputs: &[i("input", TORCH_LABELS)], params: &[p("num_classes", ParamKind::Int, "-1")], grad_wrt: &[], run: torch_one_hot },
+    OpSpec {
+        name: "torch.softmax",
+        doc: "softmax along dim",
+        inputs: &[i("input", F)],
+        params: &[p("dim", ParamKind::Int, "null")],
+        grad_wrt: &["input"],
+        run: torch_softmax,
+    },
+    OpSpec {
+        name: "torch.log_softmax",
+        doc: "log_softmax along dim",
+        inputs: &[i("input", F)],
+        params: &[p("dim", ParamKind::Int, "null")],
+        grad_wrt: &["input"],
+        run: torch_log_softmax,
+    },
+    OpSpec {
+        name: "torch.sigmoid",
+        doc: "1 / (1 + exp(-x))",
+        inputs: &[i("input", F)],
+        params: &[],
+        grad_wrt: &["input"],
+        run: torch_sigmoid,
+    },
+    OpSpec {
+        name: "torch.nn.functional.logsigmoid",
+        doc: "min(x, 0) - log1p(exp(-|x|))",
+        inputs: &[i("input", F)],
+        params: &[],
+        grad_wrt: &["input"],
+        run: torch_logsigmoid,
+    },
+    OpSpec {
+        name: "torch.nn.functional.one_hot",
+        doc: "int64 one-hot along a new last axis; raises on values outside [0, num_classes)",
+        inputs: &[i("input", TORCH_LABELS)],
+        params: &[p("num_classes", ParamKind::Int, "-1")],
+        grad_wrt: &[],
+        run: torch_one_hot,
+    },
     OpSpec {
         name: "torch.nn.functional.cross_entropy",
         doc: "log_softmax over dim 1 then NLL (index targets) or -sum(w t log p) (probability targets)",
         inputs: &[i("input", F), i("target", InputKind::Any), opt("weight", F)],
-        params: &[p("ignore_index", ParamKind::Int, "-100"), p("reduction", TORCH_RED, "\"mean\""), p("label_smoothing", ParamKind::Float, "0.0")],
+        params: &[
+            p("ignore_index", ParamKind::Int, "-100"),
+            p("reduction", TORCH_RED, "\"mean\""),
+            p("label_smoothing", ParamKind::Float, "0.0"),
+        ],
         grad_wrt: &["input"],
         run: torch_ce,
     },
@@ -262,9 +389,9 @@ pub static OPS: &[OpSpec] = &[
 /// assert!(e.to_string().contains("did you mean `torch.softmax`"));
 /// ```
 pub fn find(name: &str) -> Result<&'static OpSpec> {
-    OPS.iter()
-        .find(|o| o.name == name)
-        .ok_or_else(|| Error::Usage(format!("unknown op `{name}`{}; `xent eval --help` lists them", suggest(name, OPS.iter().map(|o| o.name)))))
+    OPS.iter().find(|o| o.name == name).ok_or_else(|| {
+        Error::Usage(format!("unknown op `{name}`{}; `xent eval --help` lists them", suggest(name, OPS.iter().map(|o| o.name))))
+    })
 }
 
 /// Levenshtein distance, for "did you mean" suggestions.
@@ -307,18 +434,75 @@ pub fn suggest<'a>(name: &str, candidates: impl Iterator<Item = &'a str>) -> Str
 /// assert_eq!(y, DynArray::F64(array![[0.5, 0.5]].into_dyn()));
 /// ```
 pub fn eval(op: &str, inputs: Vec<(String, DynArray)>, params: Vec<(String, Value)>, grad: Option<&str>) -> Result<DynArray> {
+    let names: Vec<&str> = inputs.iter().map(|(n, _)| n.as_str()).collect();
+    check(op, &names, &params, grad)?;
     let call = Call::new(find(op)?, inputs, params)?;
-    if let Some(g) = grad {
-        if !call.op.grad_wrt.contains(&g) {
-            let names = call.op.inputs.iter().map(|i| i.name);
-            return Err(Error::Usage(if call.op.inputs.iter().any(|i| i.name == g) {
-                format!("{}: no gradient with respect to `{g}`; gradients are available for: {}", call.op.name, list(call.op.grad_wrt))
+    (call.op.run)(&call, grad)
+}
+
+/// Every usage check of [`eval`] (op, input and parameter names and types, the
+/// gradient name) without any data: the CLI runs it before reading files, so that a
+/// usage mistake is reported as one, whatever the files hold.
+///
+/// # Errors
+/// [`Error::Usage`] or [`Error::Param`] as [`eval`].
+///
+/// ```
+/// assert!(xent::registry::check("tf.nn.softmax", &["logits"], &[], Some("logits")).is_ok());
+/// assert!(xent::registry::check("tf.nn.softmax", &["logit"], &[], None).unwrap_err().to_string().contains("did you mean `logits`"));
+/// ```
+pub fn check(op: &str, inputs: &[&str], params: &[(String, Value)], grad: Option<&str>) -> Result<()> {
+    let spec = find(op)?;
+    let mut seen = std::collections::BTreeSet::new();
+    for &name in inputs {
+        if !spec.inputs.iter().any(|s| s.name == name) {
+            return Err(Error::Usage(format!(
+                "{}: unknown input `{name}`{}; inputs are: {}",
+                spec.name,
+                suggest(name, spec.inputs.iter().map(|s| s.name)),
+                input_list(spec)
+            )));
+        }
+        if !seen.insert(name) {
+            return Err(Error::Usage(format!("{}: input `{name}` given more than once", spec.name)));
+        }
+    }
+    for s in spec.inputs {
+        if !s.optional && !seen.contains(s.name) {
+            return Err(Error::Usage(format!("{}: missing input `{}`; inputs are: {}", spec.name, s.name, input_list(spec))));
+        }
+    }
+    let mut pseen = std::collections::BTreeSet::new();
+    for (name, v) in params {
+        let Some(p) = spec.params.iter().find(|s| s.name == name) else {
+            let known = if spec.params.is_empty() {
+                "it takes none".to_string()
             } else {
-                format!("{}: unknown input `{g}` for --grad{}", call.op.name, suggest(g, names))
+                format!("parameters are: {}", spec.params.iter().map(|s| s.name).collect::<Vec<_>>().join(", "))
+            };
+            return Err(Error::Usage(format!(
+                "{}: unknown parameter `{name}`{}; {known}",
+                spec.name,
+                suggest(name, spec.params.iter().map(|s| s.name))
+            )));
+        };
+        if !pseen.insert(name.as_str()) {
+            return Err(Error::Usage(format!("{}: parameter `{name}` given more than once", spec.name)));
+        }
+        if !type_ok(p.kind, v) {
+            return Err(Error::param(spec.name, name, format!("got {v}, expected {}", kind_name(p.kind))));
+        }
+    }
+    if let Some(g) = grad {
+        if !spec.grad_wrt.contains(&g) {
+            return Err(Error::Usage(if spec.inputs.iter().any(|i| i.name == g) {
+                format!("{}: no gradient with respect to `{g}`; gradients are available for: {}", spec.name, list(spec.grad_wrt))
+            } else {
+                format!("{}: unknown input `{g}` for --grad{}", spec.name, suggest(g, spec.inputs.iter().map(|i| i.name)))
             }));
         }
     }
-    (call.op.run)(&call, grad)
+    Ok(())
 }
 
 fn list(v: &[&str]) -> String {
@@ -357,40 +541,13 @@ impl Call {
     /// # Errors
     /// As [`eval`].
     pub fn new(op: &'static OpSpec, inputs: Vec<(String, DynArray)>, params: Vec<(String, Value)>) -> Result<Call> {
-        let mut ins = BTreeMap::new();
-        for (name, a) in inputs {
-            if !op.inputs.iter().any(|s| s.name == name) {
-                return Err(Error::Usage(format!("{}: unknown input `{name}`{}; inputs are: {}", op.name, suggest(&name, op.inputs.iter().map(|s| s.name)), input_list(op))));
-            }
-            if ins.insert(name.clone(), a).is_some() {
-                return Err(Error::Usage(format!("{}: input `{name}` given more than once", op.name)));
-            }
-        }
-        for s in op.inputs {
-            if !s.optional && !ins.contains_key(s.name) {
-                return Err(Error::Usage(format!("{}: missing input `{}`; inputs are: {}", op.name, s.name, input_list(op))));
-            }
-        }
-        let mut ps = BTreeMap::new();
-        for (name, v) in params {
-            let Some(spec) = op.params.iter().find(|s| s.name == name) else {
-                let known = if op.params.is_empty() { "it takes none".to_string() } else { format!("parameters are: {}", op.params.iter().map(|s| s.name).collect::<Vec<_>>().join(", ")) };
-                return Err(Error::Usage(format!("{}: unknown parameter `{name}`{}; {known}", op.name, suggest(&name, op.params.iter().map(|s| s.name)))));
-            };
-            if ps.contains_key(&name) {
-                return Err(Error::Usage(format!("{}: parameter `{name}` given more than once", op.name)));
-            }
-            if !type_ok(spec.kind, &v) {
-                return Err(Error::param(op.name, &name, format!("got {v}, expected {}", kind_name(spec.kind))));
-            }
-            ps.insert(name, v);
-        }
+        let names: Vec<&str> = inputs.iter().map(|(n, _)| n.as_str()).collect();
+        check(op.name, &names, &params, None)?;
+        let mut ps: BTreeMap<String, Value> = params.into_iter().collect();
         for s in op.params {
-            if !ps.contains_key(s.name) {
-                ps.insert(s.name.to_string(), serde_json::from_str(s.default).expect("valid default"));
-            }
+            ps.entry(s.name.to_string()).or_insert_with(|| serde_json::from_str(s.default).expect("valid default"));
         }
-        Ok(Call { op, inputs: ins, params: ps })
+        Ok(Call { op, inputs: inputs.into_iter().collect(), params: ps })
     }
 
     fn input(&self, name: &str) -> Result<&DynArray> {
@@ -442,7 +599,10 @@ impl Call {
     }
 
     fn f64(&self, name: &str) -> Result<f64> {
-        self.params.get(name).and_then(Value::as_f64).ok_or_else(|| Error::Usage(format!("{}: parameter `{name}` is required", self.op.name)))
+        self.params
+            .get(name)
+            .and_then(Value::as_f64)
+            .ok_or_else(|| Error::Usage(format!("{}: parameter `{name}` is required", self.op.name)))
     }
 
     fn opt_f64(&self, name: &str) -> Option<f64> {
@@ -489,14 +649,24 @@ fn input_list(op: &OpSpec) -> String {
 
 /// Run `f` in the dtype of the op's main float input; float16 runs in float32 and is
 /// rounded back; integer main inputs are rejected.
-fn by_float(c: &Call, g: Option<&str>, f32f: fn(&Call, Option<&str>) -> Result<ArrayD<f32>>, f64f: fn(&Call, Option<&str>) -> Result<ArrayD<f64>>) -> Result<DynArray> {
+fn by_float(
+    c: &Call,
+    g: Option<&str>,
+    f32f: fn(&Call, Option<&str>) -> Result<ArrayD<f32>>,
+    f64f: fn(&Call, Option<&str>) -> Result<ArrayD<f64>>,
+) -> Result<DynArray> {
     match c.main_dtype() {
         DType::F64 => Ok(DynArray::F64(f64f(c, g)?)),
         DType::F32 => Ok(DynArray::F32(f32f(c, g)?)),
         DType::F16 => Ok(DynArray::F16(f32f(c, g)?.mapv(f16::from_f32))),
         other => {
             let name = c.op.inputs.iter().find(|s| s.kind == InputKind::Float).map_or("input", |s| s.name);
-            Err(Error::DType { op: c.op.name.into(), input: name.into(), got: other.to_string(), expected: "float16, float32 or float64".into() })
+            Err(Error::DType {
+                op: c.op.name.into(),
+                input: name.into(),
+                got: other.to_string(),
+                expected: "float16, float32 or float64".into(),
+            })
         }
     }
 }
@@ -515,7 +685,11 @@ macro_rules! float_op {
 }
 
 /// Forward, or the VJP with ones of the forward's shape.
-fn fwd_or_grad<T: Float>(g: Option<&str>, fwd: impl Fn() -> Result<ArrayD<T>>, vjp: impl Fn(&ArrayViewD<'_, T>) -> Result<ArrayD<T>>) -> Result<ArrayD<T>> {
+fn fwd_or_grad<T: Float>(
+    g: Option<&str>,
+    fwd: impl Fn() -> Result<ArrayD<T>>,
+    vjp: impl Fn(&ArrayViewD<'_, T>) -> Result<ArrayD<T>>,
+) -> Result<ArrayD<T>> {
     let y = fwd()?;
     match g {
         None => Ok(y),
@@ -575,25 +749,41 @@ fn tf_one_hot(c: &Call, _g: Option<&str>) -> Result<DynArray> {
 float_op!(tf_sce, tf_sce_t);
 fn tf_sce_t<T: Float>(c: &Call, g: Option<&str>) -> Result<ArrayD<T>> {
     let (t, x, axis) = (c.float::<T>("labels")?, c.float::<T>("logits")?, c.i64("axis")?);
-    fwd_or_grad(g, || tf::softmax_cross_entropy_with_logits(&t.view(), &x.view(), axis), |u| tf::softmax_cross_entropy_with_logits_grad(&t.view(), &x.view(), axis, u))
+    fwd_or_grad(
+        g,
+        || tf::softmax_cross_entropy_with_logits(&t.view(), &x.view(), axis),
+        |u| tf::softmax_cross_entropy_with_logits_grad(&t.view(), &x.view(), axis, u),
+    )
 }
 
 float_op!(tf_ssce, tf_ssce_t);
 fn tf_ssce_t<T: Float>(c: &Call, g: Option<&str>) -> Result<ArrayD<T>> {
     let (y, x) = (c.labels("labels")?, c.float::<T>("logits")?);
-    fwd_or_grad(g, || tf::sparse_softmax_cross_entropy_with_logits(&y.view(), &x.view()), |u| tf::sparse_softmax_cross_entropy_with_logits_grad(&y.view(), &x.view(), u))
+    fwd_or_grad(
+        g,
+        || tf::sparse_softmax_cross_entropy_with_logits(&y.view(), &x.view()),
+        |u| tf::sparse_softmax_cross_entropy_with_logits_grad(&y.view(), &x.view(), u),
+    )
 }
 
 float_op!(tf_sigce, tf_sigce_t);
 fn tf_sigce_t<T: Float>(c: &Call, g: Option<&str>) -> Result<ArrayD<T>> {
     let (t, x) = (c.float::<T>("labels")?, c.float::<T>("logits")?);
-    fwd_or_grad(g, || tf::sigmoid_cross_entropy_with_logits(&t.view(), &x.view()), |u| tf::sigmoid_cross_entropy_with_logits_grad(&t.view(), &x.view(), u))
+    fwd_or_grad(
+        g,
+        || tf::sigmoid_cross_entropy_with_logits(&t.view(), &x.view()),
+        |u| tf::sigmoid_cross_entropy_with_logits_grad(&t.view(), &x.view(), u),
+    )
 }
 
 float_op!(tf_wce, tf_wce_t);
 fn tf_wce_t<T: Float>(c: &Call, g: Option<&str>) -> Result<ArrayD<T>> {
     let (t, x, q) = (c.float::<T>("labels")?, c.float::<T>("logits")?, T::of(c.f64("pos_weight")?));
-    fwd_or_grad(g, || tf::weighted_cross_entropy_with_logits(&t.view(), &x.view(), q), |u| tf::weighted_cross_entropy_with_logits_grad(&t.view(), &x.view(), q, u))
+    fwd_or_grad(
+        g,
+        || tf::weighted_cross_entropy_with_logits(&t.view(), &x.view(), q),
+        |u| tf::weighted_cross_entropy_with_logits_grad(&t.view(), &x.view(), q, u),
+    )
 }
 
 // --------------------------------------------------------------------- Keras bodies
@@ -602,35 +792,62 @@ float_op!(keras_cce, keras_cce_t);
 fn keras_cce_t<T: Float>(c: &Call, g: Option<&str>) -> Result<ArrayD<T>> {
     let (t, p) = (c.float::<T>("y_true")?, c.float::<T>("y_pred")?);
     let (fl, ls, ax) = (c.bool("from_logits"), c.f64("label_smoothing")?, c.i64("axis")?);
-    fwd_or_grad(g, || keras::categorical_crossentropy(&t.view(), &p.view(), fl, ls, ax), |u| keras::categorical_crossentropy_grad(&t.view(), &p.view(), fl, ls, ax, u))
+    fwd_or_grad(
+        g,
+        || keras::categorical_crossentropy(&t.view(), &p.view(), fl, ls, ax),
+        |u| keras::categorical_crossentropy_grad(&t.view(), &p.view(), fl, ls, ax, u),
+    )
 }
 
 float_op!(keras_scce, keras_scce_t);
 fn keras_scce_t<T: Float>(c: &Call, g: Option<&str>) -> Result<ArrayD<T>> {
     let (y, p) = (c.labels("y_true")?, c.float::<T>("y_pred")?);
     let (fl, ig, ax) = (c.bool("from_logits"), c.opt_i64("ignore_class"), c.i64("axis")?);
-    fwd_or_grad(g, || keras::sparse_categorical_crossentropy(&y.view(), &p.view(), fl, ig, ax), |u| keras::sparse_categorical_crossentropy_grad(&y.view(), &p.view(), fl, ig, ax, u))
+    fwd_or_grad(
+        g,
+        || keras::sparse_categorical_crossentropy(&y.view(), &p.view(), fl, ig, ax),
+        |u| keras::sparse_categorical_crossentropy_grad(&y.view(), &p.view(), fl, ig, ax, u),
+    )
 }
 
 float_op!(keras_bce, keras_bce_t);
 fn keras_bce_t<T: Float>(c: &Call, g: Option<&str>) -> Result<ArrayD<T>> {
     let (t, p) = (c.float::<T>("y_true")?, c.float::<T>("y_pred")?);
     let (fl, ls, ax) = (c.bool("from_logits"), c.f64("label_smoothing")?, c.i64("axis")?);
-    fwd_or_grad(g, || keras::binary_crossentropy(&t.view(), &p.view(), fl, ls, ax), |u| keras::binary_crossentropy_grad(&t.view(), &p.view(), fl, ls, ax, u))
+    fwd_or_grad(
+        g,
+        || keras::binary_crossentropy(&t.view(), &p.view(), fl, ls, ax),
+        |u| keras::binary_crossentropy_grad(&t.view(), &p.view(), fl, ls, ax, u),
+    )
 }
 
 float_op!(keras_cfce, keras_cfce_t);
 fn keras_cfce_t<T: Float>(c: &Call, g: Option<&str>) -> Result<ArrayD<T>> {
     let (t, p) = (c.float::<T>("y_true")?, c.float::<T>("y_pred")?);
     let (a, gm, fl, ls, ax) = (c.f64("alpha")?, c.f64("gamma")?, c.bool("from_logits"), c.f64("label_smoothing")?, c.i64("axis")?);
-    fwd_or_grad(g, || keras::categorical_focal_crossentropy(&t.view(), &p.view(), a, gm, fl, ls, ax), |u| keras::categorical_focal_crossentropy_grad(&t.view(), &p.view(), a, gm, fl, ls, ax, u))
+    fwd_or_grad(
+        g,
+        || keras::categorical_focal_crossentropy(&t.view(), &p.view(), a, gm, fl, ls, ax),
+        |u| keras::categorical_focal_crossentropy_grad(&t.view(), &p.view(), a, gm, fl, ls, ax, u),
+    )
 }
 
 float_op!(keras_bfce, keras_bfce_t);
 fn keras_bfce_t<T: Float>(c: &Call, g: Option<&str>) -> Result<ArrayD<T>> {
     let (t, p) = (c.float::<T>("y_true")?, c.float::<T>("y_pred")?);
-    let (b, a, gm, fl, ls, ax) = (c.bool("apply_class_balancing"), c.f64("alpha")?, c.f64("gamma")?, c.bool("from_logits"), c.f64("label_smoothing")?, c.i64("axis")?);
-    fwd_or_grad(g, || keras::binary_focal_crossentropy(&t.view(), &p.view(), b, a, gm, fl, ls, ax), |u| keras::binary_focal_crossentropy_grad(&t.view(), &p.view(), b, a, gm, fl, ls, ax, u))
+    let (b, a, gm, fl, ls, ax) = (
+        c.bool("apply_class_balancing"),
+        c.f64("alpha")?,
+        c.f64("gamma")?,
+        c.bool("from_logits"),
+        c.f64("label_smoothing")?,
+        c.i64("axis")?,
+    );
+    fwd_or_grad(
+        g,
+        || keras::binary_focal_crossentropy(&t.view(), &p.view(), b, a, gm, fl, ls, ax),
+        |u| keras::binary_focal_crossentropy_grad(&t.view(), &p.view(), b, a, gm, fl, ls, ax, u),
+    )
 }
 
 float_op!(keras_kl, keras_kl_t);
@@ -653,7 +870,12 @@ fn keras_class(c: &Call, g: Option<&str>, f: fn(&Call, Option<&str>) -> Result<A
 fn keras_cce_class(c: &Call, g: Option<&str>) -> Result<DynArray> {
     keras_class(c, g, |c, g| {
         let (t, p, sw) = (c.float::<f32>("y_true")?, c.float::<f32>("y_pred")?, c.opt_float::<f32>("sample_weight")?);
-        let l = keras::CategoricalCrossentropy { from_logits: c.bool("from_logits"), label_smoothing: c.f64("label_smoothing")?, axis: c.i64("axis")?, reduction: c.keras_reduction()? };
+        let l = keras::CategoricalCrossentropy {
+            from_logits: c.bool("from_logits"),
+            label_smoothing: c.f64("label_smoothing")?,
+            axis: c.i64("axis")?,
+            reduction: c.keras_reduction()?,
+        };
         let swv = sw.as_ref().map(|s| s.view());
         fwd_or_grad(g, || l.call(&t.view(), &p.view(), swv.as_ref()), |u| l.grad(&t.view(), &p.view(), swv.as_ref(), u))
     })
@@ -662,7 +884,12 @@ fn keras_cce_class(c: &Call, g: Option<&str>) -> Result<DynArray> {
 fn keras_scce_class(c: &Call, g: Option<&str>) -> Result<DynArray> {
     keras_class(c, g, |c, g| {
         let (y, p, sw) = (c.labels("y_true")?, c.float::<f32>("y_pred")?, c.opt_float::<f32>("sample_weight")?);
-        let l = keras::SparseCategoricalCrossentropy { from_logits: c.bool("from_logits"), ignore_class: c.opt_i64("ignore_class"), axis: c.i64("axis")?, reduction: c.keras_reduction()? };
+        let l = keras::SparseCategoricalCrossentropy {
+            from_logits: c.bool("from_logits"),
+            ignore_class: c.opt_i64("ignore_class"),
+            axis: c.i64("axis")?,
+            reduction: c.keras_reduction()?,
+        };
         let swv = sw.as_ref().map(|s| s.view());
         fwd_or_grad(g, || l.call(&y.view(), &p.view(), swv.as_ref()), |u| l.grad(&y.view(), &p.view(), swv.as_ref(), u))
     })
@@ -671,7 +898,12 @@ fn keras_scce_class(c: &Call, g: Option<&str>) -> Result<DynArray> {
 fn keras_bce_class(c: &Call, g: Option<&str>) -> Result<DynArray> {
     keras_class(c, g, |c, g| {
         let (t, p, sw) = (c.float::<f32>("y_true")?, c.float::<f32>("y_pred")?, c.opt_float::<f32>("sample_weight")?);
-        let l = keras::BinaryCrossentropy { from_logits: c.bool("from_logits"), label_smoothing: c.f64("label_smoothing")?, axis: c.i64("axis")?, reduction: c.keras_reduction()? };
+        let l = keras::BinaryCrossentropy {
+            from_logits: c.bool("from_logits"),
+            label_smoothing: c.f64("label_smoothing")?,
+            axis: c.i64("axis")?,
+            reduction: c.keras_reduction()?,
+        };
         let swv = sw.as_ref().map(|s| s.view());
         fwd_or_grad(g, || l.call(&t.view(), &p.view(), swv.as_ref()), |u| l.grad(&t.view(), &p.view(), swv.as_ref(), u))
     })
@@ -722,7 +954,12 @@ float_op!(torch_ce, torch_ce_t);
 fn torch_ce_t<T: Float>(c: &Call, g: Option<&str>) -> Result<ArrayD<T>> {
     let x = c.float::<T>("input")?;
     let w = c.opt_float::<T>("weight")?;
-    let args = torch::CrossEntropyArgs { weight: w.as_ref().map(|w| w.view()), ignore_index: c.i64("ignore_index")?, reduction: c.torch_reduction()?, label_smoothing: c.f64("label_smoothing")? };
+    let args = torch::CrossEntropyArgs {
+        weight: w.as_ref().map(|w| w.view()),
+        ignore_index: c.i64("ignore_index")?,
+        reduction: c.torch_reduction()?,
+        label_smoothing: c.f64("label_smoothing")?,
+    };
     let tgt = c.input("target")?;
     if tgt.dtype().is_float() {
         if tgt.shape() != x.shape() {
@@ -730,24 +967,46 @@ fn torch_ce_t<T: Float>(c: &Call, g: Option<&str>) -> Result<ArrayD<T>> {
                 op: c.op.name.into(),
                 input: "target".into(),
                 got: tgt.dtype().to_string(),
-                expected: format!("int64 class indices (a float target must be class probabilities of the input's shape {:?}, got {:?})", x.shape(), tgt.shape()),
+                expected: format!(
+                    "int64 class indices (a float target must be class probabilities of the input's shape {:?}, got {:?})",
+                    x.shape(),
+                    tgt.shape()
+                ),
             });
         }
         let t = c.float::<T>("target")?;
-        fwd_or_grad(g, || torch::cross_entropy(&x.view(), torch::Target::Probs(t.view()), &args), |u| torch::cross_entropy_grad(&x.view(), torch::Target::Probs(t.view()), &args, u))
+        fwd_or_grad(
+            g,
+            || torch::cross_entropy(&x.view(), torch::Target::Probs(t.view()), &args),
+            |u| torch::cross_entropy_grad(&x.view(), torch::Target::Probs(t.view()), &args, u),
+        )
     } else {
         if !matches!(tgt.dtype(), DType::I64 | DType::U8) {
-            return Err(Error::DType { op: c.op.name.into(), input: "target".into(), got: tgt.dtype().to_string(), expected: "int64 (Long) class indices or float probabilities".into() });
+            return Err(Error::DType {
+                op: c.op.name.into(),
+                input: "target".into(),
+                got: tgt.dtype().to_string(),
+                expected: "int64 (Long) class indices or float probabilities".into(),
+            });
         }
         let y = tgt.to_i64(c.op.name, "target")?;
-        fwd_or_grad(g, || torch::cross_entropy(&x.view(), torch::Target::Indices(y.view()), &args), |u| torch::cross_entropy_grad(&x.view(), torch::Target::Indices(y.view()), &args, u))
+        fwd_or_grad(
+            g,
+            || torch::cross_entropy(&x.view(), torch::Target::Indices(y.view()), &args),
+            |u| torch::cross_entropy_grad(&x.view(), torch::Target::Indices(y.view()), &args, u),
+        )
     }
 }
 
 float_op!(torch_nll, torch_nll_t);
 fn torch_nll_t<T: Float>(c: &Call, g: Option<&str>) -> Result<ArrayD<T>> {
     let (x, y, w) = (c.float::<T>("input")?, c.labels("target")?, c.opt_float::<T>("weight")?);
-    let args = torch::CrossEntropyArgs { weight: w.as_ref().map(|w| w.view()), ignore_index: c.i64("ignore_index")?, reduction: c.torch_reduction()?, label_smoothing: 0.0 };
+    let args = torch::CrossEntropyArgs {
+        weight: w.as_ref().map(|w| w.view()),
+        ignore_index: c.i64("ignore_index")?,
+        reduction: c.torch_reduction()?,
+        label_smoothing: 0.0,
+    };
     fwd_or_grad(g, || torch::nll_loss(&x.view(), &y.view(), &args), |u| torch::nll_loss_grad(&x.view(), &y.view(), &args, u))
 }
 
@@ -756,7 +1015,11 @@ fn torch_bce_t<T: Float>(c: &Call, g: Option<&str>) -> Result<ArrayD<T>> {
     let (x, y, w) = (c.float::<T>("input")?, c.float::<T>("target")?, c.opt_float::<T>("weight")?);
     let r = c.torch_reduction()?;
     let wv = w.as_ref().map(|w| w.view());
-    fwd_or_grad(g, || torch::binary_cross_entropy(&x.view(), &y.view(), wv.as_ref(), r), |u| torch::binary_cross_entropy_grad(&x.view(), &y.view(), wv.as_ref(), r, u))
+    fwd_or_grad(
+        g,
+        || torch::binary_cross_entropy(&x.view(), &y.view(), wv.as_ref(), r),
+        |u| torch::binary_cross_entropy_grad(&x.view(), &y.view(), wv.as_ref(), r, u),
+    )
 }
 
 float_op!(torch_bcel, torch_bcel_t);

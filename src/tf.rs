@@ -122,7 +122,13 @@ pub fn log_sigmoid_grad<T: Float>(x: &ArrayViewD<'_, T>, g: &ArrayViewD<'_, T>) 
 /// let y = xent::tf::one_hot::<f32>(&array![1i64, -1].into_dyn().view(), 2, 1.0, 0.0, -1).unwrap();
 /// assert_eq!(y, array![[0.0f32, 1.0], [0.0, 0.0]].into_dyn());
 /// ```
-pub fn one_hot<T: Copy + num_traits::Zero>(indices: &ArrayViewD<'_, i64>, depth: i64, on_value: T, off_value: T, axis: i64) -> Result<ArrayD<T>> {
+pub fn one_hot<T: Copy + num_traits::Zero>(
+    indices: &ArrayViewD<'_, i64>,
+    depth: i64,
+    on_value: T,
+    off_value: T,
+    axis: i64,
+) -> Result<ArrayD<T>> {
     let op = "tf.one_hot";
     if depth < 0 {
         return Err(Error::param(op, "depth", format!("must be non-negative, got {depth}")));
@@ -171,7 +177,12 @@ pub fn softmax_cross_entropy_with_logits<T: Float>(labels: &ArrayViewD<'_, T>, l
 ///
 /// # Errors
 /// As the forward, plus [`Error::Shape`] for a wrong `g`.
-pub fn softmax_cross_entropy_with_logits_grad<T: Float>(labels: &ArrayViewD<'_, T>, logits: &ArrayViewD<'_, T>, axis: i64, g: &ArrayViewD<'_, T>) -> Result<ArrayD<T>> {
+pub fn softmax_cross_entropy_with_logits_grad<T: Float>(
+    labels: &ArrayViewD<'_, T>,
+    logits: &ArrayViewD<'_, T>,
+    axis: i64,
+    g: &ArrayViewD<'_, T>,
+) -> Result<ArrayD<T>> {
     let op = "tf.nn.softmax_cross_entropy_with_logits";
     rank1(op, "logits", logits.shape())?;
     let a = normalize_axis(op, "logits", axis, logits.shape())?;
@@ -184,7 +195,10 @@ fn sparse_checks(op: &str, labels: &ArrayViewD<'_, i64>, logits: &[usize]) -> Re
         return Err(Error::shape(op, "`logits` cannot be a scalar (shape [])"));
     }
     if labels.ndim() + 1 != logits.len() {
-        return Err(Error::shape(op, format!("rank mismatch: rank of labels (shape {:?}) should equal rank of logits (shape {logits:?}) minus 1", labels.shape())));
+        return Err(Error::shape(
+            op,
+            format!("rank mismatch: rank of labels (shape {:?}) should equal rank of logits (shape {logits:?}) minus 1", labels.shape()),
+        ));
     }
     let axis = logits.len() - 1;
     if logits[axis] == 0 && labels.len() > 0 {
@@ -217,7 +231,11 @@ pub fn sparse_softmax_cross_entropy_with_logits<T: Float>(labels: &ArrayViewD<'_
 ///
 /// # Errors
 /// As the forward, plus [`Error::Shape`] for a wrong `g`.
-pub fn sparse_softmax_cross_entropy_with_logits_grad<T: Float>(labels: &ArrayViewD<'_, i64>, logits: &ArrayViewD<'_, T>, g: &ArrayViewD<'_, T>) -> Result<ArrayD<T>> {
+pub fn sparse_softmax_cross_entropy_with_logits_grad<T: Float>(
+    labels: &ArrayViewD<'_, i64>,
+    logits: &ArrayViewD<'_, T>,
+    g: &ArrayViewD<'_, T>,
+) -> Result<ArrayD<T>> {
     let op = "tf.nn.sparse_softmax_cross_entropy_with_logits";
     let axis = sparse_checks(op, labels, logits.shape())?;
     let o = SparseOptions { reduction: Reduction::None, ..Default::default() };
@@ -227,7 +245,9 @@ pub fn sparse_softmax_cross_entropy_with_logits_grad<T: Float>(labels: &ArrayVie
 /// Re-label a core error with the front-end's op and input names.
 pub(crate) fn rename(e: Error, op: &str, labels: &str) -> Error {
     match e {
-        Error::Label { index, value, classes, extra, .. } => Error::Label { op: op.into(), input: labels.into(), index, value, classes, extra },
+        Error::Label { index, value, classes, extra, .. } => {
+            Error::Label { op: op.into(), input: labels.into(), index, value, classes, extra }
+        }
         Error::Shape { msg, .. } => Error::Shape { op: op.into(), msg: msg.replace("`target`", &format!("`{labels}`")) },
         Error::Domain { msg, .. } => Error::Domain { op: op.into(), msg },
         other => other,
@@ -253,7 +273,11 @@ pub fn sigmoid_cross_entropy_with_logits<T: Float>(labels: &ArrayViewD<'_, T>, l
 ///
 /// # Errors
 /// [`Error::Shape`] on mismatched shapes.
-pub fn sigmoid_cross_entropy_with_logits_grad<T: Float>(labels: &ArrayViewD<'_, T>, logits: &ArrayViewD<'_, T>, g: &ArrayViewD<'_, T>) -> Result<ArrayD<T>> {
+pub fn sigmoid_cross_entropy_with_logits_grad<T: Float>(
+    labels: &ArrayViewD<'_, T>,
+    logits: &ArrayViewD<'_, T>,
+    g: &ArrayViewD<'_, T>,
+) -> Result<ArrayD<T>> {
     ops::sigmoid_cross_entropy_vjp(labels, logits, g)
 }
 
@@ -268,7 +292,11 @@ pub fn sigmoid_cross_entropy_with_logits_grad<T: Float>(labels: &ArrayViewD<'_, 
 /// let l = xent::tf::weighted_cross_entropy_with_logits(&array![1.0f64].into_dyn().view(), &array![0.0].into_dyn().view(), 2.0).unwrap();
 /// assert!((l[[0]] - 2.0 * 2f64.ln()).abs() < 1e-15);
 /// ```
-pub fn weighted_cross_entropy_with_logits<T: Float>(labels: &ArrayViewD<'_, T>, logits: &ArrayViewD<'_, T>, pos_weight: T) -> Result<ArrayD<T>> {
+pub fn weighted_cross_entropy_with_logits<T: Float>(
+    labels: &ArrayViewD<'_, T>,
+    logits: &ArrayViewD<'_, T>,
+    pos_weight: T,
+) -> Result<ArrayD<T>> {
     ops::weighted_sigmoid_cross_entropy(labels, logits, pos_weight)
 }
 
@@ -277,6 +305,11 @@ pub fn weighted_cross_entropy_with_logits<T: Float>(labels: &ArrayViewD<'_, T>, 
 ///
 /// # Errors
 /// [`Error::Shape`] on mismatched shapes.
-pub fn weighted_cross_entropy_with_logits_grad<T: Float>(labels: &ArrayViewD<'_, T>, logits: &ArrayViewD<'_, T>, pos_weight: T, g: &ArrayViewD<'_, T>) -> Result<ArrayD<T>> {
+pub fn weighted_cross_entropy_with_logits_grad<T: Float>(
+    labels: &ArrayViewD<'_, T>,
+    logits: &ArrayViewD<'_, T>,
+    pos_weight: T,
+    g: &ArrayViewD<'_, T>,
+) -> Result<ArrayD<T>> {
     ops::weighted_sigmoid_cross_entropy_vjp(labels, logits, pos_weight, g)
 }

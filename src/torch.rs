@@ -52,7 +52,10 @@ pub fn softmax_grad<T: Float>(input: &ArrayViewD<'_, T>, dim: i64, g: &ArrayView
     let x = as_vector(input);
     let a = normalize_axis("torch.softmax", "input", dim, x.shape())?;
     let y = ops::softmax(&x, a, crate::default_par());
-    let gv = g.clone().into_shape_with_order(IxDyn(x.shape())).map_err(|_| Error::shape("torch.softmax", "upstream gradient shape differs from the input"))?;
+    let gv = g
+        .clone()
+        .into_shape_with_order(IxDyn(x.shape()))
+        .map_err(|_| Error::shape("torch.softmax", "upstream gradient shape differs from the input"))?;
     Ok(back(ops::softmax_vjp(&y.view(), &gv, a, crate::default_par())?, input.shape()))
 }
 
@@ -80,7 +83,10 @@ pub fn log_softmax_grad<T: Float>(input: &ArrayViewD<'_, T>, dim: i64, g: &Array
     let x = as_vector(input);
     let a = normalize_axis("torch.log_softmax", "input", dim, x.shape())?;
     let y = ops::log_softmax(&x, a, crate::default_par());
-    let gv = g.clone().into_shape_with_order(IxDyn(x.shape())).map_err(|_| Error::shape("torch.log_softmax", "upstream gradient shape differs from the input"))?;
+    let gv = g
+        .clone()
+        .into_shape_with_order(IxDyn(x.shape()))
+        .map_err(|_| Error::shape("torch.log_softmax", "upstream gradient shape differs from the input"))?;
     Ok(back(ops::log_softmax_vjp(&y.view(), &gv, a, crate::default_par())?, input.shape()))
 }
 
@@ -254,11 +260,21 @@ pub fn cross_entropy<T: Float>(input: &ArrayViewD<'_, T>, target: Target<'_, T>,
 ///
 /// # Errors
 /// As [`cross_entropy`], plus [`Error::Shape`] for a wrong `g`.
-pub fn cross_entropy_grad<T: Float>(input: &ArrayViewD<'_, T>, target: Target<'_, T>, args: &CrossEntropyArgs<'_, T>, g: &ArrayViewD<'_, T>) -> Result<ArrayD<T>> {
+pub fn cross_entropy_grad<T: Float>(
+    input: &ArrayViewD<'_, T>,
+    target: Target<'_, T>,
+    args: &CrossEntropyArgs<'_, T>,
+    g: &ArrayViewD<'_, T>,
+) -> Result<ArrayD<T>> {
     ce_impl(input, target, args, Some(g))
 }
 
-fn ce_impl<T: Float>(input: &ArrayViewD<'_, T>, target: Target<'_, T>, args: &CrossEntropyArgs<'_, T>, g: Option<&ArrayViewD<'_, T>>) -> Result<ArrayD<T>> {
+fn ce_impl<T: Float>(
+    input: &ArrayViewD<'_, T>,
+    target: Target<'_, T>,
+    args: &CrossEntropyArgs<'_, T>,
+    g: Option<&ArrayViewD<'_, T>>,
+) -> Result<ArrayD<T>> {
     let op = "torch.nn.functional.cross_entropy";
     let cd = class_dim(op, input.shape())?;
     let ls = smoothing(op, args.label_smoothing)?;
@@ -267,7 +283,10 @@ fn ce_impl<T: Float>(input: &ArrayViewD<'_, T>, target: Target<'_, T>, args: &Cr
     match target {
         Target::Probs(t) => {
             if t.shape() != input.shape() {
-                return Err(Error::shape(op, format!("probability target of shape {:?} must match the input shape {:?}", t.shape(), input.shape())));
+                return Err(Error::shape(
+                    op,
+                    format!("probability target of shape {:?} must match the input shape {:?}", t.shape(), input.shape()),
+                ));
             }
             if args.ignore_index >= 0 {
                 return Err(Error::param(op, "ignore_index", "ignore_index is not supported for floating point target"));
@@ -280,7 +299,12 @@ fn ce_impl<T: Float>(input: &ArrayViewD<'_, T>, target: Target<'_, T>, args: &Cr
         }
         Target::Indices(y) => {
             check_index_target(op, input.shape(), y.shape(), cd)?;
-            let o = SparseOptions { label_smoothing: T::of(ls), weight: w.as_deref(), ignore_index: Some(args.ignore_index), reduction: args.reduction };
+            let o = SparseOptions {
+                label_smoothing: T::of(ls),
+                weight: w.as_deref(),
+                ignore_index: Some(args.ignore_index),
+                reduction: args.reduction,
+            };
             let r = match g {
                 None => ops::cross_entropy_sparse(input, cd, &y, &o, par),
                 Some(g) => ops::cross_entropy_sparse_vjp(input, cd, &y, &o, g, par),
@@ -312,16 +336,31 @@ pub fn nll_loss<T: Float>(input: &ArrayViewD<'_, T>, target: &ArrayViewD<'_, i64
 ///
 /// # Errors
 /// As [`nll_loss`], plus [`Error::Shape`] for a wrong `g`.
-pub fn nll_loss_grad<T: Float>(input: &ArrayViewD<'_, T>, target: &ArrayViewD<'_, i64>, args: &CrossEntropyArgs<'_, T>, g: &ArrayViewD<'_, T>) -> Result<ArrayD<T>> {
+pub fn nll_loss_grad<T: Float>(
+    input: &ArrayViewD<'_, T>,
+    target: &ArrayViewD<'_, i64>,
+    args: &CrossEntropyArgs<'_, T>,
+    g: &ArrayViewD<'_, T>,
+) -> Result<ArrayD<T>> {
     nll_impl(input, target, args, Some(g))
 }
 
-fn nll_impl<T: Float>(input: &ArrayViewD<'_, T>, target: &ArrayViewD<'_, i64>, args: &CrossEntropyArgs<'_, T>, g: Option<&ArrayViewD<'_, T>>) -> Result<ArrayD<T>> {
+fn nll_impl<T: Float>(
+    input: &ArrayViewD<'_, T>,
+    target: &ArrayViewD<'_, i64>,
+    args: &CrossEntropyArgs<'_, T>,
+    g: Option<&ArrayViewD<'_, T>>,
+) -> Result<ArrayD<T>> {
     let op = "torch.nn.functional.nll_loss";
     let cd = class_dim(op, input.shape())?;
     check_index_target(op, input.shape(), target.shape(), cd)?;
     let w = weight_slice(op, &args.weight, input.shape()[cd])?;
-    let o = SparseOptions { label_smoothing: T::zero(), weight: w.as_deref(), ignore_index: Some(args.ignore_index), reduction: args.reduction };
+    let o = SparseOptions {
+        label_smoothing: T::zero(),
+        weight: w.as_deref(),
+        ignore_index: Some(args.ignore_index),
+        reduction: args.reduction,
+    };
     let r = match g {
         None => ops::nll_loss(input, cd, target, &o),
         Some(g) => ops::nll_loss_vjp(input, cd, target, &o, g),
@@ -341,7 +380,12 @@ fn nll_impl<T: Float>(input: &ArrayViewD<'_, T>, target: &ArrayViewD<'_, i64>, a
 /// let l = xent::torch::binary_cross_entropy(&array![1.0f32].into_dyn().view(), &array![0.0].into_dyn().view(), None, Reduction::Mean).unwrap();
 /// assert_eq!(l[[]], 100.0);
 /// ```
-pub fn binary_cross_entropy<T: Float>(input: &ArrayViewD<'_, T>, target: &ArrayViewD<'_, T>, weight: Option<&ArrayViewD<'_, T>>, reduction: Reduction) -> Result<ArrayD<T>> {
+pub fn binary_cross_entropy<T: Float>(
+    input: &ArrayViewD<'_, T>,
+    target: &ArrayViewD<'_, T>,
+    weight: Option<&ArrayViewD<'_, T>>,
+    reduction: Reduction,
+) -> Result<ArrayD<T>> {
     ops::binary_cross_entropy(input, target, weight, reduction)
 }
 

@@ -63,31 +63,11 @@ fn file(version: (u8, u8), header: &str, data: &[u8]) -> Vec<u8> {
 #[test]
 fn npy_lying_headers_allocate_nothing_proportional_to_the_shape() {
     let lies = [
-        (
-            (1, 0),
-            "{'descr': '<f8', 'fortran_order': False, 'shape': (1000000000,), }",
-            "truncated data",
-        ),
-        (
-            (1, 0),
-            "{'descr': '<f4', 'fortran_order': True, 'shape': (100000, 100000), }",
-            "truncated data",
-        ),
-        (
-            (2, 0),
-            "{'descr': '<i8', 'fortran_order': False, 'shape': (4294967296, 4294967296), }",
-            "overflows",
-        ),
-        (
-            (3, 0),
-            "{'descr': '|b1', 'fortran_order': False, 'shape': (65536, 65536, 16), }",
-            "truncated data",
-        ),
-        (
-            (1, 0),
-            "{'descr': '<f8', 'fortran_order': False, 'shape': (0, 576460752303423488), }",
-            "trailing bytes",
-        ),
+        ((1, 0), "{'descr': '<f8', 'fortran_order': False, 'shape': (1000000000,), }", "truncated data"),
+        ((1, 0), "{'descr': '<f4', 'fortran_order': True, 'shape': (100000, 100000), }", "truncated data"),
+        ((2, 0), "{'descr': '<i8', 'fortran_order': False, 'shape': (4294967296, 4294967296), }", "overflows"),
+        ((3, 0), "{'descr': '|b1', 'fortran_order': False, 'shape': (65536, 65536, 16), }", "truncated data"),
+        ((1, 0), "{'descr': '<f8', 'fortran_order': False, 'shape': (0, 576460752303423488), }", "trailing bytes"),
     ];
     for (version, header, reason) in lies {
         let bytes = file(version, header, &[0u8; 64]);
@@ -96,10 +76,7 @@ fn npy_lying_headers_allocate_nothing_proportional_to_the_shape() {
             Err(Error::Io { msg, .. }) => assert!(msg.contains(reason), "{header}: {msg}"),
             other => panic!("{header}: expected an error, got {other:?}"),
         }
-        assert!(
-            largest < 4096,
-            "{header}: allocated {largest} bytes at once"
-        );
+        assert!(largest < 4096, "{header}: allocated {largest} bytes at once");
     }
     // A 4 GiB header length with a few bytes behind it.
     let mut bytes = b"\x93NUMPY\x02\x00\xff\xff\xff\xff".to_vec();

@@ -325,7 +325,9 @@ fn drive<T: Float, F>(
             check(n, l, g.positions());
         }
     }
-    for (n, s) in [("per-position output", pout.as_deref().map(|s| s.len())), ("second per-position output", pout2.as_deref().map(|s| s.len()))] {
+    for (n, s) in
+        [("per-position output", pout.as_deref().map(|s| s.len())), ("second per-position output", pout2.as_deref().map(|s| s.len()))]
+    {
         if let Some(l) = s {
             check(n, l, g.positions());
         }
@@ -386,15 +388,7 @@ fn is_ignored(label: i64, p: &SparseCe<'_, impl Float>) -> bool {
 /// `loss = (1 − ε)·w[y]·(lse − x_y) + (ε/C)·Σ_c w_c (lse − x_c)`; ignored positions get
 /// `loss = 0` (their `lse` is still written). Labels must already be validated: every
 /// label is in `[0, classes)` or equal to `p.ignore_index`.
-pub fn ce_sparse_fwd<T: Float>(
-    x: &[T],
-    g: Geom,
-    labels: &[i64],
-    p: &SparseCe<'_, T>,
-    loss: &mut [T],
-    lse: &mut [T],
-    par: Par,
-) {
+pub fn ce_sparse_fwd<T: Float>(x: &[T], g: Geom, labels: &[i64], p: &SparseCe<'_, T>, loss: &mut [T], lse: &mut [T], par: Par) {
     let c = g.classes;
     let eps = p.smoothing;
     let inv_c = T::one() / T::of(c as f64);
@@ -463,15 +457,7 @@ pub fn ce_sparse_bwd<T: Float>(
 /// Dense (probability-target) cross-entropy forward:
 /// `loss = Σ_c w_c t_c (lse − x_c)` per position, plus `lse`.
 #[allow(clippy::too_many_arguments)] // every buffer of the fused loss is explicit
-pub fn ce_dense_fwd<T: Float>(
-    x: &[T],
-    t: &[T],
-    g: Geom,
-    weight: Option<&[T]>,
-    loss: &mut [T],
-    lse: &mut [T],
-    par: Par,
-) {
+pub fn ce_dense_fwd<T: Float>(x: &[T], t: &[T], g: Geom, weight: Option<&[T]>, loss: &mut [T], lse: &mut [T], par: Par) {
     drive(g, par, x, Some(t), None, None, None, Some(loss), Some(lse), |r| {
         let l = scalar::logsumexp(r.a);
         (scalar::dense_ce_row(r.a, r.b.expect("t"), weight, l), l)

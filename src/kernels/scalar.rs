@@ -136,16 +136,7 @@ pub fn dense_ce_row<T: Float>(x: &[T], t: &[T], w: Option<&[T]>, lse: T) -> T {
 /// `b_k = b_all·w_k + b_y·[k = y]` (`w_k = 1` without weights).
 #[inline]
 #[allow(clippy::too_many_arguments)] // one scalar per term of the formula above
-pub fn sparse_grad_row<T: Float>(
-    x: &[T],
-    out: &mut [T],
-    lse: T,
-    a: T,
-    b_all: T,
-    w: Option<&[T]>,
-    y: Option<usize>,
-    b_y: T,
-) {
+pub fn sparse_grad_row<T: Float>(x: &[T], out: &mut [T], lse: T, a: T, b_all: T, w: Option<&[T]>, y: Option<usize>, b_y: T) {
     match w {
         Some(w) => {
             for ((o, &v), &wc) in out.iter_mut().zip(x).zip(w) {

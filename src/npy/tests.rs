@@ -42,10 +42,7 @@ fn err_msg(bytes: &[u8]) -> String {
 
 fn assert_rejects(bytes: &[u8], needle: &str) {
     let msg = err_msg(bytes);
-    assert!(
-        msg.contains(needle),
-        "message {msg:?} does not mention {needle:?}"
-    );
+    assert!(msg.contains(needle), "message {msg:?} does not mention {needle:?}");
 }
 
 fn sample(dtype: DType, shape: &[usize]) -> DynArray {
@@ -53,54 +50,19 @@ fn sample(dtype: DType, shape: &[usize]) -> DynArray {
     let sh = IxDyn(shape);
     let idx = 0..n;
     match dtype {
-        DType::F16 => DynArray::F16(
-            ArrayD::from_shape_vec(
-                sh,
-                idx.map(|i| f16::from_f32(i as f32 * 0.5 - 3.0)).collect(),
-            )
-            .unwrap(),
-        ),
-        DType::F32 => DynArray::F32(
-            ArrayD::from_shape_vec(sh, idx.map(|i| i as f32 * 1.25 - 7.0).collect()).unwrap(),
-        ),
-        DType::F64 => DynArray::F64(
-            ArrayD::from_shape_vec(sh, idx.map(|i| (i as f64).sqrt() * 1e-3 - 2.0).collect())
-                .unwrap(),
-        ),
-        DType::U8 => DynArray::U8(
-            ArrayD::from_shape_vec(sh, idx.map(|i| (i * 37 % 256) as u8).collect()).unwrap(),
-        ),
-        DType::I32 => DynArray::I32(
-            ArrayD::from_shape_vec(
-                sh,
-                idx.map(|i| (i as i32 - 5).wrapping_mul(100_000_007))
-                    .collect(),
-            )
-            .unwrap(),
-        ),
+        DType::F16 => DynArray::F16(ArrayD::from_shape_vec(sh, idx.map(|i| f16::from_f32(i as f32 * 0.5 - 3.0)).collect()).unwrap()),
+        DType::F32 => DynArray::F32(ArrayD::from_shape_vec(sh, idx.map(|i| i as f32 * 1.25 - 7.0).collect()).unwrap()),
+        DType::F64 => DynArray::F64(ArrayD::from_shape_vec(sh, idx.map(|i| (i as f64).sqrt() * 1e-3 - 2.0).collect()).unwrap()),
+        DType::U8 => DynArray::U8(ArrayD::from_shape_vec(sh, idx.map(|i| (i * 37 % 256) as u8).collect()).unwrap()),
+        DType::I32 => DynArray::I32(ArrayD::from_shape_vec(sh, idx.map(|i| (i as i32 - 5).wrapping_mul(100_000_007)).collect()).unwrap()),
         DType::I64 => DynArray::I64(
-            ArrayD::from_shape_vec(
-                sh,
-                idx.map(|i| (i as i64 - 3).wrapping_mul(3_000_000_000_000_000_007))
-                    .collect(),
-            )
-            .unwrap(),
+            ArrayD::from_shape_vec(sh, idx.map(|i| (i as i64 - 3).wrapping_mul(3_000_000_000_000_000_007)).collect()).unwrap(),
         ),
-        DType::Bool => {
-            DynArray::Bool(ArrayD::from_shape_vec(sh, idx.map(|i| i % 3 == 1).collect()).unwrap())
-        }
+        DType::Bool => DynArray::Bool(ArrayD::from_shape_vec(sh, idx.map(|i| i % 3 == 1).collect()).unwrap()),
     }
 }
 
-const ALL: [DType; 7] = [
-    DType::F16,
-    DType::F32,
-    DType::F64,
-    DType::U8,
-    DType::I32,
-    DType::I64,
-    DType::Bool,
-];
+const ALL: [DType; 7] = [DType::F16, DType::F32, DType::F64, DType::U8, DType::I32, DType::I64, DType::Bool];
 
 /// A fresh, empty directory for one test.
 struct TempDir(PathBuf);
@@ -112,10 +74,7 @@ impl TempDir {
         TempDir(p)
     }
     fn entries(&self) -> Vec<String> {
-        let mut v: Vec<String> = fs::read_dir(&self.0)
-            .unwrap()
-            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
-            .collect();
+        let mut v: Vec<String> = fs::read_dir(&self.0).unwrap().map(|e| e.unwrap().file_name().to_string_lossy().into_owned()).collect();
         v.sort();
         v
     }
@@ -132,9 +91,7 @@ impl Drop for TempDir {
 fn writes_exactly_what_numpy_writes() {
     // np.save(f, np.array([1, 2, 3], dtype=np.float32))
     let a = DynArray::F32(arr1(&[1.0f32, 2.0, 3.0]).into_dyn());
-    let mut expected =
-        b"\x93NUMPY\x01\x00\x76\x00{'descr': '<f4', 'fortran_order': False, 'shape': (3,), }"
-            .to_vec();
+    let mut expected = b"\x93NUMPY\x01\x00\x76\x00{'descr': '<f4', 'fortran_order': False, 'shape': (3,), }".to_vec();
     expected.resize(127, b' ');
     expected.push(b'\n');
     for v in [1.0f32, 2.0, 3.0] {
@@ -144,9 +101,7 @@ fn writes_exactly_what_numpy_writes() {
 
     // 0-d: shape (), no growth padding.
     let z = DynArray::F64(ArrayD::from_elem(IxDyn(&[]), 2.5));
-    let mut expected =
-        b"\x93NUMPY\x01\x00\x76\x00{'descr': '<f8', 'fortran_order': False, 'shape': (), }"
-            .to_vec();
+    let mut expected = b"\x93NUMPY\x01\x00\x76\x00{'descr': '<f8', 'fortran_order': False, 'shape': (), }".to_vec();
     expected.resize(127, b' ');
     expected.push(b'\n');
     expected.extend(2.5f64.to_le_bytes());
@@ -181,16 +136,7 @@ fn descr_of_every_dtype() {
 
 #[test]
 fn round_trip_every_dtype_and_shape() {
-    let shapes: [&[usize]; 8] = [
-        &[],
-        &[0],
-        &[1],
-        &[5],
-        &[2, 3, 4],
-        &[0, 5],
-        &[3, 0, 2],
-        &[1, 1, 1, 7],
-    ];
+    let shapes: [&[usize]; 8] = [&[], &[0], &[1], &[5], &[2, 3, 4], &[0, 5], &[3, 0, 2], &[1, 1, 1, 7]];
     let mut n = 0;
     for d in ALL {
         for shape in shapes {
@@ -198,11 +144,7 @@ fn round_trip_every_dtype_and_shape() {
             let bytes = to_bytes(&a);
             let header_len = usize::from(u16::from_le_bytes([bytes[8], bytes[9]]));
             let data_start = 10 + header_len;
-            assert_eq!(
-                data_start % 64,
-                0,
-                "{d} {shape:?}: data must start 64-byte aligned"
-            );
+            assert_eq!(data_start % 64, 0, "{d} {shape:?}: data must start 64-byte aligned");
             assert_eq!(bytes[data_start - 1], b'\n');
             assert_eq!(bytes.len(), data_start + a.len() * d.size());
             let back = from_bytes(&bytes, "t.npy").unwrap();
@@ -237,10 +179,7 @@ fn non_standard_layout_is_written_in_c_order() {
     assert_eq!(f, arr2(&[[1, 2, 3], [4, 5, 6]]));
     let a = DynArray::I32(f.into_dyn());
     let bytes = to_bytes(&a);
-    let data: Vec<i32> = bytes[128..]
-        .chunks(4)
-        .map(|c| i32::from_le_bytes(c.try_into().unwrap()))
-        .collect();
+    let data: Vec<i32> = bytes[128..].chunks(4).map(|c| i32::from_le_bytes(c.try_into().unwrap())).collect();
     assert_eq!(data, [1, 2, 3, 4, 5, 6]);
     assert!(bytes[10..].starts_with(b"{'descr': '<i4', 'fortran_order': False, 'shape': (2, 3), }"));
     assert_eq!(from_bytes(&bytes, "f.npy").unwrap(), a);
@@ -281,22 +220,9 @@ fn special_float_values_round_trip_bit_exactly() {
         0x0080_0000, // MIN_POSITIVE
         0x7f7f_ffff, // MAX
     ];
-    let a = DynArray::F32(
-        arr1(
-            &f32_bits
-                .iter()
-                .map(|&b| f32::from_bits(b))
-                .collect::<Vec<_>>(),
-        )
-        .into_dyn(),
-    );
-    let DynArray::F32(back) = from_bytes(&to_bytes(&a), "s.npy").unwrap() else {
-        panic!("dtype")
-    };
-    assert_eq!(
-        back.iter().map(|v| v.to_bits()).collect::<Vec<_>>(),
-        f32_bits
-    );
+    let a = DynArray::F32(arr1(&f32_bits.iter().map(|&b| f32::from_bits(b)).collect::<Vec<_>>()).into_dyn());
+    let DynArray::F32(back) = from_bytes(&to_bytes(&a), "s.npy").unwrap() else { panic!("dtype") };
+    assert_eq!(back.iter().map(|v| v.to_bits()).collect::<Vec<_>>(), f32_bits);
 
     let f64_bits: Vec<u64> = vec![
         0x7ff8_0000_0000_0000,
@@ -309,42 +235,14 @@ fn special_float_values_round_trip_bit_exactly() {
         0x000f_ffff_ffff_ffff,
         0x7fef_ffff_ffff_ffff,
     ];
-    let a = DynArray::F64(
-        arr1(
-            &f64_bits
-                .iter()
-                .map(|&b| f64::from_bits(b))
-                .collect::<Vec<_>>(),
-        )
-        .into_dyn(),
-    );
-    let DynArray::F64(back) = from_bytes(&to_bytes(&a), "s.npy").unwrap() else {
-        panic!("dtype")
-    };
-    assert_eq!(
-        back.iter().map(|v| v.to_bits()).collect::<Vec<_>>(),
-        f64_bits
-    );
+    let a = DynArray::F64(arr1(&f64_bits.iter().map(|&b| f64::from_bits(b)).collect::<Vec<_>>()).into_dyn());
+    let DynArray::F64(back) = from_bytes(&to_bytes(&a), "s.npy").unwrap() else { panic!("dtype") };
+    assert_eq!(back.iter().map(|v| v.to_bits()).collect::<Vec<_>>(), f64_bits);
 
-    let f16_bits: Vec<u16> = vec![
-        0x7e00, 0x7c01, 0xfe01, 0x7c00, 0xfc00, 0x8000, 0x0001, 0x03ff, 0x7bff,
-    ];
-    let a = DynArray::F16(
-        arr1(
-            &f16_bits
-                .iter()
-                .map(|&b| f16::from_bits(b))
-                .collect::<Vec<_>>(),
-        )
-        .into_dyn(),
-    );
-    let DynArray::F16(back) = from_bytes(&to_bytes(&a), "s.npy").unwrap() else {
-        panic!("dtype")
-    };
-    assert_eq!(
-        back.iter().map(|v| v.to_bits()).collect::<Vec<_>>(),
-        f16_bits
-    );
+    let f16_bits: Vec<u16> = vec![0x7e00, 0x7c01, 0xfe01, 0x7c00, 0xfc00, 0x8000, 0x0001, 0x03ff, 0x7bff];
+    let a = DynArray::F16(arr1(&f16_bits.iter().map(|&b| f16::from_bits(b)).collect::<Vec<_>>()).into_dyn());
+    let DynArray::F16(back) = from_bytes(&to_bytes(&a), "s.npy").unwrap() else { panic!("dtype") };
+    assert_eq!(back.iter().map(|v| v.to_bits()).collect::<Vec<_>>(), f16_bits);
 }
 
 #[test]
@@ -361,19 +259,9 @@ fn integer_extremes_round_trip() {
 
 #[test]
 fn big_endian_fixtures() {
-    let vals = [
-        1.5f32,
-        -0.0,
-        f32::INFINITY,
-        f32::from_bits(0x0000_0003),
-        -2.75,
-        1e30,
-    ];
+    let vals = [1.5f32, -0.0, f32::INFINITY, f32::from_bits(0x0000_0003), -2.75, 1e30];
     let data: Vec<u8> = vals.iter().flat_map(|v| v.to_be_bytes()).collect();
-    let DynArray::F32(a) = from_bytes(&npy1(">f4", false, "(2, 3)", &data), "be.npy").unwrap()
-    else {
-        panic!()
-    };
+    let DynArray::F32(a) = from_bytes(&npy1(">f4", false, "(2, 3)", &data), "be.npy").unwrap() else { panic!() };
     assert_eq!(a.shape(), &[2, 3]);
     for i in 0..2 {
         for j in 0..3 {
@@ -383,68 +271,42 @@ fn big_endian_fixtures() {
 
     let vals = [f64::NAN, -1e-310, 3.0];
     let data: Vec<u8> = vals.iter().flat_map(|v| v.to_be_bytes()).collect();
-    let DynArray::F64(a) = from_bytes(&npy1(">f8", false, "(3,)", &data), "be.npy").unwrap() else {
-        panic!()
-    };
+    let DynArray::F64(a) = from_bytes(&npy1(">f8", false, "(3,)", &data), "be.npy").unwrap() else { panic!() };
     for (x, v) in a.iter().zip(vals) {
         assert_eq!(x.to_bits(), v.to_bits());
     }
 
-    let vals = [
-        f16::from_f32(0.5),
-        f16::NEG_INFINITY,
-        f16::from_bits(0x0001),
-    ];
+    let vals = [f16::from_f32(0.5), f16::NEG_INFINITY, f16::from_bits(0x0001)];
     let data: Vec<u8> = vals.iter().flat_map(|v| v.to_be_bytes()).collect();
-    let DynArray::F16(a) = from_bytes(&npy1(">f2", false, "(3,)", &data), "be.npy").unwrap() else {
-        panic!()
-    };
-    assert_eq!(
-        a.iter().map(|v| v.to_bits()).collect::<Vec<_>>(),
-        [0x3800, 0xfc00, 0x0001]
-    );
+    let DynArray::F16(a) = from_bytes(&npy1(">f2", false, "(3,)", &data), "be.npy").unwrap() else { panic!() };
+    assert_eq!(a.iter().map(|v| v.to_bits()).collect::<Vec<_>>(), [0x3800, 0xfc00, 0x0001]);
 
     let vals = [i32::MIN, -2, 0x0102_0304];
     let data: Vec<u8> = vals.iter().flat_map(|v| v.to_be_bytes()).collect();
-    let DynArray::I32(a) = from_bytes(&npy1(">i4", false, "(3,)", &data), "be.npy").unwrap() else {
-        panic!()
-    };
+    let DynArray::I32(a) = from_bytes(&npy1(">i4", false, "(3,)", &data), "be.npy").unwrap() else { panic!() };
     assert_eq!(a.as_slice().unwrap(), &vals);
 
     let vals = [i64::MAX, -3, 0x0102_0304_0506_0708];
     let data: Vec<u8> = vals.iter().flat_map(|v| v.to_be_bytes()).collect();
-    let DynArray::I64(a) = from_bytes(&npy1(">i8", false, "(3,)", &data), "be.npy").unwrap() else {
-        panic!()
-    };
+    let DynArray::I64(a) = from_bytes(&npy1(">i8", false, "(3,)", &data), "be.npy").unwrap() else { panic!() };
     assert_eq!(a.as_slice().unwrap(), &vals);
 
     // One-byte types accept any byte-order character.
     for d in ["|u1", "<u1", ">u1", "=u1"] {
-        let DynArray::U8(a) = from_bytes(&npy1(d, false, "(2,)", &[7, 250]), "u.npy").unwrap()
-        else {
-            panic!()
-        };
+        let DynArray::U8(a) = from_bytes(&npy1(d, false, "(2,)", &[7, 250]), "u.npy").unwrap() else { panic!() };
         assert_eq!(a.as_slice().unwrap(), &[7, 250]);
     }
     for d in ["|b1", ">b1"] {
-        let DynArray::Bool(a) = from_bytes(&npy1(d, false, "(3,)", &[1, 0, 1]), "b.npy").unwrap()
-        else {
-            panic!()
-        };
+        let DynArray::Bool(a) = from_bytes(&npy1(d, false, "(3,)", &[1, 0, 1]), "b.npy").unwrap() else { panic!() };
         assert_eq!(a.as_slice().unwrap(), &[true, false, true]);
     }
 }
 
 #[test]
 fn native_and_unmarked_byte_order() {
-    let data: Vec<u8> = [1.0f32, -2.0]
-        .iter()
-        .flat_map(|v| v.to_ne_bytes())
-        .collect();
+    let data: Vec<u8> = [1.0f32, -2.0].iter().flat_map(|v| v.to_ne_bytes()).collect();
     for d in ["=f4", "|f4", "f4"] {
-        let DynArray::F32(a) = from_bytes(&npy1(d, false, "(2,)", &data), "n.npy").unwrap() else {
-            panic!()
-        };
+        let DynArray::F32(a) = from_bytes(&npy1(d, false, "(2,)", &data), "n.npy").unwrap() else { panic!() };
         assert_eq!(a.as_slice().unwrap(), &[1.0, -2.0], "{d}");
     }
 }
@@ -458,9 +320,7 @@ fn fortran_order_fixtures() {
             data.extend((10 * i + j).to_le_bytes());
         }
     }
-    let DynArray::I32(a) = from_bytes(&npy1("<i4", true, "(2, 3)", &data), "f.npy").unwrap() else {
-        panic!()
-    };
+    let DynArray::I32(a) = from_bytes(&npy1("<i4", true, "(2, 3)", &data), "f.npy").unwrap() else { panic!() };
     assert!(a.is_standard_layout());
     assert_eq!(a, arr2(&[[0, 1, 2], [10, 11, 12]]).into_dyn());
     for i in 0..2 {
@@ -478,10 +338,7 @@ fn fortran_order_fixtures() {
             }
         }
     }
-    let DynArray::F64(a) = from_bytes(&npy1(">f8", true, "(2, 3, 4)", &data), "f3.npy").unwrap()
-    else {
-        panic!()
-    };
+    let DynArray::F64(a) = from_bytes(&npy1(">f8", true, "(2, 3, 4)", &data), "f3.npy").unwrap() else { panic!() };
     assert!(a.is_standard_layout());
     let expected = Array3::from_shape_fn((2, 3, 4), |(i, j, k)| (100 * i + 10 * j + k) as f64);
     assert_eq!(a, expected.into_dyn());
@@ -489,18 +346,11 @@ fn fortran_order_fixtures() {
     assert_eq!(&a.as_slice().unwrap()[..5], &[0.0, 1.0, 2.0, 3.0, 10.0]);
 
     // Fortran order with 0-d, 1-d and empty shapes.
-    let DynArray::U8(a) = from_bytes(&npy1("|u1", true, "()", &[9]), "f.npy").unwrap() else {
-        panic!()
-    };
+    let DynArray::U8(a) = from_bytes(&npy1("|u1", true, "()", &[9]), "f.npy").unwrap() else { panic!() };
     assert_eq!(a, ArrayD::from_elem(IxDyn(&[]), 9));
-    let DynArray::U8(a) = from_bytes(&npy1("|u1", true, "(3,)", &[1, 2, 3]), "f.npy").unwrap()
-    else {
-        panic!()
-    };
+    let DynArray::U8(a) = from_bytes(&npy1("|u1", true, "(3,)", &[1, 2, 3]), "f.npy").unwrap() else { panic!() };
     assert_eq!(a.as_slice().unwrap(), &[1, 2, 3]);
-    let DynArray::Bool(a) = from_bytes(&npy1("|b1", true, "(0, 4)", &[]), "f.npy").unwrap() else {
-        panic!()
-    };
+    let DynArray::Bool(a) = from_bytes(&npy1("|b1", true, "(0, 4)", &[]), "f.npy").unwrap() else { panic!() };
     assert_eq!(a.shape(), &[0, 4]);
 }
 
@@ -509,25 +359,17 @@ fn versions_2_and_3() {
     let data: Vec<u8> = [1i64, -2, 3].iter().flat_map(|v| v.to_le_bytes()).collect();
     let header = "{'descr': '<i8', 'fortran_order': False, 'shape': (3,), }                \n";
     for v in [(2, 0), (3, 0)] {
-        let DynArray::I64(a) = from_bytes(&npy(v, header, &data), "v.npy").unwrap() else {
-            panic!()
-        };
+        let DynArray::I64(a) = from_bytes(&npy(v, header, &data), "v.npy").unwrap() else { panic!() };
         assert_eq!(a.as_slice().unwrap(), &[1, -2, 3], "{v:?}");
     }
     // 3.0 headers are UTF-8: non-ASCII text inside strings parses (and is named
     // correctly in messages), invalid UTF-8 is rejected.
     let h = "{'descr': [('température', '<f4')], 'fortran_order': False, 'shape': (1,), }";
-    assert_eq!(
-        err_msg(&npy((3, 0), h, &[0; 4])),
-        "structured dtypes are not supported"
-    );
+    assert_eq!(err_msg(&npy((3, 0), h, &[0; 4])), "structured dtypes are not supported");
     let h = "{'descr': '<f4', 'fortran_order': False, 'shape': (1,), 'clé': 1}";
     assert_rejects(&npy((3, 0), h, &[0; 4]), "unexpected key \"clé\"");
     let h = "{'descr': '<f4', 'fortran_order': False, 'shape': (1,), é}";
-    assert_rejects(
-        &npy((3, 0), h, &[0; 4]),
-        "expected a string key or '}', found byte 0xC3",
-    );
+    assert_rejects(&npy((3, 0), h, &[0; 4]), "expected a string key or '}', found byte 0xC3");
     let mut bad = npy((3, 0), header, &data);
     bad[20] = 0xff;
     assert_rejects(&bad, "not valid UTF-8");
@@ -539,10 +381,7 @@ fn versions_2_and_3() {
 
 #[test]
 fn header_dict_variations() {
-    let data: Vec<u8> = [1.0f32, 2.0, 3.0, 4.0, 5.0, 6.0]
-        .iter()
-        .flat_map(|v| v.to_le_bytes())
-        .collect();
+    let data: Vec<u8> = [1.0f32, 2.0, 3.0, 4.0, 5.0, 6.0].iter().flat_map(|v| v.to_le_bytes()).collect();
     let headers = [
         "{'descr': '<f4', 'fortran_order': False, 'shape': (2, 3), }",
         "{'shape': (2, 3), 'descr': '<f4', 'fortran_order': False}",
@@ -555,31 +394,16 @@ fn header_dict_variations() {
         "{'descr': ('<f4'), 'fortran_order': (False), 'shape': ((2, 3)), }",
     ];
     for h in headers {
-        let DynArray::F32(a) = from_bytes(&npy((1, 0), h, &data), "h.npy").unwrap() else {
-            panic!("{h}")
-        };
-        assert_eq!(
-            a,
-            arr2(&[[1.0, 2.0, 3.0], [4.0, 5.0, 6.0]]).into_dyn(),
-            "{h}"
-        );
+        let DynArray::F32(a) = from_bytes(&npy((1, 0), h, &data), "h.npy").unwrap() else { panic!("{h}") };
+        assert_eq!(a, arr2(&[[1.0, 2.0, 3.0], [4.0, 5.0, 6.0]]).into_dyn(), "{h}");
     }
-    let DynArray::F32(a) = from_bytes(&npy1("<f4", false, "()", &data[..4]), "h.npy").unwrap()
-    else {
-        panic!()
-    };
+    let DynArray::F32(a) = from_bytes(&npy1("<f4", false, "()", &data[..4]), "h.npy").unwrap() else { panic!() };
     assert_eq!(a.shape(), &[] as &[usize]);
     assert_eq!(a[IxDyn(&[])], 1.0);
-    let DynArray::F32(a) = from_bytes(&npy1("<f4", false, "(0, 5)", &[]), "h.npy").unwrap() else {
-        panic!()
-    };
+    let DynArray::F32(a) = from_bytes(&npy1("<f4", false, "(0, 5)", &[]), "h.npy").unwrap() else { panic!() };
     assert_eq!(a.shape(), &[0, 5]);
     // A huge axis next to a zero one is still an empty array.
-    let DynArray::F32(a) =
-        from_bytes(&npy1("<f4", false, "(0, 1000000000000)", &[]), "h.npy").unwrap()
-    else {
-        panic!()
-    };
+    let DynArray::F32(a) = from_bytes(&npy1("<f4", false, "(0, 1000000000000)", &[]), "h.npy").unwrap() else { panic!() };
     assert_eq!(a.shape(), &[0, 1_000_000_000_000]);
     // Python 2 long suffix is a 1.0/2.0 thing only.
     let h = "{'descr': '<f4', 'fortran_order': False, 'shape': (2L, 3L), }\n";
@@ -588,11 +412,7 @@ fn header_dict_variations() {
 
 #[test]
 fn bool_bytes_other_than_zero_read_as_true() {
-    let DynArray::Bool(a) =
-        from_bytes(&npy1("|b1", false, "(4,)", &[0, 1, 2, 255]), "b.npy").unwrap()
-    else {
-        panic!()
-    };
+    let DynArray::Bool(a) = from_bytes(&npy1("|b1", false, "(4,)", &[0, 1, 2, 255]), "b.npy").unwrap() else { panic!() };
     assert_eq!(a.as_slice().unwrap(), &[false, true, true, true]);
 }
 
@@ -600,43 +420,22 @@ fn bool_bytes_other_than_zero_read_as_true() {
 
 #[test]
 fn rejects_bad_magic() {
-    assert_eq!(
-        err_msg(b"PK\x03\x04hello world"),
-        "not a .npy file (bad magic bytes)"
-    );
+    assert_eq!(err_msg(b"PK\x03\x04hello world"), "not a .npy file (bad magic bytes)");
     assert_eq!(err_msg(b"\x93NUMP"), "not a .npy file (bad magic bytes)");
-    assert_eq!(
-        err_msg(b"\x93numpy\x01\x00"),
-        "not a .npy file (bad magic bytes)"
-    );
+    assert_eq!(err_msg(b"\x93numpy\x01\x00"), "not a .npy file (bad magic bytes)");
     assert_rejects(b"", "empty");
     // Display names the file.
     let e = from_bytes(b"nope", "dir/a.npy").unwrap_err();
-    assert_eq!(
-        e.to_string(),
-        "dir/a.npy: not a .npy file (bad magic bytes)"
-    );
+    assert_eq!(e.to_string(), "dir/a.npy: not a .npy file (bad magic bytes)");
 }
 
 #[test]
 fn rejects_unsupported_versions() {
     let h = "{'descr': '<f4', 'fortran_order': False, 'shape': (), }";
-    assert_eq!(
-        err_msg(&npy((4, 0), h, &[0; 4])),
-        "unsupported .npy format version 4.0"
-    );
-    assert_eq!(
-        err_msg(&npy((1, 1), h, &[0; 4])),
-        "unsupported .npy format version 1.1"
-    );
-    assert_eq!(
-        err_msg(&npy((0, 0), h, &[0; 4])),
-        "unsupported .npy format version 0.0"
-    );
-    assert_eq!(
-        err_msg(b"\x93NUMPY\xff\x07"),
-        "unsupported .npy format version 255.7"
-    );
+    assert_eq!(err_msg(&npy((4, 0), h, &[0; 4])), "unsupported .npy format version 4.0");
+    assert_eq!(err_msg(&npy((1, 1), h, &[0; 4])), "unsupported .npy format version 1.1");
+    assert_eq!(err_msg(&npy((0, 0), h, &[0; 4])), "unsupported .npy format version 0.0");
+    assert_eq!(err_msg(b"\x93NUMPY\xff\x07"), "unsupported .npy format version 255.7");
 }
 
 #[test]
@@ -645,10 +444,7 @@ fn rejects_truncated_header() {
     // Declares 118 bytes (as NumPy writes) but only 40 follow.
     let mut b = b"\x93NUMPY\x01\x00\x76\x00".to_vec();
     b.extend([b' '; 40]);
-    assert_eq!(
-        err_msg(&b),
-        "truncated header: declares 118 bytes, file has 40 after the 10-byte preamble"
-    );
+    assert_eq!(err_msg(&b), "truncated header: declares 118 bytes, file has 40 after the 10-byte preamble");
     for cut in [7, 8, 9] {
         assert_rejects(&full[..cut], "truncated header");
     }
@@ -658,36 +454,21 @@ fn rejects_truncated_header() {
     // Version 2.0 header claiming 4 GiB.
     let mut b = b"\x93NUMPY\x02\x00\xff\xff\xff\xff".to_vec();
     b.extend(b"{}");
-    assert_eq!(
-        err_msg(&b),
-        "truncated header: declares 4294967295 bytes, file has 2 after the 12-byte preamble"
-    );
+    assert_eq!(err_msg(&b), "truncated header: declares 4294967295 bytes, file has 2 after the 12-byte preamble");
     assert_rejects(b"\x93NUMPY\x02\x00\xff\xff", "truncated header");
 }
 
 #[test]
 fn rejects_truncated_data() {
     let b = npy1("<f4", false, "(1000, 1000)", &[0; 12]);
-    assert_eq!(
-        err_msg(&b),
-        "truncated data: shape (1000, 1000) float32 needs 4000000 bytes, file has 12"
-    );
+    assert_eq!(err_msg(&b), "truncated data: shape (1000, 1000) float32 needs 4000000 bytes, file has 12");
     let b = npy1("<i8", false, "(3,)", &[0; 23]);
-    assert_eq!(
-        err_msg(&b),
-        "truncated data: shape (3,) int64 needs 24 bytes, file has 23"
-    );
+    assert_eq!(err_msg(&b), "truncated data: shape (3,) int64 needs 24 bytes, file has 23");
     let b = npy1("<f8", false, "()", &[]);
-    assert_eq!(
-        err_msg(&b),
-        "truncated data: shape () float64 needs 8 bytes, file has 0"
-    );
+    assert_eq!(err_msg(&b), "truncated data: shape () float64 needs 8 bytes, file has 0");
     // A lying header: a billion float64s with no data. Fails fast, no allocation.
     let b = npy1("<f8", false, "(1000000000,)", &[1, 2]);
-    assert_eq!(
-        err_msg(&b),
-        "truncated data: shape (1000000000,) float64 needs 8000000000 bytes, file has 2"
-    );
+    assert_eq!(err_msg(&b), "truncated data: shape (1000000000,) float64 needs 8000000000 bytes, file has 2");
 }
 
 #[test]
@@ -711,22 +492,11 @@ fn rejects_unsupported_dtypes() {
         "unsupported dtype \"<c8\" (complex); supported are float16, float32, float64, uint8, int32, int64 and bool"
     );
     assert_rejects(&npy1("<c16", false, "(1,)", &[0; 16]), "(complex)");
-    assert_eq!(
-        err_msg(&npy1("|O", false, "(1,)", &[0; 8])),
-        "object arrays are not supported"
-    );
-    let structured =
-        "{'descr': [('x', '<f4'), ('y', '<i8')], 'fortran_order': False, 'shape': (2,), }";
-    assert_eq!(
-        err_msg(&npy((1, 0), structured, &[0; 24])),
-        "structured dtypes are not supported"
-    );
-    let nested =
-        "{'descr': [('a', [('b', '<f4', (2,))])], 'fortran_order': False, 'shape': (1,), }";
-    assert_eq!(
-        err_msg(&npy((1, 0), nested, &[0; 8])),
-        "structured dtypes are not supported"
-    );
+    assert_eq!(err_msg(&npy1("|O", false, "(1,)", &[0; 8])), "object arrays are not supported");
+    let structured = "{'descr': [('x', '<f4'), ('y', '<i8')], 'fortran_order': False, 'shape': (2,), }";
+    assert_eq!(err_msg(&npy((1, 0), structured, &[0; 24])), "structured dtypes are not supported");
+    let nested = "{'descr': [('a', [('b', '<f4', (2,))])], 'fortran_order': False, 'shape': (1,), }";
+    assert_eq!(err_msg(&npy((1, 0), nested, &[0; 8])), "structured dtypes are not supported");
     for (d, what) in [
         ("<i2", "int16"),
         ("|i1", "int8"),
@@ -745,10 +515,7 @@ fn rejects_unsupported_dtypes() {
         ("<f", "not a type string"),
     ] {
         let msg = err_msg(&npy1(d, false, "(1,)", &[0; 4]));
-        assert!(
-            msg.starts_with(&format!("unsupported dtype {d:?} ({what}")),
-            "{d}: {msg}"
-        );
+        assert!(msg.starts_with(&format!("unsupported dtype {d:?} ({what}")), "{d}: {msg}");
     }
 }
 
@@ -767,147 +534,45 @@ fn rejects_malformed_header_dicts() {
         ("", "expected '{'"),
         ("   \n", "expected '{'"),
         ("descr", "expected '{'"),
-        (
-            "{'descr': '<f4', 'fortran_order': False, 'shape': (1,), ",
-            "expected a string key or '}', found the end",
-        ),
-        (
-            "{'descr': '<f4', 'fortran_order': False, 'shape': (1,) 'x': 1}",
-            "expected ',' or '}'",
-        ),
-        (
-            "{'descr': '<f4', 'fortran_order': False}",
-            "missing key 'shape'",
-        ),
-        (
-            "{'descr': '<f4', 'shape': (1,)}",
-            "missing key 'fortran_order'",
-        ),
-        (
-            "{'fortran_order': False, 'shape': (1,)}",
-            "missing key 'descr'",
-        ),
+        ("{'descr': '<f4', 'fortran_order': False, 'shape': (1,), ", "expected a string key or '}', found the end"),
+        ("{'descr': '<f4', 'fortran_order': False, 'shape': (1,) 'x': 1}", "expected ',' or '}'"),
+        ("{'descr': '<f4', 'fortran_order': False}", "missing key 'shape'"),
+        ("{'descr': '<f4', 'shape': (1,)}", "missing key 'fortran_order'"),
+        ("{'fortran_order': False, 'shape': (1,)}", "missing key 'descr'"),
         ("{}", "missing key"),
-        (
-            "{'descr': '<f4', 'fortran_order': False, 'shape': (1,), 'extra': 1}",
-            "unexpected key \"extra\"",
-        ),
-        (
-            "{'descr': '<f4', 'descr': '<f4', 'fortran_order': False, 'shape': (1,)}",
-            "duplicate key \"descr\"",
-        ),
-        (
-            "{'descr': '<f4', 'fortran_order': 0, 'shape': (1,)}",
-            "'fortran_order' must be True or False, got 0",
-        ),
-        (
-            "{'descr': '<f4', 'fortran_order': 'False', 'shape': (1,)}",
-            "'fortran_order' must be True or False",
-        ),
-        (
-            "{'descr': '<f4', 'fortran_order': None, 'shape': (1,)}",
-            "'fortran_order' must be True or False",
-        ),
-        (
-            "{'descr': '<f4', 'fortran_order': false, 'shape': (1,)}",
-            "unexpected name \"false\"",
-        ),
-        (
-            "{'descr': '<f4', 'fortran_order': False, 'shape': (1)}",
-            "'shape' must be a tuple",
-        ),
-        (
-            "{'descr': '<f4', 'fortran_order': False, 'shape': 1}",
-            "'shape' must be a tuple",
-        ),
-        (
-            "{'descr': '<f4', 'fortran_order': False, 'shape': [1]}",
-            "'shape' must be a tuple",
-        ),
-        (
-            "{'descr': '<f4', 'fortran_order': False, 'shape': (-1,)}",
-            "'shape' must be a tuple of non-negative",
-        ),
-        (
-            "{'descr': '<f4', 'fortran_order': False, 'shape': (1.0,)}",
-            "'shape' must be a tuple",
-        ),
-        (
-            "{'descr': '<f4', 'fortran_order': False, 'shape': (0x1,)}",
-            "'shape' must be a tuple",
-        ),
-        (
-            "{'descr': '<f4', 'fortran_order': False, 'shape': ('1',)}",
-            "'shape' must be a tuple",
-        ),
-        (
-            "{'descr': '<f4', 'fortran_order': False, 'shape': ((1,),)}",
-            "'shape' must be a tuple",
-        ),
-        (
-            "{'descr': '<f4', 'fortran_order': False, 'shape': (1,,)}",
-            "expected a value",
-        ),
-        (
-            "{'descr': '<f4', 'fortran_order': False, 'shape': (,)}",
-            "expected a value",
-        ),
-        (
-            "{'descr': '<f4', 'fortran_order': False, 'shape': (1, 2}",
-            "expected ',' or ')'",
-        ),
-        (
-            "{'descr': 4, 'fortran_order': False, 'shape': (1,)}",
-            "'descr' must be a type string",
-        ),
-        (
-            "{'descr': '<f4, 'fortran_order': False, 'shape': (1,)}",
-            "expected ',' or '}'",
-        ),
-        (
-            "{'descr' '<f4', 'fortran_order': False, 'shape': (1,)}",
-            "expected ':' after key \"descr\"",
-        ),
-        (
-            "{'descr': '<f4\n', 'fortran_order': False, 'shape': (1,)}",
-            "unterminated string",
-        ),
-        (
-            "{'descr': '<f\\x34', 'fortran_order': False, 'shape': (1,)}",
-            "escape sequences",
-        ),
-        (
-            "{descr: '<f4', 'fortran_order': False, 'shape': (1,)}",
-            "expected a string key",
-        ),
-        (
-            "{'descr': '<f4', 'fortran_order': False, 'shape': (1,)} x",
-            "unexpected text after the header dict",
-        ),
-        (
-            "{'descr': '<f4', 'fortran_order': False, 'shape': (1,)}}",
-            "unexpected text after the header dict",
-        ),
-        (
-            "{'descr': '<f4', 'fortran_order': False, 'shape': (1,)}\0\0",
-            "unexpected text after the header dict",
-        ),
-        (
-            "{'descr': '<f4', 'fortran_order': {}, 'shape': (1,)}",
-            "expected a value",
-        ),
-        (
-            "{'descr': '<f4', 'fortran_order': False, 'shape': (- ,)}",
-            "expected a number",
-        ),
+        ("{'descr': '<f4', 'fortran_order': False, 'shape': (1,), 'extra': 1}", "unexpected key \"extra\""),
+        ("{'descr': '<f4', 'descr': '<f4', 'fortran_order': False, 'shape': (1,)}", "duplicate key \"descr\""),
+        ("{'descr': '<f4', 'fortran_order': 0, 'shape': (1,)}", "'fortran_order' must be True or False, got 0"),
+        ("{'descr': '<f4', 'fortran_order': 'False', 'shape': (1,)}", "'fortran_order' must be True or False"),
+        ("{'descr': '<f4', 'fortran_order': None, 'shape': (1,)}", "'fortran_order' must be True or False"),
+        ("{'descr': '<f4', 'fortran_order': false, 'shape': (1,)}", "unexpected name \"false\""),
+        ("{'descr': '<f4', 'fortran_order': False, 'shape': (1)}", "'shape' must be a tuple"),
+        ("{'descr': '<f4', 'fortran_order': False, 'shape': 1}", "'shape' must be a tuple"),
+        ("{'descr': '<f4', 'fortran_order': False, 'shape': [1]}", "'shape' must be a tuple"),
+        ("{'descr': '<f4', 'fortran_order': False, 'shape': (-1,)}", "'shape' must be a tuple of non-negative"),
+        ("{'descr': '<f4', 'fortran_order': False, 'shape': (1.0,)}", "'shape' must be a tuple"),
+        ("{'descr': '<f4', 'fortran_order': False, 'shape': (0x1,)}", "'shape' must be a tuple"),
+        ("{'descr': '<f4', 'fortran_order': False, 'shape': ('1',)}", "'shape' must be a tuple"),
+        ("{'descr': '<f4', 'fortran_order': False, 'shape': ((1,),)}", "'shape' must be a tuple"),
+        ("{'descr': '<f4', 'fortran_order': False, 'shape': (1,,)}", "expected a value"),
+        ("{'descr': '<f4', 'fortran_order': False, 'shape': (,)}", "expected a value"),
+        ("{'descr': '<f4', 'fortran_order': False, 'shape': (1, 2}", "expected ',' or ')'"),
+        ("{'descr': 4, 'fortran_order': False, 'shape': (1,)}", "'descr' must be a type string"),
+        ("{'descr': '<f4, 'fortran_order': False, 'shape': (1,)}", "expected ',' or '}'"),
+        ("{'descr' '<f4', 'fortran_order': False, 'shape': (1,)}", "expected ':' after key \"descr\""),
+        ("{'descr': '<f4\n', 'fortran_order': False, 'shape': (1,)}", "unterminated string"),
+        ("{'descr': '<f\\x34', 'fortran_order': False, 'shape': (1,)}", "escape sequences"),
+        ("{descr: '<f4', 'fortran_order': False, 'shape': (1,)}", "expected a string key"),
+        ("{'descr': '<f4', 'fortran_order': False, 'shape': (1,)} x", "unexpected text after the header dict"),
+        ("{'descr': '<f4', 'fortran_order': False, 'shape': (1,)}}", "unexpected text after the header dict"),
+        ("{'descr': '<f4', 'fortran_order': False, 'shape': (1,)}\0\0", "unexpected text after the header dict"),
+        ("{'descr': '<f4', 'fortran_order': {}, 'shape': (1,)}", "expected a value"),
+        ("{'descr': '<f4', 'fortran_order': False, 'shape': (- ,)}", "expected a number"),
     ];
     for (h, needle) in cases {
         let msg = err_msg(&npy((1, 0), h, &[0; 4]));
         assert!(msg.starts_with("malformed header: "), "{h:?}: {msg}");
-        assert!(
-            msg.contains(needle),
-            "{h:?}: {msg:?} does not mention {needle:?}"
-        );
+        assert!(msg.contains(needle), "{h:?}: {msg:?} does not mention {needle:?}");
     }
 }
 
@@ -926,10 +591,7 @@ fn deep_nesting_is_rejected_without_stack_overflow() {
 
 #[test]
 fn long_headers_are_excerpted_in_messages() {
-    let h = format!(
-        "{{'descr': '<f4', 'fortran_order': False, 'shape': (1,), 'junk': '{}'}}",
-        "z".repeat(5000)
-    );
+    let h = format!("{{'descr': '<f4', 'fortran_order': False, 'shape': (1,), 'junk': '{}'}}", "z".repeat(5000));
     let msg = err_msg(&npy((1, 0), &h, &[0; 4]));
     assert!(msg.contains("unexpected key \"junk\""));
     assert!(msg.len() < 400, "{} bytes", msg.len());
@@ -958,10 +620,7 @@ fn read_and_write_files() {
     }
     let junk = dir.0.join("junk.npy");
     fs::write(&junk, b"junk").unwrap();
-    assert_eq!(
-        read(&junk).unwrap_err().to_string(),
-        format!("{}: not a .npy file (bad magic bytes)", junk.display())
-    );
+    assert_eq!(read(&junk).unwrap_err().to_string(), format!("{}: not a .npy file (bad magic bytes)", junk.display()));
 }
 
 #[test]
@@ -985,16 +644,11 @@ fn write_into_missing_directory_fails_cleanly() {
     let dir = TempDir::new("missing-dir");
     let path = dir.0.join("no").join("such").join("out.npy");
     let e = write(&path, &sample(DType::F32, &[3])).unwrap_err();
-    let Error::Io { path: p, msg } = &e else {
-        panic!("{e:?}")
-    };
+    let Error::Io { path: p, msg } = &e else { panic!("{e:?}") };
     assert_eq!(p, &path.display().to_string());
     assert!(msg.starts_with("cannot create a temporary file: "), "{msg}");
     let os = io::Error::from(io::ErrorKind::NotFound).to_string();
-    assert!(
-        msg.contains("os error") || msg.contains(&os),
-        "no OS reason in {msg}"
-    );
+    assert!(msg.contains("os error") || msg.contains(&os), "no OS reason in {msg}");
     assert!(!path.exists());
     assert!(dir.entries().is_empty());
 }
@@ -1008,9 +662,7 @@ fn failed_rename_leaves_nothing_behind() {
     fs::create_dir(&target).unwrap();
     fs::write(target.join("keep"), b"k").unwrap();
     let e = write(&target, &sample(DType::U8, &[5])).unwrap_err();
-    let Error::Io { msg, .. } = &e else {
-        panic!("{e:?}")
-    };
+    let Error::Io { msg, .. } = &e else { panic!("{e:?}") };
     assert!(msg.starts_with("cannot replace the file: "), "{msg}");
     assert_eq!(dir.entries(), ["out.npy"]);
     assert!(target.is_dir());
@@ -1020,9 +672,7 @@ fn failed_rename_leaves_nothing_behind() {
 #[test]
 fn write_rejects_paths_without_a_file_name() {
     let e = write(Path::new("/"), &sample(DType::U8, &[1])).unwrap_err();
-    let Error::Io { msg, .. } = &e else {
-        panic!("{e:?}")
-    };
+    let Error::Io { msg, .. } = &e else { panic!("{e:?}") };
     assert!(msg.contains("does not name a file"), "{msg}");
 }
 
@@ -1050,30 +700,13 @@ impl Write for FailAfter {
 fn write_to_reports_a_failing_writer() {
     let a = sample(DType::F64, &[10_000]); // 80 KiB of data: more than one chunk
     let full = to_bytes(&a);
-    for limit in [
-        0,
-        1,
-        9,
-        10,
-        127,
-        128,
-        129,
-        4000,
-        65_536 + 128,
-        full.len() - 1,
-    ] {
-        let mut w = FailAfter {
-            limit,
-            written: Vec::new(),
-        };
+    for limit in [0, 1, 9, 10, 127, 128, 129, 4000, 65_536 + 128, full.len() - 1] {
+        let mut w = FailAfter { limit, written: Vec::new() };
         let e = write_to(&mut w, &a).unwrap_err();
         assert_eq!(e.kind(), io::ErrorKind::StorageFull, "limit {limit}");
         assert_eq!(w.written, &full[..limit]);
     }
-    let mut w = FailAfter {
-        limit: full.len(),
-        written: Vec::new(),
-    };
+    let mut w = FailAfter { limit: full.len(), written: Vec::new() };
     write_to(&mut w, &a).unwrap();
     assert_eq!(w.written, full);
 }
@@ -1095,35 +728,26 @@ fn any_dtype() -> impl Strategy<Value = DType> {
 }
 
 fn any_array() -> impl Strategy<Value = DynArray> {
-    (
-        any_dtype(),
-        prop::collection::vec(0usize..4, 0..4),
-        any::<u64>(),
-    )
-        .prop_map(|(d, shape, seed)| {
-            // Arbitrary bit patterns, including NaNs and subnormals.
-            let mut x = seed | 1;
-            let mut bits = move || {
-                x ^= x << 13;
-                x ^= x >> 7;
-                x ^= x << 17;
-                x
-            };
-            let sh = IxDyn(&shape);
-            match d {
-                DType::F16 => {
-                    DynArray::F16(ArrayD::from_shape_fn(sh, |_| f16::from_bits(bits() as u16)))
-                }
-                DType::F32 => {
-                    DynArray::F32(ArrayD::from_shape_fn(sh, |_| f32::from_bits(bits() as u32)))
-                }
-                DType::F64 => DynArray::F64(ArrayD::from_shape_fn(sh, |_| f64::from_bits(bits()))),
-                DType::U8 => DynArray::U8(ArrayD::from_shape_fn(sh, |_| bits() as u8)),
-                DType::I32 => DynArray::I32(ArrayD::from_shape_fn(sh, |_| bits() as i32)),
-                DType::I64 => DynArray::I64(ArrayD::from_shape_fn(sh, |_| bits() as i64)),
-                DType::Bool => DynArray::Bool(ArrayD::from_shape_fn(sh, |_| bits() & 1 == 1)),
-            }
-        })
+    (any_dtype(), prop::collection::vec(0usize..4, 0..4), any::<u64>()).prop_map(|(d, shape, seed)| {
+        // Arbitrary bit patterns, including NaNs and subnormals.
+        let mut x = seed | 1;
+        let mut bits = move || {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            x
+        };
+        let sh = IxDyn(&shape);
+        match d {
+            DType::F16 => DynArray::F16(ArrayD::from_shape_fn(sh, |_| f16::from_bits(bits() as u16))),
+            DType::F32 => DynArray::F32(ArrayD::from_shape_fn(sh, |_| f32::from_bits(bits() as u32))),
+            DType::F64 => DynArray::F64(ArrayD::from_shape_fn(sh, |_| f64::from_bits(bits()))),
+            DType::U8 => DynArray::U8(ArrayD::from_shape_fn(sh, |_| bits() as u8)),
+            DType::I32 => DynArray::I32(ArrayD::from_shape_fn(sh, |_| bits() as i32)),
+            DType::I64 => DynArray::I64(ArrayD::from_shape_fn(sh, |_| bits() as i64)),
+            DType::Bool => DynArray::Bool(ArrayD::from_shape_fn(sh, |_| bits() & 1 == 1)),
+        }
+    })
 }
 
 /// Bit-exact equality (NaN payloads included): the serialised data holds the bits.
@@ -1151,18 +775,7 @@ fn header_like() -> impl Strategy<Value = String> {
     ]);
     let fortran = prop::sample::select(vec!["True", "False", "0", "None", "'x'"]);
     let dims = prop::collection::vec(
-        prop::sample::select(vec![
-            "0",
-            "1",
-            "2",
-            "3",
-            "7",
-            "-1",
-            "4294967296",
-            "99999999999999999999999",
-            "2L",
-            "1.5",
-        ]),
+        prop::sample::select(vec!["0", "1", "2", "3", "7", "-1", "4294967296", "99999999999999999999999", "2L", "1.5"]),
         0..4,
     );
     (descr, fortran, dims, any::<bool>(), any::<bool>()).prop_map(|(d, f, dims, comma, swap)| {

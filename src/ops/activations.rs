@@ -9,8 +9,7 @@ use crate::kernels::{self, Par};
 use crate::layout::{contiguous, geom, reduced_shape, slice};
 
 fn out_slice<'a, T>(op: &str, out: &'a mut ArrayViewMutD<'_, T>) -> Result<&'a mut [T]> {
-    out.as_slice_mut()
-        .ok_or_else(|| Error::shape(op, "output buffer must be contiguous (standard layout)"))
+    out.as_slice_mut().ok_or_else(|| Error::shape(op, "output buffer must be contiguous (standard layout)"))
 }
 
 /// Softmax along `axis`: `softmax(x)_c = exp(x_c − m) / Σ_k exp(x_k − m)`, `m = max_k x_k`.
@@ -234,7 +233,13 @@ pub fn log_sigmoid_vjp<T: Float>(x: &ArrayViewD<'_, T>, g: &ArrayViewD<'_, T>) -
 pub fn one_hot<T: Copy + num_traits::Zero>(indices: &ArrayViewD<'_, i64>, depth: usize, on: T, off: T, axis: usize) -> Result<ArrayD<T>> {
     let rank = indices.ndim();
     if axis > rank {
-        return Err(Error::Axis { op: "one_hot".into(), input: "indices".into(), axis: axis as i64, rank, shape: indices.shape().to_vec() });
+        return Err(Error::Axis {
+            op: "one_hot".into(),
+            input: "indices".into(),
+            axis: axis as i64,
+            rank,
+            shape: indices.shape().to_vec(),
+        });
     }
     let mut shape = indices.shape().to_vec();
     shape.insert(axis, depth);

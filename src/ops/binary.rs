@@ -9,7 +9,12 @@ use crate::float::Float;
 use crate::ops::activations::{log_sigmoid1, sigmoid1};
 
 /// Broadcast an optional weight to `shape` (NumPy rules), naming it in errors.
-pub(crate) fn broadcast_weight<'a, T: Float>(op: &str, name: &str, w: Option<&'a ArrayViewD<'a, T>>, shape: &[usize]) -> Result<Option<ArrayViewD<'a, T>>> {
+pub(crate) fn broadcast_weight<'a, T: Float>(
+    op: &str,
+    name: &str,
+    w: Option<&'a ArrayViewD<'a, T>>,
+    shape: &[usize],
+) -> Result<Option<ArrayViewD<'a, T>>> {
     match w {
         None => Ok(None),
         Some(w) => w
@@ -58,7 +63,12 @@ fn elem_upstream<T: Float>(op: &str, g: &ArrayViewD<'_, T>, shape: &[usize], red
 /// assert_eq!(l[[0]], 100.0);
 /// assert!((l[[1]] - 2f64.ln()).abs() < 1e-15);
 /// ```
-pub fn binary_cross_entropy<T: Float>(input: &ArrayViewD<'_, T>, target: &ArrayViewD<'_, T>, weight: Option<&ArrayViewD<'_, T>>, reduction: Reduction) -> Result<ArrayD<T>> {
+pub fn binary_cross_entropy<T: Float>(
+    input: &ArrayViewD<'_, T>,
+    target: &ArrayViewD<'_, T>,
+    weight: Option<&ArrayViewD<'_, T>>,
+    reduction: Reduction,
+) -> Result<ArrayD<T>> {
     let op = "binary_cross_entropy";
     check_bce_inputs(op, input, target)?;
     let w = broadcast_weight(op, "weight", weight, input.shape())?;
@@ -74,7 +84,11 @@ fn check_bce_inputs<T: Float>(op: &str, input: &ArrayViewD<'_, T>, target: &Arra
     if input.shape() != target.shape() {
         return Err(Error::shape(
             op,
-            format!("using a target size ({:?}) that is different to the input size ({:?}); they must be the same", target.shape(), input.shape()),
+            format!(
+                "using a target size ({:?}) that is different to the input size ({:?}); they must be the same",
+                target.shape(),
+                input.shape()
+            ),
         ));
     }
     for (name, a) in [("input", input), ("target", target)] {
@@ -240,7 +254,11 @@ pub fn sigmoid_cross_entropy<T: Float>(labels: &ArrayViewD<'_, T>, logits: &Arra
 /// let dx = xent::ops::sigmoid_cross_entropy_vjp(&array![1.0f64].into_dyn().view(), &array![0.0].into_dyn().view(), &g.view()).unwrap();
 /// assert_eq!(dx[[0]], -0.5);
 /// ```
-pub fn sigmoid_cross_entropy_vjp<T: Float>(labels: &ArrayViewD<'_, T>, logits: &ArrayViewD<'_, T>, g: &ArrayViewD<'_, T>) -> Result<ArrayD<T>> {
+pub fn sigmoid_cross_entropy_vjp<T: Float>(
+    labels: &ArrayViewD<'_, T>,
+    logits: &ArrayViewD<'_, T>,
+    g: &ArrayViewD<'_, T>,
+) -> Result<ArrayD<T>> {
     same_shape("sigmoid_cross_entropy_with_logits", "labels", labels.shape(), "logits", logits.shape())?;
     check_grad("sigmoid_cross_entropy_with_logits", g.shape(), logits.shape())?;
     Ok(Zip::from(logits).and(labels).and(g).map_collect(|&x, &z, &g| g * (sigmoid1(x) - z)))
@@ -259,7 +277,11 @@ pub fn sigmoid_cross_entropy_vjp<T: Float>(labels: &ArrayViewD<'_, T>, logits: &
 /// let l = xent::ops::weighted_sigmoid_cross_entropy(&array![1.0f64].into_dyn().view(), &array![0.0].into_dyn().view(), 3.0).unwrap();
 /// assert!((l[[0]] - 3.0 * 2f64.ln()).abs() < 1e-15);
 /// ```
-pub fn weighted_sigmoid_cross_entropy<T: Float>(labels: &ArrayViewD<'_, T>, logits: &ArrayViewD<'_, T>, pos_weight: T) -> Result<ArrayD<T>> {
+pub fn weighted_sigmoid_cross_entropy<T: Float>(
+    labels: &ArrayViewD<'_, T>,
+    logits: &ArrayViewD<'_, T>,
+    pos_weight: T,
+) -> Result<ArrayD<T>> {
     same_shape("weighted_cross_entropy_with_logits", "labels", labels.shape(), "logits", logits.shape())?;
     Ok(Zip::from(logits).and(labels).map_collect(|&x, &z| {
         let lw = T::one() + (pos_weight - T::one()) * z;
@@ -281,7 +303,12 @@ pub fn weighted_sigmoid_cross_entropy<T: Float>(labels: &ArrayViewD<'_, T>, logi
 /// assert_eq!(dx[[0]], 1.0); // TF's autodiff value at exactly 0
 /// assert_eq!(dx[[1]], 0.5);
 /// ```
-pub fn weighted_sigmoid_cross_entropy_vjp<T: Float>(labels: &ArrayViewD<'_, T>, logits: &ArrayViewD<'_, T>, pos_weight: T, g: &ArrayViewD<'_, T>) -> Result<ArrayD<T>> {
+pub fn weighted_sigmoid_cross_entropy_vjp<T: Float>(
+    labels: &ArrayViewD<'_, T>,
+    logits: &ArrayViewD<'_, T>,
+    pos_weight: T,
+    g: &ArrayViewD<'_, T>,
+) -> Result<ArrayD<T>> {
     same_shape("weighted_cross_entropy_with_logits", "labels", labels.shape(), "logits", logits.shape())?;
     check_grad("weighted_cross_entropy_with_logits", g.shape(), logits.shape())?;
     Ok(Zip::from(logits).and(labels).and(g).map_collect(|&x, &z, &g| {
@@ -350,7 +377,12 @@ pub(crate) fn clip_mask<T: Float>(x: T, lo: T, hi: T) -> T {
 /// assert_eq!(dx[[0]], -2.0);
 /// assert_eq!(dx[[1]], 0.0); // clipped: no gradient
 /// ```
-pub fn binary_crossentropy_clipped_vjp<T: Float>(y_true: &ArrayViewD<'_, T>, y_pred: &ArrayViewD<'_, T>, eps: f64, g: &ArrayViewD<'_, T>) -> Result<ArrayD<T>> {
+pub fn binary_crossentropy_clipped_vjp<T: Float>(
+    y_true: &ArrayViewD<'_, T>,
+    y_pred: &ArrayViewD<'_, T>,
+    eps: f64,
+    g: &ArrayViewD<'_, T>,
+) -> Result<ArrayD<T>> {
     same_shape("binary_crossentropy", "y_true", y_true.shape(), "y_pred", y_pred.shape())?;
     check_grad("binary_crossentropy", g.shape(), y_pred.shape())?;
     let (lo, hi) = (c::<T>(eps), c::<T>(1.0 - eps));

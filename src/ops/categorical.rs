@@ -39,12 +39,22 @@ impl<'a, T: Float> SparseOptions<'a, T> {
 ///
 /// # Errors
 /// [`Error::Shape`] on a shape mismatch, [`Error::Label`] naming the first bad label.
-pub fn check_labels(op: &str, name: &str, labels: &ArrayViewD<'_, i64>, logits_shape: &[usize], axis: usize, ignore: Option<i64>) -> Result<()> {
+pub fn check_labels(
+    op: &str,
+    name: &str,
+    labels: &ArrayViewD<'_, i64>,
+    logits_shape: &[usize],
+    axis: usize,
+    ignore: Option<i64>,
+) -> Result<()> {
     let want = reduced_shape(logits_shape, axis);
     if labels.shape() != want.as_slice() {
         return Err(Error::shape(
             op,
-            format!("`{name}` has shape {:?} but logits of shape {logits_shape:?} with classes on axis {axis} need labels of shape {want:?}", labels.shape()),
+            format!(
+                "`{name}` has shape {:?} but logits of shape {logits_shape:?} with classes on axis {axis} need labels of shape {want:?}",
+                labels.shape()
+            ),
         ));
     }
     let classes = logits_shape[axis];
@@ -91,15 +101,17 @@ pub(crate) fn sum_f64<T: Float>(a: &ArrayD<T>) -> f64 {
 
 /// `Σ_{non-ignored} w[y]` (the count when unweighted): PyTorch's `total_weight`.
 fn total_weight<T: Float>(labels: &[i64], o: &SparseOptions<'_, T>) -> f64 {
-    labels
-        .iter()
-        .filter(|&&y| Some(y) != o.ignore_index)
-        .map(|&y| o.weight.map_or(1.0, |w| w[y as usize].f64()))
-        .sum()
+    labels.iter().filter(|&&y| Some(y) != o.ignore_index).map(|&y| o.weight.map_or(1.0, |w| w[y as usize].f64())).sum()
 }
 
 /// The upstream scale per position implied by the reduction.
-fn upstream<'g, T: Float>(op: &str, g: &'g ArrayViewD<'_, T>, positions_shape: &[usize], reduction: Reduction, denom: f64) -> Result<(Scale<'g, T>, Option<ndarray::CowArray<'g, T, IxDyn>>)> {
+fn upstream<'g, T: Float>(
+    op: &str,
+    g: &'g ArrayViewD<'_, T>,
+    positions_shape: &[usize],
+    reduction: Reduction,
+    denom: f64,
+) -> Result<(Scale<'g, T>, Option<ndarray::CowArray<'g, T, IxDyn>>)> {
     match reduction {
         Reduction::None => {
             check_grad(op, g.shape(), positions_shape)?;
@@ -138,7 +150,13 @@ fn upstream<'g, T: Float>(op: &str, g: &'g ArrayViewD<'_, T>, positions_shape: &
 /// let want = (2f64.exp() + 2.0).ln() - 2.0;
 /// assert!((l[[]] - want).abs() < 1e-15);
 /// ```
-pub fn cross_entropy_sparse<T: Float>(logits: &ArrayViewD<'_, T>, axis: usize, labels: &ArrayViewD<'_, i64>, o: &SparseOptions<'_, T>, par: Par) -> Result<ArrayD<T>> {
+pub fn cross_entropy_sparse<T: Float>(
+    logits: &ArrayViewD<'_, T>,
+    axis: usize,
+    labels: &ArrayViewD<'_, i64>,
+    o: &SparseOptions<'_, T>,
+    par: Par,
+) -> Result<ArrayD<T>> {
     let op = "cross_entropy";
     check_labels(op, "target", labels, logits.shape(), axis, o.ignore_index)?;
     let g = geom(logits.shape(), axis);
@@ -321,7 +339,12 @@ pub fn cross_entropy_dense_vjp<T: Float>(
 /// let l = nll_loss(&x.view(), 1, &y.view(), &SparseOptions::default()).unwrap();
 /// assert_eq!(l[[]], 1.125);
 /// ```
-pub fn nll_loss<T: Float>(input: &ArrayViewD<'_, T>, axis: usize, labels: &ArrayViewD<'_, i64>, o: &SparseOptions<'_, T>) -> Result<ArrayD<T>> {
+pub fn nll_loss<T: Float>(
+    input: &ArrayViewD<'_, T>,
+    axis: usize,
+    labels: &ArrayViewD<'_, i64>,
+    o: &SparseOptions<'_, T>,
+) -> Result<ArrayD<T>> {
     let op = "nll_loss";
     check_labels(op, "target", labels, input.shape(), axis, o.ignore_index)?;
     let geo = geom(input.shape(), axis);

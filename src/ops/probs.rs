@@ -30,7 +30,12 @@ fn eps_bounds<T: Float>(eps: f64) -> (T, T) {
 /// let l = xent::ops::categorical_crossentropy_probs(&t.view(), &p.view(), 1, 1e-7).unwrap();
 /// assert!((l[[0]] - 2f64.ln()).abs() < 1e-15);
 /// ```
-pub fn categorical_crossentropy_probs<T: Float>(y_true: &ArrayViewD<'_, T>, y_pred: &ArrayViewD<'_, T>, axis: usize, eps: f64) -> Result<ArrayD<T>> {
+pub fn categorical_crossentropy_probs<T: Float>(
+    y_true: &ArrayViewD<'_, T>,
+    y_pred: &ArrayViewD<'_, T>,
+    axis: usize,
+    eps: f64,
+) -> Result<ArrayD<T>> {
     same_shape("categorical_crossentropy", "y_true", y_true.shape(), "y_pred", y_pred.shape())?;
     let (lo, hi) = eps_bounds::<T>(eps);
     let mut out = ArrayD::zeros(IxDyn(&reduced_shape(y_pred.shape(), axis)));
@@ -58,19 +63,21 @@ pub fn categorical_crossentropy_probs_vjp<T: Float>(
     check_grad("categorical_crossentropy", g.shape(), &reduced_shape(y_pred.shape(), axis))?;
     let (lo, hi) = eps_bounds::<T>(eps);
     let mut grad = ArrayD::zeros(y_pred.raw_dim());
-    Zip::from(grad.lanes_mut(Axis(axis))).and(y_true.lanes(Axis(axis))).and(y_pred.lanes(Axis(axis))).and(g).for_each(|mut d, t, p, &gg| {
-        let s: T = p.iter().copied().sum();
-        let mut dot = T::zero();
-        for ((dk, &tk), &pk) in d.iter_mut().zip(t.iter()).zip(p.iter()) {
-            let q = pk / s;
-            let gk = -gg * clip_mask(q, lo, hi) * tk / clip(q, lo, hi);
-            *dk = gk;
-            dot += gk * q;
-        }
-        for dk in d.iter_mut() {
-            *dk = (*dk - dot) / s;
-        }
-    });
+    Zip::from(grad.lanes_mut(Axis(axis))).and(y_true.lanes(Axis(axis))).and(y_pred.lanes(Axis(axis))).and(g).for_each(
+        |mut d, t, p, &gg| {
+            let s: T = p.iter().copied().sum();
+            let mut dot = T::zero();
+            for ((dk, &tk), &pk) in d.iter_mut().zip(t.iter()).zip(p.iter()) {
+                let q = pk / s;
+                let gk = -gg * clip_mask(q, lo, hi) * tk / clip(q, lo, hi);
+                *dk = gk;
+                dot += gk * q;
+            }
+            for dk in d.iter_mut() {
+                *dk = (*dk - dot) / s;
+            }
+        },
+    );
     Ok(grad)
 }
 
@@ -89,7 +96,11 @@ pub fn categorical_crossentropy_probs_vjp<T: Float>(
 /// let l = xent::ops::sparse_categorical_crossentropy_probs(&y.view(), &p.view(), 1e-7).unwrap();
 /// assert!((l[[0]] - 2f64.ln()).abs() < 1e-15);
 /// ```
-pub fn sparse_categorical_crossentropy_probs<T: Float>(labels: &ArrayViewD<'_, i64>, y_pred: &ArrayViewD<'_, T>, eps: f64) -> Result<ArrayD<T>> {
+pub fn sparse_categorical_crossentropy_probs<T: Float>(
+    labels: &ArrayViewD<'_, i64>,
+    y_pred: &ArrayViewD<'_, T>,
+    eps: f64,
+) -> Result<ArrayD<T>> {
     let (lo, hi) = eps_bounds::<T>(eps);
     let logp = y_pred.mapv(|p| clip(p, lo, hi).ln());
     let axis = y_pred.ndim().saturating_sub(1);
@@ -102,7 +113,12 @@ pub fn sparse_categorical_crossentropy_probs<T: Float>(labels: &ArrayViewD<'_, i
 ///
 /// # Errors
 /// As the forward, plus [`crate::Error::Shape`] for a wrong `g`.
-pub fn sparse_categorical_crossentropy_probs_vjp<T: Float>(labels: &ArrayViewD<'_, i64>, y_pred: &ArrayViewD<'_, T>, eps: f64, g: &ArrayViewD<'_, T>) -> Result<ArrayD<T>> {
+pub fn sparse_categorical_crossentropy_probs_vjp<T: Float>(
+    labels: &ArrayViewD<'_, i64>,
+    y_pred: &ArrayViewD<'_, T>,
+    eps: f64,
+    g: &ArrayViewD<'_, T>,
+) -> Result<ArrayD<T>> {
     let (lo, hi) = eps_bounds::<T>(eps);
     let logp = y_pred.mapv(|p| clip(p, lo, hi).ln());
     let axis = y_pred.ndim().saturating_sub(1);
@@ -127,7 +143,14 @@ pub fn sparse_categorical_crossentropy_probs_vjp<T: Float>(labels: &ArrayViewD<'
 /// let l = xent::ops::categorical_focal_probs(&t.view(), &p.view(), 1, 1.0, 2.0, 1e-7).unwrap();
 /// assert!((l[[0]] - 0.25 * 2f64.ln()).abs() < 1e-15);
 /// ```
-pub fn categorical_focal_probs<T: Float>(y_true: &ArrayViewD<'_, T>, y_pred: &ArrayViewD<'_, T>, axis: usize, alpha: f64, gamma: f64, eps: f64) -> Result<ArrayD<T>> {
+pub fn categorical_focal_probs<T: Float>(
+    y_true: &ArrayViewD<'_, T>,
+    y_pred: &ArrayViewD<'_, T>,
+    axis: usize,
+    alpha: f64,
+    gamma: f64,
+    eps: f64,
+) -> Result<ArrayD<T>> {
     same_shape("categorical_focal_crossentropy", "y_true", y_true.shape(), "y_pred", y_pred.shape())?;
     let (lo, hi) = eps_bounds::<T>(eps);
     let (a, gm) = (c::<T>(alpha), c::<T>(gamma));
@@ -162,23 +185,25 @@ pub fn categorical_focal_probs_vjp<T: Float>(
     let (lo, hi) = eps_bounds::<T>(eps);
     let (a, gm) = (c::<T>(alpha), c::<T>(gamma));
     let mut grad = ArrayD::zeros(y_pred.raw_dim());
-    Zip::from(grad.lanes_mut(Axis(axis))).and(y_true.lanes(Axis(axis))).and(y_pred.lanes(Axis(axis))).and(g).for_each(|mut d, t, p, &gg| {
-        let s: T = p.iter().copied().sum();
-        let mut dot = T::zero();
-        for ((dk, &tk), &pk) in d.iter_mut().zip(t.iter()).zip(p.iter()) {
-            let qh = pk / s;
-            let q = clip(qh, lo, hi);
-            let om = T::one() - q;
-            // d/dq [α (1−q)^γ (−t ln q)] = α[γ(1−q)^(γ−1) t ln q − (1−q)^γ t / q]
-            let df = a * (gm * om.powf(gm - T::one()) * tk * q.ln() - om.powf(gm) * tk / q);
-            let gk = gg * clip_mask(qh, lo, hi) * df;
-            *dk = gk;
-            dot += gk * qh;
-        }
-        for dk in d.iter_mut() {
-            *dk = (*dk - dot) / s;
-        }
-    });
+    Zip::from(grad.lanes_mut(Axis(axis))).and(y_true.lanes(Axis(axis))).and(y_pred.lanes(Axis(axis))).and(g).for_each(
+        |mut d, t, p, &gg| {
+            let s: T = p.iter().copied().sum();
+            let mut dot = T::zero();
+            for ((dk, &tk), &pk) in d.iter_mut().zip(t.iter()).zip(p.iter()) {
+                let qh = pk / s;
+                let q = clip(qh, lo, hi);
+                let om = T::one() - q;
+                // d/dq [α (1−q)^γ (−t ln q)] = α[γ(1−q)^(γ−1) t ln q − (1−q)^γ t / q]
+                let df = a * (gm * om.powf(gm - T::one()) * tk * q.ln() - om.powf(gm) * tk / q);
+                let gk = gg * clip_mask(qh, lo, hi) * df;
+                *dk = gk;
+                dot += gk * qh;
+            }
+            for dk in d.iter_mut() {
+                *dk = (*dk - dot) / s;
+            }
+        },
+    );
     Ok(grad)
 }
 
@@ -243,7 +268,10 @@ pub fn binary_focal_vjp<T: Float>(
     let ones = ArrayD::from_elem(y_pred.raw_dim(), T::one());
     let (bce, dbce) = match logits {
         Some(x) => (super::sigmoid_cross_entropy(y_true, x)?, super::sigmoid_cross_entropy_vjp(y_true, x, &ones.view())?),
-        None => (super::binary_crossentropy_clipped(y_true, y_pred, eps)?, super::binary_crossentropy_clipped_vjp(y_true, y_pred, eps, &ones.view())?),
+        None => (
+            super::binary_crossentropy_clipped(y_true, y_pred, eps)?,
+            super::binary_crossentropy_clipped_vjp(y_true, y_pred, eps, &ones.view())?,
+        ),
     };
     let (a, gm) = (c::<T>(alpha), c::<T>(gamma));
     let mut out = ArrayD::zeros(y_pred.raw_dim());
@@ -292,7 +320,12 @@ pub fn kl_divergence<T: Float>(y_true: &ArrayViewD<'_, T>, y_pred: &ArrayViewD<'
 ///
 /// # Errors
 /// As the forward, plus [`crate::Error::Shape`] for a wrong `g`.
-pub fn kl_divergence_vjp<T: Float>(y_true: &ArrayViewD<'_, T>, y_pred: &ArrayViewD<'_, T>, eps: f64, g: &ArrayViewD<'_, T>) -> Result<ArrayD<T>> {
+pub fn kl_divergence_vjp<T: Float>(
+    y_true: &ArrayViewD<'_, T>,
+    y_pred: &ArrayViewD<'_, T>,
+    eps: f64,
+    g: &ArrayViewD<'_, T>,
+) -> Result<ArrayD<T>> {
     same_shape("kl_divergence", "y_true", y_true.shape(), "y_pred", y_pred.shape())?;
     let axis = y_pred.ndim().saturating_sub(1);
     check_grad("kl_divergence", g.shape(), &reduced_shape(y_pred.shape(), axis))?;

@@ -1,0 +1,41 @@
+//! Sub-commands of the `xent` binary.
+
+mod eval;
+
+use std::process::ExitCode;
+
+use clap::{CommandFactory, FromArgMatches, Parser, Subcommand};
+
+/// Softmax and cross-entropy exactly as TensorFlow, Keras and PyTorch compute them.
+#[derive(Parser, Debug)]
+#[command(name = "xent", version, about, long_about = None)]
+pub struct Cli {
+    #[command(subcommand)]
+    cmd: Cmd,
+}
+
+#[derive(Subcommand, Debug)]
+enum Cmd {
+    /// Evaluate one framework op (or its gradient) on .npy inputs.
+    Eval(eval::EvalArgs),
+}
+
+/// Print one error line and pick the exit code: 2 for usage mistakes, 1 for bad data.
+pub fn fail(e: &xent::Error) -> ExitCode {
+    eprintln!("xent: error: {e}");
+    ExitCode::from(if e.is_usage() { 2 } else { 1 })
+}
+
+/// Parse the arguments and run the sub-command.
+pub fn main() -> ExitCode {
+    let cmd = Cli::command()
+        .mut_subcommand("eval", |s| s.after_long_help(xent::registry::help()).after_help("Run `xent eval --help` for the list of ops."));
+    let matches = cmd.get_matches();
+    let cli = match Cli::from_arg_matches(&matches) {
+        Ok(c) => c,
+        Err(e) => e.exit(),
+    };
+    match cli.cmd {
+        Cmd::Eval(a) => eval::run(a),
+    }
+}
