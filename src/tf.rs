@@ -201,7 +201,7 @@ fn sparse_checks(op: &str, labels: &ArrayViewD<'_, i64>, logits: &[usize]) -> Re
         ));
     }
     let axis = logits.len() - 1;
-    if logits[axis] == 0 && labels.len() > 0 {
+    if logits[axis] == 0 && !labels.is_empty() {
         return Err(Error::shape(op, format!("must have at least one class, got logits of shape {logits:?}")));
     }
     Ok(axis)

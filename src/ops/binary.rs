@@ -209,9 +209,9 @@ pub fn binary_cross_entropy_with_logits_vjp<T: Float>(
     match pw {
         Some(pw) => Zip::from(&mut s).and(input).and(target).and(&pw).for_each(|s, &x, &y, &p| {
             let t = p * y;
-            *s = *s * ((t + T::one() - y) * sigmoid1(x) - t);
+            *s *= (t + T::one() - y) * sigmoid1(x) - t;
         }),
-        None => Zip::from(&mut s).and(input).and(target).for_each(|s, &x, &y| *s = *s * (sigmoid1(x) - y)),
+        None => Zip::from(&mut s).and(input).and(target).for_each(|s, &x, &y| *s *= sigmoid1(x) - y),
     }
     if let Some(w) = w {
         s.zip_mut_with(&w, |a, &b| *a *= b);

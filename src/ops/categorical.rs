@@ -104,25 +104,34 @@ fn total_weight<T: Float>(labels: &[i64], o: &SparseOptions<'_, T>) -> f64 {
     labels.iter().filter(|&&y| Some(y) != o.ignore_index).map(|&y| o.weight.map_or(1.0, |w| w[y as usize].f64())).sum()
 }
 
+/// The upstream gradient of a reduced loss, per position.
+enum Upstream<'g, T> {
+    /// The same factor everywhere (`sum`, `mean`).
+    Uniform(T),
+    /// One factor per position (`none`).
+    Per(ndarray::CowArray<'g, T, IxDyn>),
+}
+
+impl<T: Float> Upstream<'_, T> {
+    fn scale(&self) -> Scale<'_, T> {
+        match self {
+            Upstream::Uniform(s) => Scale::Uniform(*s),
+            Upstream::Per(p) => Scale::PerPosition(p.as_slice().expect("standard layout")),
+        }
+    }
+}
+
 /// The upstream scale per position implied by the reduction.
-fn upstream<'g, T: Float>(
-    op: &str,
-    g: &'g ArrayViewD<'_, T>,
-    positions_shape: &[usize],
-    reduction: Reduction,
-    denom: f64,
-) -> Result<(Scale<'g, T>, Option<ndarray::CowArray<'g, T, IxDyn>>)> {
+fn upstream<'g, T: Float>(op: &str, g: &'g ArrayViewD<'_, T>, positions_shape: &[usize], reduction: Reduction, denom: f64) -> Result<Upstream<'g, T>> {
     match reduction {
         Reduction::None => {
             check_grad(op, g.shape(), positions_shape)?;
-            let gc = g.as_standard_layout();
-            Ok((Scale::Uniform(T::zero()), Some(gc)))
+            Ok(Upstream::Per(g.as_standard_layout()))
         }
         Reduction::Sum | Reduction::Mean => {
             check_grad(op, g.shape(), &[])?;
             let g0 = g.iter().next().copied().unwrap_or_else(T::zero);
-            let s = if reduction == Reduction::Sum { g0 } else { T::of(g0.f64() / denom) };
-            Ok((Scale::Uniform(s), None))
+            Ok(Upstream::Uniform(if reduction == Reduction::Sum { g0 } else { T::of(g0.f64() / denom) }))
         }
     }
 }
@@ -206,15 +215,11 @@ pub fn cross_entropy_sparse_vjp<T: Float>(
     let (xc, lc) = (contiguous(logits), contiguous(labels));
     let pshape = reduced_shape(logits.shape(), axis);
     let denom = if o.reduction == Reduction::Mean { total_weight(slice(&lc), o) } else { 1.0 };
-    let (scale, per) = upstream(op, g, &pshape, o.reduction, denom)?;
-    let scale = match &per {
-        Some(p) => Scale::PerPosition(slice(p)),
-        None => scale,
-    };
+    let up = upstream(op, g, &pshape, o.reduction, denom)?;
     let mut lse = vec![T::zero(); geo.positions()];
     kernels::logsumexp(slice(&xc), geo, &mut lse, par);
     let mut grad = ArrayD::zeros(logits.raw_dim());
-    kernels::ce_sparse_bwd(slice(&xc), geo, slice(&lc), &o.kernel(), &lse, scale, grad.as_slice_mut().expect("fresh"), par);
+    kernels::ce_sparse_bwd(slice(&xc), geo, slice(&lc), &o.kernel(), &lse, up.scale(), grad.as_slice_mut().expect("fresh"), par);
     Ok(grad)
 }
 
@@ -311,15 +316,11 @@ pub fn cross_entropy_dense_vjp<T: Float>(
     let xc = contiguous(logits);
     let t = smoothed(targets, label_smoothing, geo);
     let pshape = reduced_shape(logits.shape(), axis);
-    let (scale, per) = upstream(op, g, &pshape, reduction, geo.positions() as f64)?;
-    let scale = match &per {
-        Some(p) => Scale::PerPosition(slice(p)),
-        None => scale,
-    };
+    let up = upstream(op, g, &pshape, reduction, geo.positions() as f64)?;
     let mut lse = vec![T::zero(); geo.positions()];
     kernels::logsumexp(slice(&xc), geo, &mut lse, par);
     let mut grad = ArrayD::zeros(logits.raw_dim());
-    kernels::ce_dense_bwd(slice(&xc), slice(&t), geo, weight, mode, &lse, scale, grad.as_slice_mut().expect("fresh"), par);
+    kernels::ce_dense_bwd(slice(&xc), slice(&t), geo, weight, mode, &lse, up.scale(), grad.as_slice_mut().expect("fresh"), par);
     Ok(grad)
 }
 
@@ -395,20 +396,17 @@ pub fn nll_loss_vjp<T: Float>(
     let pshape = reduced_shape(input.shape(), axis);
     let tw = total_weight(l, o);
     let denom = if o.reduction == Reduction::Mean { tw } else { 1.0 };
-    let (scale, per) = upstream(op, g, &pshape, o.reduction, denom)?;
+    let up = upstream(op, g, &pshape, o.reduction, denom)?;
+    let scale = up.scale();
     let mut grad = ArrayD::zeros(input.raw_dim());
-    if o.reduction == Reduction::Mean && tw == 0.0 && l.iter().all(|&y| Some(y) == o.ignore_index) {
-        return Ok(grad); // PyTorch writes nothing when every target is ignored
-    }
     let gs = grad.as_slice_mut().expect("fresh");
     for (p, &y) in l.iter().enumerate() {
         if Some(y) == o.ignore_index {
             continue;
         }
-        let s = match (&per, scale) {
-            (Some(pv), _) => slice(pv)[p],
-            (None, Scale::Uniform(s)) => s,
-            (None, Scale::PerPosition(v)) => v[p],
+        let s = match scale {
+            Scale::Uniform(s) => s,
+            Scale::PerPosition(v) => v[p],
         };
         let (a, b) = (p / geo.inner, p % geo.inner);
         let w = o.weight.map_or(T::one(), |w| w[y as usize]);
