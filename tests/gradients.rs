@@ -1,0 +1,225 @@
+//! Finite-difference checks, in float64, of the gradient of every differentiable op in
+//! the op table: `--grad NAME` must equal the central difference of `sum(output)`.
+//! Inputs are drawn inside each op's smooth domain (probabilities away from the clip
+//! bounds, normalised label rows where TF's fused kernel assumes them).
+
+use ndarray::{ArrayD, IxDyn};
+use serde_json::{json, Value};
+use xent::{registry, DynArray};
+
+/// A tiny deterministic generator (SplitMix64) so the test needs no RNG crate.
+struct Rng(u64);
+impl Rng {
+    fn next(&mut self) -> f64 {
+        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
+        let mut z = self.0;
+        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+        ((z ^ (z >> 31)) >> 11) as f64 / (1u64 << 53) as f64
+    }
+    fn normal(&mut self) -> f64 {
+        let (u, v) = (self.next().max(1e-12), self.next());
+        (-2.0 * u.ln()).sqrt() * (2.0 * std::f64::consts::PI * v).cos()
+    }
+    fn arr(&mut self, shape: &[usize], f: impl Fn(&mut Rng) -> f64) -> ArrayD<f64> {
+        let n = shape.iter().product();
+        ArrayD::from_shape_vec(IxDyn(shape), (0..n).map(|_| f(self)).collect()).unwrap()
+    }
+    fn logits(&mut self, shape: &[usize]) -> DynArray {
+        DynArray::F64(self.arr(shape, |r| 2.0 * r.normal()))
+    }
+    fn probs(&mut self, shape: &[usize]) -> DynArray {
+        DynArray::F64(self.arr(shape, |r| 0.05 + 0.9 * r.next()))
+    }
+    /// Rows (along the last axis) that sum to 1.
+    fn dist(&mut self, shape: &[usize]) -> DynArray {
+        let mut a = self.arr(shape, |r| 0.1 + r.next());
+        for mut row in a.rows_mut() {
+            let s: f64 = row.sum();
+            row.mapv_inplace(|v| v / s);
+        }
+        DynArray::F64(a)
+    }
+    fn labels(&mut self, shape: &[usize], classes: usize) -> DynArray {
+        DynArray::I64(self.arr(shape, |r| (r.next() * classes as f64).floor()).mapv(|v| v as i64))
+    }
+}
+
+fn sum(a: &DynArray) -> f64 {
+    a.to_f64().sum()
+}
+
+/// Compare the analytic gradient with central differences of sum(output).
+fn check(op: &str, inputs: Vec<(&str, DynArray)>, params: Vec<(&str, Value)>, wrt: &str) {
+    let inputs: Vec<(String, DynArray)> = inputs.into_iter().map(|(k, v)| (k.to_string(), v)).collect();
+    let params: Vec<(String, Value)> = params.into_iter().map(|(k, v)| (k.to_string(), v)).collect();
+    let grad = registry::eval(op, inputs.clone(), params.clone(), Some(wrt)).unwrap_or_else(|e| panic!("{op}: {e}")).to_f64();
+    let idx = inputs.iter().position(|(k, _)| k == wrt).unwrap();
+    let DynArray::F64(x0) = &inputs[idx].1 else { panic!("f64 input") };
+    assert_eq!(grad.shape(), x0.shape(), "{op}: gradient shape");
+    let h = 1e-6;
+    for (i, g) in grad.iter().enumerate() {
+        let mut f = |d: f64| {
+            let mut x = x0.clone();
+            *x.iter_mut().nth(i).unwrap() += d;
+            let mut ins = inputs.clone();
+            ins[idx].1 = DynArray::F64(x);
+            sum(&registry::eval(op, ins, params.clone(), None).unwrap())
+        };
+        let fd = (f(h) - f(-h)) / (2.0 * h);
+        let tol = 1e-6 + 1e-5 * fd.abs();
+        assert!((g - fd).abs() <= tol, "{op} {params:?}: d/d{wrt}[{i}] analytic {g} vs finite difference {fd}");
+    }
+}
+
+#[test]
+fn every_differentiable_op_is_covered() {
+    // Keep this list in step with the table: a new op must get a check below.
+    let covered = [
+        "tf.nn.softmax",
+        "tf.nn.log_softmax",
+        "tf.math.sigmoid",
+        "tf.math.log_sigmoid",
+        "tf.nn.softmax_cross_entropy_with_logits",
+        "tf.nn.sparse_softmax_cross_entropy_with_logits",
+        "tf.nn.sigmoid_cross_entropy_with_logits",
+        "tf.nn.weighted_cross_entropy_with_logits",
+        "keras.losses.categorical_crossentropy",
+        "keras.losses.sparse_categorical_crossentropy",
+        "keras.losses.binary_crossentropy",
+        "keras.losses.categorical_focal_crossentropy",
+        "keras.losses.binary_focal_crossentropy",
+        "keras.losses.kl_divergence",
+        "keras.losses.CategoricalCrossentropy",
+        "keras.losses.SparseCategoricalCrossentropy",
+        "keras.losses.BinaryCrossentropy",
+        "torch.softmax",
+        "torch.log_softmax",
+        "torch.sigmoid",
+        "torch.nn.functional.logsigmoid",
+        "torch.nn.functional.cross_entropy",
+        "torch.nn.functional.nll_loss",
+        "torch.nn.functional.binary_cross_entropy",
+        "torch.nn.functional.binary_cross_entropy_with_logits",
+    ];
+    for op in registry::OPS.iter().filter(|o| !o.grad_wrt.is_empty()) {
+        assert!(covered.contains(&op.name), "{} has a gradient but no finite-difference check", op.name);
+    }
+}
+
+#[test]
+fn tf_gradients() {
+    let mut r = Rng(1);
+    for axis in [-1, 0, 1] {
+        check("tf.nn.softmax", vec![("logits", r.logits(&[3, 4, 2]))], vec![("axis", json!(axis))], "logits");
+        check("tf.nn.log_softmax", vec![("logits", r.logits(&[3, 4, 2]))], vec![("axis", json!(axis))], "logits");
+    }
+    check("tf.math.sigmoid", vec![("x", r.logits(&[3, 4]))], vec![], "x");
+    check("tf.math.log_sigmoid", vec![("x", r.logits(&[3, 4]))], vec![], "x");
+    check("tf.nn.softmax_cross_entropy_with_logits", vec![("labels", r.dist(&[3, 5])), ("logits", r.logits(&[3, 5]))], vec![], "logits");
+    check("tf.nn.sparse_softmax_cross_entropy_with_logits", vec![("labels", r.labels(&[2, 3], 5)), ("logits", r.logits(&[2, 3, 5]))], vec![], "logits");
+    check("tf.nn.sigmoid_cross_entropy_with_logits", vec![("labels", r.probs(&[3, 4])), ("logits", r.logits(&[3, 4]))], vec![], "logits");
+    check("tf.nn.weighted_cross_entropy_with_logits", vec![("labels", r.probs(&[3, 4])), ("logits", r.logits(&[3, 4]))], vec![("pos_weight", json!(2.5))], "logits");
+}
+
+#[test]
+fn keras_gradients() {
+    let mut r = Rng(2);
+    for (fl, ls) in [(false, 0.0), (true, 0.0), (false, 0.1), (true, 0.2)] {
+        let pred = if fl { r.logits(&[4, 5]) } else { r.probs(&[4, 5]) };
+        check("keras.losses.categorical_crossentropy", vec![("y_true", r.dist(&[4, 5])), ("y_pred", pred.clone())], vec![("from_logits", json!(fl)), ("label_smoothing", json!(ls))], "y_pred");
+        check(
+            "keras.losses.categorical_focal_crossentropy",
+            vec![("y_true", r.dist(&[4, 5])), ("y_pred", pred.clone())],
+            vec![("from_logits", json!(fl)), ("label_smoothing", json!(ls)), ("gamma", json!(1.5))],
+            "y_pred",
+        );
+        let bpred = if fl { r.logits(&[4, 3]) } else { r.probs(&[4, 3]) };
+        check("keras.losses.binary_crossentropy", vec![("y_true", r.probs(&[4, 3])), ("y_pred", bpred.clone())], vec![("from_logits", json!(fl)), ("label_smoothing", json!(ls))], "y_pred");
+        check(
+            "keras.losses.binary_focal_crossentropy",
+            vec![("y_true", r.probs(&[4, 3])), ("y_pred", bpred)],
+            vec![("from_logits", json!(fl)), ("apply_class_balancing", json!(true)), ("alpha", json!(0.3))],
+            "y_pred",
+        );
+        check("keras.losses.sparse_categorical_crossentropy", vec![("y_true", r.labels(&[4], 5)), ("y_pred", pred.clone())], vec![("from_logits", json!(fl))], "y_pred");
+        check(
+            "keras.losses.sparse_categorical_crossentropy",
+            vec![("y_true", DynArray::I64(ndarray::array![0i64, 4, 2, 4].into_dyn())), ("y_pred", pred)],
+            vec![("from_logits", json!(fl)), ("ignore_class", json!(4))],
+            "y_pred",
+        );
+    }
+    check("keras.losses.categorical_crossentropy", vec![("y_true", r.dist(&[5, 3])), ("y_pred", r.probs(&[5, 3]))], vec![("axis", json!(0))], "y_pred");
+    check("keras.losses.kl_divergence", vec![("y_true", r.dist(&[3, 4])), ("y_pred", r.probs(&[3, 4]))], vec![], "y_pred");
+    // The loss classes compute in float32 through the table (Keras' floatx), so check
+    // them through the library in float64.
+    for red in ["sum_over_batch_size", "sum", "none", "mean_with_sample_weight"] {
+        let red = xent::keras::KerasReduction::parse(red).unwrap();
+        let sw = ndarray::array![0.5, 2.0, 1.0, 0.0].into_dyn();
+        let out: Vec<usize> = if red == xent::keras::KerasReduction::None { vec![4] } else { vec![] };
+        let (t, x) = (r.dist(&[4, 3]).to_f64(), r.logits(&[4, 3]).to_f64());
+        let l = xent::keras::CategoricalCrossentropy { from_logits: true, axis: -1, reduction: red, ..Default::default() };
+        check_fn("CategoricalCrossentropy", &out, &x, |x| l.call(&t.view(), &x.view(), Some(&sw.view())).unwrap().sum(), |g| l.grad(&t.view(), &x.view(), Some(&sw.view()), g).unwrap());
+        let y = ndarray::array![0i64, 2, 1, 2].into_dyn();
+        let p = r.probs(&[4, 3]).to_f64();
+        let l = xent::keras::SparseCategoricalCrossentropy { ignore_class: Some(1), axis: -1, reduction: red, ..Default::default() };
+        check_fn("SparseCategoricalCrossentropy", &out, &p, |p| l.call(&y.view(), &p.view(), Some(&sw.view())).unwrap().sum(), |g| l.grad(&y.view(), &p.view(), Some(&sw.view()), g).unwrap());
+        let (t, p) = (r.probs(&[4, 2]).to_f64(), r.probs(&[4, 2]).to_f64());
+        let l = xent::keras::BinaryCrossentropy { axis: -1, reduction: red, ..Default::default() };
+        check_fn("BinaryCrossentropy", &out, &p, |p| l.call(&t.view(), &p.view(), Some(&sw.view())).unwrap().sum(), |g| l.grad(&t.view(), &p.view(), Some(&sw.view()), g).unwrap());
+    }
+}
+
+/// Finite differences of `f` at `x0` against `grad(ones)`.
+fn check_fn(name: &str, out_shape: &[usize], x0: &ArrayD<f64>, f: impl Fn(&ArrayD<f64>) -> f64, grad: impl Fn(&ndarray::ArrayViewD<f64>) -> ArrayD<f64>) {
+    let g = grad(&ArrayD::from_elem(IxDyn(out_shape), 1.0).view());
+    let h = 1e-6;
+    for i in 0..x0.len() {
+        let mut a = x0.clone();
+        *a.iter_mut().nth(i).unwrap() += h;
+        let mut b = x0.clone();
+        *b.iter_mut().nth(i).unwrap() -= h;
+        let fd = (f(&a) - f(&b)) / (2.0 * h);
+        let an = *g.iter().nth(i).unwrap();
+        assert!((an - fd).abs() <= 1e-6 + 1e-5 * fd.abs(), "{name}: [{i}] analytic {an} vs finite difference {fd}");
+    }
+}
+
+#[test]
+fn torch_gradients() {
+    let mut r = Rng(3);
+    for dim in [0, 1, -1] {
+        check("torch.softmax", vec![("input", r.logits(&[2, 3, 4]))], vec![("dim", json!(dim))], "input");
+        check("torch.log_softmax", vec![("input", r.logits(&[2, 3, 4]))], vec![("dim", json!(dim))], "input");
+    }
+    check("torch.sigmoid", vec![("input", r.logits(&[3, 4]))], vec![], "input");
+    check("torch.nn.functional.logsigmoid", vec![("input", r.logits(&[3, 4]))], vec![], "input");
+    let w = DynArray::F64(ndarray::array![0.5, 1.0, 2.0, 1.5].into_dyn());
+    for red in ["mean", "sum", "none"] {
+        for ls in [0.0, 0.2] {
+            let y = DynArray::I64(ndarray::array![0i64, 3, -100, 2, 3].into_dyn());
+            check(
+                "torch.nn.functional.cross_entropy",
+                vec![("input", r.logits(&[5, 4])), ("target", y.clone()), ("weight", w.clone())],
+                vec![("reduction", json!(red)), ("label_smoothing", json!(ls))],
+                "input",
+            );
+            check("torch.nn.functional.cross_entropy", vec![("input", r.logits(&[2, 4, 3])), ("target", r.labels(&[2, 3], 4))], vec![("reduction", json!(red)), ("label_smoothing", json!(ls))], "input");
+            check(
+                "torch.nn.functional.cross_entropy",
+                vec![("input", r.logits(&[3, 4])), ("target", r.probs(&[3, 4])), ("weight", w.clone())],
+                vec![("reduction", json!(red)), ("label_smoothing", json!(ls))],
+                "input",
+            );
+        }
+        check("torch.nn.functional.nll_loss", vec![("input", r.logits(&[5, 4])), ("target", DynArray::I64(ndarray::array![0i64, 3, 1, 2, 1].into_dyn())), ("weight", w.clone())], vec![("reduction", json!(red)), ("ignore_index", json!(1))], "input");
+        check("torch.nn.functional.binary_cross_entropy", vec![("input", r.probs(&[3, 4])), ("target", r.probs(&[3, 4])), ("weight", r.probs(&[4]))], vec![("reduction", json!(red))], "input");
+        check(
+            "torch.nn.functional.binary_cross_entropy_with_logits",
+            vec![("input", r.logits(&[3, 4])), ("target", r.probs(&[3, 4])), ("weight", r.probs(&[3, 4])), ("pos_weight", r.probs(&[4]))],
+            vec![("reduction", json!(red))],
+            "input",
+        );
+    }
+}
