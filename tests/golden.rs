@@ -66,7 +66,8 @@ fn load() -> Vec<Case> {
                 }
             }
             let inputs: Vec<(String, DynArray)> = c["inputs"].as_object().unwrap().iter().map(|(k, v)| (k.clone(), arr(v))).collect();
-            let nonfinite_input = c["inputs"].as_object().unwrap().values().any(|a| a["data"].as_array().unwrap().iter().any(Value::is_string));
+            let nonfinite_input =
+                c["inputs"].as_object().unwrap().values().any(|a| a["data"].as_array().unwrap().iter().any(Value::is_string));
             cases.push(Case {
                 id: c["id"].as_str().unwrap().to_string(),
                 op: c["op"].as_str().unwrap().to_string(),
@@ -108,7 +109,9 @@ fn compare(got: &DynArray, want: &DynArray, alt: Option<&DynArray>, lenient_nan:
     let (g, w) = (got.to_f64(), want.to_f64());
     let a = alt.map(|a| a.to_f64());
     for (i, (&x, &y)) in g.iter().zip(w.iter()).enumerate() {
-        let ok = close(x, y, want.dtype()) || a.as_ref().is_some_and(|a| close(x, a.iter().nth(i).copied().unwrap(), want.dtype())) || (lenient_nan && x.is_nan());
+        let ok = close(x, y, want.dtype())
+            || a.as_ref().is_some_and(|a| close(x, a.iter().nth(i).copied().unwrap(), want.dtype()))
+            || (lenient_nan && x.is_nan());
         if !ok {
             return Some(format!("element {i}: got {x}, expected {y}"));
         }

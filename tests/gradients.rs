@@ -117,9 +117,19 @@ fn tf_gradients() {
     check("tf.math.sigmoid", vec![("x", r.logits(&[3, 4]))], vec![], "x");
     check("tf.math.log_sigmoid", vec![("x", r.logits(&[3, 4]))], vec![], "x");
     check("tf.nn.softmax_cross_entropy_with_logits", vec![("labels", r.dist(&[3, 5])), ("logits", r.logits(&[3, 5]))], vec![], "logits");
-    check("tf.nn.sparse_softmax_cross_entropy_with_logits", vec![("labels", r.labels(&[2, 3], 5)), ("logits", r.logits(&[2, 3, 5]))], vec![], "logits");
+    check(
+        "tf.nn.sparse_softmax_cross_entropy_with_logits",
+        vec![("labels", r.labels(&[2, 3], 5)), ("logits", r.logits(&[2, 3, 5]))],
+        vec![],
+        "logits",
+    );
     check("tf.nn.sigmoid_cross_entropy_with_logits", vec![("labels", r.probs(&[3, 4])), ("logits", r.logits(&[3, 4]))], vec![], "logits");
-    check("tf.nn.weighted_cross_entropy_with_logits", vec![("labels", r.probs(&[3, 4])), ("logits", r.logits(&[3, 4]))], vec![("pos_weight", json!(2.5))], "logits");
+    check(
+        "tf.nn.weighted_cross_entropy_with_logits",
+        vec![("labels", r.probs(&[3, 4])), ("logits", r.logits(&[3, 4]))],
+        vec![("pos_weight", json!(2.5))],
+        "logits",
+    );
 }
 
 #[test]
@@ -127,7 +137,12 @@ fn keras_gradients() {
     let mut r = Rng(2);
     for (fl, ls) in [(false, 0.0), (true, 0.0), (false, 0.1), (true, 0.2)] {
         let pred = if fl { r.logits(&[4, 5]) } else { r.probs(&[4, 5]) };
-        check("keras.losses.categorical_crossentropy", vec![("y_true", r.dist(&[4, 5])), ("y_pred", pred.clone())], vec![("from_logits", json!(fl)), ("label_smoothing", json!(ls))], "y_pred");
+        check(
+            "keras.losses.categorical_crossentropy",
+            vec![("y_true", r.dist(&[4, 5])), ("y_pred", pred.clone())],
+            vec![("from_logits", json!(fl)), ("label_smoothing", json!(ls))],
+            "y_pred",
+        );
         check(
             "keras.losses.categorical_focal_crossentropy",
             vec![("y_true", r.dist(&[4, 5])), ("y_pred", pred.clone())],
@@ -135,14 +150,24 @@ fn keras_gradients() {
             "y_pred",
         );
         let bpred = if fl { r.logits(&[4, 3]) } else { r.probs(&[4, 3]) };
-        check("keras.losses.binary_crossentropy", vec![("y_true", r.probs(&[4, 3])), ("y_pred", bpred.clone())], vec![("from_logits", json!(fl)), ("label_smoothing", json!(ls))], "y_pred");
+        check(
+            "keras.losses.binary_crossentropy",
+            vec![("y_true", r.probs(&[4, 3])), ("y_pred", bpred.clone())],
+            vec![("from_logits", json!(fl)), ("label_smoothing", json!(ls))],
+            "y_pred",
+        );
         check(
             "keras.losses.binary_focal_crossentropy",
             vec![("y_true", r.probs(&[4, 3])), ("y_pred", bpred)],
             vec![("from_logits", json!(fl)), ("apply_class_balancing", json!(true)), ("alpha", json!(0.3))],
             "y_pred",
         );
-        check("keras.losses.sparse_categorical_crossentropy", vec![("y_true", r.labels(&[4], 5)), ("y_pred", pred.clone())], vec![("from_logits", json!(fl))], "y_pred");
+        check(
+            "keras.losses.sparse_categorical_crossentropy",
+            vec![("y_true", r.labels(&[4], 5)), ("y_pred", pred.clone())],
+            vec![("from_logits", json!(fl))],
+            "y_pred",
+        );
         check(
             "keras.losses.sparse_categorical_crossentropy",
             vec![("y_true", DynArray::I64(ndarray::array![0i64, 4, 2, 4].into_dyn())), ("y_pred", pred)],
@@ -150,7 +175,12 @@ fn keras_gradients() {
             "y_pred",
         );
     }
-    check("keras.losses.categorical_crossentropy", vec![("y_true", r.dist(&[5, 3])), ("y_pred", r.probs(&[5, 3]))], vec![("axis", json!(0))], "y_pred");
+    check(
+        "keras.losses.categorical_crossentropy",
+        vec![("y_true", r.dist(&[5, 3])), ("y_pred", r.probs(&[5, 3]))],
+        vec![("axis", json!(0))],
+        "y_pred",
+    );
     check("keras.losses.kl_divergence", vec![("y_true", r.dist(&[3, 4])), ("y_pred", r.probs(&[3, 4]))], vec![], "y_pred");
     // The loss classes compute in float32 through the table (Keras' floatx), so check
     // them through the library in float64.
@@ -160,19 +190,43 @@ fn keras_gradients() {
         let out: Vec<usize> = if red == xent::keras::KerasReduction::None { vec![4] } else { vec![] };
         let (t, x) = (r.dist(&[4, 3]).to_f64(), r.logits(&[4, 3]).to_f64());
         let l = xent::keras::CategoricalCrossentropy { from_logits: true, axis: -1, reduction: red, ..Default::default() };
-        check_fn("CategoricalCrossentropy", &out, &x, |x| l.call(&t.view(), &x.view(), Some(&sw.view())).unwrap().sum(), |g| l.grad(&t.view(), &x.view(), Some(&sw.view()), g).unwrap());
+        check_fn(
+            "CategoricalCrossentropy",
+            &out,
+            &x,
+            |x| l.call(&t.view(), &x.view(), Some(&sw.view())).unwrap().sum(),
+            |g| l.grad(&t.view(), &x.view(), Some(&sw.view()), g).unwrap(),
+        );
         let y = ndarray::array![0i64, 2, 1, 2].into_dyn();
         let p = r.probs(&[4, 3]).to_f64();
         let l = xent::keras::SparseCategoricalCrossentropy { ignore_class: Some(1), axis: -1, reduction: red, ..Default::default() };
-        check_fn("SparseCategoricalCrossentropy", &out, &p, |p| l.call(&y.view(), &p.view(), Some(&sw.view())).unwrap().sum(), |g| l.grad(&y.view(), &p.view(), Some(&sw.view()), g).unwrap());
+        check_fn(
+            "SparseCategoricalCrossentropy",
+            &out,
+            &p,
+            |p| l.call(&y.view(), &p.view(), Some(&sw.view())).unwrap().sum(),
+            |g| l.grad(&y.view(), &p.view(), Some(&sw.view()), g).unwrap(),
+        );
         let (t, p) = (r.probs(&[4, 2]).to_f64(), r.probs(&[4, 2]).to_f64());
         let l = xent::keras::BinaryCrossentropy { axis: -1, reduction: red, ..Default::default() };
-        check_fn("BinaryCrossentropy", &out, &p, |p| l.call(&t.view(), &p.view(), Some(&sw.view())).unwrap().sum(), |g| l.grad(&t.view(), &p.view(), Some(&sw.view()), g).unwrap());
+        check_fn(
+            "BinaryCrossentropy",
+            &out,
+            &p,
+            |p| l.call(&t.view(), &p.view(), Some(&sw.view())).unwrap().sum(),
+            |g| l.grad(&t.view(), &p.view(), Some(&sw.view()), g).unwrap(),
+        );
     }
 }
 
 /// Finite differences of `f` at `x0` against `grad(ones)`.
-fn check_fn(name: &str, out_shape: &[usize], x0: &ArrayD<f64>, f: impl Fn(&ArrayD<f64>) -> f64, grad: impl Fn(&ndarray::ArrayViewD<f64>) -> ArrayD<f64>) {
+fn check_fn(
+    name: &str,
+    out_shape: &[usize],
+    x0: &ArrayD<f64>,
+    f: impl Fn(&ArrayD<f64>) -> f64,
+    grad: impl Fn(&ndarray::ArrayViewD<f64>) -> ArrayD<f64>,
+) {
     let g = grad(&ArrayD::from_elem(IxDyn(out_shape), 1.0).view());
     let h = 1e-6;
     for i in 0..x0.len() {
@@ -205,7 +259,12 @@ fn torch_gradients() {
                 vec![("reduction", json!(red)), ("label_smoothing", json!(ls))],
                 "input",
             );
-            check("torch.nn.functional.cross_entropy", vec![("input", r.logits(&[2, 4, 3])), ("target", r.labels(&[2, 3], 4))], vec![("reduction", json!(red)), ("label_smoothing", json!(ls))], "input");
+            check(
+                "torch.nn.functional.cross_entropy",
+                vec![("input", r.logits(&[2, 4, 3])), ("target", r.labels(&[2, 3], 4))],
+                vec![("reduction", json!(red)), ("label_smoothing", json!(ls))],
+                "input",
+            );
             check(
                 "torch.nn.functional.cross_entropy",
                 vec![("input", r.logits(&[3, 4])), ("target", r.probs(&[3, 4])), ("weight", w.clone())],
@@ -213,8 +272,22 @@ fn torch_gradients() {
                 "input",
             );
         }
-        check("torch.nn.functional.nll_loss", vec![("input", r.logits(&[5, 4])), ("target", DynArray::I64(ndarray::array![0i64, 3, 1, 2, 1].into_dyn())), ("weight", w.clone())], vec![("reduction", json!(red)), ("ignore_index", json!(1))], "input");
-        check("torch.nn.functional.binary_cross_entropy", vec![("input", r.probs(&[3, 4])), ("target", r.probs(&[3, 4])), ("weight", r.probs(&[4]))], vec![("reduction", json!(red))], "input");
+        check(
+            "torch.nn.functional.nll_loss",
+            vec![
+                ("input", r.logits(&[5, 4])),
+                ("target", DynArray::I64(ndarray::array![0i64, 3, 1, 2, 1].into_dyn())),
+                ("weight", w.clone()),
+            ],
+            vec![("reduction", json!(red)), ("ignore_index", json!(1))],
+            "input",
+        );
+        check(
+            "torch.nn.functional.binary_cross_entropy",
+            vec![("input", r.probs(&[3, 4])), ("target", r.probs(&[3, 4])), ("weight", r.probs(&[4]))],
+            vec![("reduction", json!(red))],
+            "input",
+        );
         check(
             "torch.nn.functional.binary_cross_entropy_with_logits",
             vec![("input", r.logits(&[3, 4])), ("target", r.probs(&[3, 4])), ("weight", r.probs(&[3, 4])), ("pos_weight", r.probs(&[4]))],

@@ -132,7 +132,13 @@ proptest! {
 #[test]
 fn special_rows_follow_the_frameworks() {
     let inf = f64::INFINITY;
-    let x = ndarray::array![[0.0, f64::NEG_INFINITY, 1.0], [f64::NEG_INFINITY, f64::NEG_INFINITY, f64::NEG_INFINITY], [0.0, inf, 1.0], [0.0, f64::NAN, 1.0]].into_dyn();
+    let x = ndarray::array![
+        [0.0, f64::NEG_INFINITY, 1.0],
+        [f64::NEG_INFINITY, f64::NEG_INFINITY, f64::NEG_INFINITY],
+        [0.0, inf, 1.0],
+        [0.0, f64::NAN, 1.0]
+    ]
+    .into_dyn();
     let y = ops::softmax(&x.view(), 1, Par::Seq);
     assert_eq!(y[[0, 1]], 0.0);
     assert!((y[[0, 0]] + y[[0, 2]] - 1.0).abs() < 1e-15);

@@ -122,7 +122,13 @@ impl<T: Float> Upstream<'_, T> {
 }
 
 /// The upstream scale per position implied by the reduction.
-fn upstream<'g, T: Float>(op: &str, g: &'g ArrayViewD<'_, T>, positions_shape: &[usize], reduction: Reduction, denom: f64) -> Result<Upstream<'g, T>> {
+fn upstream<'g, T: Float>(
+    op: &str,
+    g: &'g ArrayViewD<'_, T>,
+    positions_shape: &[usize],
+    reduction: Reduction,
+    denom: f64,
+) -> Result<Upstream<'g, T>> {
     match reduction {
         Reduction::None => {
             check_grad(op, g.shape(), positions_shape)?;
