@@ -132,7 +132,7 @@ impl DynArray {
     }
 
     /// The elements as `i64`, for label inputs. Integer and bool arrays convert
-    /// exactly; float arrays are rejected (use [`DynArray::to_f64_vec`] if you mean it).
+    /// exactly; float arrays are rejected (use [`DynArray::to_f64`] if you mean it).
     ///
     /// # Errors
     /// [`Error::DType`] naming `input` when the array holds floats.

@@ -44,3 +44,8 @@ pub fn set_default_par(par: Par) {
     };
     DEFAULT_PAR.store(v, Ordering::Relaxed);
 }
+
+/// The README's Rust examples, compiled and run as doctests so the README stays true.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+pub struct ReadmeDoctests;

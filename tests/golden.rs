@@ -10,6 +10,9 @@ use ndarray::{ArrayD, IxDyn};
 use serde_json::Value;
 use xent::DynArray;
 
+/// What one run of the binary should give: the reference (and float64 truth), or an error.
+type Expect = Option<(DynArray, Option<DynArray>)>;
+
 struct Case {
     id: String,
     op: String,
@@ -167,7 +170,7 @@ fn golden_cases_through_the_binary() {
             base.push(format!("{k}={v}"));
         }
         let out = dir.join("out.npy");
-        let runs: Vec<(Option<String>, Option<(DynArray, Option<DynArray>)>)> = if c.error.is_some() {
+        let runs: Vec<(Option<String>, Expect)> = if c.error.is_some() {
             vec![(None, None)]
         } else {
             c.targets.iter().map(|(g, w, a)| (g.clone(), Some((w.clone(), a.clone())))).collect()

@@ -59,7 +59,7 @@ fn check(op: &str, inputs: Vec<(&str, DynArray)>, params: Vec<(&str, Value)>, wr
     assert_eq!(grad.shape(), x0.shape(), "{op}: gradient shape");
     let h = 1e-6;
     for (i, g) in grad.iter().enumerate() {
-        let mut f = |d: f64| {
+        let f = |d: f64| {
             let mut x = x0.clone();
             *x.iter_mut().nth(i).unwrap() += d;
             let mut ins = inputs.clone();

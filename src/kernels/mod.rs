@@ -163,7 +163,7 @@ struct Bufs<'a, T> {
     pout2: Option<&'a mut [T]>,
 }
 
-fn split_opt<'a, T>(s: Option<&'a [T]>, at: usize) -> (Option<&'a [T]>, Option<&'a [T]>) {
+fn split_opt<T>(s: Option<&[T]>, at: usize) -> (Option<&[T]>, Option<&[T]>) {
     match s {
         Some(s) => {
             let (l, r) = s.split_at(at);
@@ -173,7 +173,7 @@ fn split_opt<'a, T>(s: Option<&'a [T]>, at: usize) -> (Option<&'a [T]>, Option<&
     }
 }
 
-fn split_opt_mut<'a, T>(s: Option<&'a mut [T]>, at: usize) -> (Option<&'a mut [T]>, Option<&'a mut [T]>) {
+fn split_opt_mut<T>(s: Option<&mut [T]>, at: usize) -> (Option<&mut [T]>, Option<&mut [T]>) {
     match s {
         Some(s) => {
             let (l, r) = s.split_at_mut(at);
