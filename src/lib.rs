@@ -10,6 +10,7 @@ pub mod layout;
 pub mod npy;
 pub mod ops;
 pub mod registry;
+pub mod rng;
 pub mod tf;
 pub mod torch;
 
