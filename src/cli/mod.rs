@@ -1,5 +1,6 @@
 //! Sub-commands of the `xent` binary.
 
+mod demo;
 mod eval;
 
 use std::process::ExitCode;
@@ -18,6 +19,8 @@ pub struct Cli {
 enum Cmd {
     /// Evaluate one framework op (or its gradient) on .npy inputs.
     Eval(eval::EvalArgs),
+    /// Replay the softmax / cross-entropy experiments step by step, with checks.
+    Demo(demo::DemoArgs),
 }
 
 /// Print one error line and pick the exit code: 2 for usage mistakes, 1 for bad data.
@@ -37,5 +40,6 @@ pub fn main() -> ExitCode {
     };
     match cli.cmd {
         Cmd::Eval(a) => eval::run(a),
+        Cmd::Demo(a) => demo::run(a),
     }
 }
