@@ -14,6 +14,7 @@ pub mod registry;
 pub mod rng;
 pub mod tf;
 pub mod torch;
+pub mod train;
 
 pub use array::{DType, DynArray};
 pub use error::{Error, Result};
