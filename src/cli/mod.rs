@@ -2,6 +2,7 @@
 
 mod demo;
 mod eval;
+mod train;
 
 use std::process::ExitCode;
 
@@ -21,6 +22,8 @@ enum Cmd {
     Eval(eval::EvalArgs),
     /// Replay the softmax / cross-entropy experiments step by step, with checks.
     Demo(demo::DemoArgs),
+    /// Fit a softmax-regression (or one-hidden-layer) classifier with xent's cross-entropy.
+    Train(train::TrainArgs),
 }
 
 /// Print one error line and pick the exit code: 2 for usage mistakes, 1 for bad data.
@@ -41,5 +44,6 @@ pub fn main() -> ExitCode {
     match cli.cmd {
         Cmd::Eval(a) => eval::run(a),
         Cmd::Demo(a) => demo::run(a),
+        Cmd::Train(a) => train::run(a),
     }
 }
