@@ -3,6 +3,7 @@
 
 pub mod array;
 pub mod bench;
+pub mod demo;
 pub mod error;
 pub mod float;
 pub mod keras;
@@ -11,8 +12,10 @@ pub mod layout;
 pub mod npy;
 pub mod ops;
 pub mod registry;
+pub mod rng;
 pub mod tf;
 pub mod torch;
+pub mod train;
 
 pub use array::{DType, DynArray};
 pub use error::{Error, Result};

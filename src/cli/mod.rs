@@ -1,7 +1,9 @@
 //! Sub-commands of the `xent` binary.
 
 mod bench;
+mod demo;
 mod eval;
+mod train;
 
 use std::process::ExitCode;
 
@@ -21,6 +23,10 @@ enum Cmd {
     Eval(eval::EvalArgs),
     /// Time a kernel on random data (or measure memory bandwidth with --membw).
     Bench(bench::BenchArgs),
+    /// Replay the softmax / cross-entropy experiments step by step, with checks.
+    Demo(demo::DemoArgs),
+    /// Fit a softmax-regression (or one-hidden-layer) classifier with xent's cross-entropy.
+    Train(train::TrainArgs),
 }
 
 /// Print one error line and pick the exit code: 2 for usage mistakes, 1 for bad data.
@@ -41,5 +47,7 @@ pub fn main() -> ExitCode {
     match cli.cmd {
         Cmd::Eval(a) => eval::run(a),
         Cmd::Bench(a) => bench::run(a),
+        Cmd::Demo(a) => demo::run(a),
+        Cmd::Train(a) => train::run(a),
     }
 }
