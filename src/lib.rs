@@ -2,6 +2,7 @@
 #![warn(missing_docs)]
 
 pub mod array;
+pub mod bench;
 pub mod error;
 pub mod float;
 pub mod kernels;

@@ -166,7 +166,15 @@ pub fn sparse_grad_row<T: Float>(
 /// Dense gradient row: `out_k = s · (p_k · a − w_k t_k)` where `p = exp(x − lse)`.
 /// TF's fused kernel is `a = 1`, `w = 1`; the exact derivative is `a = Σ_c w_c t_c`.
 #[inline]
-pub fn dense_grad_row<T: Float>(x: &[T], t: &[T], w: Option<&[T]>, lse: T, a: T, s: T, out: &mut [T]) {
+pub fn dense_grad_row<T: Float>(
+    x: &[T],
+    t: &[T],
+    w: Option<&[T]>,
+    lse: T,
+    a: T,
+    s: T,
+    out: &mut [T],
+) {
     match w {
         Some(w) => {
             for (((o, &v), &tc), &wc) in out.iter_mut().zip(x).zip(t).zip(w) {

@@ -1,0 +1,392 @@
+//! The benchmark runner behind `xent bench`, and a memory-bandwidth probe to compare
+//! it with.
+//!
+//! [`run`] times one kernel on an `N × C` problem: logits drawn from `3·𝒩(0, 1)`
+//! (never zeros) and labels uniform in `[0, C)`, both from a fixed seed; every output
+//! is allocated and written once before timing (a fresh allocation would add ~1.9 µs
+//! of page faults per 4 KiB page, more than the kernel itself on large shapes); one
+//! warm-up call, then `reps` timed calls (by default enough for about one second,
+//! at least 5). The result reports the median and the minimum, and the effective
+//! bandwidth `bytes / median`, where `bytes` is the least the op must move:
+//!
+//! | op | bytes |
+//! |---|---|
+//! | `softmax`, `log_softmax` | read the logits, write the output: `2·N·C·size` |
+//! | `cross_entropy` (mean over class-index targets) | read the logits and the `i64` labels: `N·C·size + 8·N` |
+//! | `cross_entropy_fwd_bwd`, `cross_entropy_fwd_bwd_inplace` | read logits and labels, write the gradient: `2·N·C·size + 8·N` |
+//!
+//! `cross_entropy_fwd_bwd_inplace` overwrites its logits with the gradient on every
+//! call, so from the second call on it differentiates the previous gradient: finite
+//! values of about `1/(N·C)`, which cost the kernel exactly what the first logits
+//! cost.
+//!
+//! [`membw`] measures what the machine can move: a read-only sum and a copy (with
+//! ordinary and with non-temporal stores) over a large buffer.
+
+use std::time::Instant;
+
+use half::{bf16, f16};
+use rayon::prelude::*;
+
+use crate::float::Float;
+use crate::kernels::{self, Geom, Par, Scale, SparseCe};
+
+/// The ops [`run`] knows.
+pub const OPS: [&str; 5] = [
+    "softmax",
+    "log_softmax",
+    "cross_entropy",
+    "cross_entropy_fwd_bwd",
+    "cross_entropy_fwd_bwd_inplace",
+];
+
+/// The dtypes [`run`] knows.
+pub const DTYPES: [&str; 4] = ["float32", "float64", "float16", "bfloat16"];
+
+/// One benchmark measurement (see the module docs for `bytes`).
+#[derive(Debug, Clone, PartialEq)]
+pub struct BenchResult {
+    /// The op name, one of [`OPS`].
+    pub op: String,
+    /// `(N, C)`.
+    pub shape: (usize, usize),
+    /// The dtype name, one of [`DTYPES`].
+    pub dtype: String,
+    /// Threads of the pool the kernel ran on.
+    pub threads: usize,
+    /// Timed repetitions.
+    pub reps: usize,
+    /// Median time of one call, seconds.
+    pub median_s: f64,
+    /// Fastest call, seconds.
+    pub min_s: f64,
+    /// The least number of bytes the op must move.
+    pub bytes: u64,
+    /// `bytes / median_s / 1e9`.
+    pub gbps: f64,
+    /// The instruction set the kernels ran ([`kernels::Isa::name`]); not in the JSON.
+    pub isa: String,
+}
+
+impl BenchResult {
+    /// `{"op","shape","dtype","threads","reps","median_s","min_s","bytes","gbps"}`.
+    pub fn to_json(&self) -> serde_json::Value {
+        serde_json::json!({
+            "op": self.op,
+            "shape": [self.shape.0, self.shape.1],
+            "dtype": self.dtype,
+            "threads": self.threads,
+            "reps": self.reps,
+            "median_s": self.median_s,
+            "min_s": self.min_s,
+            "bytes": self.bytes,
+            "gbps": self.gbps,
+        })
+    }
+}
+
+impl std::fmt::Display for BenchResult {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "{} {}x{} {} threads={} isa={}: median {:.4} ms, min {:.4} ms over {} reps, {:.2} GB/s ({} bytes)",
+            self.op,
+            self.shape.0,
+            self.shape.1,
+            self.dtype,
+            self.threads,
+            self.isa,
+            self.median_s * 1e3,
+            self.min_s * 1e3,
+            self.reps,
+            self.gbps,
+            self.bytes
+        )
+    }
+}
+
+/// A small deterministic generator (SplitMix64) with normal samples (Box–Muller).
+#[derive(Debug, Clone)]
+pub struct Rng(u64);
+
+impl Rng {
+    /// A generator from `seed`.
+    pub fn new(seed: u64) -> Rng {
+        Rng(seed)
+    }
+    /// The next 64 random bits.
+    pub fn next_u64(&mut self) -> u64 {
+        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
+        let mut z = self.0;
+        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+        z ^ (z >> 31)
+    }
+    /// Uniform in `[0, 1)`.
+    pub fn uniform(&mut self) -> f64 {
+        (self.next_u64() >> 11) as f64 * (1.0 / (1u64 << 53) as f64)
+    }
+    /// Standard normal.
+    pub fn normal(&mut self) -> f64 {
+        let u = 1.0 - self.uniform();
+        let v = self.uniform();
+        (-2.0 * u.ln()).sqrt() * (2.0 * std::f64::consts::PI * v).cos()
+    }
+    /// Uniform in `[0, n)`.
+    pub fn below(&mut self, n: usize) -> usize {
+        (self.next_u64() % n.max(1) as u64) as usize
+    }
+}
+
+const SEED: u64 = 0x5EED_0FC0_FFEE;
+const GEN_CHUNK: usize = 1 << 16;
+
+/// `3·𝒩(0, 1)` logits, deterministic for a given length (generated in parallel
+/// chunks, each from its own seed).
+fn logits<E: Copy + Send>(n: usize, conv: impl Fn(f64) -> E + Sync) -> Vec<E> {
+    let mut v = vec![conv(1.0); n];
+    v.par_chunks_mut(GEN_CHUNK).enumerate().for_each(|(i, c)| {
+        let mut r = Rng::new(SEED ^ (i as u64).wrapping_mul(0x9E37_79B9));
+        for e in c {
+            *e = conv(3.0 * r.normal());
+        }
+    });
+    v
+}
+
+fn labels(n: usize, c: usize) -> Vec<i64> {
+    let mut r = Rng::new(SEED + 1);
+    (0..n).map(|_| r.below(c) as i64).collect()
+}
+
+/// Time `f`: a warm-up, then `reps` calls (default: about 1 s, at least 5).
+fn time(reps: Option<usize>, mut f: impl FnMut()) -> (usize, f64, f64) {
+    let t0 = Instant::now();
+    f();
+    let warm = t0.elapsed().as_secs_f64();
+    let reps = reps
+        .unwrap_or_else(|| ((1.0 / warm.max(1e-7)).round() as usize).clamp(5, 100_000))
+        .max(1);
+    let mut ts: Vec<f64> = (0..reps)
+        .map(|_| {
+            let t = Instant::now();
+            f();
+            t.elapsed().as_secs_f64()
+        })
+        .collect();
+    ts.sort_by(f64::total_cmp);
+    (reps, ts[ts.len() / 2], ts[0])
+}
+
+/// Run one benchmark: `op` on an `N × C = shape` problem of `dtype`, in a rayon pool
+/// of `threads` threads (0: one per core), `reps` timed calls (default: about 1 s).
+///
+/// # Errors
+/// An unknown op or dtype, an empty shape, a pool that cannot be built, or an op
+/// without a kernel for the dtype (`softmax` and `log_softmax` have none for the
+/// half types).
+pub fn run(
+    op: &str,
+    shape: (usize, usize),
+    dtype: &str,
+    threads: usize,
+    reps: Option<usize>,
+) -> Result<BenchResult, String> {
+    if !OPS.contains(&op) {
+        return Err(format!("unknown op `{op}` (known: {})", OPS.join(", ")));
+    }
+    if !DTYPES.contains(&dtype) {
+        return Err(format!(
+            "unknown dtype `{dtype}` (known: {})",
+            DTYPES.join(", ")
+        ));
+    }
+    let (n, c) = shape;
+    if n == 0 || c == 0 {
+        return Err(format!("shape {n}x{c} is empty"));
+    }
+    let pool = rayon::ThreadPoolBuilder::new()
+        .num_threads(threads)
+        .build()
+        .map_err(|e| e.to_string())?;
+    let threads = pool.current_num_threads();
+    let (reps, median_s, min_s, size) = pool.install(|| match dtype {
+        "float32" => Ok(run_float::<f32>(op, n, c, reps)),
+        "float64" => Ok(run_float::<f64>(op, n, c, reps)),
+        "float16" => run_half::<f16>(op, n, c, reps),
+        _ => run_half::<bf16>(op, n, c, reps),
+    })?;
+    let b = (n * c * size) as u64;
+    let bytes = match op {
+        "softmax" | "log_softmax" => 2 * b,
+        "cross_entropy" => b + 8 * n as u64,
+        _ => 2 * b + 8 * n as u64,
+    };
+    Ok(BenchResult {
+        op: op.to_string(),
+        shape,
+        dtype: dtype.to_string(),
+        threads,
+        reps,
+        median_s,
+        min_s,
+        bytes,
+        gbps: bytes as f64 / median_s / 1e9,
+        isa: kernels::current_isa().name().to_string(),
+    })
+}
+
+fn run_float<T: Float>(
+    op: &str,
+    n: usize,
+    c: usize,
+    reps: Option<usize>,
+) -> (usize, f64, f64, usize) {
+    let g = Geom::rows(n, c);
+    let par = Par::all();
+    let mut x = logits(n * c, T::of);
+    let y = labels(n, c);
+    let p = SparseCe::default();
+    let (mut loss, mut lse) = (vec![T::zero(); n], vec![T::zero(); n]);
+    let scale = Scale::Uniform(T::one() / T::of(n as f64));
+    let (r, med, min) = match op {
+        "softmax" | "log_softmax" => {
+            let mut out = vec![T::zero(); n * c];
+            let f = if op == "softmax" {
+                kernels::softmax::<T>
+            } else {
+                kernels::log_softmax::<T>
+            };
+            time(reps, || f(&x, g, &mut out, par))
+        }
+        "cross_entropy" => time(reps, || {
+            kernels::ce_sparse_fwd(&x, g, &y, &p, &mut loss, &mut lse, par);
+            std::hint::black_box(loss.iter().copied().sum::<T>() / T::of(n as f64));
+        }),
+        "cross_entropy_fwd_bwd" => {
+            let mut grad = vec![T::zero(); n * c];
+            time(reps, || {
+                kernels::ce_sparse_fwd_bwd(
+                    &x, g, &y, &p, scale, &mut loss, &mut lse, &mut grad, par,
+                )
+            })
+        }
+        _ => time(reps, || {
+            kernels::ce_sparse_fwd_bwd_in_place(&mut x, g, &y, &p, scale, &mut loss, &mut lse, par)
+        }),
+    };
+    (r, med, min, size_of::<T>())
+}
+
+fn run_half<H: kernels::Half>(
+    op: &str,
+    n: usize,
+    c: usize,
+    reps: Option<usize>,
+) -> Result<(usize, f64, f64, usize), String> {
+    let g = Geom::rows(n, c);
+    let par = Par::all();
+    let mut x = logits(n * c, |v| H::from_f32(v as f32));
+    let y = labels(n, c);
+    let p = SparseCe::default();
+    let (mut loss, mut lse) = (vec![0.0f32; n], vec![0.0f32; n]);
+    let scale = Scale::Uniform(1.0 / n as f32);
+    let (r, med, min) = match op {
+        "cross_entropy" => time(reps, || {
+            kernels::ce_sparse_fwd_half(&x, g, &y, &p, &mut loss, &mut lse, par);
+            std::hint::black_box(loss.iter().sum::<f32>() / n as f32);
+        }),
+        "cross_entropy_fwd_bwd" => {
+            let mut grad = vec![H::from_f32(0.0); n * c];
+            time(reps, || {
+                kernels::ce_sparse_fwd_bwd_half(
+                    &x, g, &y, &p, scale, &mut loss, &mut lse, &mut grad, par,
+                )
+            })
+        }
+        "cross_entropy_fwd_bwd_inplace" => time(reps, || {
+            kernels::ce_sparse_fwd_bwd_half_in_place(
+                &mut x, g, &y, &p, scale, &mut loss, &mut lse, par,
+            )
+        }),
+        _ => return Err(format!("{op} has no half-precision kernel")),
+    };
+    Ok((r, med, min, size_of::<H>()))
+}
+
+/// What [`membw`] measured, in GB/s (bytes read plus bytes written, the STREAM way).
+#[derive(Debug, Clone, PartialEq)]
+pub struct MemBw {
+    /// Buffer size in bytes (each of source and destination).
+    pub bytes: usize,
+    /// Threads used.
+    pub threads: usize,
+    /// Read-only sum over the buffer.
+    pub read_gbps: f64,
+    /// Copy with ordinary stores (each written line is also read for ownership, not counted).
+    pub copy_gbps: f64,
+    /// Copy with non-temporal stores.
+    pub copy_nt_gbps: f64,
+}
+
+impl MemBw {
+    /// `{"bytes","threads","read_gbps","copy_gbps","copy_nt_gbps"}`.
+    pub fn to_json(&self) -> serde_json::Value {
+        serde_json::json!({
+            "bytes": self.bytes,
+            "threads": self.threads,
+            "read_gbps": self.read_gbps,
+            "copy_gbps": self.copy_gbps,
+            "copy_nt_gbps": self.copy_nt_gbps,
+        })
+    }
+}
+
+/// Measure read and copy bandwidth over `bytes`-sized `f32` buffers with `threads`
+/// threads (0: one per core), best of `reps` passes.
+///
+/// # Errors
+/// If the rayon pool cannot be built.
+pub fn membw(bytes: usize, threads: usize, reps: usize) -> Result<MemBw, String> {
+    let pool = rayon::ThreadPoolBuilder::new()
+        .num_threads(threads)
+        .build()
+        .map_err(|e| e.to_string())?;
+    let threads = pool.current_num_threads();
+    let n = (bytes / 4).max(1024);
+    let k = f32::row_kernels(kernels::current_isa());
+    let (read, copy, copy_nt) = pool.install(|| {
+        let src = logits(n, |v| v as f32);
+        let mut dst = vec![0.0f32; n];
+        let chunk = n.div_ceil(threads);
+        let best = |f: &mut dyn FnMut()| {
+            (0..reps.max(1))
+                .map(|_| {
+                    let t = Instant::now();
+                    f();
+                    t.elapsed().as_secs_f64()
+                })
+                .fold(f64::INFINITY, f64::min)
+        };
+        let read = best(&mut || {
+            let s: f32 = src.par_chunks(chunk).map(|c| (k.sum)(c)).sum();
+            std::hint::black_box(s);
+        });
+        let mut copy_with = |nt: bool| {
+            best(&mut || {
+                dst.par_chunks_mut(chunk)
+                    .zip(src.par_chunks(chunk))
+                    .for_each(|(d, s)| (k.copy)(s, d, nt));
+            })
+        };
+        (read, copy_with(false), copy_with(true))
+    });
+    let b = (n * 4) as f64;
+    Ok(MemBw {
+        bytes: n * 4,
+        threads,
+        read_gbps: b / read / 1e9,
+        copy_gbps: 2.0 * b / copy / 1e9,
+        copy_nt_gbps: 2.0 * b / copy_nt / 1e9,
+    })
+}
