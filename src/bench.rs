@@ -1,61 +1,112 @@
-//! `xent bench`: time one kernel on random data, and measure this machine's memory
-//! bandwidth for reference.
+//! The benchmark runner behind `xent bench`, and a memory-bandwidth probe to compare
+//! it with.
 //!
-//! Logits are normal × 3 (never all zeros), labels uniform in `[0, C)`, both from a
-//! seeded SplitMix64 generator. Outputs are allocated and touched once before timing
-//! (a first touch of fresh pages costs ~2 µs per 4 KiB here, more than the kernels).
-//! One warm-up run, then `reps` timed runs (default: enough for about one second).
-//! `bytes` is the least the op must move: the logits read once, plus the output or
-//! gradient written once; `gbps = bytes / median_s / 1e9`.
+//! [`run`] times one kernel on an `N × C` problem: logits drawn from `3·𝒩(0, 1)`
+//! (never zeros) and labels uniform in `[0, C)`, both from a fixed seed; every output
+//! is allocated and written once before timing (a fresh allocation would add ~1.9 µs
+//! of page faults per 4 KiB page, more than the kernel itself on large shapes); one
+//! warm-up call, then `reps` timed calls (by default enough for about one second,
+//! at least 5). The result reports the median and the minimum, and the effective
+//! bandwidth `bytes / median`, where `bytes` is the least the op must move:
+//!
+//! | op | bytes |
+//! |---|---|
+//! | `softmax`, `log_softmax` | read the logits, write the output: `2·N·C·size` |
+//! | `cross_entropy` (mean over class-index targets) | read the logits and the `i64` labels: `N·C·size + 8·N` |
+//! | `cross_entropy_fwd_bwd`, `cross_entropy_fwd_bwd_inplace` | read logits and labels, write the gradient: `2·N·C·size + 8·N` |
+//!
+//! `cross_entropy_fwd_bwd_inplace` overwrites its logits with the gradient on every
+//! call, so from the second call on it differentiates the previous gradient: finite
+//! values of about `1/(N·C)`, which cost the kernel exactly what the first logits
+//! cost.
+//!
+//! [`membw`] measures what the machine can move: a read-only sum and a copy (with
+//! ordinary and with non-temporal stores) over a large buffer.
 
 use std::time::Instant;
 
-use serde_json::json;
+use half::{bf16, f16};
+use rayon::prelude::*;
 
-use crate::error::{Error, Result};
+use crate::float::Float;
 use crate::kernels::{self, Geom, Par, Scale, SparseCe};
 
-/// The ops `xent bench` times.
-pub const OPS: &[&str] = &["softmax", "log_softmax", "cross_entropy", "cross_entropy_fwd_bwd", "cross_entropy_fwd_bwd_inplace"];
+/// The ops [`run`] knows.
+pub const OPS: [&str; 5] = ["softmax", "log_softmax", "cross_entropy", "cross_entropy_fwd_bwd", "cross_entropy_fwd_bwd_inplace"];
 
-/// One benchmark's result.
+/// The dtypes [`run`] knows.
+pub const DTYPES: [&str; 4] = ["float32", "float64", "float16", "bfloat16"];
+
+/// One benchmark measurement (see the module docs for `bytes`).
 #[derive(Debug, Clone, PartialEq)]
 pub struct BenchResult {
-    /// The op.
+    /// The op name, one of [`OPS`].
     pub op: String,
     /// `(N, C)`.
     pub shape: (usize, usize),
-    /// The element type.
+    /// The dtype name, one of [`DTYPES`].
     pub dtype: String,
-    /// Threads used.
+    /// Threads of the pool the kernel ran on.
     pub threads: usize,
     /// Timed repetitions.
     pub reps: usize,
-    /// Median time of one repetition, seconds.
+    /// Median time of one call, seconds.
     pub median_s: f64,
-    /// Fastest repetition, seconds.
+    /// Fastest call, seconds.
     pub min_s: f64,
     /// The least number of bytes the op must move.
     pub bytes: u64,
     /// `bytes / median_s / 1e9`.
     pub gbps: f64,
+    /// The instruction set the kernels ran ([`kernels::Isa::name`]); not in the JSON.
+    pub isa: String,
 }
 
 impl BenchResult {
-    /// The JSON object `xent bench --json` prints.
+    /// `{"op","shape","dtype","threads","reps","median_s","min_s","bytes","gbps"}`.
     pub fn to_json(&self) -> serde_json::Value {
-        json!({"op": self.op, "shape": [self.shape.0, self.shape.1], "dtype": self.dtype, "threads": self.threads, "reps": self.reps,
-               "median_s": self.median_s, "min_s": self.min_s, "bytes": self.bytes, "gbps": self.gbps})
+        serde_json::json!({
+            "op": self.op,
+            "shape": [self.shape.0, self.shape.1],
+            "dtype": self.dtype,
+            "threads": self.threads,
+            "reps": self.reps,
+            "median_s": self.median_s,
+            "min_s": self.min_s,
+            "bytes": self.bytes,
+            "gbps": self.gbps,
+        })
     }
 }
 
-/// SplitMix64: a small, well-distributed, seedable generator.
-pub struct SplitMix(u64);
+impl std::fmt::Display for BenchResult {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "{} {}x{} {} threads={} isa={}: median {:.4} ms, min {:.4} ms over {} reps, {:.2} GB/s ({} bytes)",
+            self.op,
+            self.shape.0,
+            self.shape.1,
+            self.dtype,
+            self.threads,
+            self.isa,
+            self.median_s * 1e3,
+            self.min_s * 1e3,
+            self.reps,
+            self.gbps,
+            self.bytes
+        )
+    }
+}
 
-impl SplitMix {
-    /// A generator with this seed.
-    pub fn new(seed: u64) -> SplitMix {
-        SplitMix(seed)
+/// A small deterministic generator (SplitMix64) with normal samples (Box–Muller).
+#[derive(Debug, Clone)]
+pub struct Rng(u64);
+
+impl Rng {
+    /// A generator from `seed`.
+    pub fn new(seed: u64) -> Rng {
+        Rng(seed)
     }
     /// The next 64 random bits.
     pub fn next_u64(&mut self) -> u64 {
@@ -67,115 +118,218 @@ impl SplitMix {
     }
     /// Uniform in `[0, 1)`.
     pub fn uniform(&mut self) -> f64 {
-        (self.next_u64() >> 11) as f64 / (1u64 << 53) as f64
+        (self.next_u64() >> 11) as f64 * (1.0 / (1u64 << 53) as f64)
     }
-    /// Standard normal (Box–Muller).
+    /// Standard normal.
     pub fn normal(&mut self) -> f64 {
-        let u = self.uniform().max(f64::MIN_POSITIVE);
-        (-2.0 * u.ln()).sqrt() * (2.0 * std::f64::consts::PI * self.uniform()).cos()
+        let u = 1.0 - self.uniform();
+        let v = self.uniform();
+        (-2.0 * u.ln()).sqrt() * (2.0 * std::f64::consts::PI * v).cos()
+    }
+    /// Uniform in `[0, n)`.
+    pub fn below(&mut self, n: usize) -> usize {
+        (self.next_u64() % n.max(1) as u64) as usize
     }
 }
 
-fn time_reps(reps: Option<usize>, mut f: impl FnMut()) -> (usize, f64, f64) {
+const SEED: u64 = 0x5EED_0FC0_FFEE;
+const GEN_CHUNK: usize = 1 << 16;
+
+/// `3·𝒩(0, 1)` logits, deterministic for a given length (generated in parallel
+/// chunks, each from its own seed).
+fn logits<E: Copy + Send>(n: usize, conv: impl Fn(f64) -> E + Sync) -> Vec<E> {
+    let mut v = vec![conv(1.0); n];
+    v.par_chunks_mut(GEN_CHUNK).enumerate().for_each(|(i, c)| {
+        let mut r = Rng::new(SEED ^ (i as u64).wrapping_mul(0x9E37_79B9));
+        for e in c {
+            *e = conv(3.0 * r.normal());
+        }
+    });
+    v
+}
+
+fn labels(n: usize, c: usize) -> Vec<i64> {
+    let mut r = Rng::new(SEED + 1);
+    (0..n).map(|_| r.below(c) as i64).collect()
+}
+
+/// Time `f`: a warm-up, then `reps` calls (default: about 1 s, at least 5).
+fn time(reps: Option<usize>, mut f: impl FnMut()) -> (usize, f64, f64) {
     let t0 = Instant::now();
-    f(); // warm-up
-    let once = t0.elapsed().as_secs_f64().max(1e-7);
-    let reps = reps.unwrap_or(((1.0 / once) as usize).clamp(3, 2000));
-    let mut times: Vec<f64> = (0..reps)
+    f();
+    let warm = t0.elapsed().as_secs_f64();
+    let reps = reps.unwrap_or_else(|| ((1.0 / warm.max(1e-7)).round() as usize).clamp(5, 100_000)).max(1);
+    let mut ts: Vec<f64> = (0..reps)
         .map(|_| {
             let t = Instant::now();
             f();
             t.elapsed().as_secs_f64()
         })
         .collect();
-    times.sort_by(f64::total_cmp);
-    (reps, times[reps / 2], times[0])
+    ts.sort_by(f64::total_cmp);
+    (reps, ts[ts.len() / 2], ts[0])
 }
 
-fn run_f<T: crate::Float>(op: &str, n: usize, c: usize, par: Par, reps: Option<usize>) -> Result<(usize, f64, f64)> {
-    let mut rng = SplitMix::new(42);
-    let x: Vec<T> = (0..n * c).map(|_| T::of(3.0 * rng.normal())).collect();
-    let y: Vec<i64> = (0..n).map(|_| (rng.next_u64() % c as u64) as i64).collect();
-    let g = Geom::rows(n, c);
-    let p = SparseCe::<T>::default();
-    let mut loss = vec![T::one(); n];
-    let mut lse = vec![T::one(); n];
-    let mut out = vec![T::one(); n * c];
-    let scale = T::one() / T::of(n as f64);
-    Ok(match op {
-        "softmax" => time_reps(reps, || kernels::softmax(&x, g, &mut out, par)),
-        "log_softmax" => time_reps(reps, || kernels::log_softmax(&x, g, &mut out, par)),
-        "cross_entropy" => time_reps(reps, || {
-            kernels::ce_sparse_fwd(&x, g, &y, &p, &mut loss, &mut lse, par);
-            std::hint::black_box(loss.iter().fold(T::zero(), |a, &b| a + b) * scale);
-        }),
-        "cross_entropy_fwd_bwd" => time_reps(reps, || {
-            kernels::ce_sparse_fwd(&x, g, &y, &p, &mut loss, &mut lse, par);
-            kernels::ce_sparse_bwd(&x, g, &y, &p, &lse, Scale::Uniform(scale), &mut out, par);
-        }),
-        other => return Err(Error::Usage(format!("bench: `{other}` is not available for this dtype yet; ops: {}", OPS.join(", ")))),
-    })
-}
-
-/// Time `op` on `n × c` random logits of `dtype` with `threads` threads.
+/// Run one benchmark: `op` on an `N × C = shape` problem of `dtype`, in a rayon pool
+/// of `threads` threads (0: one per core), `reps` timed calls (default: about 1 s).
 ///
 /// # Errors
-/// [`Error::Usage`] for an unknown op or dtype, or a zero-sized shape.
-pub fn run(op: &str, shape: (usize, usize), dtype: &str, threads: usize, reps: Option<usize>) -> Result<BenchResult> {
-    let (n, c) = shape;
+/// An unknown op or dtype, an empty shape, a pool that cannot be built, or an op
+/// without a kernel for the dtype (`softmax` and `log_softmax` have none for the
+/// half types).
+pub fn run(op: &str, shape: (usize, usize), dtype: &str, threads: usize, reps: Option<usize>) -> Result<BenchResult, String> {
     if !OPS.contains(&op) {
-        return Err(Error::Usage(format!(
-            "bench: unknown op `{op}`{}; ops: {}",
-            crate::registry::suggest(op, OPS.iter().copied()),
-            OPS.join(", ")
-        )));
+        return Err(format!("unknown op `{op}` (known: {})", OPS.join(", ")));
     }
+    if !DTYPES.contains(&dtype) {
+        return Err(format!("unknown dtype `{dtype}` (known: {})", DTYPES.join(", ")));
+    }
+    let (n, c) = shape;
     if n == 0 || c == 0 {
-        return Err(Error::Usage(format!("bench: shape {n}x{c} is empty")));
+        return Err(format!("shape {n}x{c} is empty"));
     }
-    let threads = if threads == 0 { rayon::current_num_threads() } else { threads };
-    let pool =
-        rayon::ThreadPoolBuilder::new().num_threads(threads).build().map_err(|e| Error::Usage(format!("bench: thread pool: {e}")))?;
-    let par = if threads == 1 { Par::Seq } else { Par::Rayon(threads) };
-    let (size, (reps, median_s, min_s)) = pool.install(|| match dtype {
-        "float32" => Ok((4, run_f::<f32>(op, n, c, par, reps)?)),
-        "float64" => Ok((8, run_f::<f64>(op, n, c, par, reps)?)),
-        other => Err(Error::Usage(format!("bench: dtype `{other}` is not supported (float32, float64)"))),
+    let pool = rayon::ThreadPoolBuilder::new().num_threads(threads).build().map_err(|e| e.to_string())?;
+    let threads = pool.current_num_threads();
+    let (reps, median_s, min_s, size) = pool.install(|| match dtype {
+        "float32" => Ok(run_float::<f32>(op, n, c, reps)),
+        "float64" => Ok(run_float::<f64>(op, n, c, reps)),
+        "float16" => run_half::<f16>(op, n, c, reps),
+        _ => run_half::<bf16>(op, n, c, reps),
     })?;
     let b = (n * c * size) as u64;
-    let bytes = if op == "cross_entropy" { b } else { 2 * b };
+    let bytes = match op {
+        "softmax" | "log_softmax" => 2 * b,
+        "cross_entropy" => b + 8 * n as u64,
+        _ => 2 * b + 8 * n as u64,
+    };
     Ok(BenchResult {
-        op: op.into(),
+        op: op.to_string(),
         shape,
-        dtype: dtype.into(),
+        dtype: dtype.to_string(),
         threads,
         reps,
         median_s,
         min_s,
         bytes,
         gbps: bytes as f64 / median_s / 1e9,
+        isa: kernels::current_isa().name().to_string(),
     })
 }
 
-/// Memory bandwidth of this machine with `threads` threads over `mib` MiB buffers:
-/// `(read GB/s, copy GB/s)`, copy counting bytes read plus bytes written (STREAM's rule).
-pub fn membw(mib: usize, threads: usize) -> (f64, f64) {
-    use rayon::prelude::*;
-    let n = mib * (1 << 20) / 4;
-    let src: Vec<f32> = (0..n).map(|i| (i % 1024) as f32).collect();
-    let mut dst = vec![0f32; n];
-    let pool = rayon::ThreadPoolBuilder::new().num_threads(threads.max(1)).build().expect("pool");
-    let chunk = n.div_ceil(threads.max(1));
-    pool.install(|| {
-        let (_, read, _) = time_reps(Some(7), || {
-            let s: f32 = src.par_chunks(chunk).map(|c| c.iter().sum::<f32>()).sum();
+fn run_float<T: Float>(op: &str, n: usize, c: usize, reps: Option<usize>) -> (usize, f64, f64, usize) {
+    let g = Geom::rows(n, c);
+    let par = Par::all();
+    let mut x = logits(n * c, T::of);
+    let y = labels(n, c);
+    let p = SparseCe::default();
+    let (mut loss, mut lse) = (vec![T::zero(); n], vec![T::zero(); n]);
+    let scale = Scale::Uniform(T::one() / T::of(n as f64));
+    let (r, med, min) = match op {
+        "softmax" | "log_softmax" => {
+            let mut out = vec![T::zero(); n * c];
+            let f = if op == "softmax" { kernels::softmax::<T> } else { kernels::log_softmax::<T> };
+            time(reps, || f(&x, g, &mut out, par))
+        }
+        "cross_entropy" => time(reps, || {
+            kernels::ce_sparse_fwd(&x, g, &y, &p, &mut loss, &mut lse, par);
+            std::hint::black_box(loss.iter().copied().sum::<T>() / T::of(n as f64));
+        }),
+        "cross_entropy_fwd_bwd" => {
+            let mut grad = vec![T::zero(); n * c];
+            time(reps, || kernels::ce_sparse_fwd_bwd(&x, g, &y, &p, scale, &mut loss, &mut lse, &mut grad, par))
+        }
+        _ => time(reps, || kernels::ce_sparse_fwd_bwd_in_place(&mut x, g, &y, &p, scale, &mut loss, &mut lse, par)),
+    };
+    (r, med, min, size_of::<T>())
+}
+
+fn run_half<H: kernels::Half>(op: &str, n: usize, c: usize, reps: Option<usize>) -> Result<(usize, f64, f64, usize), String> {
+    let g = Geom::rows(n, c);
+    let par = Par::all();
+    let mut x = logits(n * c, |v| H::from_f32(v as f32));
+    let y = labels(n, c);
+    let p = SparseCe::default();
+    let (mut loss, mut lse) = (vec![0.0f32; n], vec![0.0f32; n]);
+    let scale = Scale::Uniform(1.0 / n as f32);
+    let (r, med, min) = match op {
+        "cross_entropy" => time(reps, || {
+            kernels::ce_sparse_fwd_half(&x, g, &y, &p, &mut loss, &mut lse, par);
+            std::hint::black_box(loss.iter().sum::<f32>() / n as f32);
+        }),
+        "cross_entropy_fwd_bwd" => {
+            let mut grad = vec![H::from_f32(0.0); n * c];
+            time(reps, || kernels::ce_sparse_fwd_bwd_half(&x, g, &y, &p, scale, &mut loss, &mut lse, &mut grad, par))
+        }
+        "cross_entropy_fwd_bwd_inplace" => {
+            time(reps, || kernels::ce_sparse_fwd_bwd_half_in_place(&mut x, g, &y, &p, scale, &mut loss, &mut lse, par))
+        }
+        _ => return Err(format!("{op} has no half-precision kernel")),
+    };
+    Ok((r, med, min, size_of::<H>()))
+}
+
+/// What [`membw`] measured, in GB/s (bytes read plus bytes written, the STREAM way).
+#[derive(Debug, Clone, PartialEq)]
+pub struct MemBw {
+    /// Buffer size in bytes (each of source and destination).
+    pub bytes: usize,
+    /// Threads used.
+    pub threads: usize,
+    /// Read-only sum over the buffer.
+    pub read_gbps: f64,
+    /// Copy with ordinary stores (each written line is also read for ownership, not counted).
+    pub copy_gbps: f64,
+    /// Copy with non-temporal stores.
+    pub copy_nt_gbps: f64,
+}
+
+impl MemBw {
+    /// `{"bytes","threads","read_gbps","copy_gbps","copy_nt_gbps"}`.
+    pub fn to_json(&self) -> serde_json::Value {
+        serde_json::json!({
+            "bytes": self.bytes,
+            "threads": self.threads,
+            "read_gbps": self.read_gbps,
+            "copy_gbps": self.copy_gbps,
+            "copy_nt_gbps": self.copy_nt_gbps,
+        })
+    }
+}
+
+/// Measure read and copy bandwidth over `bytes`-sized `f32` buffers with `threads`
+/// threads (0: one per core), best of `reps` passes.
+///
+/// # Errors
+/// If the rayon pool cannot be built.
+pub fn membw(bytes: usize, threads: usize, reps: usize) -> Result<MemBw, String> {
+    let pool = rayon::ThreadPoolBuilder::new().num_threads(threads).build().map_err(|e| e.to_string())?;
+    let threads = pool.current_num_threads();
+    let n = (bytes / 4).max(1024);
+    let k = f32::row_kernels(kernels::current_isa());
+    let (read, copy, copy_nt) = pool.install(|| {
+        let src = logits(n, |v| v as f32);
+        let mut dst = vec![0.0f32; n];
+        let chunk = n.div_ceil(threads);
+        let best = |f: &mut dyn FnMut()| {
+            (0..reps.max(1))
+                .map(|_| {
+                    let t = Instant::now();
+                    f();
+                    t.elapsed().as_secs_f64()
+                })
+                .fold(f64::INFINITY, f64::min)
+        };
+        let read = best(&mut || {
+            let s: f32 = src.par_chunks(chunk).map(|c| (k.sum)(c)).sum();
             std::hint::black_box(s);
         });
-        let (_, copy, _) = time_reps(Some(7), || {
-            dst.par_chunks_mut(chunk).zip(src.par_chunks(chunk)).for_each(|(d, s)| d.copy_from_slice(s));
-            std::hint::black_box(&dst);
-        });
-        let bytes = (n * 4) as f64;
-        (bytes / read / 1e9, 2.0 * bytes / copy / 1e9)
-    })
+        let mut copy_with = |nt: bool| {
+            best(&mut || {
+                dst.par_chunks_mut(chunk).zip(src.par_chunks(chunk)).for_each(|(d, s)| (k.copy)(s, d, nt));
+            })
+        };
+        (read, copy_with(false), copy_with(true))
+    });
+    let b = (n * 4) as f64;
+    Ok(MemBw { bytes: n * 4, threads, read_gbps: b / read / 1e9, copy_gbps: 2.0 * b / copy / 1e9, copy_nt_gbps: 2.0 * b / copy_nt / 1e9 })
 }

@@ -5,6 +5,7 @@ use std::iter::Sum;
 use std::ops::{AddAssign, DivAssign, MulAssign, SubAssign};
 
 use crate::array::{DType, DynArray};
+use crate::kernels::{Isa, RowKernels};
 use ndarray::ArrayD;
 
 /// `f32` or `f64`: the element types the numerics are generic over.
@@ -38,6 +39,12 @@ pub trait Float:
     fn wrap(a: ArrayD<Self>) -> DynArray;
     /// View a [`DynArray`] of this dtype, or `None` for another dtype.
     fn unwrap_ref(a: &DynArray) -> Option<&ArrayD<Self>>;
+    /// The row kernels of this type on `isa`: SIMD for `f32` on AVX2 and AVX-512,
+    /// the scalar reference otherwise (every ISA for `f64`).
+    ///
+    /// # Panics
+    /// If this CPU does not support `isa` ([`Isa::is_available`]).
+    fn row_kernels(isa: Isa) -> &'static RowKernels<Self>;
 }
 
 impl Float for f32 {
@@ -60,6 +67,9 @@ impl Float for f32 {
             _ => None,
         }
     }
+    fn row_kernels(isa: Isa) -> &'static RowKernels<f32> {
+        crate::kernels::table::f32_table(isa)
+    }
 }
 
 impl Float for f64 {
@@ -81,5 +91,9 @@ impl Float for f64 {
             DynArray::F64(a) => Some(a),
             _ => None,
         }
+    }
+    fn row_kernels(isa: Isa) -> &'static RowKernels<f64> {
+        assert!(isa.is_available(), "xent: ISA {} is not supported by this CPU", isa.name());
+        &crate::kernels::table::SCALAR_F64
     }
 }

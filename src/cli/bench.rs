@@ -40,34 +40,32 @@ fn run_inner(a: &BenchArgs) -> Result<(), Error> {
     if a.membw {
         let all = if a.threads == 0 { rayon::current_num_threads() } else { a.threads };
         for t in [1, all] {
-            let (r, c) = xent::bench::membw(1024, t);
+            let m = xent::bench::membw(1 << 30, t, a.reps.unwrap_or(5)).map_err(|e| Error::Usage(format!("bench: {e}")))?;
             if a.json {
-                println!("{}", serde_json::json!({"threads": t, "read_gbps": r, "copy_gbps": c}));
+                println!("{}", m.to_json());
             } else {
-                println!("threads {t}: read {r:.1} GB/s, copy {c:.1} GB/s (read + write bytes)");
+                println!(
+                    "threads {t}: read {:.1} GB/s, copy {:.1} GB/s, copy with non-temporal stores {:.1} GB/s (read + write bytes)",
+                    m.read_gbps, m.copy_gbps, m.copy_nt_gbps
+                );
             }
         }
         return Ok(());
     }
     let op = a.op.as_deref().ok_or_else(|| Error::Usage(format!("bench: missing OP ({})", xent::bench::OPS.join(", "))))?;
     let sh = shape(a.shape.as_deref().ok_or_else(|| Error::Usage("bench: missing --shape N,C".into()))?)?;
-    let r = xent::bench::run(op, sh, &a.dtype, a.threads, a.reps)?;
+    if !xent::bench::OPS.contains(&op) {
+        return Err(Error::Usage(format!(
+            "bench: unknown op `{op}`{}; ops: {}",
+            xent::registry::suggest(op, xent::bench::OPS.iter().copied()),
+            xent::bench::OPS.join(", ")
+        )));
+    }
+    let r = xent::bench::run(op, sh, &a.dtype, a.threads, a.reps).map_err(|e| Error::Usage(format!("bench: {e}")))?;
     if a.json {
         println!("{}", r.to_json());
     } else {
-        println!(
-            "{} {}x{} {} threads={}: median {:.3} ms, min {:.3} ms over {} reps; {:.1} GB/s of the {} bytes it must move",
-            r.op,
-            r.shape.0,
-            r.shape.1,
-            r.dtype,
-            r.threads,
-            r.median_s * 1e3,
-            r.min_s * 1e3,
-            r.reps,
-            r.gbps,
-            r.bytes
-        );
+        println!("{r}");
     }
     Ok(())
 }

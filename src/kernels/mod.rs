@@ -19,9 +19,21 @@
 //! The kernels panic when slice lengths disagree with the geometry: that is a bug in
 //! the caller (the core ops check shapes and return errors before calling here).
 
+mod isa;
 pub mod scalar;
+mod simd;
+#[macro_use]
+pub(crate) mod table;
+mod half_precision;
+#[cfg(test)]
+mod tests;
+
+pub use half_precision::{Half, HalfKernels};
+pub use isa::{current_isa, default_isa, with_isa, Isa};
+pub use table::RowKernels;
 
 use crate::float::Float;
+use table::Grad;
 
 /// How many threads a kernel may use.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -139,28 +151,33 @@ pub enum DenseGrad {
 // ---------------------------------------------------------------------------------
 // The row/tile driver.
 
-/// One position's data handed to a row closure.
-struct Row<'r, T> {
-    a: &'r [T],
-    b: Option<&'r [T]>,
-    out: Option<&'r mut [T]>,
-    pin: T,
+/// An element the driver moves: a tensor element (`E`) or a per-position value (`P`).
+trait Elem: Copy + Default + Send + Sync + 'static {}
+impl<T: Copy + Default + Send + Sync + 'static> Elem for T {}
+
+/// One position's data handed to a row closure: tensor rows of `E`, per-position
+/// values of `P`.
+struct Row<'r, E, P> {
+    a: &'r [E],
+    b: Option<&'r [E]>,
+    out: Option<&'r mut [E]>,
+    pin: P,
     label: i64,
     pos: usize,
 }
 
 /// All buffers of one kernel call, split together by outer index.
-struct Bufs<'a, T> {
+struct Bufs<'a, E, P> {
     g: Geom,
     /// global index of the first position (for `Scale::PerPosition` / debugging)
     pos0: usize,
-    a: &'a [T],
-    b: Option<&'a [T]>,
-    out: Option<&'a mut [T]>,
-    pin: Option<&'a [T]>,
+    a: &'a [E],
+    b: Option<&'a [E]>,
+    out: Option<&'a mut [E]>,
+    pin: Option<&'a [P]>,
     labels: Option<&'a [i64]>,
-    pout: Option<&'a mut [T]>,
-    pout2: Option<&'a mut [T]>,
+    pout: Option<&'a mut [P]>,
+    pout2: Option<&'a mut [P]>,
 }
 
 fn split_opt<T>(s: Option<&[T]>, at: usize) -> (Option<&[T]>, Option<&[T]>) {
@@ -183,8 +200,8 @@ fn split_opt_mut<T>(s: Option<&mut [T]>, at: usize) -> (Option<&mut [T]>, Option
     }
 }
 
-impl<'a, T: Float> Bufs<'a, T> {
-    fn split(self, outer_left: usize) -> (Bufs<'a, T>, Bufs<'a, T>) {
+impl<'a, E: Elem, P: Elem> Bufs<'a, E, P> {
+    fn split(self, outer_left: usize) -> (Bufs<'a, E, P>, Bufs<'a, E, P>) {
         let g = self.g;
         let ce = outer_left * g.classes * g.inner;
         let pe = outer_left * g.inner;
@@ -205,7 +222,7 @@ impl<'a, T: Float> Bufs<'a, T> {
 
     fn run<F>(self, par_tasks: usize, f: &F)
     where
-        F: Fn(Row<'_, T>) -> (T, T) + Sync,
+        F: Fn(Row<'_, E, P>) -> (P, P) + Sync,
     {
         let work = self.g.len().max(self.g.positions());
         if par_tasks > 1 && self.g.outer > 1 && work >= 2 * GRAIN {
@@ -220,11 +237,11 @@ impl<'a, T: Float> Bufs<'a, T> {
 
     fn run_seq<F>(self, f: &F)
     where
-        F: Fn(Row<'_, T>) -> (T, T),
+        F: Fn(Row<'_, E, P>) -> (P, P),
     {
         let Geom { outer, classes: c, inner } = self.g;
         let Bufs { a, b, mut out, pin, labels, mut pout, mut pout2, pos0, .. } = self;
-        let mut emit = |p: usize, v: (T, T)| {
+        let mut emit = |p: usize, v: (P, P)| {
             if let Some(q) = pout.as_deref_mut() {
                 q[p] = v.0;
             }
@@ -239,7 +256,7 @@ impl<'a, T: Float> Bufs<'a, T> {
                     a: &a[span.clone()],
                     b: b.map(|b| &b[span.clone()]),
                     out: out.as_deref_mut().map(|o| &mut o[span.clone()]),
-                    pin: pin.map_or(T::zero(), |p| p[r]),
+                    pin: pin.map_or(P::default(), |p| p[r]),
                     label: labels.map_or(0, |l| l[r]),
                     pos: pos0 + r,
                 });
@@ -248,9 +265,9 @@ impl<'a, T: Float> Bufs<'a, T> {
             return;
         }
         // Blocked path: tiles of TILE positions transposed into row-major buffers.
-        let mut ta = vec![T::zero(); TILE * c];
-        let mut tb = if b.is_some() { vec![T::zero(); TILE * c] } else { Vec::new() };
-        let mut to = if out.is_some() { vec![T::zero(); TILE * c] } else { Vec::new() };
+        let mut ta = vec![E::default(); TILE * c];
+        let mut tb = if b.is_some() { vec![E::default(); TILE * c] } else { Vec::new() };
+        let mut to = if out.is_some() { vec![E::default(); TILE * c] } else { Vec::new() };
         for o in 0..outer {
             let base = o * c * inner;
             let mut j0 = 0;
@@ -274,7 +291,7 @@ impl<'a, T: Float> Bufs<'a, T> {
                         a: &ta[span.clone()],
                         b: if b.is_some() { Some(&tb[span.clone()]) } else { None },
                         out: if out.is_some() { Some(&mut to[span.clone()]) } else { None },
-                        pin: pin.map_or(T::zero(), |q| q[p]),
+                        pin: pin.map_or(P::default(), |q| q[p]),
                         label: labels.map_or(0, |l| l[p]),
                         pos: pos0 + p,
                     });
@@ -299,19 +316,19 @@ fn check(name: &str, got: usize, want: usize) {
 }
 
 #[allow(clippy::too_many_arguments)] // internal plumbing; public kernels name their buffers
-fn drive<T: Float, F>(
+fn drive<E: Elem, P: Elem, F>(
     g: Geom,
     par: Par,
-    a: &[T],
-    b: Option<&[T]>,
-    out: Option<&mut [T]>,
-    pin: Option<&[T]>,
+    a: &[E],
+    b: Option<&[E]>,
+    out: Option<&mut [E]>,
+    pin: Option<&[P]>,
     labels: Option<&[i64]>,
-    pout: Option<&mut [T]>,
-    pout2: Option<&mut [T]>,
+    pout: Option<&mut [P]>,
+    pout2: Option<&mut [P]>,
     f: F,
 ) where
-    F: Fn(Row<'_, T>) -> (T, T) + Sync,
+    F: Fn(Row<'_, E, P>) -> (P, P) + Sync,
 {
     check("input", a.len(), g.len());
     if let Some(b) = b {
@@ -340,41 +357,257 @@ fn drive<T: Float, F>(
 }
 
 // ---------------------------------------------------------------------------------
+// In-place driver: like `drive`, with the tensor itself as the mutable row.
+
+/// One position's data handed to an in-place row closure.
+struct RowMut<'r, E> {
+    a: &'r mut [E],
+    label: i64,
+    pos: usize,
+}
+
+struct BufsMut<'a, E, P> {
+    g: Geom,
+    pos0: usize,
+    a: &'a mut [E],
+    labels: Option<&'a [i64]>,
+    pout: Option<&'a mut [P]>,
+    pout2: Option<&'a mut [P]>,
+}
+
+impl<'a, E: Elem, P: Elem> BufsMut<'a, E, P> {
+    fn split(self, outer_left: usize) -> (BufsMut<'a, E, P>, BufsMut<'a, E, P>) {
+        let g = self.g;
+        let ce = outer_left * g.classes * g.inner;
+        let pe = outer_left * g.inner;
+        let (a0, a1) = self.a.split_at_mut(ce);
+        let (l0, l1) = split_opt(self.labels, pe);
+        let (q0, q1) = split_opt_mut(self.pout, pe);
+        let (r0, r1) = split_opt_mut(self.pout2, pe);
+        let gl = Geom { outer: outer_left, ..g };
+        let gr = Geom { outer: g.outer - outer_left, ..g };
+        (
+            BufsMut { g: gl, pos0: self.pos0, a: a0, labels: l0, pout: q0, pout2: r0 },
+            BufsMut { g: gr, pos0: self.pos0 + pe, a: a1, labels: l1, pout: q1, pout2: r1 },
+        )
+    }
+
+    fn run<F>(self, par_tasks: usize, f: &F)
+    where
+        F: Fn(RowMut<'_, E>) -> (P, P) + Sync,
+    {
+        let work = self.g.len().max(self.g.positions());
+        if par_tasks > 1 && self.g.outer > 1 && work >= 2 * GRAIN {
+            let left = self.g.outer / 2;
+            let (l, r) = self.split(left);
+            let tl = par_tasks / 2;
+            rayon::join(|| l.run(tl.max(1), f), || r.run((par_tasks - tl).max(1), f));
+        } else {
+            self.run_seq(f);
+        }
+    }
+
+    fn run_seq<F>(self, f: &F)
+    where
+        F: Fn(RowMut<'_, E>) -> (P, P),
+    {
+        let Geom { outer, classes: c, inner } = self.g;
+        let BufsMut { a, labels, mut pout, mut pout2, pos0, .. } = self;
+        let mut emit = |p: usize, v: (P, P)| {
+            if let Some(q) = pout.as_deref_mut() {
+                q[p] = v.0;
+            }
+            if let Some(q) = pout2.as_deref_mut() {
+                q[p] = v.1;
+            }
+        };
+        if inner == 1 {
+            for (r, row) in a.chunks_exact_mut(c.max(1)).take(outer).enumerate() {
+                let v = f(RowMut { a: &mut row[..c], label: labels.map_or(0, |l| l[r]), pos: pos0 + r });
+                emit(r, v);
+            }
+            if c == 0 {
+                for r in 0..outer {
+                    let v = f(RowMut { a: &mut [], label: labels.map_or(0, |l| l[r]), pos: pos0 + r });
+                    emit(r, v);
+                }
+            }
+            return;
+        }
+        let mut ta = vec![E::default(); TILE * c];
+        for o in 0..outer {
+            let base = o * c * inner;
+            let mut j0 = 0;
+            while j0 < inner {
+                let w = TILE.min(inner - j0);
+                for k in 0..c {
+                    let src = base + k * inner + j0;
+                    for t in 0..w {
+                        ta[t * c + k] = a[src + t];
+                    }
+                }
+                for t in 0..w {
+                    let p = o * inner + j0 + t;
+                    let v = f(RowMut { a: &mut ta[t * c..(t + 1) * c], label: labels.map_or(0, |l| l[p]), pos: pos0 + p });
+                    emit(p, v);
+                }
+                for k in 0..c {
+                    let dst = base + k * inner + j0;
+                    for t in 0..w {
+                        a[dst + t] = ta[t * c + k];
+                    }
+                }
+                j0 += w;
+            }
+        }
+    }
+}
+
+fn drive_in_place<E: Elem, P: Elem, F>(
+    g: Geom,
+    par: Par,
+    a: &mut [E],
+    labels: Option<&[i64]>,
+    pout: Option<&mut [P]>,
+    pout2: Option<&mut [P]>,
+    f: F,
+) where
+    F: Fn(RowMut<'_, E>) -> (P, P) + Sync,
+{
+    check("input", a.len(), g.len());
+    if let Some(l) = labels {
+        check("labels", l.len(), g.positions());
+    }
+    for (n, s) in
+        [("per-position output", pout.as_deref().map(|s| s.len())), ("second per-position output", pout2.as_deref().map(|s| s.len()))]
+    {
+        if let Some(l) = s {
+            check(n, l, g.positions());
+        }
+    }
+    if g.positions() == 0 {
+        return;
+    }
+    BufsMut { g, pos0: 0, a, labels, pout, pout2 }.run(par.tasks(), &f);
+}
+
+// ---------------------------------------------------------------------------------
+// Row compositions over a kernel table.
+
+/// Outputs of at least this many bytes (class axis last) are written with
+/// non-temporal stores, which skip the read-for-ownership of each line and leave the
+/// cache to the input; smaller outputs stay in the cache for whoever reads them next.
+pub const NT_MIN_BYTES: usize = 64 << 20;
+
+fn use_nt<T>(g: Geom) -> bool {
+    g.inner == 1 && g.len() * size_of::<T>() >= NT_MIN_BYTES
+}
+
+/// The log-sum-exp of a row from `(m, s)`: `m + ln s`, NaN when the max of the
+/// non-NaN entries is `−inf` (the row is all `−inf`/NaN), `−inf` for an empty row.
+#[inline]
+fn lse_from<T: Float>(m: T, s: T, n: usize) -> T {
+    if m == T::neg_infinity() {
+        if n == 0 {
+            m
+        } else {
+            T::nan()
+        }
+    } else {
+        m + s.ln()
+    }
+}
+
+/// Per-call constants of the sparse cross-entropy.
+struct SparseConsts<T> {
+    inv_c: T,
+    sum_w: T,
+}
+
+impl<T: Float> SparseConsts<T> {
+    fn new(g: Geom, p: &SparseCe<'_, T>) -> Self {
+        let c = T::of(g.classes as f64);
+        SparseConsts { inv_c: T::one() / c, sum_w: p.weight.map_or(c, |w| w.iter().copied().sum()) }
+    }
+}
+
+/// Sparse cross-entropy of one non-ignored row given `(m, ln s)`:
+/// `(1 − ε)·w_y·((m − x_y) + ln s) + (ε/C)·(Σ_c w_c (m − x_c) + ln s·Σw)`
+/// (the reference's `lse − x` split as `(m − x) + ln s`, which keeps its accuracy
+/// when the logits are large).
+#[inline]
+fn sparse_loss_row<T: Float>(k: &RowKernels<T>, x: &[T], m: T, ls: T, y: usize, p: &SparseCe<'_, T>, c: &SparseConsts<T>) -> T {
+    let wy = p.weight.map_or(T::one(), |w| w[y]);
+    let v = wy * ((m - x[y]) + ls);
+    if p.smoothing > T::zero() {
+        let smooth = (k.smooth_sum)(x, p.weight, m) + ls * c.sum_w;
+        (T::one() - p.smoothing) * v + p.smoothing * c.inv_c * smooth
+    } else {
+        v
+    }
+}
+
+// ---------------------------------------------------------------------------------
 // Public kernels.
 
-/// Softmax over the class axis: `out = exp(x − m) / Σ exp(x − m)`, `m` the max.
+/// Softmax over the class axis: `out = exp(x − m) · (1 / Σ exp(x − m))`, `m` the max.
+///
+/// A row holding NaN or `+inf`, or only `−inf`, gives NaN everywhere; a `−inf` entry
+/// in a row with a finite max gives exactly 0.
 pub fn softmax<T: Float>(x: &[T], g: Geom, out: &mut [T], par: Par) {
+    let k = table::kernels::<T>();
+    let nt = use_nt::<T>(g);
     drive(g, par, x, None, Some(out), None, None, None, None, |r| {
-        scalar::softmax_row(r.a, r.out.expect("out"));
+        let (m, s) = (k.max_sum_exp)(r.a);
+        (k.exp_scale)(r.a, r.out.expect("out"), m, s.recip(), nt);
         (T::zero(), T::zero())
     });
 }
 
-/// Log-softmax over the class axis: `out = x − m − ln Σ exp(x − m)`.
+/// Log-softmax over the class axis: `out = (x − m) − ln Σ exp(x − m)`.
+///
+/// NaN rows as in [`softmax`]; a `−inf` entry in a row with a finite max gives `−inf`.
 pub fn log_softmax<T: Float>(x: &[T], g: Geom, out: &mut [T], par: Par) {
+    let k = table::kernels::<T>();
+    let nt = use_nt::<T>(g);
     drive(g, par, x, None, Some(out), None, None, None, None, |r| {
-        scalar::log_softmax_row(r.a, r.out.expect("out"));
+        let (m, s) = (k.max_sum_exp)(r.a);
+        let l = if m == T::neg_infinity() { T::nan() } else { s.ln() };
+        (k.sub2)(r.a, r.out.expect("out"), m, l, nt);
         (T::zero(), T::zero())
     });
 }
 
-/// Log-sum-exp over the class axis, one value per position: `m + ln Σ exp(x − m)`.
+/// Log-sum-exp over the class axis, one value per position: `m + ln Σ exp(x − m)`
+/// (NaN for a row of only `−inf`, `−inf` for an empty class axis).
 pub fn logsumexp<T: Float>(x: &[T], g: Geom, out: &mut [T], par: Par) {
-    drive(g, par, x, None, None, None, None, Some(out), None, |r| (scalar::logsumexp(r.a), T::zero()));
+    let k = table::kernels::<T>();
+    drive(g, par, x, None, None, None, None, Some(out), None, |r| {
+        let (m, s) = (k.max_sum_exp)(r.a);
+        (lse_from(m, s, r.a.len()), T::zero())
+    });
 }
 
 /// Softmax VJP: `out = y ∘ (gy − Σ_c gy_c y_c)`, `y` the forward softmax output.
 pub fn softmax_bwd<T: Float>(y: &[T], gy: &[T], g: Geom, out: &mut [T], par: Par) {
+    let k = table::kernels::<T>();
+    let nt = use_nt::<T>(g);
     drive(g, par, y, Some(gy), Some(out), None, None, None, None, |r| {
-        scalar::softmax_bwd_row(r.a, r.b.expect("gy"), r.out.expect("out"));
+        let gy = r.b.expect("gy");
+        let d = (k.dot)(r.a, gy);
+        (k.softmax_bwd)(r.a, gy, r.out.expect("out"), d, nt);
         (T::zero(), T::zero())
     });
 }
 
 /// Log-softmax VJP: `out = gy − exp(y) · Σ_c gy_c`, `y` the forward log-softmax output.
 pub fn log_softmax_bwd<T: Float>(y: &[T], gy: &[T], g: Geom, out: &mut [T], par: Par) {
+    let k = table::kernels::<T>();
+    let nt = use_nt::<T>(g);
     drive(g, par, y, Some(gy), Some(out), None, None, None, None, |r| {
-        scalar::log_softmax_bwd_row(r.a, r.b.expect("gy"), r.out.expect("out"));
+        let gy = r.b.expect("gy");
+        let t = (k.sum)(gy);
+        (k.log_softmax_bwd)(r.a, gy, r.out.expect("out"), t, nt);
         (T::zero(), T::zero())
     });
 }
@@ -389,25 +622,15 @@ fn is_ignored(label: i64, p: &SparseCe<'_, impl Float>) -> bool {
 /// `loss = 0` (their `lse` is still written). Labels must already be validated: every
 /// label is in `[0, classes)` or equal to `p.ignore_index`.
 pub fn ce_sparse_fwd<T: Float>(x: &[T], g: Geom, labels: &[i64], p: &SparseCe<'_, T>, loss: &mut [T], lse: &mut [T], par: Par) {
-    let c = g.classes;
-    let eps = p.smoothing;
-    let inv_c = T::one() / T::of(c as f64);
+    let k = table::kernels::<T>();
+    let cst = SparseConsts::new(g, p);
     drive(g, par, x, None, None, None, Some(labels), Some(loss), Some(lse), |r| {
-        let l = scalar::logsumexp(r.a);
+        let (m, s) = (k.max_sum_exp)(r.a);
+        let l = lse_from(m, s, r.a.len());
         if is_ignored(r.label, p) {
             return (T::zero(), l);
         }
-        let y = r.label as usize;
-        let wy = p.weight.map_or(T::one(), |w| w[y]);
-        let mut v = wy * (l - r.a[y]);
-        if eps > T::zero() {
-            let smooth = match p.weight {
-                Some(w) => r.a.iter().zip(w).fold(T::zero(), |s, (&xv, &wc)| s + wc * (l - xv)),
-                None => r.a.iter().fold(T::zero(), |s, &xv| s + (l - xv)),
-            };
-            v = (T::one() - eps) * v + eps * inv_c * smooth;
-        }
-        (v, l)
+        (sparse_loss_row(k, r.a, m, s.ln(), r.label as usize, p, &cst), l)
     });
 }
 
@@ -420,6 +643,12 @@ fn sparse_coeffs<T: Float>(p: &SparseCe<'_, T>, sum_w: T, inv_c: T, y: usize, s:
     let b_all = s * eps * inv_c;
     let b_y = s * (T::one() - eps) * wy;
     (a, b_all, b_y)
+}
+
+/// The gradient terms of one non-ignored row with label `y` and scale `s`.
+fn sparse_grad_terms<'w, T: Float>(p: &SparseCe<'w, T>, c: &SparseConsts<T>, m: T, l: T, y: usize, s: T) -> Grad<'w, T> {
+    let (a, b_all, b_y) = sparse_coeffs(p, c.sum_w, c.inv_c, y, s);
+    Grad { m, l, a, b_all, w: p.weight, y: Some(y), b_y }
 }
 
 /// Sparse cross-entropy backward into `grad` (same geometry as `x`), given the
@@ -436,8 +665,9 @@ pub fn ce_sparse_bwd<T: Float>(
     grad: &mut [T],
     par: Par,
 ) {
-    let inv_c = T::one() / T::of(g.classes as f64);
-    let sum_w = p.weight.map_or(T::of(g.classes as f64), |w| w.iter().copied().sum());
+    let k = table::kernels::<T>();
+    let nt = use_nt::<T>(g);
+    let cst = SparseConsts::new(g, p);
     if let Scale::PerPosition(s) = scale {
         check("scale", s.len(), g.positions());
     }
@@ -447,10 +677,85 @@ pub fn ce_sparse_bwd<T: Float>(
             out.fill(T::zero());
             return (T::zero(), T::zero());
         }
-        let y = r.label as usize;
-        let (a, b_all, b_y) = sparse_coeffs(p, sum_w, inv_c, y, scale.at(r.pos));
-        scalar::sparse_grad_row(r.a, out, r.pin, a, b_all, p.weight, Some(y), b_y);
+        let t = sparse_grad_terms(p, &cst, r.pin, T::zero(), r.label as usize, scale.at(r.pos));
+        (k.sparse_grad)(r.a, out, &t, nt);
         (T::zero(), T::zero())
+    });
+}
+
+/// Fused sparse cross-entropy forward and backward: one read of the logits for the
+/// row's `(max, Σ exp)` (blocked, from memory), one more (from cache) to write the
+/// gradient. Writes `loss` and `lse` per position, as [`ce_sparse_fwd`], and
+/// `grad = scale · ((1 − ε)·w_y·(softmax − onehot) + (ε/C)·(softmax·Σw − w))` as
+/// [`ce_sparse_bwd`] (zero rows at ignored positions). The upstream scale must be
+/// known in advance: for a mean over positions it is `1/N` (or `1/Σ w_y`), which
+/// depends only on the labels.
+///
+/// Large outputs are written with non-temporal stores ([`NT_MIN_BYTES`]).
+#[allow(clippy::too_many_arguments)] // every buffer of the fused loss is explicit
+pub fn ce_sparse_fwd_bwd<T: Float>(
+    x: &[T],
+    g: Geom,
+    labels: &[i64],
+    p: &SparseCe<'_, T>,
+    scale: Scale<'_, T>,
+    loss: &mut [T],
+    lse: &mut [T],
+    grad: &mut [T],
+    par: Par,
+) {
+    let k = table::kernels::<T>();
+    let nt = use_nt::<T>(g);
+    let cst = SparseConsts::new(g, p);
+    if let Scale::PerPosition(s) = scale {
+        check("scale", s.len(), g.positions());
+    }
+    drive(g, par, x, None, Some(grad), None, Some(labels), Some(loss), Some(lse), |r| {
+        let out = r.out.expect("grad");
+        let (m, s) = (k.max_sum_exp)(r.a);
+        let l = lse_from(m, s, r.a.len());
+        if is_ignored(r.label, p) {
+            out.fill(T::zero());
+            return (T::zero(), l);
+        }
+        let (y, ls) = (r.label as usize, s.ln());
+        let v = sparse_loss_row(k, r.a, m, ls, y, p, &cst);
+        (k.sparse_grad)(r.a, out, &sparse_grad_terms(p, &cst, m, ls, y, scale.at(r.pos)), nt);
+        (v, l)
+    });
+}
+
+/// [`ce_sparse_fwd_bwd`] that overwrites the logits `x` with the gradient (the
+/// Liger-kernel trick: logits and gradient never coexist). The row is read once from
+/// memory and rewritten from cache, so each line goes back to memory once, with no
+/// read-for-ownership.
+#[allow(clippy::too_many_arguments)] // every buffer of the fused loss is explicit
+pub fn ce_sparse_fwd_bwd_in_place<T: Float>(
+    x: &mut [T],
+    g: Geom,
+    labels: &[i64],
+    p: &SparseCe<'_, T>,
+    scale: Scale<'_, T>,
+    loss: &mut [T],
+    lse: &mut [T],
+    par: Par,
+) {
+    let k = table::kernels::<T>();
+    let cst = SparseConsts::new(g, p);
+    if let Scale::PerPosition(s) = scale {
+        check("scale", s.len(), g.positions());
+    }
+    drive_in_place(g, par, x, Some(labels), Some(loss), Some(lse), |r| {
+        let (m, s) = (k.max_sum_exp)(r.a);
+        let l = lse_from(m, s, r.a.len());
+        if is_ignored(r.label, p) {
+            r.a.fill(T::zero());
+            return (T::zero(), l);
+        }
+        let (y, ls) = (r.label as usize, s.ln());
+        let v = sparse_loss_row(k, r.a, m, ls, y, p, &cst);
+        (k.sparse_grad_in_place)(r.a, &sparse_grad_terms(p, &cst, m, ls, y, scale.at(r.pos)));
+        (v, l)
     });
 }
 
@@ -458,9 +763,11 @@ pub fn ce_sparse_bwd<T: Float>(
 /// `loss = Σ_c w_c t_c (lse − x_c)` per position, plus `lse`.
 #[allow(clippy::too_many_arguments)] // every buffer of the fused loss is explicit
 pub fn ce_dense_fwd<T: Float>(x: &[T], t: &[T], g: Geom, weight: Option<&[T]>, loss: &mut [T], lse: &mut [T], par: Par) {
+    let k = table::kernels::<T>();
     drive(g, par, x, Some(t), None, None, None, Some(loss), Some(lse), |r| {
-        let l = scalar::logsumexp(r.a);
-        (scalar::dense_ce_row(r.a, r.b.expect("t"), weight, l), l)
+        let (m, s) = (k.max_sum_exp)(r.a);
+        let l = lse_from(m, s, r.a.len());
+        ((k.dense_ce)(r.a, r.b.expect("t"), weight, l), l)
     });
 }
 
@@ -479,6 +786,8 @@ pub fn ce_dense_bwd<T: Float>(
     grad: &mut [T],
     par: Par,
 ) {
+    let k = table::kernels::<T>();
+    let nt = use_nt::<T>(g);
     if let Scale::PerPosition(s) = scale {
         check("scale", s.len(), g.positions());
     }
@@ -487,11 +796,117 @@ pub fn ce_dense_bwd<T: Float>(
         let a = match mode {
             DenseGrad::Kernel => T::one(),
             DenseGrad::Exact => match weight {
-                Some(w) => tr.iter().zip(w).fold(T::zero(), |s, (&tc, &wc)| s + wc * tc),
-                None => tr.iter().copied().sum(),
+                Some(w) => (k.dot)(tr, w),
+                None => (k.sum)(tr),
             },
         };
-        scalar::dense_grad_row(r.a, tr, weight, r.pin, a, scale.at(r.pos), r.out.expect("grad"));
+        (k.dense_grad)(r.a, tr, weight, r.pin, a, scale.at(r.pos), r.out.expect("grad"), nt);
         (T::zero(), T::zero())
+    });
+}
+
+// ---------------------------------------------------------------------------------
+// Half-precision inputs.
+
+/// [`sparse_loss_row`] for 16-bit logits (`f32` arithmetic).
+#[inline]
+fn sparse_loss_row_half<H: Half>(
+    k: &HalfKernels<H>,
+    x: &[H],
+    m: f32,
+    ls: f32,
+    y: usize,
+    p: &SparseCe<'_, f32>,
+    c: &SparseConsts<f32>,
+) -> f32 {
+    let wy = p.weight.map_or(1.0, |w| w[y]);
+    let v = wy * ((m - x[y].to_f32()) + ls);
+    if p.smoothing > 0.0 {
+        let smooth = (k.smooth_sum)(x, p.weight, m) + ls * c.sum_w;
+        (1.0 - p.smoothing) * v + p.smoothing * c.inv_c * smooth
+    } else {
+        v
+    }
+}
+
+/// [`ce_sparse_fwd`] for `f16`/`bf16` logits: every sum and exp in `f32`, `loss` and
+/// `lse` in `f32`.
+pub fn ce_sparse_fwd_half<H: Half>(x: &[H], g: Geom, labels: &[i64], p: &SparseCe<'_, f32>, loss: &mut [f32], lse: &mut [f32], par: Par) {
+    let k = H::half_kernels(current_isa());
+    let cst = SparseConsts::new(g, p);
+    drive(g, par, x, None, None, None::<&[f32]>, Some(labels), Some(loss), Some(lse), |r| {
+        let (m, s) = (k.max_sum_exp)(r.a);
+        let l = lse_from(m, s, r.a.len());
+        if is_ignored(r.label, p) {
+            return (0.0, l);
+        }
+        (sparse_loss_row_half(k, r.a, m, s.ln(), r.label as usize, p, &cst), l)
+    });
+}
+
+/// [`ce_sparse_fwd_bwd`] for `f16`/`bf16` logits: `f32` arithmetic, the gradient
+/// rounded to `H` (nearest-even). An `f16` gradient underflows to 0 below `6e-8`,
+/// as in the frameworks.
+#[allow(clippy::too_many_arguments)] // every buffer of the fused loss is explicit
+pub fn ce_sparse_fwd_bwd_half<H: Half>(
+    x: &[H],
+    g: Geom,
+    labels: &[i64],
+    p: &SparseCe<'_, f32>,
+    scale: Scale<'_, f32>,
+    loss: &mut [f32],
+    lse: &mut [f32],
+    grad: &mut [H],
+    par: Par,
+) {
+    let k = H::half_kernels(current_isa());
+    let nt = use_nt::<H>(g);
+    let cst = SparseConsts::new(g, p);
+    if let Scale::PerPosition(s) = scale {
+        check("scale", s.len(), g.positions());
+    }
+    drive(g, par, x, None, Some(grad), None::<&[f32]>, Some(labels), Some(loss), Some(lse), |r| {
+        let out = r.out.expect("grad");
+        let (m, s) = (k.max_sum_exp)(r.a);
+        let l = lse_from(m, s, r.a.len());
+        if is_ignored(r.label, p) {
+            out.fill(H::default());
+            return (0.0, l);
+        }
+        let (y, ls) = (r.label as usize, s.ln());
+        let v = sparse_loss_row_half(k, r.a, m, ls, y, p, &cst);
+        (k.sparse_grad)(r.a, out, &sparse_grad_terms(p, &cst, m, ls, y, scale.at(r.pos)), nt);
+        (v, l)
+    });
+}
+
+/// [`ce_sparse_fwd_bwd_in_place`] for `f16`/`bf16` logits (`f32` arithmetic).
+#[allow(clippy::too_many_arguments)] // every buffer of the fused loss is explicit
+pub fn ce_sparse_fwd_bwd_half_in_place<H: Half>(
+    x: &mut [H],
+    g: Geom,
+    labels: &[i64],
+    p: &SparseCe<'_, f32>,
+    scale: Scale<'_, f32>,
+    loss: &mut [f32],
+    lse: &mut [f32],
+    par: Par,
+) {
+    let k = H::half_kernels(current_isa());
+    let cst = SparseConsts::new(g, p);
+    if let Scale::PerPosition(s) = scale {
+        check("scale", s.len(), g.positions());
+    }
+    drive_in_place(g, par, x, Some(labels), Some(loss), Some(lse), |r| {
+        let (m, s) = (k.max_sum_exp)(r.a);
+        let l = lse_from(m, s, r.a.len());
+        if is_ignored(r.label, p) {
+            r.a.fill(H::default());
+            return (0.0, l);
+        }
+        let (y, ls) = (r.label as usize, s.ln());
+        let v = sparse_loss_row_half(k, r.a, m, ls, y, p, &cst);
+        (k.sparse_grad_in_place)(r.a, &sparse_grad_terms(p, &cst, m, ls, y, scale.at(r.pos)));
+        (v, l)
     });
 }

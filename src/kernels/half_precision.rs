@@ -1,0 +1,191 @@
+//! 16-bit float inputs (`half::f16`, `half::bf16`) for the sparse cross-entropy:
+//! loaded and widened to `f32` in registers, every sum and exp in `f32`, gradients
+//! rounded back to the input type (nearest-even) on store.
+
+use half::{bf16, f16};
+
+use super::isa::Isa;
+use super::table::Grad;
+
+mod sealed {
+    pub trait Sealed {}
+    impl Sealed for half::f16 {}
+    impl Sealed for half::bf16 {}
+}
+
+/// A 16-bit float the half-precision kernels accept: `half::f16` or `half::bf16`.
+/// Sealed: the kernels are written for exactly these two.
+pub trait Half: sealed::Sealed + Copy + Default + Send + Sync + std::fmt::Debug + 'static {
+    /// Widen to `f32` (exact).
+    fn to_f32(self) -> f32;
+    /// Round an `f32` to this type, nearest-even (NaN stays NaN).
+    fn from_f32(v: f32) -> Self;
+    /// The row kernels of this type on `isa`.
+    ///
+    /// # Panics
+    /// If this CPU does not support `isa` ([`Isa::is_available`]).
+    fn half_kernels(isa: Isa) -> &'static HalfKernels<Self>;
+}
+
+/// The row kernels of a [`Half`] type on one [`Isa`] (`f32` accumulation). Opaque
+/// outside the crate.
+#[derive(Clone, Copy)]
+pub struct HalfKernels<H: 'static> {
+    pub(crate) isa: Isa,
+    /// `(m, Σ exp(x − m))` in `f32`.
+    pub(crate) max_sum_exp: fn(&[H]) -> (f32, f32),
+    /// `Σ w_c (l − x_c)` in `f32`.
+    pub(crate) smooth_sum: fn(&[H], Option<&[f32]>, f32) -> f32,
+    /// Sparse CE gradient row (see [`Grad`]), rounded to `H`.
+    pub(crate) sparse_grad: fn(&[H], &mut [H], &Grad<'_, f32>, bool),
+    /// The same, over the logits.
+    pub(crate) sparse_grad_in_place: fn(&mut [H], &Grad<'_, f32>),
+}
+
+impl<H> std::fmt::Debug for HalfKernels<H> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "HalfKernels<{}>({})", std::any::type_name::<H>(), self.isa.name())
+    }
+}
+
+impl<H> HalfKernels<H> {
+    /// The ISA these kernels run.
+    pub fn isa(&self) -> Isa {
+        self.isa
+    }
+}
+
+// Scalar reference (any ISA): widen each element, compute as the `f32` scalar code.
+
+fn s_max_sum_exp<H: Half>(x: &[H]) -> (f32, f32) {
+    let mut m = f32::NEG_INFINITY;
+    for &v in x {
+        let v = v.to_f32();
+        if v > m || v.is_nan() {
+            m = v;
+            if v.is_nan() {
+                break;
+            }
+        }
+    }
+    (m, x.iter().map(|&v| (v.to_f32() - m).exp()).sum())
+}
+
+fn s_smooth_sum<H: Half>(x: &[H], w: Option<&[f32]>, l: f32) -> f32 {
+    match w {
+        Some(w) => x.iter().zip(w).map(|(&v, &wc)| wc * (l - v.to_f32())).sum(),
+        None => x.iter().map(|&v| l - v.to_f32()).sum(),
+    }
+}
+
+fn s_grad_at(v: f32, g: &Grad<'_, f32>, k: usize) -> f32 {
+    let p = g.a * (v - g.m - g.l).exp();
+    let mut o = match g.w {
+        Some(w) => p - g.b_all * w[k],
+        None => p - g.b_all,
+    };
+    if g.y == Some(k) {
+        o -= g.b_y;
+    }
+    o
+}
+
+fn s_sparse_grad<H: Half>(x: &[H], out: &mut [H], g: &Grad<'_, f32>, _nt: bool) {
+    assert_eq!(x.len(), out.len());
+    for (k, (o, &v)) in out.iter_mut().zip(x).enumerate() {
+        *o = H::from_f32(s_grad_at(v.to_f32(), g, k));
+    }
+}
+
+fn s_sparse_grad_in_place<H: Half>(x: &mut [H], g: &Grad<'_, f32>) {
+    for (k, v) in x.iter_mut().enumerate() {
+        *v = H::from_f32(s_grad_at(v.to_f32(), g, k));
+    }
+}
+
+const fn scalar_table<H: Half>() -> HalfKernels<H> {
+    HalfKernels {
+        isa: Isa::Scalar,
+        max_sum_exp: s_max_sum_exp::<H>,
+        smooth_sum: s_smooth_sum::<H>,
+        sparse_grad: s_sparse_grad::<H>,
+        sparse_grad_in_place: s_sparse_grad_in_place::<H>,
+    }
+}
+
+static SCALAR_F16: HalfKernels<f16> = scalar_table::<f16>();
+static SCALAR_BF16: HalfKernels<bf16> = scalar_table::<bf16>();
+
+/// SIMD tables of one half type for one ISA token.
+#[cfg(target_arch = "x86_64")]
+macro_rules! half_table {
+    ($modname:ident, $tok:ty, $feat:literal, $isa:expr, $h:ty) => {
+        mod $modname {
+            use super::super::simd::rows;
+            use super::{Grad, HalfKernels, Isa};
+            simd_entries! { $tok, $feat;
+                fn max_sum_exp(x: &[$h]) -> (f32, f32) = rows::max_sum_exp;
+                fn smooth_sum(x: &[$h], w: Option<&[f32]>, l: f32) -> f32 = rows::smooth_sum;
+                fn sparse_grad(x: &[$h], out: &mut [$h], g: &Grad<'_, f32>, nt: bool) = rows::sparse_grad;
+                fn sparse_grad_in_place(x: &mut [$h], g: &Grad<'_, f32>) = rows::sparse_grad_in_place;
+            }
+            pub(crate) static TABLE: HalfKernels<$h> =
+                HalfKernels { isa: $isa, max_sum_exp, smooth_sum, sparse_grad, sparse_grad_in_place };
+        }
+    };
+}
+
+#[cfg(target_arch = "x86_64")]
+half_table!(avx512_f16, crate::kernels::simd::avx512::Avx512, "avx512f,avx512bw,avx512vl,avx2,fma,f16c", Isa::Avx512, half::f16);
+#[cfg(target_arch = "x86_64")]
+half_table!(avx512_bf16, crate::kernels::simd::avx512::Avx512, "avx512f,avx512bw,avx512vl,avx2,fma,f16c", Isa::Avx512, half::bf16);
+#[cfg(target_arch = "x86_64")]
+half_table!(avx2_f16, crate::kernels::simd::avx2::Avx2, "avx2,fma,f16c", Isa::Avx2, half::f16);
+#[cfg(target_arch = "x86_64")]
+half_table!(avx2_bf16, crate::kernels::simd::avx2::Avx2, "avx2,fma,f16c", Isa::Avx2, half::bf16);
+
+impl Half for f16 {
+    #[inline]
+    fn to_f32(self) -> f32 {
+        f16::to_f32(self)
+    }
+    #[inline]
+    fn from_f32(v: f32) -> f16 {
+        f16::from_f32(v)
+    }
+    fn half_kernels(isa: Isa) -> &'static HalfKernels<f16> {
+        assert!(isa.is_available(), "xent: ISA {} is not supported by this CPU", isa.name());
+        match isa {
+            Isa::Scalar => &SCALAR_F16,
+            #[cfg(target_arch = "x86_64")]
+            Isa::Avx2 => &avx2_f16::TABLE,
+            #[cfg(target_arch = "x86_64")]
+            Isa::Avx512 => &avx512_f16::TABLE,
+            #[cfg(not(target_arch = "x86_64"))]
+            _ => &SCALAR_F16,
+        }
+    }
+}
+
+impl Half for bf16 {
+    #[inline]
+    fn to_f32(self) -> f32 {
+        bf16::to_f32(self)
+    }
+    #[inline]
+    fn from_f32(v: f32) -> bf16 {
+        bf16::from_f32(v)
+    }
+    fn half_kernels(isa: Isa) -> &'static HalfKernels<bf16> {
+        assert!(isa.is_available(), "xent: ISA {} is not supported by this CPU", isa.name());
+        match isa {
+            Isa::Scalar => &SCALAR_BF16,
+            #[cfg(target_arch = "x86_64")]
+            Isa::Avx2 => &avx2_bf16::TABLE,
+            #[cfg(target_arch = "x86_64")]
+            Isa::Avx512 => &avx512_bf16::TABLE,
+            #[cfg(not(target_arch = "x86_64"))]
+            _ => &SCALAR_BF16,
+        }
+    }
+}

@@ -1,0 +1,497 @@
+//! Row kernels written once against [`Simd`]/[`Io`]: inputs of element type `E`
+//! (`f32`, `f16`, `bf16`), arithmetic and accumulation in `f32`.
+//!
+//! # The row normalizer
+//! [`max_sum_exp`] returns `(m, s)` with `m` the largest non-NaN entry (`−inf` if
+//! none) and `s = Σ exp(x − m)`. It reads the row once from memory in blocks of
+//! [`BLOCK`] elements: a max sweep over the block (which brings it into L1, with a
+//! software prefetch ahead), then an exp-sum sweep over the same block from L1 at the
+//! running max, rescaling the partial sums by `exp(m_old − m_new)` when the max grows
+//! (the online normalizer of Milakov & Gimelshein, 2018, per block rather than per
+//! element, so it costs one exp per element).
+//!
+//! NaN and infinities follow the scalar reference: a NaN or `+inf` entry makes `s`
+//! NaN (`exp(NaN − m)` or `exp(inf − inf)`), and a row whose max is `−inf` is NaN by
+//! definition downstream. The one case the block scheme must catch by hand is a NaN
+//! in a block while the max so far is still `−inf` (the block's sum is skipped):
+//! such blocks are scanned for NaN.
+//!
+//! # Writes
+//! Output passes go through [`write`], which can use non-temporal stores: it peels
+//! the unaligned head with ordinary stores, streams the aligned body, and the caller
+//! issues `sfence` before the data is handed to another thread.
+
+use super::{head_len, ld, ldu, st_ntu, stu, Io, Simd};
+use crate::kernels::table::Grad;
+
+/// Elements per block of [`max_sum_exp`]: 8 KiB of `f32`, so a block stays in L1
+/// (48 KiB) between its two sweeps.
+pub(crate) const BLOCK: usize = 2048;
+
+/// Software prefetch distance in bytes, ahead of the max sweep.
+pub(crate) const PREFETCH: usize = 2048;
+
+const NEG_INF: f32 = f32::NEG_INFINITY;
+
+/// A one-hot table: `ONE_HOT[15 - j..][..N]` has a 1 in lane `j`.
+static ONE_HOT: [f32; 31] = {
+    let mut t = [0.0f32; 31];
+    t[15] = 1.0;
+    t
+};
+
+/// `val` in lane `j < N`, 0 elsewhere.
+#[inline(always)]
+fn lane<S: Io<f32>>(s: S, j: usize, val: f32) -> S::V {
+    s.mul(ld(s, &ONE_HOT[15 - j..], 0, S::N, s.splat(0.0)), s.splat(val))
+}
+
+/// Call `f(i, len)` for consecutive pieces `x[i..i + len]` covering `0..n`, `len = N`
+/// but for the last; `f` may rely on `i + len ≤ n` and `len ≤ N`.
+#[inline(always)]
+fn pieces<S: Simd>(n: usize, mut f: impl FnMut(usize, usize)) {
+    let mut i = 0;
+    while i < n {
+        let len = S::N.min(n - i);
+        f(i, len);
+        i += len;
+    }
+}
+
+/// Max of the non-NaN entries of `x` (`−inf` if none).
+#[inline(always)]
+pub(crate) fn row_max<S: Io<E>, E: Copy>(s: S, x: &[E]) -> f32 {
+    let w = S::N;
+    let ninf = s.splat(NEG_INF);
+    let (mut a0, mut a1, mut a2, mut a3) = (ninf, ninf, ninf, ninf);
+    let lines = (4 * w * size_of::<E>()).div_ceil(64);
+    let mut chunks = x.chunks_exact(4 * w);
+    for c in &mut chunks {
+        let p = c.as_ptr().cast::<u8>().wrapping_add(PREFETCH);
+        for l in 0..lines {
+            s.prefetch(p.wrapping_add(64 * l));
+        }
+        a0 = s.max_keep(a0, ld(s, c, 0, w, ninf));
+        a1 = s.max_keep(a1, ld(s, c, w, w, ninf));
+        a2 = s.max_keep(a2, ld(s, c, 2 * w, w, ninf));
+        a3 = s.max_keep(a3, ld(s, c, 3 * w, w, ninf));
+    }
+    let rest = chunks.remainder();
+    pieces::<S>(rest.len(), |i, len| {
+        // SAFETY: `pieces` keeps `i + len ≤ rest.len()`, `len ≤ N`.
+        a0 = s.max_keep(a0, unsafe { ldu(s, rest, i, len, ninf) });
+    });
+    s.reduce_max(s.max_keep(s.max_keep(a0, a1), s.max_keep(a2, a3)))
+}
+
+/// Add `exp(x − m)` into four accumulators.
+#[inline(always)]
+fn sum_exp_acc<S: Io<E>, E: Copy>(s: S, x: &[E], m: S::V, acc: &mut [S::V; 4]) {
+    let w = S::N;
+    let ninf = s.splat(NEG_INF);
+    let mut chunks = x.chunks_exact(4 * w);
+    for c in &mut chunks {
+        for (k, a) in acc.iter_mut().enumerate() {
+            *a = s.add(*a, s.exp(s.sub(ld(s, c, k * w, w, ninf), m)));
+        }
+    }
+    let rest = chunks.remainder();
+    pieces::<S>(rest.len(), |i, len| {
+        // masked lanes load −inf: exp(−inf − m) = 0 for every m > −inf
+        // SAFETY: `pieces` keeps `i + len ≤ rest.len()`, `len ≤ N`.
+        let v = unsafe { ldu(s, rest, i, len, ninf) };
+        acc[0] = s.add(acc[0], s.exp(s.sub(v, m)));
+    });
+}
+
+#[inline(always)]
+fn sum4<S: Simd>(s: S, acc: [S::V; 4]) -> f32 {
+    s.reduce_add(s.add(s.add(acc[0], acc[1]), s.add(acc[2], acc[3])))
+}
+
+/// Whether `x` holds a NaN.
+#[inline(always)]
+fn has_nan<S: Io<E>, E: Copy>(s: S, x: &[E]) -> bool {
+    let mut any = false;
+    pieces::<S>(x.len(), |i, len| {
+        // SAFETY: `pieces` keeps `i + len ≤ x.len()`, `len ≤ N`.
+        any |= s.any_nan(unsafe { ldu(s, x, i, len, s.splat(0.0)) });
+    });
+    any
+}
+
+/// `Σ exp(x − m)`.
+#[inline(always)]
+pub(crate) fn sum_exp<S: Io<E>, E: Copy>(s: S, x: &[E], m: f32) -> f32 {
+    let mut acc = [s.splat(0.0); 4];
+    sum_exp_acc(s, x, s.splat(m), &mut acc);
+    sum4(s, acc)
+}
+
+/// `(m, Σ exp(x − m))` in one read of `x`, blocked (see the module docs).
+#[inline(always)]
+pub(crate) fn max_sum_exp<S: Io<E>, E: Copy>(s: S, x: &[E]) -> (f32, f32) {
+    let mut m = NEG_INF;
+    let mut acc = [s.splat(0.0); 4];
+    let mut poisoned = false;
+    for blk in x.chunks(BLOCK) {
+        let bm = row_max(s, blk);
+        let mn = if bm > m { bm } else { m };
+        if mn == NEG_INF {
+            // every entry so far is −inf or NaN: the sums stay 0, but remember a NaN
+            poisoned |= has_nan(s, blk);
+            continue;
+        }
+        if mn > m {
+            let f = s.splat((m - mn).exp());
+            for a in acc.iter_mut() {
+                *a = s.mul(*a, f);
+            }
+            m = mn;
+        }
+        sum_exp_acc(s, blk, s.splat(m), &mut acc);
+    }
+    let total = sum4(s, acc);
+    (m, if poisoned { f32::NAN } else { total })
+}
+
+/// `(m, Σ exp(x − m))` as two sweeps over the whole row (max, then exp-sum): the
+/// second reads the row from L2. Kept to measure against [`max_sum_exp`].
+#[inline(always)]
+pub(crate) fn max_sum_exp_two_pass<S: Io<E>, E: Copy>(s: S, x: &[E]) -> (f32, f32) {
+    let m = row_max(s, x);
+    (m, sum_exp(s, x, m))
+}
+
+/// Fill `out` from `f(i, len)`, the vector for `out[i..i + len]` (`f` may rely on
+/// `i + len ≤ out.len()`, `len ≤ N`), with non-temporal stores for the aligned body
+/// when `nt` is set (then followed by `sfence`).
+#[inline(always)]
+pub(crate) fn write<S: Io<E>, E: Copy>(s: S, out: &mut [E], nt: bool, mut f: impl FnMut(usize, usize) -> S::V) {
+    let n = out.len();
+    let w = S::N;
+    let mut i = 0;
+    if nt {
+        let h = head_len::<S, E>(out);
+        if h < w {
+            if h > 0 {
+                let v = f(0, h);
+                // SAFETY: `h ≤ n` (`head_len`) and `h < N`.
+                unsafe { stu(s, out, 0, h, v) };
+                i = h;
+            }
+            while i + w <= n {
+                let v = f(i, w);
+                // SAFETY: `i + N ≤ n`; `out[h..]` is aligned and `i − h` is a multiple of N
+                // elements, one `ALIGN` each.
+                unsafe { st_ntu(s, out, i, v) };
+                i += w;
+            }
+        }
+    }
+    while i < n {
+        let len = w.min(n - i);
+        let v = f(i, len);
+        // SAFETY: `i + len ≤ n`, `len ≤ N`.
+        unsafe { stu(s, out, i, len, v) };
+        i += len;
+    }
+    if nt {
+        s.sfence();
+    }
+}
+
+/// `out = exp(x − m) · r`.
+#[inline(always)]
+pub(crate) fn exp_scale<S: Io<E>, E: Copy>(s: S, x: &[E], out: &mut [E], m: f32, r: f32, nt: bool) {
+    assert_eq!(x.len(), out.len());
+    let (mv, rv, z) = (s.splat(m), s.splat(r), s.splat(0.0));
+    write(
+        s,
+        out,
+        nt,
+        #[inline(always)]
+        |i, len| {
+            // SAFETY: `write` keeps `i + len ≤ out.len() = x.len()`.
+            let v = unsafe { ldu(s, x, i, len, z) };
+            s.mul(s.exp(s.sub(v, mv)), rv)
+        },
+    );
+}
+
+/// `out = x` (the memory-bandwidth probe of the benchmark runner).
+#[inline(always)]
+pub(crate) fn copy<S: Io<E>, E: Copy>(s: S, x: &[E], out: &mut [E], nt: bool) {
+    assert_eq!(x.len(), out.len());
+    let z = s.splat(0.0);
+    write(
+        s,
+        out,
+        nt,
+        #[inline(always)]
+        |i, len| {
+            // SAFETY: `write` keeps `i + len ≤ out.len() = x.len()`.
+            unsafe { ldu(s, x, i, len, z) }
+        },
+    );
+}
+
+/// `out = exp(x)` (tests and the exp benchmark).
+#[inline(always)]
+pub(crate) fn exp_map<S: Io<E>, E: Copy>(s: S, x: &[E], out: &mut [E]) {
+    exp_scale(s, x, out, 0.0, 1.0, false);
+}
+
+/// `out = ln(x)` with the vector `ln` (positive normal inputs; tests).
+#[inline(always)]
+pub(crate) fn ln_map<S: Io<E>, E: Copy>(s: S, x: &[E], out: &mut [E]) {
+    assert_eq!(x.len(), out.len());
+    let one = s.splat(1.0);
+    write(
+        s,
+        out,
+        false,
+        #[inline(always)]
+        |i, len| {
+            // SAFETY: `write` keeps `i + len ≤ out.len() = x.len()`.
+            s.ln(unsafe { ldu(s, x, i, len, one) })
+        },
+    );
+}
+
+/// `out = (x − m) − l`.
+#[inline(always)]
+pub(crate) fn sub2<S: Io<E>, E: Copy>(s: S, x: &[E], out: &mut [E], m: f32, l: f32, nt: bool) {
+    assert_eq!(x.len(), out.len());
+    let (mv, lv, z) = (s.splat(m), s.splat(l), s.splat(0.0));
+    write(
+        s,
+        out,
+        nt,
+        #[inline(always)]
+        |i, len| {
+            // SAFETY: `write` keeps `i + len ≤ out.len() = x.len()`.
+            let v = unsafe { ldu(s, x, i, len, z) };
+            s.sub(s.sub(v, mv), lv)
+        },
+    );
+}
+
+/// `Σ x`.
+#[inline(always)]
+pub(crate) fn sum<S: Io<E>, E: Copy>(s: S, x: &[E]) -> f32 {
+    let w = S::N;
+    let z = s.splat(0.0);
+    let mut acc = [z; 4];
+    let mut chunks = x.chunks_exact(4 * w);
+    for c in &mut chunks {
+        for (k, a) in acc.iter_mut().enumerate() {
+            *a = s.add(*a, ld(s, c, k * w, w, z));
+        }
+    }
+    let rest = chunks.remainder();
+    pieces::<S>(rest.len(), |i, len| {
+        // SAFETY: `pieces` keeps `i + len ≤ rest.len()`, `len ≤ N`.
+        acc[0] = s.add(acc[0], unsafe { ldu(s, rest, i, len, z) });
+    });
+    sum4(s, acc)
+}
+
+/// `Σ a·b`.
+#[inline(always)]
+pub(crate) fn dot<S: Io<E> + Io<F>, E: Copy, F: Copy>(s: S, a: &[E], b: &[F]) -> f32 {
+    assert_eq!(a.len(), b.len());
+    let w = S::N;
+    let z = s.splat(0.0);
+    let mut acc = [z; 4];
+    let mut ca = a.chunks_exact(4 * w);
+    let mut cb = b.chunks_exact(4 * w);
+    for (u, v) in (&mut ca).zip(&mut cb) {
+        for (k, c) in acc.iter_mut().enumerate() {
+            *c = s.mul_add(ld(s, u, k * w, w, z), ld(s, v, k * w, w, z), *c);
+        }
+    }
+    let (ra, rb) = (ca.remainder(), cb.remainder());
+    pieces::<S>(ra.len(), |i, len| {
+        // SAFETY: `pieces` keeps `i + len ≤ ra.len() = rb.len()`, `len ≤ N`.
+        let (u, v) = unsafe { (ldu(s, ra, i, len, z), ldu(s, rb, i, len, z)) };
+        acc[0] = s.mul_add(u, v, acc[0]);
+    });
+    sum4(s, acc)
+}
+
+/// Softmax VJP row: `out = y · (gy − d)`.
+#[inline(always)]
+pub(crate) fn softmax_bwd<S: Io<E>, E: Copy>(s: S, y: &[E], gy: &[E], out: &mut [E], d: f32, nt: bool) {
+    assert!(y.len() == out.len() && gy.len() == out.len());
+    let (dv, z) = (s.splat(d), s.splat(0.0));
+    write(
+        s,
+        out,
+        nt,
+        #[inline(always)]
+        |i, len| {
+            // SAFETY: `write` keeps `i + len ≤ out.len() = y.len() = gy.len()`.
+            let (a, b) = unsafe { (ldu(s, y, i, len, z), ldu(s, gy, i, len, z)) };
+            s.mul(a, s.sub(b, dv))
+        },
+    );
+}
+
+/// Log-softmax VJP row: `out = gy − exp(y) · t`.
+#[inline(always)]
+pub(crate) fn log_softmax_bwd<S: Io<E>, E: Copy>(s: S, y: &[E], gy: &[E], out: &mut [E], t: f32, nt: bool) {
+    assert!(y.len() == out.len() && gy.len() == out.len());
+    let (tv, z) = (s.splat(t), s.splat(0.0));
+    write(
+        s,
+        out,
+        nt,
+        #[inline(always)]
+        |i, len| {
+            // SAFETY: `write` keeps `i + len ≤ out.len() = y.len() = gy.len()`.
+            let (a, b) = unsafe { (ldu(s, y, i, len, z), ldu(s, gy, i, len, z)) };
+            s.neg_mul_add(s.exp(a), tv, b)
+        },
+    );
+}
+
+/// One vector of the sparse gradient (see [`Grad`]) for `x[i..i + len]`.
+///
+/// # Safety
+/// `i + len ≤ w.len()` for the weights `g.w`, `len ≤ N`.
+#[inline(always)]
+unsafe fn grad_vec<S: Io<f32>>(s: S, xv: S::V, g: &Grad<'_, f32>, i: usize, len: usize) -> S::V {
+    let p = s.exp(s.sub(s.sub(xv, s.splat(g.m)), s.splat(g.l)));
+    let mut v = match g.w {
+        // SAFETY: in bounds (caller).
+        Some(w) => s.neg_mul_add(s.splat(g.b_all), unsafe { ldu(s, w, i, len, s.splat(0.0)) }, s.mul(s.splat(g.a), p)),
+        None => s.sub(s.mul(s.splat(g.a), p), s.splat(g.b_all)),
+    };
+    if let Some(y) = g.y {
+        if y.wrapping_sub(i) < len {
+            v = s.sub(v, lane(s, y - i, g.b_y));
+        }
+    }
+    v
+}
+
+/// Sparse cross-entropy gradient row into `out` (see [`Grad`]).
+#[inline(always)]
+pub(crate) fn sparse_grad<S: Io<E> + Io<f32>, E: Copy>(s: S, x: &[E], out: &mut [E], g: &Grad<'_, f32>, nt: bool) {
+    assert_eq!(x.len(), out.len());
+    if let Some(w) = g.w {
+        assert_eq!(w.len(), x.len());
+    }
+    let z = s.splat(0.0);
+    write(
+        s,
+        out,
+        nt,
+        #[inline(always)]
+        |i, len| {
+            // SAFETY: `write` keeps `i + len ≤ out.len() = x.len() (= w.len())`.
+            unsafe { grad_vec(s, ldu(s, x, i, len, z), g, i, len) }
+        },
+    );
+}
+
+/// Sparse cross-entropy gradient row written over the logits `x`.
+#[inline(always)]
+pub(crate) fn sparse_grad_in_place<S: Io<E> + Io<f32>, E: Copy>(s: S, x: &mut [E], g: &Grad<'_, f32>) {
+    if let Some(w) = g.w {
+        assert_eq!(w.len(), x.len());
+    }
+    let z = s.splat(0.0);
+    pieces::<S>(x.len(), |i, len| {
+        // SAFETY: `pieces` keeps `i + len ≤ x.len() (= w.len())`, `len ≤ N`.
+        unsafe {
+            let v = grad_vec(s, ldu(s, x, i, len, z), g, i, len);
+            stu(s, x, i, len, v);
+        }
+    });
+}
+
+/// `Σ w_c·(l − x_c)` (`w_c = 1` without weights).
+#[inline(always)]
+pub(crate) fn smooth_sum<S: Io<E> + Io<f32>, E: Copy>(s: S, x: &[E], w: Option<&[f32]>, l: f32) -> f32 {
+    if let Some(w) = w {
+        assert_eq!(w.len(), x.len());
+    }
+    let (lv, z) = (s.splat(l), s.splat(0.0));
+    let mut acc = [z; 2];
+    let mut k = 0;
+    pieces::<S>(x.len(), |i, len| {
+        // SAFETY: `pieces` keeps `i + len ≤ x.len() (= w.len())`, `len ≤ N`.
+        let d = s.sub(lv, unsafe { ldu(s, x, i, len, lv) });
+        acc[k] = match w {
+            // SAFETY: as above.
+            Some(w) => s.mul_add(unsafe { ldu(s, w, i, len, z) }, d, acc[k]),
+            None => s.add(acc[k], d),
+        };
+        k ^= 1;
+    });
+    s.reduce_add(s.add(acc[0], acc[1]))
+}
+
+/// Dense cross-entropy row: `Σ w_c·t_c·(l − x_c)`.
+#[inline(always)]
+pub(crate) fn dense_ce<S: Io<E> + Io<f32>, E: Copy>(s: S, x: &[E], t: &[E], w: Option<&[f32]>, l: f32) -> f32 {
+    assert_eq!(x.len(), t.len());
+    if let Some(w) = w {
+        assert_eq!(w.len(), x.len());
+    }
+    let (lv, z) = (s.splat(l), s.splat(0.0));
+    let mut acc = [z; 2];
+    let mut k = 0;
+    pieces::<S>(x.len(), |i, len| {
+        // SAFETY: `pieces` keeps `i + len ≤ x.len() = t.len() (= w.len())`, `len ≤ N`.
+        unsafe {
+            let mut tw = ldu(s, t, i, len, z);
+            if let Some(w) = w {
+                tw = s.mul(tw, ldu(s, w, i, len, z));
+            }
+            acc[k] = s.mul_add(tw, s.sub(lv, ldu(s, x, i, len, lv)), acc[k]);
+        }
+        k ^= 1;
+    });
+    s.reduce_add(s.add(acc[0], acc[1]))
+}
+
+/// Dense cross-entropy gradient row: `out = sc·(exp(x − l)·a − w∘t)`.
+#[allow(clippy::too_many_arguments)] // one scalar per term of the formula
+#[inline(always)]
+pub(crate) fn dense_grad<S: Io<E> + Io<f32>, E: Copy>(
+    s: S,
+    x: &[E],
+    t: &[E],
+    w: Option<&[f32]>,
+    l: f32,
+    a: f32,
+    sc: f32,
+    out: &mut [E],
+    nt: bool,
+) {
+    assert!(x.len() == out.len() && t.len() == out.len());
+    if let Some(w) = w {
+        assert_eq!(w.len(), x.len());
+    }
+    let (lv, av, sv, z) = (s.splat(l), s.splat(a), s.splat(sc), s.splat(0.0));
+    write(
+        s,
+        out,
+        nt,
+        #[inline(always)]
+        |i, len| {
+            // SAFETY: `write` keeps `i + len ≤ out.len() = x.len() = t.len() (= w.len())`.
+            unsafe {
+                let p = s.exp(s.sub(ldu(s, x, i, len, z), lv));
+                let mut tw = ldu(s, t, i, len, z);
+                if let Some(w) = w {
+                    tw = s.mul(tw, ldu(s, w, i, len, z));
+                }
+                s.mul(sv, s.sub(s.mul(p, av), tw))
+            }
+        },
+    );
+}

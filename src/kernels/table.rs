@@ -1,0 +1,308 @@
+//! Per-ISA tables of row kernels, picked once per kernel call.
+//!
+//! A public kernel looks up [`Float::row_kernels`] for [`current_isa`] on the calling
+//! thread and hands the table (plain function pointers) to its row closures, so the
+//! worker threads run the same ISA. `f32` has a scalar, an AVX2 and an AVX-512
+//! table; `f64` runs the scalar table on every ISA.
+//!
+//! Each SIMD entry is a safe function wrapping an inner `#[target_feature]` function
+//! that makes the ISA token and runs the generic kernel of [`super::simd::rows`]; the
+//! tables are only handed out for an ISA that [`Isa::is_available`] confirmed.
+
+use super::isa::{current_isa, Isa};
+use super::scalar;
+use crate::float::Float;
+
+/// The terms of a sparse cross-entropy gradient row:
+/// `out_k = a·exp((x_k − m) − l) − b_all·w_k − b_y·[k = y]` (`w_k = 1` without
+/// weights). With only the log-sum-exp known, pass `m = lse`, `l = 0`.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Grad<'w, T> {
+    pub m: T,
+    pub l: T,
+    pub a: T,
+    pub b_all: T,
+    pub w: Option<&'w [T]>,
+    /// Index of the label within this slice, if it falls in it.
+    pub y: Option<usize>,
+    pub b_y: T,
+}
+
+/// The row kernels of element type `T` on one [`Isa`]: function pointers chosen once
+/// per call with [`Float::row_kernels`]. Opaque outside the crate.
+#[derive(Clone, Copy)]
+pub struct RowKernels<T: 'static> {
+    pub(crate) isa: Isa,
+    /// `out = x` (`nt`: non-temporal stores).
+    pub(crate) copy: fn(&[T], &mut [T], bool),
+    /// `out = exp(x)`.
+    #[cfg_attr(not(test), allow(dead_code))]
+    // the bare exp is called by the accuracy tests only
+    pub(crate) exp: fn(&[T], &mut [T]),
+    /// `out = ln(x)` (positive normal `x`).
+    #[cfg_attr(not(test), allow(dead_code))]
+    // the bare ln is called by the accuracy tests only
+    pub(crate) ln: fn(&[T], &mut [T]),
+    /// `(m, Σ exp(x − m))`, `m` the max of the non-NaN entries.
+    pub(crate) max_sum_exp: fn(&[T]) -> (T, T),
+    /// `out = exp(x − m)·r`.
+    pub(crate) exp_scale: fn(&[T], &mut [T], T, T, bool),
+    /// `out = (x − m) − l`.
+    pub(crate) sub2: fn(&[T], &mut [T], T, T, bool),
+    /// `Σ x`.
+    pub(crate) sum: fn(&[T]) -> T,
+    /// `Σ a·b`.
+    pub(crate) dot: fn(&[T], &[T]) -> T,
+    /// `out = y·(gy − d)`.
+    pub(crate) softmax_bwd: fn(&[T], &[T], &mut [T], T, bool),
+    /// `out = gy − exp(y)·t`.
+    pub(crate) log_softmax_bwd: fn(&[T], &[T], &mut [T], T, bool),
+    /// Sparse CE gradient row (see [`Grad`]).
+    pub(crate) sparse_grad: fn(&[T], &mut [T], &Grad<'_, T>, bool),
+    /// Sparse CE gradient row over the logits.
+    pub(crate) sparse_grad_in_place: fn(&mut [T], &Grad<'_, T>),
+    /// `Σ w_c (l − x_c)`.
+    pub(crate) smooth_sum: fn(&[T], Option<&[T]>, T) -> T,
+    /// `Σ w_c t_c (l − x_c)`.
+    #[allow(clippy::type_complexity)] // the signature is the formula's operands
+    pub(crate) dense_ce: fn(&[T], &[T], Option<&[T]>, T) -> T,
+    /// `out = sc·(exp(x − l)·a − w∘t)`, arguments `(x, t, w, l, a, sc, out, nt)`.
+    #[allow(clippy::type_complexity)] // the signature is the formula's operands
+    pub(crate) dense_grad: fn(&[T], &[T], Option<&[T]>, T, T, T, &mut [T], bool),
+}
+
+impl<T> std::fmt::Debug for RowKernels<T> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "RowKernels<{}>({})", std::any::type_name::<T>(), self.isa.name())
+    }
+}
+
+impl<T> RowKernels<T> {
+    /// The ISA these kernels run.
+    pub fn isa(&self) -> Isa {
+        self.isa
+    }
+}
+
+/// The row kernels `T` runs on the calling thread now ([`current_isa`]).
+pub(crate) fn kernels<T: Float>() -> &'static RowKernels<T> {
+    T::row_kernels(current_isa())
+}
+
+// ---------------------------------------------------------------------------------
+// Scalar table (any `Float`).
+
+fn s_copy<T: Float>(x: &[T], out: &mut [T], _nt: bool) {
+    out.copy_from_slice(x);
+}
+
+fn s_exp<T: Float>(x: &[T], out: &mut [T]) {
+    for (o, &v) in out.iter_mut().zip(x) {
+        *o = v.exp();
+    }
+}
+
+fn s_ln<T: Float>(x: &[T], out: &mut [T]) {
+    for (o, &v) in out.iter_mut().zip(x) {
+        *o = v.ln();
+    }
+}
+
+fn s_max_sum_exp<T: Float>(x: &[T]) -> (T, T) {
+    let m = scalar::row_max(x);
+    (m, scalar::sum_exp(x, m))
+}
+
+fn s_exp_scale<T: Float>(x: &[T], out: &mut [T], m: T, r: T, _nt: bool) {
+    for (o, &v) in out.iter_mut().zip(x) {
+        *o = (v - m).exp() * r;
+    }
+}
+
+fn s_sub2<T: Float>(x: &[T], out: &mut [T], m: T, l: T, _nt: bool) {
+    for (o, &v) in out.iter_mut().zip(x) {
+        *o = v - m - l;
+    }
+}
+
+fn s_sum<T: Float>(x: &[T]) -> T {
+    scalar::weighted_sum(x, None)
+}
+
+fn s_dot<T: Float>(a: &[T], b: &[T]) -> T {
+    scalar::weighted_sum(a, Some(b))
+}
+
+fn s_softmax_bwd<T: Float>(y: &[T], gy: &[T], out: &mut [T], d: T, _nt: bool) {
+    for ((o, &a), &b) in out.iter_mut().zip(y).zip(gy) {
+        *o = a * (b - d);
+    }
+}
+
+fn s_log_softmax_bwd<T: Float>(y: &[T], gy: &[T], out: &mut [T], t: T, _nt: bool) {
+    for ((o, &a), &b) in out.iter_mut().zip(y).zip(gy) {
+        *o = b - a.exp() * t;
+    }
+}
+
+fn s_grad_at<T: Float>(v: T, g: &Grad<'_, T>, k: usize) -> T {
+    let p = g.a * (v - g.m - g.l).exp();
+    let mut o = match g.w {
+        Some(w) => p - g.b_all * w[k],
+        None => p - g.b_all,
+    };
+    if g.y == Some(k) {
+        o -= g.b_y;
+    }
+    o
+}
+
+fn s_sparse_grad<T: Float>(x: &[T], out: &mut [T], g: &Grad<'_, T>, _nt: bool) {
+    assert_eq!(x.len(), out.len());
+    for (k, (o, &v)) in out.iter_mut().zip(x).enumerate() {
+        *o = s_grad_at(v, g, k);
+    }
+}
+
+fn s_sparse_grad_in_place<T: Float>(x: &mut [T], g: &Grad<'_, T>) {
+    for (k, v) in x.iter_mut().enumerate() {
+        *v = s_grad_at(*v, g, k);
+    }
+}
+
+fn s_smooth_sum<T: Float>(x: &[T], w: Option<&[T]>, l: T) -> T {
+    match w {
+        Some(w) => x.iter().zip(w).fold(T::zero(), |s, (&xv, &wc)| s + wc * (l - xv)),
+        None => x.iter().fold(T::zero(), |s, &xv| s + (l - xv)),
+    }
+}
+
+#[allow(clippy::too_many_arguments)] // mirrors `RowKernels::dense_grad`
+fn s_dense_grad<T: Float>(x: &[T], t: &[T], w: Option<&[T]>, l: T, a: T, sc: T, out: &mut [T], _nt: bool) {
+    scalar::dense_grad_row(x, t, w, l, a, sc, out);
+}
+
+/// The scalar table of `T`.
+pub(crate) const fn scalar_table<T: Float>() -> RowKernels<T> {
+    RowKernels {
+        isa: Isa::Scalar,
+        copy: s_copy::<T>,
+        exp: s_exp::<T>,
+        ln: s_ln::<T>,
+        max_sum_exp: s_max_sum_exp::<T>,
+        exp_scale: s_exp_scale::<T>,
+        sub2: s_sub2::<T>,
+        sum: s_sum::<T>,
+        dot: s_dot::<T>,
+        softmax_bwd: s_softmax_bwd::<T>,
+        log_softmax_bwd: s_log_softmax_bwd::<T>,
+        sparse_grad: s_sparse_grad::<T>,
+        sparse_grad_in_place: s_sparse_grad_in_place::<T>,
+        smooth_sum: s_smooth_sum::<T>,
+        dense_ce: scalar::dense_ce_row::<T>,
+        dense_grad: s_dense_grad::<T>,
+    }
+}
+
+pub(crate) static SCALAR_F32: RowKernels<f32> = scalar_table::<f32>();
+pub(crate) static SCALAR_F64: RowKernels<f64> = scalar_table::<f64>();
+
+// ---------------------------------------------------------------------------------
+// SIMD tables (`f32`).
+
+/// Generate safe entry points `fn name(args) -> ret` that run `body(token, args)`
+/// inside a `#[target_feature(enable = features)]` function.
+#[cfg(target_arch = "x86_64")]
+macro_rules! simd_entries {
+    ($tok:ty, $feat:literal; $( fn $name:ident ( $($arg:ident : $ty:ty),* ) $(-> $ret:ty)? = $body:expr ; )*) => {
+        $(
+            #[allow(clippy::too_many_arguments)] // mirrors the `RowKernels` field
+            fn $name($($arg: $ty),*) $(-> $ret)? {
+                #[allow(clippy::too_many_arguments)] // mirrors the `RowKernels` field
+                #[target_feature(enable = $feat)]
+                fn inner($($arg: $ty),*) $(-> $ret)? {
+                    // SAFETY: `inner` is only called from the entry below, which is only
+                    // reachable through a table handed out for an available ISA.
+                    let s = unsafe { <$tok>::new_unchecked() };
+                    ($body)(s, $($arg),*)
+                }
+                // SAFETY: the tables holding this entry are only handed out by
+                // `row_kernels` after `Isa::is_available` (see the module docs).
+                unsafe { inner($($arg),*) }
+            }
+        )*
+    };
+}
+
+/// A SIMD `f32` table for one ISA token.
+#[cfg(target_arch = "x86_64")]
+macro_rules! simd_table {
+    ($modname:ident, $tok:ty, $feat:literal, $isa:expr) => {
+        pub(crate) mod $modname {
+            use super::super::simd::rows;
+            use super::{Grad, Isa, RowKernels};
+            simd_entries! { $tok, $feat;
+                fn copy(x: &[f32], out: &mut [f32], nt: bool) = rows::copy;
+                fn exp(x: &[f32], out: &mut [f32]) = rows::exp_map;
+                fn ln(x: &[f32], out: &mut [f32]) = rows::ln_map;
+                fn max_sum_exp(x: &[f32]) -> (f32, f32) = rows::max_sum_exp;
+                fn max_sum_exp_two_pass(x: &[f32]) -> (f32, f32) = rows::max_sum_exp_two_pass;
+                fn exp_scale(x: &[f32], out: &mut [f32], m: f32, r: f32, nt: bool) = rows::exp_scale;
+                fn sub2(x: &[f32], out: &mut [f32], m: f32, l: f32, nt: bool) = rows::sub2;
+                fn sum(x: &[f32]) -> f32 = rows::sum;
+                fn dot(a: &[f32], b: &[f32]) -> f32 = rows::dot;
+                fn softmax_bwd(y: &[f32], gy: &[f32], out: &mut [f32], d: f32, nt: bool) = rows::softmax_bwd;
+                fn log_softmax_bwd(y: &[f32], gy: &[f32], out: &mut [f32], t: f32, nt: bool) = rows::log_softmax_bwd;
+                fn sparse_grad(x: &[f32], out: &mut [f32], g: &Grad<'_, f32>, nt: bool) = rows::sparse_grad;
+                fn sparse_grad_in_place(x: &mut [f32], g: &Grad<'_, f32>) = rows::sparse_grad_in_place;
+                fn smooth_sum(x: &[f32], w: Option<&[f32]>, l: f32) -> f32 = rows::smooth_sum;
+                fn dense_ce(x: &[f32], t: &[f32], w: Option<&[f32]>, l: f32) -> f32 = rows::dense_ce;
+                fn dense_grad(x: &[f32], t: &[f32], w: Option<&[f32]>, l: f32, a: f32, sc: f32, out: &mut [f32], nt: bool) = rows::dense_grad;
+            }
+            /// Blocked one-read `(m, s)`.
+            pub(crate) static TABLE: RowKernels<f32> = RowKernels {
+                isa: $isa,
+                copy,
+                exp,
+                ln,
+                max_sum_exp,
+                exp_scale,
+                sub2,
+                sum,
+                dot,
+                softmax_bwd,
+                log_softmax_bwd,
+                sparse_grad,
+                sparse_grad_in_place,
+                smooth_sum,
+                dense_ce,
+                dense_grad,
+            };
+            /// Two-sweep `(m, s)`, for measurements.
+            pub(crate) static TABLE_TWO_PASS: RowKernels<f32> =
+                RowKernels { max_sum_exp: max_sum_exp_two_pass, ..TABLE };
+        }
+    };
+}
+
+#[cfg(target_arch = "x86_64")]
+simd_table!(avx512, crate::kernels::simd::avx512::Avx512, "avx512f,avx512bw,avx512vl,avx2,fma,f16c", Isa::Avx512);
+#[cfg(target_arch = "x86_64")]
+simd_table!(avx2, crate::kernels::simd::avx2::Avx2, "avx2,fma,f16c", Isa::Avx2);
+
+/// The `f32` table for `isa`.
+///
+/// # Panics
+/// If `isa` is not available on this CPU.
+pub(crate) fn f32_table(isa: Isa) -> &'static RowKernels<f32> {
+    assert!(isa.is_available(), "xent: ISA {} is not supported by this CPU", isa.name());
+    match isa {
+        Isa::Scalar => &SCALAR_F32,
+        #[cfg(target_arch = "x86_64")]
+        Isa::Avx2 => &avx2::TABLE,
+        #[cfg(target_arch = "x86_64")]
+        Isa::Avx512 => &avx512::TABLE,
+        #[cfg(not(target_arch = "x86_64"))]
+        _ => &SCALAR_F32,
+    }
+}
