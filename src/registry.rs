@@ -630,16 +630,16 @@ impl Call {
         KerasReduction::parse(self.str("reduction").unwrap_or("none"))
     }
 
-    /// The dtype of the first float input: the dtype the op computes in.
+    /// The dtype the op computes in: that of its prediction input (the one gradients
+    /// are taken with respect to: logits, y_pred, input, x). Other float inputs are
+    /// cast to it, as TF and Keras cast labels to the logits' dtype.
     fn main_dtype(&self) -> DType {
-        for s in self.op.inputs {
-            if s.kind == InputKind::Float {
-                if let Some(a) = self.inputs.get(s.name) {
-                    return a.dtype();
-                }
-            }
-        }
-        DType::F32
+        self.main_input().map_or(DType::F32, |(_, a)| a.dtype())
+    }
+
+    fn main_input(&self) -> Option<(&'static str, &DynArray)> {
+        let name = self.op.grad_wrt.first().copied().or_else(|| self.op.inputs.iter().find(|s| s.kind == InputKind::Float).map(|s| s.name))?;
+        self.inputs.get(name).map(|a| (name, a))
     }
 }
 
@@ -660,7 +660,7 @@ fn by_float(
         DType::F32 => Ok(DynArray::F32(f32f(c, g)?)),
         DType::F16 => Ok(DynArray::F16(f32f(c, g)?.mapv(f16::from_f32))),
         other => {
-            let name = c.op.inputs.iter().find(|s| s.kind == InputKind::Float).map_or("input", |s| s.name);
+            let name = c.main_input().map_or("input", |(n, _)| n);
             Err(Error::DType {
                 op: c.op.name.into(),
                 input: name.into(),
