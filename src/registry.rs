@@ -638,7 +638,8 @@ impl Call {
     }
 
     fn main_input(&self) -> Option<(&'static str, &DynArray)> {
-        let name = self.op.grad_wrt.first().copied().or_else(|| self.op.inputs.iter().find(|s| s.kind == InputKind::Float).map(|s| s.name))?;
+        let name =
+            self.op.grad_wrt.first().copied().or_else(|| self.op.inputs.iter().find(|s| s.kind == InputKind::Float).map(|s| s.name))?;
         self.inputs.get(name).map(|a| (name, a))
     }
 }

@@ -142,6 +142,31 @@ fn upstream<'g, T: Float>(
     }
 }
 
+/// Everything the class-index losses check and derive before computing: the
+/// geometry, contiguous inputs, the per-position shape and the mean's denominator.
+struct Prepared<'a, T: Clone> {
+    geo: Geom,
+    x: ndarray::CowArray<'a, T, IxDyn>,
+    labels: ndarray::CowArray<'a, i64, IxDyn>,
+    pshape: Vec<usize>,
+    denom: f64,
+}
+
+fn prepare<'a, T: Float>(
+    op: &str,
+    x: &'a ArrayViewD<'a, T>,
+    axis: usize,
+    labels: &'a ArrayViewD<'a, i64>,
+    o: &SparseOptions<'_, T>,
+) -> Result<Prepared<'a, T>> {
+    check_labels(op, "target", labels, x.shape(), axis, o.ignore_index)?;
+    let geo = geom(x.shape(), axis);
+    check_weight(op, o.weight, geo.classes)?;
+    let lc = contiguous(labels);
+    let denom = if o.reduction == Reduction::Mean { total_weight(slice(&lc), o) } else { 1.0 };
+    Ok(Prepared { geo, x: contiguous(x), labels: lc, pshape: reduced_shape(x.shape(), axis), denom })
+}
+
 /// Cross-entropy from logits with class-index targets:
 /// `ℓ_i = (1 − ε)·w[y_i]·(lse_i − x_{i,y_i}) + (ε/C)·Σ_c w_c·(lse_i − x_{i,c})`,
 /// `lse_i = ln Σ_c exp(x_{i,c})`, then reduced.
@@ -172,17 +197,11 @@ pub fn cross_entropy_sparse<T: Float>(
     o: &SparseOptions<'_, T>,
     par: Par,
 ) -> Result<ArrayD<T>> {
-    let op = "cross_entropy";
-    check_labels(op, "target", labels, logits.shape(), axis, o.ignore_index)?;
-    let g = geom(logits.shape(), axis);
-    check_weight(op, o.weight, g.classes)?;
-    let (xc, lc) = (contiguous(logits), contiguous(labels));
-    let pshape = reduced_shape(logits.shape(), axis);
-    let mut loss = ArrayD::zeros(IxDyn(&pshape));
-    let mut lse = vec![T::zero(); g.positions()];
-    kernels::ce_sparse_fwd(slice(&xc), g, slice(&lc), &o.kernel(), loss.as_slice_mut().expect("fresh"), &mut lse, par);
-    let denom = if o.reduction == Reduction::Mean { total_weight(slice(&lc), o) } else { 1.0 };
-    Ok(reduce(loss, o.reduction, denom))
+    let p = prepare("cross_entropy", logits, axis, labels, o)?;
+    let mut loss = ArrayD::zeros(IxDyn(&p.pshape));
+    let mut lse = vec![T::zero(); p.geo.positions()];
+    kernels::ce_sparse_fwd(slice(&p.x), p.geo, slice(&p.labels), &o.kernel(), loss.as_slice_mut().expect("fresh"), &mut lse, par);
+    Ok(reduce(loss, o.reduction, p.denom))
 }
 
 /// Gradient of [`cross_entropy_sparse`] with respect to the logits, given the upstream
@@ -215,17 +234,12 @@ pub fn cross_entropy_sparse_vjp<T: Float>(
     par: Par,
 ) -> Result<ArrayD<T>> {
     let op = "cross_entropy";
-    check_labels(op, "target", labels, logits.shape(), axis, o.ignore_index)?;
-    let geo = geom(logits.shape(), axis);
-    check_weight(op, o.weight, geo.classes)?;
-    let (xc, lc) = (contiguous(logits), contiguous(labels));
-    let pshape = reduced_shape(logits.shape(), axis);
-    let denom = if o.reduction == Reduction::Mean { total_weight(slice(&lc), o) } else { 1.0 };
-    let up = upstream(op, g, &pshape, o.reduction, denom)?;
-    let mut lse = vec![T::zero(); geo.positions()];
-    kernels::logsumexp(slice(&xc), geo, &mut lse, par);
+    let p = prepare(op, logits, axis, labels, o)?;
+    let up = upstream(op, g, &p.pshape, o.reduction, p.denom)?;
+    let mut lse = vec![T::zero(); p.geo.positions()];
+    kernels::logsumexp(slice(&p.x), p.geo, &mut lse, par);
     let mut grad = ArrayD::zeros(logits.raw_dim());
-    kernels::ce_sparse_bwd(slice(&xc), geo, slice(&lc), &o.kernel(), &lse, up.scale(), grad.as_slice_mut().expect("fresh"), par);
+    kernels::ce_sparse_bwd(slice(&p.x), p.geo, slice(&p.labels), &o.kernel(), &lse, up.scale(), grad.as_slice_mut().expect("fresh"), par);
     Ok(grad)
 }
 
@@ -352,24 +366,24 @@ pub fn nll_loss<T: Float>(
     labels: &ArrayViewD<'_, i64>,
     o: &SparseOptions<'_, T>,
 ) -> Result<ArrayD<T>> {
-    let op = "nll_loss";
-    check_labels(op, "target", labels, input.shape(), axis, o.ignore_index)?;
-    let geo = geom(input.shape(), axis);
-    check_weight(op, o.weight, geo.classes)?;
-    let (xc, lc) = (contiguous(input), contiguous(labels));
-    let (x, l) = (slice(&xc), slice(&lc));
-    let mut loss = ArrayD::zeros(IxDyn(&reduced_shape(input.shape(), axis)));
-    for (p, v) in loss.as_slice_mut().expect("fresh").iter_mut().enumerate() {
-        let y = l[p];
+    let p = prepare("nll_loss", input, axis, labels, o)?;
+    let (x, l, geo) = (slice(&p.x), slice(&p.labels), p.geo);
+    let mut loss = ArrayD::zeros(IxDyn(&p.pshape));
+    for (i, v) in loss.as_slice_mut().expect("fresh").iter_mut().enumerate() {
+        let y = l[i];
         if Some(y) == o.ignore_index {
             continue;
         }
-        let (a, b) = (p / geo.inner, p % geo.inner);
         let w = o.weight.map_or(T::one(), |w| w[y as usize]);
-        *v = -(w * x[a * geo.classes * geo.inner + y as usize * geo.inner + b]);
+        *v = -(w * x[nll_index(geo, i, y)]);
     }
-    let denom = if o.reduction == Reduction::Mean { total_weight(l, o) } else { 1.0 };
-    Ok(reduce(loss, o.reduction, denom))
+    Ok(reduce(loss, o.reduction, p.denom))
+}
+
+/// Flat index of class `y` at position `i` of an `(outer, classes, inner)` tensor.
+fn nll_index(geo: Geom, i: usize, y: i64) -> usize {
+    let (a, b) = (i / geo.inner, i % geo.inner);
+    a * geo.classes * geo.inner + y as usize * geo.inner + b
 }
 
 /// Gradient of [`nll_loss`]: `dx[i, y_i] = −w[y_i]·s_i`, zero elsewhere and on ignored
@@ -394,29 +408,21 @@ pub fn nll_loss_vjp<T: Float>(
     g: &ArrayViewD<'_, T>,
 ) -> Result<ArrayD<T>> {
     let op = "nll_loss";
-    check_labels(op, "target", labels, input.shape(), axis, o.ignore_index)?;
-    let geo = geom(input.shape(), axis);
-    check_weight(op, o.weight, geo.classes)?;
-    let lc = contiguous(labels);
-    let l = slice(&lc);
-    let pshape = reduced_shape(input.shape(), axis);
-    let tw = total_weight(l, o);
-    let denom = if o.reduction == Reduction::Mean { tw } else { 1.0 };
-    let up = upstream(op, g, &pshape, o.reduction, denom)?;
+    let p = prepare(op, input, axis, labels, o)?;
+    let up = upstream(op, g, &p.pshape, o.reduction, p.denom)?;
     let scale = up.scale();
     let mut grad = ArrayD::zeros(input.raw_dim());
     let gs = grad.as_slice_mut().expect("fresh");
-    for (p, &y) in l.iter().enumerate() {
+    for (i, &y) in slice(&p.labels).iter().enumerate() {
         if Some(y) == o.ignore_index {
             continue;
         }
         let s = match scale {
             Scale::Uniform(s) => s,
-            Scale::PerPosition(v) => v[p],
+            Scale::PerPosition(v) => v[i],
         };
-        let (a, b) = (p / geo.inner, p % geo.inner);
         let w = o.weight.map_or(T::one(), |w| w[y as usize]);
-        gs[a * geo.classes * geo.inner + y as usize * geo.inner + b] = -(w * s);
+        gs[nll_index(p.geo, i, y)] = -(w * s);
     }
     Ok(grad)
 }
