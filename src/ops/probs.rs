@@ -62,6 +62,19 @@ pub fn categorical_crossentropy_probs_vjp<T: Float>(
     same_shape("categorical_crossentropy", "y_true", y_true.shape(), "y_pred", y_pred.shape())?;
     check_grad("categorical_crossentropy", g.shape(), &reduced_shape(y_pred.shape(), axis))?;
     let (lo, hi) = eps_bounds::<T>(eps);
+    Ok(through_renormalisation(y_true, y_pred, axis, g, |tk, q, gg| -gg * clip_mask(q, lo, hi) * tk / clip(q, lo, hi)))
+}
+
+/// The VJP through Keras' renormalisation `q = p / s`, `s = Σ_axis p`: given the
+/// gradient `g_k = f(t_k, q_k, G)` with respect to `q` (G the lane's upstream
+/// gradient), returns `dp_k = (g_k − Σ_i g_i q_i) / s`.
+fn through_renormalisation<T: Float>(
+    y_true: &ArrayViewD<'_, T>,
+    y_pred: &ArrayViewD<'_, T>,
+    axis: usize,
+    g: &ArrayViewD<'_, T>,
+    f: impl Fn(T, T, T) -> T,
+) -> ArrayD<T> {
     let mut grad = ArrayD::zeros(y_pred.raw_dim());
     Zip::from(grad.lanes_mut(Axis(axis))).and(y_true.lanes(Axis(axis))).and(y_pred.lanes(Axis(axis))).and(g).for_each(
         |mut d, t, p, &gg| {
@@ -69,7 +82,7 @@ pub fn categorical_crossentropy_probs_vjp<T: Float>(
             let mut dot = T::zero();
             for ((dk, &tk), &pk) in d.iter_mut().zip(t.iter()).zip(p.iter()) {
                 let q = pk / s;
-                let gk = -gg * clip_mask(q, lo, hi) * tk / clip(q, lo, hi);
+                let gk = f(tk, q, gg);
                 *dk = gk;
                 dot += gk * q;
             }
@@ -78,7 +91,7 @@ pub fn categorical_crossentropy_probs_vjp<T: Float>(
             }
         },
     );
-    Ok(grad)
+    grad
 }
 
 /// Keras' sparse categorical cross-entropy on probabilities (TF backend):
@@ -184,27 +197,13 @@ pub fn categorical_focal_probs_vjp<T: Float>(
     check_grad("categorical_focal_crossentropy", g.shape(), &reduced_shape(y_pred.shape(), axis))?;
     let (lo, hi) = eps_bounds::<T>(eps);
     let (a, gm) = (c::<T>(alpha), c::<T>(gamma));
-    let mut grad = ArrayD::zeros(y_pred.raw_dim());
-    Zip::from(grad.lanes_mut(Axis(axis))).and(y_true.lanes(Axis(axis))).and(y_pred.lanes(Axis(axis))).and(g).for_each(
-        |mut d, t, p, &gg| {
-            let s: T = p.iter().copied().sum();
-            let mut dot = T::zero();
-            for ((dk, &tk), &pk) in d.iter_mut().zip(t.iter()).zip(p.iter()) {
-                let qh = pk / s;
-                let q = clip(qh, lo, hi);
-                let om = T::one() - q;
-                // d/dq [α (1−q)^γ (−t ln q)] = α[γ(1−q)^(γ−1) t ln q − (1−q)^γ t / q]
-                let df = a * (gm * om.powf(gm - T::one()) * tk * q.ln() - om.powf(gm) * tk / q);
-                let gk = gg * clip_mask(qh, lo, hi) * df;
-                *dk = gk;
-                dot += gk * qh;
-            }
-            for dk in d.iter_mut() {
-                *dk = (*dk - dot) / s;
-            }
-        },
-    );
-    Ok(grad)
+    Ok(through_renormalisation(y_true, y_pred, axis, g, |tk, qh, gg| {
+        let q = clip(qh, lo, hi);
+        let om = T::one() - q;
+        // d/dq [α (1−q)^γ (−t ln q)] = α[γ(1−q)^(γ−1) t ln q − (1−q)^γ t / q]
+        let df = a * (gm * om.powf(gm - T::one()) * tk * q.ln() - om.powf(gm) * tk / q);
+        gg * clip_mask(qh, lo, hi) * df
+    }))
 }
 
 /// Keras' binary focal cross-entropy, element-wise before the mean over the last axis:
