@@ -58,15 +58,15 @@ def torch_runs(op, n, c, threads, reps):
     elif op == "cross_entropy":
         def f():
             torch._log_softmax(x, 1, False, out=lsm)
-            torch._C._nn.nll_loss_forward(lsm, y, None, mean, ignore, output=loss, total_weight=tw)
+            torch.ops.aten.nll_loss_forward.output(lsm, y, None, mean, ignore, output=loss, total_weight=tw)
         res["torch out="] = median_time(f, reps)
         res["torch API"] = median_time(lambda: F.cross_entropy(x, y), reps)
     elif op == "cross_entropy_fwd_bwd":
         def f():
             torch._log_softmax(x, 1, False, out=lsm)
-            torch._C._nn.nll_loss_forward(lsm, y, None, mean, ignore, output=loss, total_weight=tw)
-            torch._C._nn.nll_loss_backward(go, lsm, y, None, mean, ignore, tw, grad_input=out)
-            torch._log_softmax_backward_data(out, lsm, 1, x.dtype, out=dx)
+            torch.ops.aten.nll_loss_forward.output(lsm, y, None, mean, ignore, output=loss, total_weight=tw)
+            torch.ops.aten.nll_loss_backward.grad_input(go, lsm, y, None, mean, ignore, tw, grad_input=out)
+            torch.ops.aten._log_softmax_backward_data.out(out, lsm, 1, x.dtype, out=dx)
         res["torch out="] = median_time(f, reps)
         xr = x.clone().requires_grad_(True)
         def api():
