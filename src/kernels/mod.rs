@@ -24,6 +24,7 @@ pub mod scalar;
 mod simd;
 #[macro_use]
 pub(crate) mod table;
+mod few;
 mod half_precision;
 #[cfg(test)]
 mod tests;
@@ -254,18 +255,23 @@ impl<'a, E: Elem, P: Elem> Bufs<'a, E, P> {
         )
     }
 
-    fn run<F>(self, par_tasks: usize, f: &F)
+    /// Split over rayon tasks by outer index (never below [`GRAIN`] elements) and hand
+    /// each piece to `leaf`.
+    fn run_leaves<F>(self, par_tasks: usize, leaf: &F)
     where
-        F: Fn(Row<'_, E, P>) -> (P, P) + Sync,
+        F: Fn(Bufs<'a, E, P>) + Sync,
     {
         let work = self.g.len().max(self.g.positions());
         if par_tasks > 1 && self.g.outer > 1 && work >= 2 * GRAIN {
             let left = self.g.outer / 2;
             let (l, r) = self.split(left);
             let tl = par_tasks / 2;
-            rayon::join(|| l.run(tl.max(1), f), || r.run((par_tasks - tl).max(1), f));
+            rayon::join(
+                || l.run_leaves(tl.max(1), leaf),
+                || r.run_leaves((par_tasks - tl).max(1), leaf),
+            );
         } else {
-            self.run_seq(f);
+            leaf(self);
         }
     }
 
@@ -397,6 +403,30 @@ fn drive<E: Elem, P: Elem, F>(
 ) where
     F: Fn(Row<'_, E, P>) -> (P, P) + Sync,
 {
+    if let Some(b) = b {
+        check("second input", b.len(), g.len());
+    }
+    drive_leaves(g, par, a, b, out, pin, labels, pout, pout2, |bufs| {
+        bufs.run_seq(&f)
+    });
+}
+
+/// Check every buffer against the geometry, then hand contiguous outer ranges to `leaf`.
+#[allow(clippy::too_many_arguments)] // internal plumbing; public kernels name their buffers
+fn drive_leaves<'a, E: Elem, P: Elem, F>(
+    g: Geom,
+    par: Par,
+    a: &'a [E],
+    b: Option<&'a [E]>,
+    out: Option<&'a mut [E]>,
+    pin: Option<&'a [P]>,
+    labels: Option<&'a [i64]>,
+    pout: Option<&'a mut [P]>,
+    pout2: Option<&'a mut [P]>,
+    leaf: F,
+) where
+    F: Fn(Bufs<'a, E, P>) + Sync,
+{
     check("input", a.len(), g.len());
     if let Some(b) = b {
         check("second input", b.len(), g.len());
@@ -426,7 +456,7 @@ fn drive<E: Elem, P: Elem, F>(
     if g.positions() == 0 {
         return;
     }
-    let bufs = Bufs {
+    Bufs {
         g,
         pos0: 0,
         a,
@@ -436,8 +466,8 @@ fn drive<E: Elem, P: Elem, F>(
         labels,
         pout,
         pout2,
-    };
-    bufs.run(par.tasks(), &f);
+    }
+    .run_leaves(par.tasks(), &leaf);
 }
 
 // ---------------------------------------------------------------------------------
@@ -496,18 +526,21 @@ impl<'a, E: Elem, P: Elem> BufsMut<'a, E, P> {
         )
     }
 
-    fn run<F>(self, par_tasks: usize, f: &F)
+    fn run_leaves<F>(self, par_tasks: usize, leaf: &F)
     where
-        F: Fn(RowMut<'_, E>) -> (P, P) + Sync,
+        F: Fn(BufsMut<'a, E, P>) + Sync,
     {
         let work = self.g.len().max(self.g.positions());
         if par_tasks > 1 && self.g.outer > 1 && work >= 2 * GRAIN {
             let left = self.g.outer / 2;
             let (l, r) = self.split(left);
             let tl = par_tasks / 2;
-            rayon::join(|| l.run(tl.max(1), f), || r.run((par_tasks - tl).max(1), f));
+            rayon::join(
+                || l.run_leaves(tl.max(1), leaf),
+                || r.run_leaves((par_tasks - tl).max(1), leaf),
+            );
         } else {
-            self.run_seq(f);
+            leaf(self);
         }
     }
 
@@ -590,16 +623,17 @@ impl<'a, E: Elem, P: Elem> BufsMut<'a, E, P> {
     }
 }
 
-fn drive_in_place<E: Elem, P: Elem, F>(
+/// The in-place driver: checks, then hands contiguous outer ranges to `leaf`.
+fn drive_in_place_leaves<'a, E: Elem, P: Elem, F>(
     g: Geom,
     par: Par,
-    a: &mut [E],
-    labels: Option<&[i64]>,
-    pout: Option<&mut [P]>,
-    pout2: Option<&mut [P]>,
-    f: F,
+    a: &'a mut [E],
+    labels: Option<&'a [i64]>,
+    pout: Option<&'a mut [P]>,
+    pout2: Option<&'a mut [P]>,
+    leaf: F,
 ) where
-    F: Fn(RowMut<'_, E>) -> (P, P) + Sync,
+    F: Fn(BufsMut<'a, E, P>) + Sync,
 {
     check("input", a.len(), g.len());
     if let Some(l) = labels {
@@ -627,7 +661,21 @@ fn drive_in_place<E: Elem, P: Elem, F>(
         pout,
         pout2,
     }
-    .run(par.tasks(), &f);
+    .run_leaves(par.tasks(), &leaf);
+}
+
+fn drive_in_place<E: Elem, P: Elem, F>(
+    g: Geom,
+    par: Par,
+    a: &mut [E],
+    labels: Option<&[i64]>,
+    pout: Option<&mut [P]>,
+    pout2: Option<&mut [P]>,
+    f: F,
+) where
+    F: Fn(RowMut<'_, E>) -> (P, P) + Sync,
+{
+    drive_in_place_leaves(g, par, a, labels, pout, pout2, |b| b.run_seq(&f));
 }
 
 // ---------------------------------------------------------------------------------
@@ -707,11 +755,20 @@ fn sparse_loss_row<T: Float>(
 pub fn softmax<T: Float>(x: &[T], g: Geom, out: &mut [T], par: Par) {
     let k = table::kernels::<T>();
     let nt = use_nt::<T>(g);
-    drive(g, par, x, None, Some(out), None, None, None, None, |r| {
+    let row = |r: Row<'_, T, T>| {
         let (m, s) = (k.max_sum_exp)(r.a);
         (k.exp_scale)(r.a, r.out.expect("out"), m, s.recip(), nt);
         (T::zero(), T::zero())
-    });
+    };
+    match few::small_kernels(k, g) {
+        Some(sk) => {
+            let lay = few::Lay::new(sk, g.classes, None);
+            drive_leaves(g, par, x, None, Some(out), None, None, None, None, |b| {
+                few::softmax(sk, &lay, b, false, &row)
+            });
+        }
+        None => drive(g, par, x, None, Some(out), None, None, None, None, row),
+    }
 }
 
 /// Log-softmax over the class axis: `out = (x − m) − ln Σ exp(x − m)`.
@@ -720,7 +777,7 @@ pub fn softmax<T: Float>(x: &[T], g: Geom, out: &mut [T], par: Par) {
 pub fn log_softmax<T: Float>(x: &[T], g: Geom, out: &mut [T], par: Par) {
     let k = table::kernels::<T>();
     let nt = use_nt::<T>(g);
-    drive(g, par, x, None, Some(out), None, None, None, None, |r| {
+    let row = |r: Row<'_, T, T>| {
         let (m, s) = (k.max_sum_exp)(r.a);
         let l = if m == T::neg_infinity() {
             T::nan()
@@ -729,17 +786,32 @@ pub fn log_softmax<T: Float>(x: &[T], g: Geom, out: &mut [T], par: Par) {
         };
         (k.sub2)(r.a, r.out.expect("out"), m, l, nt);
         (T::zero(), T::zero())
-    });
+    };
+    match few::small_kernels(k, g) {
+        Some(sk) => {
+            let lay = few::Lay::new(sk, g.classes, None);
+            drive_leaves(g, par, x, None, Some(out), None, None, None, None, |b| {
+                few::softmax(sk, &lay, b, true, &row)
+            });
+        }
+        None => drive(g, par, x, None, Some(out), None, None, None, None, row),
+    }
 }
 
 /// Log-sum-exp over the class axis, one value per position: `m + ln Σ exp(x − m)`
 /// (NaN for a row of only `−inf`, `−inf` for an empty class axis).
 pub fn logsumexp<T: Float>(x: &[T], g: Geom, out: &mut [T], par: Par) {
     let k = table::kernels::<T>();
-    drive(g, par, x, None, None, None, None, Some(out), None, |r| {
+    let row = |r: Row<'_, T, T>| {
         let (m, s) = (k.max_sum_exp)(r.a);
         (lse_from(m, s, r.a.len()), T::zero())
-    });
+    };
+    match few::small_kernels(k, g) {
+        Some(sk) => drive_leaves(g, par, x, None, None, None, None, Some(out), None, |b| {
+            few::logsumexp(sk, g.classes, b, &row)
+        }),
+        None => drive(g, par, x, None, None, None, None, Some(out), None, row),
+    }
 }
 
 /// Softmax VJP: `out = y ∘ (gy − Σ_c gy_c y_c)`, `y` the forward softmax output.
@@ -808,28 +880,51 @@ pub fn ce_sparse_fwd<T: Float>(
 ) {
     let k = table::kernels::<T>();
     let cst = SparseConsts::new(g, p);
-    drive(
-        g,
-        par,
-        x,
-        None,
-        None,
-        None,
-        Some(labels),
-        Some(loss),
-        Some(lse),
-        |r| {
-            let (m, s) = (k.max_sum_exp)(r.a);
-            let l = lse_from(m, s, r.a.len());
-            if is_ignored(r.label, p) {
-                return (T::zero(), l);
-            }
-            (
-                sparse_loss_row(k, r.a, m, s.ln(), r.label as usize, p, &cst),
-                l,
-            )
-        },
-    );
+    let row = |r: Row<'_, T, T>| {
+        let (m, s) = (k.max_sum_exp)(r.a);
+        let l = lse_from(m, s, r.a.len());
+        if is_ignored(r.label, p) {
+            return (T::zero(), l);
+        }
+        (
+            sparse_loss_row(k, r.a, m, s.ln(), r.label as usize, p, &cst),
+            l,
+        )
+    };
+    match few::small_kernels(k, g) {
+        Some(sk) => {
+            let lay = few::Lay::new(sk, g.classes, p.weight);
+            let ce = few::Ce {
+                p,
+                cst: &cst,
+                scale: None,
+            };
+            drive_leaves(
+                g,
+                par,
+                x,
+                None,
+                None,
+                None,
+                Some(labels),
+                Some(loss),
+                Some(lse),
+                |b| few::ce(sk, &lay, &ce, b, &row),
+            );
+        }
+        None => drive(
+            g,
+            par,
+            x,
+            None,
+            None,
+            None,
+            Some(labels),
+            Some(loss),
+            Some(lse),
+            row,
+        ),
+    }
 }
 
 /// Coefficients `(a, b_all, b_y)` of the sparse gradient row
@@ -884,27 +979,50 @@ pub fn ce_sparse_bwd<T: Float>(
     if let Scale::PerPosition(s) = scale {
         check("scale", s.len(), g.positions());
     }
-    drive(
-        g,
-        par,
-        x,
-        None,
-        Some(grad),
-        Some(lse),
-        Some(labels),
-        None,
-        None,
-        |r| {
-            let out = r.out.expect("grad");
-            if is_ignored(r.label, p) {
-                out.fill(T::zero());
-                return (T::zero(), T::zero());
-            }
-            let t = sparse_grad_terms(p, &cst, r.pin, T::zero(), r.label as usize, scale.at(r.pos));
-            (k.sparse_grad)(r.a, out, &t, nt);
-            (T::zero(), T::zero())
-        },
-    );
+    let row = |r: Row<'_, T, T>| {
+        let out = r.out.expect("grad");
+        if is_ignored(r.label, p) {
+            out.fill(T::zero());
+            return (T::zero(), T::zero());
+        }
+        let t = sparse_grad_terms(p, &cst, r.pin, T::zero(), r.label as usize, scale.at(r.pos));
+        (k.sparse_grad)(r.a, out, &t, nt);
+        (T::zero(), T::zero())
+    };
+    match few::small_kernels(k, g) {
+        Some(sk) => {
+            let lay = few::Lay::new(sk, g.classes, p.weight);
+            let ce = few::Ce {
+                p,
+                cst: &cst,
+                scale: Some(scale),
+            };
+            drive_leaves(
+                g,
+                par,
+                x,
+                None,
+                Some(grad),
+                Some(lse),
+                Some(labels),
+                None,
+                None,
+                |b| few::ce_bwd(sk, &lay, &ce, b, &row),
+            );
+        }
+        None => drive(
+            g,
+            par,
+            x,
+            None,
+            Some(grad),
+            Some(lse),
+            Some(labels),
+            None,
+            None,
+            row,
+        ),
+    }
 }
 
 /// Fused sparse cross-entropy forward and backward: one read of the logits for the
@@ -934,35 +1052,58 @@ pub fn ce_sparse_fwd_bwd<T: Float>(
     if let Scale::PerPosition(s) = scale {
         check("scale", s.len(), g.positions());
     }
-    drive(
-        g,
-        par,
-        x,
-        None,
-        Some(grad),
-        None,
-        Some(labels),
-        Some(loss),
-        Some(lse),
-        |r| {
-            let out = r.out.expect("grad");
-            let (m, s) = (k.max_sum_exp)(r.a);
-            let l = lse_from(m, s, r.a.len());
-            if is_ignored(r.label, p) {
-                out.fill(T::zero());
-                return (T::zero(), l);
-            }
-            let (y, ls) = (r.label as usize, s.ln());
-            let v = sparse_loss_row(k, r.a, m, ls, y, p, &cst);
-            (k.sparse_grad)(
-                r.a,
-                out,
-                &sparse_grad_terms(p, &cst, m, ls, y, scale.at(r.pos)),
-                nt,
+    let row = |r: Row<'_, T, T>| {
+        let out = r.out.expect("grad");
+        let (m, s) = (k.max_sum_exp)(r.a);
+        let l = lse_from(m, s, r.a.len());
+        if is_ignored(r.label, p) {
+            out.fill(T::zero());
+            return (T::zero(), l);
+        }
+        let (y, ls) = (r.label as usize, s.ln());
+        let v = sparse_loss_row(k, r.a, m, ls, y, p, &cst);
+        (k.sparse_grad)(
+            r.a,
+            out,
+            &sparse_grad_terms(p, &cst, m, ls, y, scale.at(r.pos)),
+            nt,
+        );
+        (v, l)
+    };
+    match few::small_kernels(k, g) {
+        Some(sk) => {
+            let lay = few::Lay::new(sk, g.classes, p.weight);
+            let ce = few::Ce {
+                p,
+                cst: &cst,
+                scale: Some(scale),
+            };
+            drive_leaves(
+                g,
+                par,
+                x,
+                None,
+                Some(grad),
+                None,
+                Some(labels),
+                Some(loss),
+                Some(lse),
+                |b| few::ce(sk, &lay, &ce, b, &row),
             );
-            (v, l)
-        },
-    );
+        }
+        None => drive(
+            g,
+            par,
+            x,
+            None,
+            Some(grad),
+            None,
+            Some(labels),
+            Some(loss),
+            Some(lse),
+            row,
+        ),
+    }
 }
 
 /// [`ce_sparse_fwd_bwd`] that overwrites the logits `x` with the gradient (the
@@ -985,7 +1126,7 @@ pub fn ce_sparse_fwd_bwd_in_place<T: Float>(
     if let Scale::PerPosition(s) = scale {
         check("scale", s.len(), g.positions());
     }
-    drive_in_place(g, par, x, Some(labels), Some(loss), Some(lse), |r| {
+    let row = |r: RowMut<'_, T>| {
         let (m, s) = (k.max_sum_exp)(r.a);
         let l = lse_from(m, s, r.a.len());
         if is_ignored(r.label, p) {
@@ -996,7 +1137,21 @@ pub fn ce_sparse_fwd_bwd_in_place<T: Float>(
         let v = sparse_loss_row(k, r.a, m, ls, y, p, &cst);
         (k.sparse_grad_in_place)(r.a, &sparse_grad_terms(p, &cst, m, ls, y, scale.at(r.pos)));
         (v, l)
-    });
+    };
+    match few::small_kernels(k, g) {
+        Some(sk) => {
+            let lay = few::Lay::new(sk, g.classes, p.weight);
+            let ce = few::Ce {
+                p,
+                cst: &cst,
+                scale: Some(scale),
+            };
+            drive_in_place_leaves(g, par, x, Some(labels), Some(loss), Some(lse), |b| {
+                few::ce_in_place(sk, &lay, &ce, b, &row)
+            });
+        }
+        None => drive_in_place(g, par, x, Some(labels), Some(loss), Some(lse), row),
+    }
 }
 
 /// Dense (probability-target) cross-entropy forward:

@@ -195,6 +195,29 @@ impl Simd for Avx2 {
         unsafe { _mm256_loadu_si256(idx.as_ptr().cast()) }
     }
     #[inline(always)]
+    fn permute_i(self, v: __m256i, idx: __m256i) -> __m256i {
+        // SAFETY: token ⇒ AVX2.
+        unsafe { _mm256_permutevar8x32_epi32(v, idx) }
+    }
+    #[inline(always)]
+    fn add_i(self, a: __m256i, b: __m256i) -> __m256i {
+        // SAFETY: token ⇒ AVX2.
+        unsafe { _mm256_add_epi32(a, b) }
+    }
+    #[inline(always)]
+    fn sub_where_eq(self, v: __m256, a: __m256i, b: __m256i, d: __m256) -> __m256 {
+        // SAFETY: token ⇒ AVX2.
+        unsafe {
+            let eq = _mm256_castsi256_ps(_mm256_cmpeq_epi32(a, b));
+            _mm256_sub_ps(v, _mm256_and_ps(eq, d))
+        }
+    }
+    #[inline(always)]
+    fn keep_where(self, keep: __m256, v: __m256) -> __m256 {
+        // SAFETY: token ⇒ AVX.
+        unsafe { _mm256_and_ps(_mm256_cmp_ps::<_CMP_NEQ_UQ>(keep, _mm256_setzero_ps()), v) }
+    }
+    #[inline(always)]
     unsafe fn gather(self, base: *const f32, idx: __m256i) -> __m256 {
         // SAFETY: token ⇒ AVX2; the caller keeps every `base + idx[k]` in bounds.
         unsafe { _mm256_i32gather_ps::<4>(base, idx) }

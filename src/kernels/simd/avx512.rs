@@ -163,6 +163,31 @@ impl Simd for Avx512 {
         unsafe { _mm512_loadu_si512(idx.as_ptr().cast()) }
     }
     #[inline(always)]
+    fn permute_i(self, v: __m512i, idx: __m512i) -> __m512i {
+        // SAFETY: token ⇒ AVX-512F.
+        unsafe { _mm512_permutexvar_epi32(idx, v) }
+    }
+    #[inline(always)]
+    fn add_i(self, a: __m512i, b: __m512i) -> __m512i {
+        // SAFETY: token ⇒ AVX-512F.
+        unsafe { _mm512_add_epi32(a, b) }
+    }
+    #[inline(always)]
+    fn sub_where_eq(self, v: __m512, a: __m512i, b: __m512i, d: __m512) -> __m512 {
+        // SAFETY: token ⇒ AVX-512F.
+        unsafe { _mm512_mask_sub_ps(v, _mm512_cmpeq_epi32_mask(a, b), v, d) }
+    }
+    #[inline(always)]
+    fn keep_where(self, keep: __m512, v: __m512) -> __m512 {
+        // SAFETY: token ⇒ AVX-512F.
+        unsafe {
+            _mm512_maskz_mov_ps(
+                _mm512_cmp_ps_mask::<_CMP_NEQ_UQ>(keep, _mm512_setzero_ps()),
+                v,
+            )
+        }
+    }
+    #[inline(always)]
     unsafe fn gather(self, base: *const f32, idx: __m512i) -> __m512 {
         // SAFETY: token ⇒ AVX-512F; the caller keeps every `base + idx[k]` in bounds.
         unsafe { _mm512_i32gather_ps::<4>(idx, base) }

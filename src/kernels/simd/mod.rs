@@ -31,6 +31,7 @@
 pub(crate) mod avx2;
 pub(crate) mod avx512;
 pub(crate) mod rows;
+pub(crate) mod small;
 
 use std::f32::consts::{LN_2, LOG2_E, SQRT_2};
 
@@ -122,6 +123,14 @@ pub(crate) trait Simd: Copy + Send + Sync + 'static {
     /// # Panics
     /// If `idx.len() < N`.
     fn load_idx(self, idx: &[i32]) -> Self::I;
+    /// `out[k] = v[idx[k]]` for `i32` lanes.
+    fn permute_i(self, v: Self::I, idx: Self::I) -> Self::I;
+    /// `a + b` for `i32` lanes.
+    fn add_i(self, a: Self::I, b: Self::I) -> Self::I;
+    /// `v − d` in the lanes where `a == b`, `v` elsewhere.
+    fn sub_where_eq(self, v: Self::V, a: Self::I, b: Self::I, d: Self::V) -> Self::V;
+    /// `v` where `keep ≠ 0`, `+0` elsewhere (NaN in `v` included).
+    fn keep_where(self, keep: Self::V, v: Self::V) -> Self::V;
     /// `out[k] = *base.offset(idx[k])`.
     ///
     /// # Safety

@@ -123,14 +123,6 @@ fn has_nan<S: Io<E>, E: Copy>(s: S, x: &[E]) -> bool {
     any
 }
 
-/// `Σ exp(x − m)`.
-#[inline(always)]
-pub(crate) fn sum_exp<S: Io<E>, E: Copy>(s: S, x: &[E], m: f32) -> f32 {
-    let mut acc = [s.splat(0.0); 4];
-    sum_exp_acc(s, x, s.splat(m), &mut acc);
-    sum4(s, acc)
-}
-
 /// `(m, Σ exp(x − m))` in one read of `x`, blocked (see the module docs).
 #[inline(always)]
 pub(crate) fn max_sum_exp<S: Io<E>, E: Copy>(s: S, x: &[E]) -> (f32, f32) {
@@ -156,14 +148,6 @@ pub(crate) fn max_sum_exp<S: Io<E>, E: Copy>(s: S, x: &[E]) -> (f32, f32) {
     }
     let total = sum4(s, acc);
     (m, if poisoned { f32::NAN } else { total })
-}
-
-/// `(m, Σ exp(x − m))` as two sweeps over the whole row (max, then exp-sum): the
-/// second reads the row from L2. Kept to measure against [`max_sum_exp`].
-#[inline(always)]
-pub(crate) fn max_sum_exp_two_pass<S: Io<E>, E: Copy>(s: S, x: &[E]) -> (f32, f32) {
-    let m = row_max(s, x);
-    (m, sum_exp(s, x, m))
 }
 
 /// Fill `out` from `f(i, len)`, the vector for `out[i..i + len]` (`f` may rely on
