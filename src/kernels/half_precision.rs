@@ -73,6 +73,10 @@ fn s_max_sum_exp<H: Half>(x: &[H]) -> (f32, f32) {
             }
         }
     }
+    if m == f32::NEG_INFINITY {
+        // every entry −inf: s = 0, as the SIMD kernels
+        return (m, 0.0);
+    }
     (m, x.iter().map(|&v| (v.to_f32() - m).exp()).sum())
 }
 

@@ -28,10 +28,12 @@ mod few;
 mod half_precision;
 #[cfg(test)]
 mod tests;
+mod wide;
 
 pub use half_precision::{Half, HalfKernels};
 pub use isa::{current_isa, default_isa, with_isa, Isa};
 pub use table::RowKernels;
+pub use wide::WIDE_MIN;
 
 use crate::float::Float;
 use table::Grad;
@@ -755,6 +757,11 @@ fn sparse_loss_row<T: Float>(
 pub fn softmax<T: Float>(x: &[T], g: Geom, out: &mut [T], par: Par) {
     let k = table::kernels::<T>();
     let nt = use_nt::<T>(g);
+    if let Some(plan) = wide::Plan::new(g, par) {
+        check("input", x.len(), g.len());
+        check("output", out.len(), g.len());
+        return wide::softmax(&plan, k, x, out, false, nt);
+    }
     let row = |r: Row<'_, T, T>| {
         let (m, s) = (k.max_sum_exp)(r.a);
         (k.exp_scale)(r.a, r.out.expect("out"), m, s.recip(), nt);
@@ -777,6 +784,11 @@ pub fn softmax<T: Float>(x: &[T], g: Geom, out: &mut [T], par: Par) {
 pub fn log_softmax<T: Float>(x: &[T], g: Geom, out: &mut [T], par: Par) {
     let k = table::kernels::<T>();
     let nt = use_nt::<T>(g);
+    if let Some(plan) = wide::Plan::new(g, par) {
+        check("input", x.len(), g.len());
+        check("output", out.len(), g.len());
+        return wide::softmax(&plan, k, x, out, true, nt);
+    }
     let row = |r: Row<'_, T, T>| {
         let (m, s) = (k.max_sum_exp)(r.a);
         let l = if m == T::neg_infinity() {
@@ -802,6 +814,11 @@ pub fn log_softmax<T: Float>(x: &[T], g: Geom, out: &mut [T], par: Par) {
 /// (NaN for a row of only `−inf`, `−inf` for an empty class axis).
 pub fn logsumexp<T: Float>(x: &[T], g: Geom, out: &mut [T], par: Par) {
     let k = table::kernels::<T>();
+    if let Some(plan) = wide::Plan::new(g, par) {
+        check("input", x.len(), g.len());
+        check("output", out.len(), g.positions());
+        return wide::logsumexp(&plan, k, x, out);
+    }
     let row = |r: Row<'_, T, T>| {
         let (m, s) = (k.max_sum_exp)(r.a);
         (lse_from(m, s, r.a.len()), T::zero())
@@ -880,6 +897,23 @@ pub fn ce_sparse_fwd<T: Float>(
 ) {
     let k = table::kernels::<T>();
     let cst = SparseConsts::new(g, p);
+    if let Some(plan) = wide::Plan::new(g, par) {
+        check("input", x.len(), g.len());
+        for (n, l) in [
+            ("labels", labels.len()),
+            ("loss", loss.len()),
+            ("lse", lse.len()),
+        ] {
+            check(n, l, g.positions());
+        }
+        let ce = wide::Ce {
+            labels,
+            p,
+            cst: &cst,
+            scale: None,
+        };
+        return wide::ce(&plan, k, x, &ce, loss, lse, None, false);
+    }
     let row = |r: Row<'_, T, T>| {
         let (m, s) = (k.max_sum_exp)(r.a);
         let l = lse_from(m, s, r.a.len());
@@ -979,6 +1013,20 @@ pub fn ce_sparse_bwd<T: Float>(
     if let Scale::PerPosition(s) = scale {
         check("scale", s.len(), g.positions());
     }
+    if let Some(plan) = wide::Plan::new(g, par) {
+        check("input", x.len(), g.len());
+        check("grad", grad.len(), g.len());
+        for (n, l) in [("labels", labels.len()), ("lse", lse.len())] {
+            check(n, l, g.positions());
+        }
+        let ce = wide::Ce {
+            labels,
+            p,
+            cst: &cst,
+            scale: Some(scale),
+        };
+        return wide::ce_bwd(&plan, k, x, &ce, lse, grad, nt);
+    }
     let row = |r: Row<'_, T, T>| {
         let out = r.out.expect("grad");
         if is_ignored(r.label, p) {
@@ -1051,6 +1099,24 @@ pub fn ce_sparse_fwd_bwd<T: Float>(
     let cst = SparseConsts::new(g, p);
     if let Scale::PerPosition(s) = scale {
         check("scale", s.len(), g.positions());
+    }
+    if let Some(plan) = wide::Plan::new(g, par) {
+        check("input", x.len(), g.len());
+        check("grad", grad.len(), g.len());
+        for (n, l) in [
+            ("labels", labels.len()),
+            ("loss", loss.len()),
+            ("lse", lse.len()),
+        ] {
+            check(n, l, g.positions());
+        }
+        let ce = wide::Ce {
+            labels,
+            p,
+            cst: &cst,
+            scale: Some(scale),
+        };
+        return wide::ce(&plan, k, x, &ce, loss, lse, Some(grad), nt);
     }
     let row = |r: Row<'_, T, T>| {
         let out = r.out.expect("grad");
@@ -1125,6 +1191,23 @@ pub fn ce_sparse_fwd_bwd_in_place<T: Float>(
     let cst = SparseConsts::new(g, p);
     if let Scale::PerPosition(s) = scale {
         check("scale", s.len(), g.positions());
+    }
+    if let Some(plan) = wide::Plan::new(g, par) {
+        check("input", x.len(), g.len());
+        for (n, l) in [
+            ("labels", labels.len()),
+            ("loss", loss.len()),
+            ("lse", lse.len()),
+        ] {
+            check(n, l, g.positions());
+        }
+        let ce = wide::Ce {
+            labels,
+            p,
+            cst: &cst,
+            scale: Some(scale),
+        };
+        return wide::ce_in_place(&plan, k, x, &ce, loss, lse);
     }
     let row = |r: RowMut<'_, T>| {
         let (m, s) = (k.max_sum_exp)(r.a);

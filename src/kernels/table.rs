@@ -151,8 +151,14 @@ fn s_ln<T: Float>(x: &[T], out: &mut [T]) {
     }
 }
 
+/// `(m, s)` with the contract of the SIMD kernels: `s = 0` when every entry is `−inf`
+/// (the reference's `exp(−inf − (−inf))` would make it NaN, which would poison the
+/// merge of a split row); a NaN entry makes `m` NaN.
 fn s_max_sum_exp<T: Float>(x: &[T]) -> (T, T) {
     let m = scalar::row_max(x);
+    if m == T::neg_infinity() {
+        return (m, T::zero());
+    }
     (m, scalar::sum_exp(x, m))
 }
 

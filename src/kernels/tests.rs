@@ -91,6 +91,18 @@ fn tol(n: usize) -> f64 {
     4.0 + 0.25 * (n as f64).sqrt()
 }
 
+/// [`tol`] for `isa`: the scalar path sums a row sequentially in `f32`, whose error
+/// grows with `n` itself (bounded by `(n − 1)·eps`; about `n/200` ulps measured on
+/// 143k-class rows), so it gets `n/64` more.
+fn tol_isa(isa: Isa, n: usize) -> f64 {
+    tol(n)
+        + if isa == Isa::Scalar {
+            n as f64 / 64.0
+        } else {
+            0.0
+        }
+}
+
 const EPS: f64 = f32::EPSILON as f64;
 
 fn max_abs(x: &[f32]) -> f64 {
@@ -1305,5 +1317,148 @@ fn few_classes_special_values_per_isa() {
                 }
             }
         });
+    }
+}
+
+/// Rows wider than `WIDE_MIN` with fewer rows than twice the tasks are split across
+/// threads and merged: the same accuracy bounds as one row per thread, and the same
+/// special-value kinds (a NaN hiding in a chunk whose neighbours are all `−inf`).
+#[test]
+fn wide_rows_split_per_isa() {
+    let mut rng = Rng::new(51);
+    let c = WIDE_MIN + 12345;
+    for outer in [1usize, 3] {
+        let x = row(&mut rng, outer * c, 3.0, 0.0);
+        let g = Geom::rows(outer, c);
+        let labels: Vec<i64> = (0..outer)
+            .map(|r| if r == 1 { -100 } else { rng.below(c) as i64 })
+            .collect();
+        let par = Par::Rayon(2);
+        assert!(wide::Plan::new(g, par).is_some());
+        for isa in isas() {
+            with_isa(isa, || {
+                let (mut sm, mut ls, mut lse) = (
+                    vec![0.0f32; x.len()],
+                    vec![0.0f32; x.len()],
+                    vec![0.0f32; outer],
+                );
+                softmax(&x, g, &mut sm, par);
+                log_softmax(&x, g, &mut ls, par);
+                logsumexp(&x, g, &mut lse, par);
+                let t = tol_isa(isa, c);
+                for r in 0..outer {
+                    let xr = &x[r * c..(r + 1) * c];
+                    let l = lse64(xr);
+                    assert!(
+                        (f64::from(lse[r]) - l).abs() <= t * EPS * (l.abs() + max_abs(xr)),
+                        "{isa:?} r={r}: lse"
+                    );
+                    for k in (0..c).step_by(97) {
+                        let want = (f64::from(xr[k]) - l).exp();
+                        let e = ulps(sm[r * c + k], want);
+                        assert!(
+                            e <= t + want.ln().abs() + (c as f64).ln() || want < 1e-37,
+                            "{isa:?} r={r} k={k}: softmax {e} ulp"
+                        );
+                        let want = f64::from(xr[k]) - l;
+                        let got = ls[r * c + k];
+                        assert!(
+                            ulps(got, want) <= t
+                                || (f64::from(got) - want).abs() <= t * (ulp(l) + EPS),
+                            "{isa:?}: log_softmax"
+                        );
+                    }
+                }
+                let p = SparseCe {
+                    smoothing: 0.1,
+                    weight: None,
+                    ignore_index: Some(-100),
+                };
+                let (mut l1, mut e1, mut g1) = (
+                    vec![0.0f32; outer],
+                    vec![0.0f32; outer],
+                    vec![0.0f32; x.len()],
+                );
+                ce_sparse_fwd_bwd(
+                    &x,
+                    g,
+                    &labels,
+                    &p,
+                    Scale::Uniform(0.5),
+                    &mut l1,
+                    &mut e1,
+                    &mut g1,
+                    par,
+                );
+                let (mut l2, mut e2, mut g2) =
+                    (vec![0.0f32; outer], vec![0.0f32; outer], x.clone());
+                ce_sparse_fwd_bwd_in_place(
+                    &mut g2,
+                    g,
+                    &labels,
+                    &p,
+                    Scale::Uniform(0.5),
+                    &mut l2,
+                    &mut e2,
+                    par,
+                );
+                let (mut l3, mut e3) = (vec![0.0f32; outer], vec![0.0f32; outer]);
+                ce_sparse_fwd(&x, g, &labels, &p, &mut l3, &mut e3, par);
+                let mut g3 = vec![0.0f32; x.len()];
+                ce_sparse_bwd(&x, g, &labels, &p, &e1, Scale::Uniform(0.5), &mut g3, par);
+                assert_eq!((&l1, &e1, &g1), (&l2, &e2, &g2), "{isa:?}");
+                assert_eq!((&l1, &e1), (&l3, &e3), "{isa:?}");
+                for r in 0..outer {
+                    let xr = &x[r * c..(r + 1) * c];
+                    if labels[r] == -100 {
+                        assert_eq!(l1[r], 0.0);
+                        assert!(g1[r * c..(r + 1) * c]
+                            .iter()
+                            .chain(&g3[r * c..(r + 1) * c])
+                            .all(|&v| v == 0.0));
+                        continue;
+                    }
+                    let y = labels[r] as usize;
+                    let (want_loss, want_grad) = sparse_ref(xr, y, 0.1f32.into(), None, 0.5);
+                    let l64 = lse64(xr);
+                    let bound = t * EPS * (want_loss.abs() + l64.abs() + max_abs(xr));
+                    assert!(
+                        (f64::from(l1[r]) - want_loss).abs() <= bound,
+                        "{isa:?} r={r}: loss {} vs {want_loss}",
+                        l1[r]
+                    );
+                    for k in (0..c).step_by(89).chain([y]) {
+                        let pk = (f64::from(xr[k]) - l64).exp();
+                        let dk = (f64::from(xr[k]) - l64).abs() + l64.abs();
+                        let b = EPS * (t * want_grad[k].abs() + pk * (t + dk))
+                            + f64::from(f32::MIN_POSITIVE);
+                        for (what, got) in [("fused", g1[r * c + k]), ("bwd", g3[r * c + k])] {
+                            assert!(
+                                (f64::from(got) - want_grad[k]).abs() <= b,
+                                "{isa:?} r={r} k={k}: {what} {got} vs {}",
+                                want_grad[k]
+                            );
+                        }
+                    }
+                }
+                // a NaN in the second chunk of a row whose first chunk is all −inf
+                let mut xs = vec![f32::NEG_INFINITY; c];
+                xs[c / 2] = f32::NAN;
+                xs[c - 1] = 1.0;
+                let g1r = Geom::rows(1, c);
+                let mut o = vec![0.0f32; c];
+                softmax(&xs, g1r, &mut o, par);
+                assert!(o.iter().all(|v| v.is_nan()), "{isa:?}");
+                let mut lse1 = [0.0f32];
+                logsumexp(&xs, g1r, &mut lse1, par);
+                assert!(lse1[0].is_nan());
+                xs[c / 2] = f32::NEG_INFINITY;
+                softmax(&xs, g1r, &mut o, par);
+                assert!(
+                    o[..c - 1].iter().all(|&v| v == 0.0) && o[c - 1] == 1.0,
+                    "{isa:?}"
+                );
+            });
+        }
     }
 }
