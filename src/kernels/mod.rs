@@ -35,6 +35,8 @@ pub use isa::{current_isa, default_isa, with_isa, Isa};
 pub use table::RowKernels;
 pub use wide::WIDE_MIN;
 
+use std::cell::RefCell;
+
 use crate::float::Float;
 use table::Grad;
 
@@ -666,18 +668,56 @@ fn drive_in_place_leaves<'a, E: Elem, P: Elem, F>(
     .run_leaves(par.tasks(), &leaf);
 }
 
-fn drive_in_place<E: Elem, P: Elem, F>(
-    g: Geom,
-    par: Par,
-    a: &mut [E],
-    labels: Option<&[i64]>,
-    pout: Option<&mut [P]>,
-    pout2: Option<&mut [P]>,
-    f: F,
-) where
-    F: Fn(RowMut<'_, E>) -> (P, P) + Sync,
+/// Rows at least this long keep their exps in a scratch row between the two passes
+/// (L2-resident: `4·C` bytes per thread), so the write pass of softmax and of the
+/// fused cross-entropy does no exp: one exp per element instead of two.
+pub const CACHE_MIN: usize = 256;
+
+/// A piece's scratch row: the kept exps and the per-block maxima.
+fn scratch<S: Elem>(c: usize) -> RefCell<(Vec<S>, Vec<S>)> {
+    RefCell::new((
+        vec![S::default(); c],
+        vec![S::default(); c.div_ceil(simd::rows::BLOCK)],
+    ))
+}
+
+/// Run a piece's rows through `cached` (with a scratch row) when `c ≥ CACHE_MIN`,
+/// else through `row`.
+fn run_cached<E: Elem, P: Elem, S: Elem, F, G>(b: Bufs<'_, E, P>, c: usize, row: &F, cached: &G)
+where
+    F: Fn(Row<'_, E, P>) -> (P, P),
+    G: Fn(Row<'_, E, P>, &mut [S], &mut [S]) -> (P, P),
 {
-    drive_in_place_leaves(g, par, a, labels, pout, pout2, |b| b.run_seq(&f));
+    if c >= CACHE_MIN {
+        let sc = scratch::<S>(c);
+        b.run_seq(&|r| {
+            let (e, mb) = &mut *sc.borrow_mut();
+            cached(r, e, mb)
+        });
+    } else {
+        b.run_seq(row);
+    }
+}
+
+/// [`run_cached`] for the in-place driver.
+fn run_cached_mut<E: Elem, P: Elem, S: Elem, F, G>(
+    b: BufsMut<'_, E, P>,
+    c: usize,
+    row: &F,
+    cached: &G,
+) where
+    F: Fn(RowMut<'_, E>) -> (P, P),
+    G: Fn(RowMut<'_, E>, &mut [S], &mut [S]) -> (P, P),
+{
+    if c >= CACHE_MIN {
+        let sc = scratch::<S>(c);
+        b.run_seq(&|r| {
+            let (e, mb) = &mut *sc.borrow_mut();
+            cached(r, e, mb)
+        });
+    } else {
+        b.run_seq(row);
+    }
 }
 
 // ---------------------------------------------------------------------------------
@@ -767,15 +807,28 @@ pub fn softmax<T: Float>(x: &[T], g: Geom, out: &mut [T], par: Par) {
         (k.exp_scale)(r.a, r.out.expect("out"), m, s.recip(), nt);
         (T::zero(), T::zero())
     };
-    match few::small_kernels(k, g) {
-        Some(sk) => {
-            let lay = few::Lay::new(sk, g.classes, None);
-            drive_leaves(g, par, x, None, Some(out), None, None, None, None, |b| {
-                few::softmax(sk, &lay, b, false, &row)
-            });
-        }
-        None => drive(g, par, x, None, Some(out), None, None, None, None, row),
-    }
+    let cached = |r: Row<'_, T, T>, e: &mut [T], mb: &mut [T]| {
+        let (m, s) = (k.max_sum_exp_store)(r.a, e, mb);
+        (k.scale_from_exp)(e, r.out.expect("out"), mb, m, s.recip(), nt);
+        (T::zero(), T::zero())
+    };
+    let small = few::small_kernels(k, g);
+    let lay = small.map(|sk| few::Lay::new(sk, g.classes, None));
+    drive_leaves(
+        g,
+        par,
+        x,
+        None,
+        Some(out),
+        None,
+        None,
+        None,
+        None,
+        |b| match (small, &lay) {
+            (Some(sk), Some(lay)) => few::softmax(sk, lay, b, false, &row),
+            _ => run_cached(b, g.classes, &row, &cached),
+        },
+    );
 }
 
 /// Log-softmax over the class axis: `out = (x − m) − ln Σ exp(x − m)`.
@@ -1128,48 +1181,46 @@ pub fn ce_sparse_fwd_bwd<T: Float>(
         }
         let (y, ls) = (r.label as usize, s.ln());
         let v = sparse_loss_row(k, r.a, m, ls, y, p, &cst);
-        (k.sparse_grad)(
-            r.a,
-            out,
-            &sparse_grad_terms(p, &cst, m, ls, y, scale.at(r.pos)),
-            nt,
-        );
+        let t = sparse_grad_terms(p, &cst, m, ls, y, scale.at(r.pos));
+        (k.sparse_grad)(r.a, out, &t, nt);
         (v, l)
     };
-    match few::small_kernels(k, g) {
-        Some(sk) => {
-            let lay = few::Lay::new(sk, g.classes, p.weight);
-            let ce = few::Ce {
-                p,
-                cst: &cst,
-                scale: Some(scale),
-            };
-            drive_leaves(
-                g,
-                par,
-                x,
-                None,
-                Some(grad),
-                None,
-                Some(labels),
-                Some(loss),
-                Some(lse),
-                |b| few::ce(sk, &lay, &ce, b, &row),
-            );
+    let cached = |r: Row<'_, T, T>, e: &mut [T], mb: &mut [T]| {
+        let out = r.out.expect("grad");
+        let (m, s) = (k.max_sum_exp_store)(r.a, e, mb);
+        let l = lse_from(m, s, r.a.len());
+        if is_ignored(r.label, p) {
+            out.fill(T::zero());
+            return (T::zero(), l);
         }
-        None => drive(
-            g,
-            par,
-            x,
-            None,
-            Some(grad),
-            None,
-            Some(labels),
-            Some(loss),
-            Some(lse),
-            row,
-        ),
-    }
+        let (y, ls) = (r.label as usize, s.ln());
+        let v = sparse_loss_row(k, r.a, m, ls, y, p, &cst);
+        let t = sparse_grad_terms(p, &cst, m, ls, y, scale.at(r.pos));
+        (k.grad_from_exp)(e, out, mb, &t, nt);
+        (v, l)
+    };
+    let small = few::small_kernels(k, g);
+    let lay = small.map(|sk| few::Lay::new(sk, g.classes, p.weight));
+    let ce = few::Ce {
+        p,
+        cst: &cst,
+        scale: Some(scale),
+    };
+    drive_leaves(
+        g,
+        par,
+        x,
+        None,
+        Some(grad),
+        None,
+        Some(labels),
+        Some(loss),
+        Some(lse),
+        |b| match (small, &lay) {
+            (Some(sk), Some(lay)) => few::ce(sk, lay, &ce, b, &row),
+            _ => run_cached(b, g.classes, &row, &cached),
+        },
+    );
 }
 
 /// [`ce_sparse_fwd_bwd`] that overwrites the logits `x` with the gradient (the
@@ -1218,23 +1269,36 @@ pub fn ce_sparse_fwd_bwd_in_place<T: Float>(
         }
         let (y, ls) = (r.label as usize, s.ln());
         let v = sparse_loss_row(k, r.a, m, ls, y, p, &cst);
-        (k.sparse_grad_in_place)(r.a, &sparse_grad_terms(p, &cst, m, ls, y, scale.at(r.pos)));
+        let t = sparse_grad_terms(p, &cst, m, ls, y, scale.at(r.pos));
+        (k.sparse_grad_in_place)(r.a, &t);
         (v, l)
     };
-    match few::small_kernels(k, g) {
-        Some(sk) => {
-            let lay = few::Lay::new(sk, g.classes, p.weight);
-            let ce = few::Ce {
-                p,
-                cst: &cst,
-                scale: Some(scale),
-            };
-            drive_in_place_leaves(g, par, x, Some(labels), Some(loss), Some(lse), |b| {
-                few::ce_in_place(sk, &lay, &ce, b, &row)
-            });
+    let cached = |r: RowMut<'_, T>, e: &mut [T], mb: &mut [T]| {
+        let (m, s) = (k.max_sum_exp_store)(r.a, e, mb);
+        let l = lse_from(m, s, r.a.len());
+        if is_ignored(r.label, p) {
+            r.a.fill(T::zero());
+            return (T::zero(), l);
         }
-        None => drive_in_place(g, par, x, Some(labels), Some(loss), Some(lse), row),
-    }
+        let (y, ls) = (r.label as usize, s.ln());
+        let v = sparse_loss_row(k, r.a, m, ls, y, p, &cst);
+        let t = sparse_grad_terms(p, &cst, m, ls, y, scale.at(r.pos));
+        (k.grad_from_exp)(e, r.a, mb, &t, false);
+        (v, l)
+    };
+    let small = few::small_kernels(k, g);
+    let lay = small.map(|sk| few::Lay::new(sk, g.classes, p.weight));
+    let ce = few::Ce {
+        p,
+        cst: &cst,
+        scale: Some(scale),
+    };
+    drive_in_place_leaves(g, par, x, Some(labels), Some(loss), Some(lse), |b| {
+        match (small, &lay) {
+            (Some(sk), Some(lay)) => few::ce_in_place(sk, lay, &ce, b, &row),
+            _ => run_cached_mut(b, g.classes, &row, &cached),
+        }
+    });
 }
 
 /// Dense (probability-target) cross-entropy forward:
@@ -1404,7 +1468,35 @@ pub fn ce_sparse_fwd_bwd_half<H: Half>(
     if let Scale::PerPosition(s) = scale {
         check("scale", s.len(), g.positions());
     }
-    drive(
+    let row = |r: Row<'_, H, f32>| {
+        let out = r.out.expect("grad");
+        let (m, s) = (k.max_sum_exp)(r.a);
+        let l = lse_from(m, s, r.a.len());
+        if is_ignored(r.label, p) {
+            out.fill(H::default());
+            return (0.0, l);
+        }
+        let (y, ls) = (r.label as usize, s.ln());
+        let v = sparse_loss_row_half(k, r.a, m, ls, y, p, &cst);
+        let t = sparse_grad_terms(p, &cst, m, ls, y, scale.at(r.pos));
+        (k.sparse_grad)(r.a, out, &t, nt);
+        (v, l)
+    };
+    let cached = |r: Row<'_, H, f32>, e: &mut [f32], mb: &mut [f32]| {
+        let out = r.out.expect("grad");
+        let (m, s) = (k.max_sum_exp_store)(r.a, e, mb);
+        let l = lse_from(m, s, r.a.len());
+        if is_ignored(r.label, p) {
+            out.fill(H::default());
+            return (0.0, l);
+        }
+        let (y, ls) = (r.label as usize, s.ln());
+        let v = sparse_loss_row_half(k, r.a, m, ls, y, p, &cst);
+        let t = sparse_grad_terms(p, &cst, m, ls, y, scale.at(r.pos));
+        (k.grad_from_exp)(e, out, mb, &t, nt);
+        (v, l)
+    };
+    drive_leaves(
         g,
         par,
         x,
@@ -1414,24 +1506,7 @@ pub fn ce_sparse_fwd_bwd_half<H: Half>(
         Some(labels),
         Some(loss),
         Some(lse),
-        |r| {
-            let out = r.out.expect("grad");
-            let (m, s) = (k.max_sum_exp)(r.a);
-            let l = lse_from(m, s, r.a.len());
-            if is_ignored(r.label, p) {
-                out.fill(H::default());
-                return (0.0, l);
-            }
-            let (y, ls) = (r.label as usize, s.ln());
-            let v = sparse_loss_row_half(k, r.a, m, ls, y, p, &cst);
-            (k.sparse_grad)(
-                r.a,
-                out,
-                &sparse_grad_terms(p, &cst, m, ls, y, scale.at(r.pos)),
-                nt,
-            );
-            (v, l)
-        },
+        |b| run_cached(b, g.classes, &row, &cached),
     );
 }
 
@@ -1452,7 +1527,7 @@ pub fn ce_sparse_fwd_bwd_half_in_place<H: Half>(
     if let Scale::PerPosition(s) = scale {
         check("scale", s.len(), g.positions());
     }
-    drive_in_place(g, par, x, Some(labels), Some(loss), Some(lse), |r| {
+    let row = |r: RowMut<'_, H>| {
         let (m, s) = (k.max_sum_exp)(r.a);
         let l = lse_from(m, s, r.a.len());
         if is_ignored(r.label, p) {
@@ -1461,7 +1536,24 @@ pub fn ce_sparse_fwd_bwd_half_in_place<H: Half>(
         }
         let (y, ls) = (r.label as usize, s.ln());
         let v = sparse_loss_row_half(k, r.a, m, ls, y, p, &cst);
-        (k.sparse_grad_in_place)(r.a, &sparse_grad_terms(p, &cst, m, ls, y, scale.at(r.pos)));
+        let t = sparse_grad_terms(p, &cst, m, ls, y, scale.at(r.pos));
+        (k.sparse_grad_in_place)(r.a, &t);
         (v, l)
+    };
+    let cached = |r: RowMut<'_, H>, e: &mut [f32], mb: &mut [f32]| {
+        let (m, s) = (k.max_sum_exp_store)(r.a, e, mb);
+        let l = lse_from(m, s, r.a.len());
+        if is_ignored(r.label, p) {
+            r.a.fill(H::default());
+            return (0.0, l);
+        }
+        let (y, ls) = (r.label as usize, s.ln());
+        let v = sparse_loss_row_half(k, r.a, m, ls, y, p, &cst);
+        let t = sparse_grad_terms(p, &cst, m, ls, y, scale.at(r.pos));
+        (k.grad_from_exp)(e, r.a, mb, &t, false);
+        (v, l)
+    };
+    drive_in_place_leaves(g, par, x, Some(labels), Some(loss), Some(lse), |b| {
+        run_cached_mut(b, g.classes, &row, &cached)
     });
 }

@@ -11,6 +11,7 @@
 
 use super::isa::{current_isa, Isa};
 use super::scalar;
+use super::simd::rows::BLOCK;
 pub(crate) use super::simd::small::{CeGradRows, CeParams, Fix, Layout};
 use crate::float::Float;
 
@@ -48,6 +49,16 @@ pub struct RowKernels<T: 'static> {
     pub(crate) ln: fn(&[T], &mut [T]),
     /// `(m, Σ exp(x − m))`, `m` the max of the non-NaN entries.
     pub(crate) max_sum_exp: fn(&[T]) -> (T, T),
+    /// `(m, s)` keeping the exps for the write pass: `(x, e, mb)` (see
+    /// [`super::simd::rows::max_sum_exp_store`]).
+    #[allow(clippy::type_complexity)] // the outputs of the formula
+    pub(crate) max_sum_exp_store: fn(&[T], &mut [T], &mut [T]) -> (T, T),
+    /// Softmax from the kept exps: `(e, out, mb, m, r, nt)`.
+    #[allow(clippy::type_complexity)] // the operands of the formula
+    pub(crate) scale_from_exp: fn(&[T], &mut [T], &[T], T, T, bool),
+    /// Sparse CE gradient from the kept exps: `(e, out, mb, terms, nt)`.
+    #[allow(clippy::type_complexity)] // the operands of the formula
+    pub(crate) grad_from_exp: fn(&[T], &mut [T], &[T], &Grad<'_, T>, bool),
     /// `out = exp(x − m)·r`.
     pub(crate) exp_scale: fn(&[T], &mut [T], T, T, bool),
     /// `out = (x − m) − l`.
@@ -162,6 +173,55 @@ fn s_max_sum_exp<T: Float>(x: &[T]) -> (T, T) {
     (m, scalar::sum_exp(x, m))
 }
 
+/// [`s_max_sum_exp`] keeping `e_k = exp(x_k − m)` (one block state for the whole row:
+/// `mb = m` everywhere; `e = 0`, `mb = −inf` for a row of only `−inf`).
+fn s_max_sum_exp_store<T: Float>(x: &[T], e: &mut [T], mb: &mut [T]) -> (T, T) {
+    let m = scalar::row_max(x);
+    if m == T::neg_infinity() {
+        e.fill(T::zero());
+        mb.fill(m);
+        return (m, T::zero());
+    }
+    mb.fill(m);
+    let mut s = T::zero();
+    for (o, &v) in e.iter_mut().zip(x) {
+        *o = (v - m).exp();
+        s += *o;
+    }
+    (m, s)
+}
+
+fn s_scale_from_exp<T: Float>(e: &[T], out: &mut [T], mb: &[T], m: T, r: T, _nt: bool) {
+    for ((eb, ob), &mbi) in e.chunks(BLOCK).zip(out.chunks_mut(BLOCK)).zip(mb) {
+        let c = (mbi - m).exp() * r;
+        for (o, &v) in ob.iter_mut().zip(eb) {
+            *o = c * v;
+        }
+    }
+}
+
+fn s_grad_from_exp<T: Float>(e: &[T], out: &mut [T], mb: &[T], g: &Grad<'_, T>, _nt: bool) {
+    for (bi, ((eb, ob), &mbi)) in e
+        .chunks(BLOCK)
+        .zip(out.chunks_mut(BLOCK))
+        .zip(mb)
+        .enumerate()
+    {
+        let c = g.a * ((mbi - g.m) - g.l).exp();
+        for (j, (o, &v)) in ob.iter_mut().zip(eb).enumerate() {
+            let k = bi * BLOCK + j;
+            let mut r = match g.w {
+                Some(w) => c * v - g.b_all * w[k],
+                None => c * v - g.b_all,
+            };
+            if g.y == Some(k) {
+                r -= g.b_y;
+            }
+            *o = r;
+        }
+    }
+}
+
 fn s_exp_scale<T: Float>(x: &[T], out: &mut [T], m: T, r: T, _nt: bool) {
     for (o, &v) in out.iter_mut().zip(x) {
         *o = (v - m).exp() * r;
@@ -251,6 +311,9 @@ pub(crate) const fn scalar_table<T: Float>() -> RowKernels<T> {
         copy: s_copy::<T>,
         exp: s_exp::<T>,
         ln: s_ln::<T>,
+        max_sum_exp_store: s_max_sum_exp_store::<T>,
+        scale_from_exp: s_scale_from_exp::<T>,
+        grad_from_exp: s_grad_from_exp::<T>,
         max_sum_exp: s_max_sum_exp::<T>,
         exp_scale: s_exp_scale::<T>,
         sub2: s_sub2::<T>,
@@ -308,6 +371,9 @@ macro_rules! simd_table {
                 fn exp(x: &[f32], out: &mut [f32]) = rows::exp_map;
                 fn ln(x: &[f32], out: &mut [f32]) = rows::ln_map;
                 fn max_sum_exp(x: &[f32]) -> (f32, f32) = rows::max_sum_exp;
+                fn max_sum_exp_store(x: &[f32], e: &mut [f32], mb: &mut [f32]) -> (f32, f32) = rows::max_sum_exp_store;
+                fn scale_from_exp(e: &[f32], out: &mut [f32], mb: &[f32], m: f32, r: f32, nt: bool) = rows::scale_from_exp;
+                fn grad_from_exp(e: &[f32], out: &mut [f32], mb: &[f32], g: &Grad<'_, f32>, nt: bool) = rows::grad_from_exp;
                 fn exp_scale(x: &[f32], out: &mut [f32], m: f32, r: f32, nt: bool) = rows::exp_scale;
                 fn sub2(x: &[f32], out: &mut [f32], m: f32, l: f32, nt: bool) = rows::sub2;
                 fn sum(x: &[f32]) -> f32 = rows::sum;
@@ -339,6 +405,9 @@ macro_rules! simd_table {
                 copy,
                 exp,
                 ln,
+                max_sum_exp_store,
+                scale_from_exp,
+                grad_from_exp,
                 max_sum_exp,
                 exp_scale,
                 sub2,

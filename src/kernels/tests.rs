@@ -719,8 +719,13 @@ fn nt_stores_match_per_isa() {
 /// what one row at a time gives.
 #[test]
 fn geometry_and_threads_per_isa() {
+    // 37 classes: the plain row kernels; 300: the kept-exp path (`CACHE_MIN`)
+    geometry_and_threads(40, 37, 50);
+    geometry_and_threads(7, 300, 33);
+}
+
+fn geometry_and_threads(outer: usize, c: usize, inner: usize) {
     let mut rng = Rng::new(21);
-    let (outer, c, inner) = (40, 37, 50);
     let x = row(&mut rng, outer * c * inner, 3.0, 0.0);
     let labels: Vec<i64> = (0..outer * inner)
         .map(|i| if i % 11 == 3 { -1 } else { rng.below(c) as i64 })

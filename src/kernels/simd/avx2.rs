@@ -8,7 +8,8 @@ use core::arch::x86_64::*;
 use half::{bf16, f16};
 
 use super::{
-    Io, Simd, EXP_C1, EXP_C2, EXP_HI, EXP_LO, EXP_LOG2E, EXP_POLY, LN_LN2, LN_POLY, LN_SQRT2,
+    Io, Simd, EXP_C1, EXP_C2, EXP_HI, EXP_LO, EXP_LOG2E, EXP_POLY, EXP_ZERO, LN_LN2, LN_POLY,
+    LN_SQRT2,
 };
 
 /// Proof that the running code may use AVX2, FMA and F16C.
@@ -109,14 +110,17 @@ impl Simd for Avx2 {
             // n ∈ [−150, 129]: 2ⁿ = 2^n1 · 2^n2 with both halves in the normal range,
             // so p·2^n1 is exact and the second product rounds once (to a
             // subnormal, or to inf).
-            let ni = _mm256_cvtps_epi32(n);
+            // lanes that round to 0 scale by 2^0 (no underflow) and are zeroed below
+            // (NaN compares "not less than": it stays live)
+            let live = _mm256_cmp_ps::<_CMP_NLT_UQ>(x, _mm256_set1_ps(EXP_ZERO));
+            let ni = _mm256_and_si256(_mm256_cvtps_epi32(n), _mm256_castps_si256(live));
             let n1 = _mm256_srai_epi32::<1>(ni);
             let n2 = _mm256_sub_epi32(ni, n1);
             let bias = _mm256_set1_epi32(127);
             let f1 = _mm256_castsi256_ps(_mm256_slli_epi32::<23>(_mm256_add_epi32(n1, bias)));
             let f2 = _mm256_castsi256_ps(_mm256_slli_epi32::<23>(_mm256_add_epi32(n2, bias)));
             // A NaN `x` gives a NaN `p`; whatever garbage `f1`, `f2` hold, the product stays NaN.
-            _mm256_mul_ps(_mm256_mul_ps(p, f1), f2)
+            _mm256_and_ps(_mm256_mul_ps(_mm256_mul_ps(p, f1), f2), live)
         }
     }
     #[inline(always)]

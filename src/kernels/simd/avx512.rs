@@ -8,7 +8,8 @@ use core::arch::x86_64::*;
 use half::{bf16, f16};
 
 use super::{
-    Io, Simd, EXP_C1, EXP_C2, EXP_HI, EXP_LO, EXP_LOG2E, EXP_POLY, LN_LN2, LN_POLY, LN_SQRT2,
+    Io, Simd, EXP_C1, EXP_C2, EXP_HI, EXP_LO, EXP_LOG2E, EXP_POLY, EXP_ZERO, LN_LN2, LN_POLY,
+    LN_SQRT2,
 };
 
 /// Proof that the running code may use AVX-512 F/BW/VL, AVX2, FMA and F16C.
@@ -101,7 +102,10 @@ impl Simd for Avx512 {
             let one = _mm512_set1_ps(1.0);
             p = _mm512_fmadd_ps(p, r, one);
             p = _mm512_fmadd_ps(p, r, one);
-            _mm512_scalef_ps(p, n)
+            // lanes that round to 0 are zeroed by the mask, so they never underflow
+            // (NaN compares "not less than": it stays in)
+            let live = _mm512_cmp_ps_mask::<_CMP_NLT_UQ>(x, _mm512_set1_ps(EXP_ZERO));
+            _mm512_maskz_scalef_ps(live, p, n)
         }
     }
     #[inline(always)]

@@ -18,8 +18,12 @@
 //! both the only rounding into the subnormal range or to `inf` is the last one.
 //! `x` is first clamped to `[−104, 89]`, with `max`/`min` operand order chosen so a
 //! NaN input stays NaN: `exp(−inf) = 0`, `exp(+inf) = inf`, `exp(NaN) = NaN`, overflow
-//! gives `inf` and underflow `0` or a subnormal, like `f32::exp`. Measured error:
-//! ≤ 1 ulp against `f64::exp` (see the tests).
+//! gives `inf` and underflow `0` or a subnormal, like `f32::exp`. Lanes below
+//! [`EXP_ZERO`] are set to 0 without letting the scaling underflow: a denormal or
+//! underflowing result costs a microcode assist of ~25× the whole exp on this CPU
+//! (measured: 0.38 ns per element for softmax of ordinary rows, 9 ns for rows of
+//! `−inf`). True subnormal results (`x ∈ [−103.97, −87.34]`) still pay it. Measured
+//! error: ≤ 1 ulp against `f64::exp` on every `f32` (see the tests).
 //!
 //! # NaN and max
 //! `maxps` returns its *second* operand when either is NaN. Row maxima are taken as
@@ -55,6 +59,10 @@ pub(crate) const EXP_POLY: [f32; 5] = [
 ];
 /// Below this `exp` is 0 in `f32` (`e^−104 < 2^−150`).
 pub(crate) const EXP_LO: f32 = -104.0;
+/// The largest `f32` below `ln 2^−150`: from here down `exp` rounds to 0. These lanes
+/// are zeroed without computing the underflow, which on this CPU costs a microcode
+/// assist (~25× the exp) per vector; a `−inf` logit (a mask) must not pay that.
+pub(crate) const EXP_ZERO: f32 = -103.972084;
 /// Above this `exp` is `inf` in `f32` (`e^89 > f32::MAX`).
 pub(crate) const EXP_HI: f32 = 89.0;
 
@@ -203,6 +211,17 @@ pub(crate) unsafe fn ldu<S: Io<E>, E: Copy>(
 }
 
 /// Store the first `len ≤ N` lanes of `v` into `out` at `i`.
+///
+/// # Panics
+/// If `i + len > out.len()` or `len > N`.
+#[inline(always)]
+pub(crate) fn st<S: Io<E>, E: Copy>(s: S, out: &mut [E], i: usize, len: usize, v: S::V) {
+    assert!(len <= S::N && i <= out.len() && len <= out.len() - i);
+    // SAFETY: bounds asserted above.
+    unsafe { stu(s, out, i, len, v) }
+}
+
+/// [`st`] without the bounds check.
 ///
 /// # Safety
 /// `i + len ≤ out.len()` and `len ≤ N`.
