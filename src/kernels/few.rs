@@ -9,6 +9,7 @@ use super::table::{CeGradRows, CeParams, Fix, Layout, RowKernels, SmallKernels};
 use super::{
     is_ignored, sparse_coeffs, Bufs, BufsMut, Geom, Row, RowMut, Scale, SparseCe, SparseConsts,
 };
+use super::{Half, HalfKernels};
 use crate::float::Float;
 
 /// Rows per block: the per-row scratch arrays live on the stack, and a block's logits
@@ -360,6 +361,128 @@ pub(super) fn ce_in_place<T: Float, F>(
             &gr.b[..n],
             Some(fix),
         );
+    }
+    tail.run_seq(row);
+}
+
+/// Sparse CE forward (no `out`) or forward + backward over one piece of 16-bit
+/// logits: each block is widened to `f32` on the stack, run through the `f32`
+/// few-classes kernels, and the gradient rounded back to `H`.
+#[allow(clippy::too_many_arguments)] // the two kernel tables and the problem
+pub(super) fn ce_half<H: Half, F>(
+    sk: &SmallKernels<f32>,
+    hk: &HalfKernels<H>,
+    lay: &Lay<f32>,
+    ce: &Ce<'_, '_, f32>,
+    b: Bufs<'_, H, f32>,
+    row: &F,
+) where
+    F: Fn(Row<'_, H, f32>) -> (f32, f32),
+{
+    let full = full_rows(b.g.outer, sk.lanes);
+    let (head, tail) = b.split(full);
+    let c = lay.c;
+    let (x, labels, pos0) = (head.a, head.labels.expect("labels"), head.pos0);
+    let (loss, lse) = (head.pout.expect("loss"), head.pout2.expect("lse"));
+    let mut out = head.out;
+    let params = ce.params();
+    let (mut lb, mut gr) = (Labels::new(), GradRows::new());
+    let (mut xf, mut gf) = ([0.0f32; BLOCK_ROWS * MAX_C], [0.0f32; BLOCK_ROWS * MAX_C]);
+    for (r0, n) in blocks(full) {
+        let (xs, xf) = (&x[r0 * c..(r0 + n) * c], &mut xf[..n * c]);
+        (hk.to_f32)(xs, xf);
+        lb.fill(ce, &labels[r0..r0 + n], pos0 + r0);
+        let (lo, le) = (&mut loss[r0..r0 + n], &mut lse[r0..r0 + n]);
+        let grad_rows = out.is_some().then(|| gr.rows(n));
+        (sk.ce_stats)(
+            xf,
+            c,
+            &lb.y[..n],
+            &lb.keep[..n],
+            &lb.scale[..n],
+            &params,
+            lo,
+            le,
+            grad_rows,
+        );
+        if let Some(out) = out.as_deref_mut() {
+            let fix = Fix {
+                y: &lb.y[..n],
+                by: &gr.by[..n],
+                keep: &lb.keep[..n],
+            };
+            let gf = &mut gf[..n * c];
+            (sk.grad)(
+                xf,
+                &lay.get(),
+                &gr.m[..n],
+                &gr.ls[..n],
+                &gr.a[..n],
+                &gr.b[..n],
+                Some(fix),
+                gf,
+            );
+            (hk.from_f32)(gf, &mut out[r0 * c..(r0 + n) * c]);
+        }
+    }
+    tail.run_seq(row);
+}
+
+/// [`ce_half`] forward + backward written over the logits.
+pub(super) fn ce_half_in_place<H: Half, F>(
+    sk: &SmallKernels<f32>,
+    hk: &HalfKernels<H>,
+    lay: &Lay<f32>,
+    ce: &Ce<'_, '_, f32>,
+    b: BufsMut<'_, H, f32>,
+    row: &F,
+) where
+    F: Fn(RowMut<'_, H>) -> (f32, f32),
+{
+    let full = full_rows(b.g.outer, sk.lanes);
+    let (head, tail) = b.split(full);
+    let c = lay.c;
+    let (x, labels, pos0) = (head.a, head.labels.expect("labels"), head.pos0);
+    let (loss, lse) = (head.pout.expect("loss"), head.pout2.expect("lse"));
+    let params = ce.params();
+    let (mut lb, mut gr) = (Labels::new(), GradRows::new());
+    let (mut xf, mut gf) = ([0.0f32; BLOCK_ROWS * MAX_C], [0.0f32; BLOCK_ROWS * MAX_C]);
+    for (r0, n) in blocks(full) {
+        let (xs, xf, gf) = (
+            &mut x[r0 * c..(r0 + n) * c],
+            &mut xf[..n * c],
+            &mut gf[..n * c],
+        );
+        (hk.to_f32)(xs, xf);
+        lb.fill(ce, &labels[r0..r0 + n], pos0 + r0);
+        let (lo, le) = (&mut loss[r0..r0 + n], &mut lse[r0..r0 + n]);
+        (sk.ce_stats)(
+            xf,
+            c,
+            &lb.y[..n],
+            &lb.keep[..n],
+            &lb.scale[..n],
+            &params,
+            lo,
+            le,
+            Some(gr.rows(n)),
+        );
+        let fix = Fix {
+            y: &lb.y[..n],
+            by: &gr.by[..n],
+            keep: &lb.keep[..n],
+        };
+        (sk.grad)(
+            xf,
+            &lay.get(),
+            &gr.m[..n],
+            &gr.ls[..n],
+            &gr.a[..n],
+            &gr.b[..n],
+            Some(fix),
+            gf,
+        );
+        (hk.from_f32)(gf, xs);
     }
     tail.run_seq(row);
 }

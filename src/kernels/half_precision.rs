@@ -41,6 +41,10 @@ pub struct HalfKernels<H: 'static> {
     /// Sparse CE gradient from the kept exps, rounded to `H`: `(e, out, mb, terms, nt)`.
     #[allow(clippy::type_complexity)] // the operands of the formula
     pub(crate) grad_from_exp: fn(&[f32], &mut [H], &[f32], &Grad<'_, f32>, bool),
+    /// Widen to `f32`.
+    pub(crate) to_f32: fn(&[H], &mut [f32]),
+    /// Round from `f32` (nearest-even).
+    pub(crate) from_f32: fn(&[f32], &mut [H]),
     /// `Σ w_c (l − x_c)` in `f32`.
     pub(crate) smooth_sum: fn(&[H], Option<&[f32]>, f32) -> f32,
     /// Sparse CE gradient row (see [`Grad`]), rounded to `H`.
@@ -125,6 +129,18 @@ fn s_grad_from_exp<H: Half>(e: &[f32], out: &mut [H], mb: &[f32], g: &Grad<'_, f
     }
 }
 
+fn s_to_f32<H: Half>(x: &[H], out: &mut [f32]) {
+    for (o, &v) in out.iter_mut().zip(x) {
+        *o = v.to_f32();
+    }
+}
+
+fn s_from_f32<H: Half>(x: &[f32], out: &mut [H]) {
+    for (o, &v) in out.iter_mut().zip(x) {
+        *o = H::from_f32(v);
+    }
+}
+
 fn s_smooth_sum<H: Half>(x: &[H], w: Option<&[f32]>, l: f32) -> f32 {
     match w {
         Some(w) => x.iter().zip(w).map(|(&v, &wc)| wc * (l - v.to_f32())).sum(),
@@ -163,6 +179,8 @@ const fn scalar_table<H: Half>() -> HalfKernels<H> {
         max_sum_exp: s_max_sum_exp::<H>,
         max_sum_exp_store: s_max_sum_exp_store::<H>,
         grad_from_exp: s_grad_from_exp::<H>,
+        to_f32: s_to_f32::<H>,
+        from_f32: s_from_f32::<H>,
         smooth_sum: s_smooth_sum::<H>,
         sparse_grad: s_sparse_grad::<H>,
         sparse_grad_in_place: s_sparse_grad_in_place::<H>,
@@ -184,6 +202,8 @@ macro_rules! half_table {
                 fn max_sum_exp_store(x: &[$h], e: &mut [f32], mb: &mut [f32]) -> (f32, f32) = rows::max_sum_exp_store;
                 fn grad_from_exp(e: &[f32], out: &mut [$h], mb: &[f32], g: &Grad<'_, f32>, nt: bool) = rows::grad_from_exp;
                 fn smooth_sum(x: &[$h], w: Option<&[f32]>, l: f32) -> f32 = rows::smooth_sum;
+                fn to_f32(x: &[$h], out: &mut [f32]) = rows::convert;
+                fn from_f32(x: &[f32], out: &mut [$h]) = rows::convert;
                 fn sparse_grad(x: &[$h], out: &mut [$h], g: &Grad<'_, f32>, nt: bool) = rows::sparse_grad;
                 fn sparse_grad_in_place(x: &mut [$h], g: &Grad<'_, f32>) = rows::sparse_grad_in_place;
             }
@@ -193,6 +213,8 @@ macro_rules! half_table {
                 max_sum_exp,
                 max_sum_exp_store,
                 grad_from_exp,
+                to_f32,
+                from_f32,
                 smooth_sum,
                 sparse_grad,
                 sparse_grad_in_place,

@@ -1423,7 +1423,25 @@ pub fn ce_sparse_fwd_half<H: Half>(
 ) {
     let k = H::half_kernels(current_isa());
     let cst = SparseConsts::new(g, p);
-    drive(
+    let row = |r: Row<'_, H, f32>| {
+        let (m, s) = (k.max_sum_exp)(r.a);
+        let l = lse_from(m, s, r.a.len());
+        if is_ignored(r.label, p) {
+            return (0.0, l);
+        }
+        (
+            sparse_loss_row_half(k, r.a, m, s.ln(), r.label as usize, p, &cst),
+            l,
+        )
+    };
+    let small = few::small_kernels(f32::row_kernels(current_isa()), g);
+    let lay = small.map(|sk| few::Lay::new(sk, g.classes, p.weight));
+    let ce = few::Ce {
+        p,
+        cst: &cst,
+        scale: None,
+    };
+    drive_leaves(
         g,
         par,
         x,
@@ -1433,16 +1451,9 @@ pub fn ce_sparse_fwd_half<H: Half>(
         Some(labels),
         Some(loss),
         Some(lse),
-        |r| {
-            let (m, s) = (k.max_sum_exp)(r.a);
-            let l = lse_from(m, s, r.a.len());
-            if is_ignored(r.label, p) {
-                return (0.0, l);
-            }
-            (
-                sparse_loss_row_half(k, r.a, m, s.ln(), r.label as usize, p, &cst),
-                l,
-            )
+        |b| match (small, &lay) {
+            (Some(sk), Some(lay)) => few::ce_half(sk, k, lay, &ce, b, &row),
+            _ => b.run_seq(&row),
         },
     );
 }
@@ -1496,6 +1507,13 @@ pub fn ce_sparse_fwd_bwd_half<H: Half>(
         (k.grad_from_exp)(e, out, mb, &t, nt);
         (v, l)
     };
+    let small = few::small_kernels(f32::row_kernels(current_isa()), g);
+    let lay = small.map(|sk| few::Lay::new(sk, g.classes, p.weight));
+    let ce = few::Ce {
+        p,
+        cst: &cst,
+        scale: Some(scale),
+    };
     drive_leaves(
         g,
         par,
@@ -1506,7 +1524,10 @@ pub fn ce_sparse_fwd_bwd_half<H: Half>(
         Some(labels),
         Some(loss),
         Some(lse),
-        |b| run_cached(b, g.classes, &row, &cached),
+        |b| match (small, &lay) {
+            (Some(sk), Some(lay)) => few::ce_half(sk, k, lay, &ce, b, &row),
+            _ => run_cached(b, g.classes, &row, &cached),
+        },
     );
 }
 
@@ -1553,7 +1574,17 @@ pub fn ce_sparse_fwd_bwd_half_in_place<H: Half>(
         (k.grad_from_exp)(e, r.a, mb, &t, false);
         (v, l)
     };
+    let small = few::small_kernels(f32::row_kernels(current_isa()), g);
+    let lay = small.map(|sk| few::Lay::new(sk, g.classes, p.weight));
+    let ce = few::Ce {
+        p,
+        cst: &cst,
+        scale: Some(scale),
+    };
     drive_in_place_leaves(g, par, x, Some(labels), Some(loss), Some(lse), |b| {
-        run_cached_mut(b, g.classes, &row, &cached)
+        match (small, &lay) {
+            (Some(sk), Some(lay)) => few::ce_half_in_place(sk, k, lay, &ce, b, &row),
+            _ => run_cached_mut(b, g.classes, &row, &cached),
+        }
     });
 }

@@ -1467,3 +1467,78 @@ fn wide_rows_split_per_isa() {
         }
     }
 }
+
+/// The few-classes path for 16-bit logits (blocks widened to `f32`) computes exactly
+/// what the `f32` few-classes path computes on the widened logits.
+fn half_few_classes<H: Half>() {
+    let mut rng = Rng::new(61);
+    let outer = 53;
+    for isa in isas() {
+        for c in 1..=16usize {
+            let xh: Vec<H> = (0..outer * c)
+                .map(|_| H::from_f32((3.0 * rng.normal()) as f32))
+                .collect();
+            let xf: Vec<f32> = xh.iter().map(|v| v.to_f32()).collect();
+            let labels: Vec<i64> = (0..outer)
+                .map(|r| {
+                    if r % 9 == 4 {
+                        -100
+                    } else {
+                        rng.below(c) as i64
+                    }
+                })
+                .collect();
+            let g = Geom::rows(outer, c);
+            let p = SparseCe {
+                smoothing: 0.05,
+                weight: None,
+                ignore_index: Some(-100),
+            };
+            let s = Scale::Uniform(1.0 / outer as f32);
+            let (mut lf, mut ef, mut gf) = (
+                vec![0.0f32; outer],
+                vec![0.0f32; outer],
+                vec![0.0f32; outer * c],
+            );
+            let (mut lh, mut eh, mut gh) = (
+                vec![0.0f32; outer],
+                vec![0.0f32; outer],
+                vec![H::default(); outer * c],
+            );
+            let (mut l2, mut e2, mut l3, mut e3) = (
+                vec![0.0f32; outer],
+                vec![0.0f32; outer],
+                vec![0.0f32; outer],
+                vec![0.0f32; outer],
+            );
+            let mut inplace = xh.clone();
+            with_isa(isa, || {
+                ce_sparse_fwd_bwd(&xf, g, &labels, &p, s, &mut lf, &mut ef, &mut gf, Par::Seq);
+                ce_sparse_fwd_bwd_half(&xh, g, &labels, &p, s, &mut lh, &mut eh, &mut gh, Par::Seq);
+                ce_sparse_fwd_half(&xh, g, &labels, &p, &mut l2, &mut e2, Par::Seq);
+                ce_sparse_fwd_bwd_half_in_place(
+                    &mut inplace,
+                    g,
+                    &labels,
+                    &p,
+                    s,
+                    &mut l3,
+                    &mut e3,
+                    Par::Seq,
+                );
+            });
+            assert_eq!((&lf, &ef), (&lh, &eh), "{isa:?} c={c}");
+            assert_eq!((&lh, &eh), (&l2, &e2), "{isa:?} c={c}");
+            assert_eq!((&lh, &eh), (&l3, &e3), "{isa:?} c={c}");
+            let want: Vec<H> = gf.iter().map(|&v| H::from_f32(v)).collect();
+            assert_eq!(format!("{gh:?}"), format!("{want:?}"), "{isa:?} c={c}");
+            assert_eq!(format!("{inplace:?}"), format!("{want:?}"), "{isa:?} c={c}");
+        }
+    }
+}
+
+#[test]
+fn half_few_classes_per_isa() {
+    half_few_classes::<half::f16>();
+    half_few_classes::<half::bf16>();
+}

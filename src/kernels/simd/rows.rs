@@ -397,6 +397,23 @@ pub(crate) fn copy<S: Io<E>, E: Copy>(s: S, x: &[E], out: &mut [E], nt: bool) {
     );
 }
 
+/// `out = x` converted from `A` to `B` through `f32` lanes (half ↔ `f32`).
+#[inline(always)]
+pub(crate) fn convert<S: Io<A> + Io<B>, A: Copy, B: Copy>(s: S, x: &[A], out: &mut [B]) {
+    assert_eq!(x.len(), out.len());
+    let z = s.splat(0.0);
+    write(
+        s,
+        out,
+        false,
+        #[inline(always)]
+        |i, len| {
+            // SAFETY: `write` keeps `i + len ≤ out.len() = x.len()`.
+            unsafe { ldu::<S, A>(s, x, i, len, z) }
+        },
+    );
+}
+
 /// `out = exp(x)` (tests and the exp benchmark).
 #[inline(always)]
 pub(crate) fn exp_map<S: Io<E>, E: Copy>(s: S, x: &[E], out: &mut [E]) {
