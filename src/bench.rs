@@ -185,6 +185,13 @@ fn time(reps: Option<usize>, mut f: impl FnMut()) -> (usize, f64, f64) {
 /// An unknown op or dtype, an empty shape, a pool that cannot be built, or an op
 /// without a kernel for the dtype (`softmax` and `log_softmax` have none for the
 /// half types).
+///
+/// # Example
+/// ```
+/// let r = xent::bench::run("cross_entropy", (64, 1000), "float32", 1, Some(3)).unwrap();
+/// assert_eq!(r.bytes, 64 * 1000 * 4 + 64 * 8);
+/// assert_eq!(r.to_json()["shape"], serde_json::json!([64, 1000]));
+/// ```
 pub fn run(
     op: &str,
     shape: (usize, usize),

@@ -15,6 +15,27 @@
 //! Per-position arrays (`labels`, `lse`, `loss`, `scale`) have `outer · inner`
 //! elements in `(outer, inner)` order.
 //!
+//! # Instruction sets
+//! The row kernels exist for AVX-512, AVX2+FMA and portable scalar code ([`Isa`]);
+//! each call picks one table of them on the calling thread ([`current_isa`]: the best
+//! the CPU has, or a [`with_isa`] override, or `XENT_ISA`) and runs it on every
+//! worker. `f32` and the 16-bit inputs ([`Half`]) have SIMD kernels; `f64` runs the
+//! scalar ones. SIMD results differ from the scalar reference ([`scalar`]) only by
+//! rounding (the tests bound it in ulps against `f64`); NaN and infinities behave
+//! exactly as the reference: a row holding NaN or `+inf`, or only `−inf`, gives NaN,
+//! and a `−inf` entry in a row with a finite max gives softmax 0, log-softmax `−inf`.
+//!
+//! # Paths
+//! * **Rows** (the default): per row, one blocked read for `(max, Σ exp)` (the
+//!   online normalizer per 8 KiB block), then the write pass from cache. Rows of at
+//!   least [`CACHE_MIN`] classes keep their exps in a per-thread scratch row, so
+//!   softmax and the fused cross-entropy compute one exp per element, not two.
+//!   Outputs of at least [`NT_MIN_BYTES`] use non-temporal stores.
+//! * **Few classes** (`C ≤ 16`, class axis last, SIMD ISAs): one row per SIMD lane,
+//!   16 (AVX-512) or 8 (AVX2) rows at a time, no per-row call or horizontal sum.
+//! * **Wide rows** (`C ≥` [`WIDE_MIN`] and fewer rows than twice the threads): each
+//!   row is cut into chunks on different threads, their `(max, Σ exp)` merged.
+//!
 //! # Panics
 //! The kernels panic when slice lengths disagree with the geometry: that is a bug in
 //! the caller (the core ops check shapes and return errors before calling here).
@@ -1227,6 +1248,20 @@ pub fn ce_sparse_fwd_bwd<T: Float>(
 /// Liger-kernel trick: logits and gradient never coexist). The row is read once from
 /// memory and rewritten from cache, so each line goes back to memory once, with no
 /// read-for-ownership.
+///
+/// # Example
+/// ```
+/// use xent::kernels::{ce_sparse_fwd_bwd_in_place, Geom, Par, Scale, SparseCe};
+/// // two rows of three logits, labels 2 and 0, mean over the rows
+/// let mut x = vec![1.0f32, 2.0, 3.0, 0.5, 0.5, 0.5];
+/// let (mut loss, mut lse) = ([0.0f32; 2], [0.0f32; 2]);
+/// let p = SparseCe::default();
+/// ce_sparse_fwd_bwd_in_place(&mut x, Geom::rows(2, 3), &[2, 0], &p, Scale::Uniform(0.5), &mut loss, &mut lse, Par::Seq);
+/// assert!((loss[1] - 3f32.ln()).abs() < 1e-6);
+/// // `x` now holds d(mean loss)/dx: (softmax − onehot)/2, each row summing to 0
+/// assert!((x[3] - (1.0 / 3.0 - 1.0) / 2.0).abs() < 1e-6);
+/// assert!(x[..3].iter().sum::<f32>().abs() < 1e-6);
+/// ```
 #[allow(clippy::too_many_arguments)] // every buffer of the fused loss is explicit
 pub fn ce_sparse_fwd_bwd_in_place<T: Float>(
     x: &mut [T],
