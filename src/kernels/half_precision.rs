@@ -5,6 +5,7 @@
 use half::{bf16, f16};
 
 use super::isa::Isa;
+use super::simd::rows::BLOCK;
 use super::table::Grad;
 
 mod sealed {
@@ -34,6 +35,16 @@ pub struct HalfKernels<H: 'static> {
     pub(crate) isa: Isa,
     /// `(m, Σ exp(x − m))` in `f32`.
     pub(crate) max_sum_exp: fn(&[H]) -> (f32, f32),
+    /// `(m, s)` keeping the exps in `f32`: `(x, e, mb)`.
+    #[allow(clippy::type_complexity)] // the outputs of the formula
+    pub(crate) max_sum_exp_store: fn(&[H], &mut [f32], &mut [f32]) -> (f32, f32),
+    /// Sparse CE gradient from the kept exps, rounded to `H`: `(e, out, mb, terms, nt)`.
+    #[allow(clippy::type_complexity)] // the operands of the formula
+    pub(crate) grad_from_exp: fn(&[f32], &mut [H], &[f32], &Grad<'_, f32>, bool),
+    /// Widen to `f32`.
+    pub(crate) to_f32: fn(&[H], &mut [f32]),
+    /// Round from `f32` (nearest-even).
+    pub(crate) from_f32: fn(&[f32], &mut [H]),
     /// `Σ w_c (l − x_c)` in `f32`.
     pub(crate) smooth_sum: fn(&[H], Option<&[f32]>, f32) -> f32,
     /// Sparse CE gradient row (see [`Grad`]), rounded to `H`.
@@ -68,7 +79,61 @@ fn s_max_sum_exp<H: Half>(x: &[H]) -> (f32, f32) {
             }
         }
     }
+    if m == f32::NEG_INFINITY {
+        // every entry −inf: s = 0, as the SIMD kernels
+        return (m, 0.0);
+    }
     (m, x.iter().map(|&v| (v.to_f32() - m).exp()).sum())
+}
+
+fn s_max_sum_exp_store<H: Half>(x: &[H], e: &mut [f32], mb: &mut [f32]) -> (f32, f32) {
+    let (m, _) = s_max_sum_exp(x);
+    if m == f32::NEG_INFINITY || m.is_nan() {
+        e.fill(0.0);
+        mb.fill(m);
+        return (m, if m.is_nan() { m } else { 0.0 });
+    }
+    mb.fill(m);
+    let mut s = 0.0;
+    for (o, &v) in e.iter_mut().zip(x) {
+        *o = (v.to_f32() - m).exp();
+        s += *o;
+    }
+    (m, s)
+}
+
+fn s_grad_from_exp<H: Half>(e: &[f32], out: &mut [H], mb: &[f32], g: &Grad<'_, f32>, _nt: bool) {
+    for (bi, ((eb, ob), &mbi)) in e
+        .chunks(BLOCK)
+        .zip(out.chunks_mut(BLOCK))
+        .zip(mb)
+        .enumerate()
+    {
+        let c = g.a * ((mbi - g.m) - g.l).exp();
+        for (j, (o, &v)) in ob.iter_mut().zip(eb).enumerate() {
+            let k = bi * BLOCK + j;
+            let mut r = match g.w {
+                Some(w) => c * v - g.b_all * w[k],
+                None => c * v - g.b_all,
+            };
+            if g.y == Some(k) {
+                r -= g.b_y;
+            }
+            *o = H::from_f32(r);
+        }
+    }
+}
+
+fn s_to_f32<H: Half>(x: &[H], out: &mut [f32]) {
+    for (o, &v) in out.iter_mut().zip(x) {
+        *o = v.to_f32();
+    }
+}
+
+fn s_from_f32<H: Half>(x: &[f32], out: &mut [H]) {
+    for (o, &v) in out.iter_mut().zip(x) {
+        *o = H::from_f32(v);
+    }
 }
 
 fn s_smooth_sum<H: Half>(x: &[H], w: Option<&[f32]>, l: f32) -> f32 {
@@ -107,6 +172,10 @@ const fn scalar_table<H: Half>() -> HalfKernels<H> {
     HalfKernels {
         isa: Isa::Scalar,
         max_sum_exp: s_max_sum_exp::<H>,
+        max_sum_exp_store: s_max_sum_exp_store::<H>,
+        grad_from_exp: s_grad_from_exp::<H>,
+        to_f32: s_to_f32::<H>,
+        from_f32: s_from_f32::<H>,
         smooth_sum: s_smooth_sum::<H>,
         sparse_grad: s_sparse_grad::<H>,
         sparse_grad_in_place: s_sparse_grad_in_place::<H>,
@@ -125,12 +194,26 @@ macro_rules! half_table {
             use super::{Grad, HalfKernels, Isa};
             simd_entries! { $tok, $feat;
                 fn max_sum_exp(x: &[$h]) -> (f32, f32) = rows::max_sum_exp;
+                fn max_sum_exp_store(x: &[$h], e: &mut [f32], mb: &mut [f32]) -> (f32, f32) = rows::max_sum_exp_store;
+                fn grad_from_exp(e: &[f32], out: &mut [$h], mb: &[f32], g: &Grad<'_, f32>, nt: bool) = rows::grad_from_exp;
                 fn smooth_sum(x: &[$h], w: Option<&[f32]>, l: f32) -> f32 = rows::smooth_sum;
+                fn to_f32(x: &[$h], out: &mut [f32]) = rows::convert;
+                fn from_f32(x: &[f32], out: &mut [$h]) = rows::convert;
                 fn sparse_grad(x: &[$h], out: &mut [$h], g: &Grad<'_, f32>, nt: bool) = rows::sparse_grad;
                 fn sparse_grad_in_place(x: &mut [$h], g: &Grad<'_, f32>) = rows::sparse_grad_in_place;
             }
             pub(crate) static TABLE: HalfKernels<$h> =
-                HalfKernels { isa: $isa, max_sum_exp, smooth_sum, sparse_grad, sparse_grad_in_place };
+                HalfKernels {
+                isa: $isa,
+                max_sum_exp,
+                max_sum_exp_store,
+                grad_from_exp,
+                to_f32,
+                from_f32,
+                smooth_sum,
+                sparse_grad,
+                sparse_grad_in_place,
+            };
         }
     };
 }

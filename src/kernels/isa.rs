@@ -120,6 +120,24 @@ pub fn current_isa() -> Isa {
 ///
 /// # Panics
 /// If this CPU does not support `isa` (see [`Isa::available`]).
+///
+/// # Example
+/// ```
+/// use xent::kernels::{softmax, with_isa, Geom, Isa, Par};
+/// let x = [1.0f32, 2.0, 3.0];
+/// let mut out = Vec::new();
+/// for isa in Isa::available() {
+///     let mut y = [0.0f32; 3];
+///     with_isa(isa, || softmax(&x, Geom::rows(1, 3), &mut y, Par::Seq));
+///     out.push(y);
+/// }
+/// // every ISA agrees with the scalar path to a few ulps
+/// for y in &out {
+///     for (a, b) in y.iter().zip(&out[0]) {
+///         assert!((a - b).abs() <= 4.0 * f32::EPSILON);
+///     }
+/// }
+/// ```
 pub fn with_isa<R>(isa: Isa, f: impl FnOnce() -> R) -> R {
     assert!(isa.is_available(), "xent: ISA {} is not supported by this CPU", isa.name());
     struct Restore(Option<Isa>);

@@ -11,6 +11,8 @@
 
 use super::isa::{current_isa, Isa};
 use super::scalar;
+use super::simd::rows::BLOCK;
+pub(crate) use super::simd::small::{CeGradRows, CeParams, Fix, Layout};
 use crate::float::Float;
 
 /// The terms of a sparse cross-entropy gradient row:
@@ -33,6 +35,8 @@ pub(crate) struct Grad<'w, T> {
 #[derive(Clone, Copy)]
 pub struct RowKernels<T: 'static> {
     pub(crate) isa: Isa,
+    /// The few-classes path, where this ISA has one.
+    pub(crate) small: Option<&'static SmallKernels<T>>,
     /// `out = x` (`nt`: non-temporal stores).
     pub(crate) copy: fn(&[T], &mut [T], bool),
     /// `out = exp(x)`.
@@ -45,6 +49,16 @@ pub struct RowKernels<T: 'static> {
     pub(crate) ln: fn(&[T], &mut [T]),
     /// `(m, Σ exp(x − m))`, `m` the max of the non-NaN entries.
     pub(crate) max_sum_exp: fn(&[T]) -> (T, T),
+    /// `(m, s)` keeping the exps for the write pass: `(x, e, mb)` (see
+    /// [`super::simd::rows::max_sum_exp_store`]).
+    #[allow(clippy::type_complexity)] // the outputs of the formula
+    pub(crate) max_sum_exp_store: fn(&[T], &mut [T], &mut [T]) -> (T, T),
+    /// Softmax from the kept exps: `(e, out, mb, m, r, nt)`.
+    #[allow(clippy::type_complexity)] // the operands of the formula
+    pub(crate) scale_from_exp: fn(&[T], &mut [T], &[T], T, T, bool),
+    /// Sparse CE gradient from the kept exps: `(e, out, mb, terms, nt)`.
+    #[allow(clippy::type_complexity)] // the operands of the formula
+    pub(crate) grad_from_exp: fn(&[T], &mut [T], &[T], &Grad<'_, T>, bool),
     /// `out = exp(x − m)·r`.
     pub(crate) exp_scale: fn(&[T], &mut [T], T, T, bool),
     /// `out = (x − m) − l`.
@@ -69,6 +83,41 @@ pub struct RowKernels<T: 'static> {
     /// `out = sc·(exp(x − l)·a − w∘t)`, arguments `(x, t, w, l, a, sc, out, nt)`.
     #[allow(clippy::type_complexity)] // the signature is the formula's operands
     pub(crate) dense_grad: fn(&[T], &[T], Option<&[T]>, T, T, T, &mut [T], bool),
+}
+
+/// Kernels of the few-classes path ([`super::simd::small`]): rows in groups of
+/// `lanes`, one row per lane.
+pub(crate) struct SmallKernels<T: 'static> {
+    /// Rows per group (the vector width).
+    pub(crate) lanes: usize,
+    /// Per row `(m, s, ln s)`: `(x, c, m, s, ls)`.
+    #[allow(clippy::type_complexity)] // the outputs of the formula
+    pub(crate) stats: fn(&[T], usize, &mut [T], &mut [T], &mut [T]),
+    /// Per row sparse CE loss, lse and gradient terms: `(x, c, y, keep, scale, params,
+    /// loss, lse, grad_rows)`.
+    #[allow(clippy::type_complexity)] // the operands of the formula
+    pub(crate) ce_stats: fn(
+        &[T],
+        usize,
+        &[i32],
+        &[T],
+        &[T],
+        &CeParams<'_, T>,
+        &mut [T],
+        &mut [T],
+        Option<CeGradRows<'_, T>>,
+    ),
+    /// `out = a·exp((x − m) − l) − b·w` per row, then the label fix-ups:
+    /// `(x, layout, m, l, a, b, fix, out)`.
+    #[allow(clippy::type_complexity)] // the operands of the formula
+    pub(crate) grad: fn(&[T], &Layout<'_, T>, &[T], &[T], &[T], &[T], Option<Fix<'_, T>>, &mut [T]),
+    /// The same over `x`.
+    #[allow(clippy::type_complexity)] // the operands of the formula
+    pub(crate) grad_in_place:
+        fn(&mut [T], &Layout<'_, T>, &[T], &[T], &[T], &[T], Option<Fix<'_, T>>),
+    /// `out = (x − m) − l` per row.
+    #[allow(clippy::type_complexity)] // the operands of the formula
+    pub(crate) sub2: fn(&[T], &Layout<'_, T>, &[T], &[T], &mut [T]),
 }
 
 impl<T> std::fmt::Debug for RowKernels<T> {
@@ -108,9 +157,64 @@ fn s_ln<T: Float>(x: &[T], out: &mut [T]) {
     }
 }
 
+/// `(m, s)` with the contract of the SIMD kernels: `s = 0` when every entry is `−inf`
+/// (the reference's `exp(−inf − (−inf))` would make it NaN, which would poison the
+/// merge of a split row); a NaN entry makes `m` NaN.
 fn s_max_sum_exp<T: Float>(x: &[T]) -> (T, T) {
     let m = scalar::row_max(x);
+    if m == T::neg_infinity() {
+        return (m, T::zero());
+    }
     (m, scalar::sum_exp(x, m))
+}
+
+/// [`s_max_sum_exp`] keeping `e_k = exp(x_k − m)` (one block state for the whole row:
+/// `mb = m` everywhere; `e = 0`, `mb = −inf` for a row of only `−inf`).
+fn s_max_sum_exp_store<T: Float>(x: &[T], e: &mut [T], mb: &mut [T]) -> (T, T) {
+    let m = scalar::row_max(x);
+    if m == T::neg_infinity() {
+        e.fill(T::zero());
+        mb.fill(m);
+        return (m, T::zero());
+    }
+    mb.fill(m);
+    let mut s = T::zero();
+    for (o, &v) in e.iter_mut().zip(x) {
+        *o = (v - m).exp();
+        s += *o;
+    }
+    (m, s)
+}
+
+fn s_scale_from_exp<T: Float>(e: &[T], out: &mut [T], mb: &[T], m: T, r: T, _nt: bool) {
+    for ((eb, ob), &mbi) in e.chunks(BLOCK).zip(out.chunks_mut(BLOCK)).zip(mb) {
+        let c = (mbi - m).exp() * r;
+        for (o, &v) in ob.iter_mut().zip(eb) {
+            *o = c * v;
+        }
+    }
+}
+
+fn s_grad_from_exp<T: Float>(e: &[T], out: &mut [T], mb: &[T], g: &Grad<'_, T>, _nt: bool) {
+    for (bi, ((eb, ob), &mbi)) in e
+        .chunks(BLOCK)
+        .zip(out.chunks_mut(BLOCK))
+        .zip(mb)
+        .enumerate()
+    {
+        let c = g.a * ((mbi - g.m) - g.l).exp();
+        for (j, (o, &v)) in ob.iter_mut().zip(eb).enumerate() {
+            let k = bi * BLOCK + j;
+            let mut r = match g.w {
+                Some(w) => c * v - g.b_all * w[k],
+                None => c * v - g.b_all,
+            };
+            if g.y == Some(k) {
+                r -= g.b_y;
+            }
+            *o = r;
+        }
+    }
 }
 
 fn s_exp_scale<T: Float>(x: &[T], out: &mut [T], m: T, r: T, _nt: bool) {
@@ -186,9 +290,13 @@ fn s_dense_grad<T: Float>(x: &[T], t: &[T], w: Option<&[T]>, l: T, a: T, sc: T, 
 pub(crate) const fn scalar_table<T: Float>() -> RowKernels<T> {
     RowKernels {
         isa: Isa::Scalar,
+        small: None,
         copy: s_copy::<T>,
         exp: s_exp::<T>,
         ln: s_ln::<T>,
+        max_sum_exp_store: s_max_sum_exp_store::<T>,
+        scale_from_exp: s_scale_from_exp::<T>,
+        grad_from_exp: s_grad_from_exp::<T>,
         max_sum_exp: s_max_sum_exp::<T>,
         exp_scale: s_exp_scale::<T>,
         sub2: s_sub2::<T>,
@@ -239,14 +347,16 @@ macro_rules! simd_entries {
 macro_rules! simd_table {
     ($modname:ident, $tok:ty, $feat:literal, $isa:expr) => {
         pub(crate) mod $modname {
-            use super::super::simd::rows;
-            use super::{Grad, Isa, RowKernels};
+            use super::super::simd::{rows, small};
+            use super::{CeGradRows, CeParams, Fix, Grad, Isa, Layout, RowKernels, SmallKernels};
             simd_entries! { $tok, $feat;
                 fn copy(x: &[f32], out: &mut [f32], nt: bool) = rows::copy;
                 fn exp(x: &[f32], out: &mut [f32]) = rows::exp_map;
                 fn ln(x: &[f32], out: &mut [f32]) = rows::ln_map;
                 fn max_sum_exp(x: &[f32]) -> (f32, f32) = rows::max_sum_exp;
-                fn max_sum_exp_two_pass(x: &[f32]) -> (f32, f32) = rows::max_sum_exp_two_pass;
+                fn max_sum_exp_store(x: &[f32], e: &mut [f32], mb: &mut [f32]) -> (f32, f32) = rows::max_sum_exp_store;
+                fn scale_from_exp(e: &[f32], out: &mut [f32], mb: &[f32], m: f32, r: f32, nt: bool) = rows::scale_from_exp;
+                fn grad_from_exp(e: &[f32], out: &mut [f32], mb: &[f32], g: &Grad<'_, f32>, nt: bool) = rows::grad_from_exp;
                 fn exp_scale(x: &[f32], out: &mut [f32], m: f32, r: f32, nt: bool) = rows::exp_scale;
                 fn sub2(x: &[f32], out: &mut [f32], m: f32, l: f32, nt: bool) = rows::sub2;
                 fn sum(x: &[f32]) -> f32 = rows::sum;
@@ -258,13 +368,29 @@ macro_rules! simd_table {
                 fn smooth_sum(x: &[f32], w: Option<&[f32]>, l: f32) -> f32 = rows::smooth_sum;
                 fn dense_ce(x: &[f32], t: &[f32], w: Option<&[f32]>, l: f32) -> f32 = rows::dense_ce;
                 fn dense_grad(x: &[f32], t: &[f32], w: Option<&[f32]>, l: f32, a: f32, sc: f32, out: &mut [f32], nt: bool) = rows::dense_grad;
+                fn small_stats(x: &[f32], c: usize, m: &mut [f32], se: &mut [f32], ls: &mut [f32]) = small::stats;
+                fn small_ce_stats(x: &[f32], c: usize, y: &[i32], keep: &[f32], scale: &[f32], p: &CeParams<'_, f32>, loss: &mut [f32], lse: &mut [f32], grad: Option<CeGradRows<'_, f32>>) = small::ce_stats;
+                fn small_grad(x: &[f32], lay: &Layout<'_, f32>, m: &[f32], l: &[f32], a: &[f32], b: &[f32], fix: Option<Fix<'_, f32>>, out: &mut [f32]) = small::grad;
+                fn small_grad_in_place(x: &mut [f32], lay: &Layout<'_, f32>, m: &[f32], l: &[f32], a: &[f32], b: &[f32], fix: Option<Fix<'_, f32>>) = small::grad_in_place;
+                fn small_sub2(x: &[f32], lay: &Layout<'_, f32>, m: &[f32], l: &[f32], out: &mut [f32]) = small::sub2;
             }
-            /// Blocked one-read `(m, s)`.
+            static SMALL: SmallKernels<f32> = SmallKernels {
+                lanes: <$tok as crate::kernels::simd::Simd>::N,
+                stats: small_stats,
+                ce_stats: small_ce_stats,
+                grad: small_grad,
+                grad_in_place: small_grad_in_place,
+                sub2: small_sub2,
+            };
             pub(crate) static TABLE: RowKernels<f32> = RowKernels {
                 isa: $isa,
+                small: Some(&SMALL),
                 copy,
                 exp,
                 ln,
+                max_sum_exp_store,
+                scale_from_exp,
+                grad_from_exp,
                 max_sum_exp,
                 exp_scale,
                 sub2,
@@ -278,9 +404,6 @@ macro_rules! simd_table {
                 dense_ce,
                 dense_grad,
             };
-            /// Two-sweep `(m, s)`, for measurements.
-            pub(crate) static TABLE_TWO_PASS: RowKernels<f32> =
-                RowKernels { max_sum_exp: max_sum_exp_two_pass, ..TABLE };
         }
     };
 }

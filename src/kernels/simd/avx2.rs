@@ -7,7 +7,10 @@ use core::arch::x86_64::*;
 
 use half::{bf16, f16};
 
-use super::{Io, Simd, EXP_C1, EXP_C2, EXP_HI, EXP_LO, EXP_LOG2E, EXP_POLY, LN_LN2, LN_POLY, LN_SQRT2};
+use super::{
+    Io, Simd, EXP_C1, EXP_C2, EXP_HI, EXP_LO, EXP_LOG2E, EXP_POLY, EXP_ZERO, LN_LN2, LN_POLY,
+    LN_SQRT2,
+};
 
 /// Proof that the running code may use AVX2, FMA and F16C.
 #[derive(Debug, Clone, Copy)]
@@ -91,7 +94,9 @@ impl Simd for Avx2 {
         let x = self.clamp(x, self.splat(EXP_LO), self.splat(EXP_HI));
         // SAFETY: token ⇒ AVX2 + FMA.
         unsafe {
-            let n = _mm256_round_ps::<{ _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC }>(_mm256_mul_ps(x, _mm256_set1_ps(EXP_LOG2E)));
+            let n = _mm256_round_ps::<{ _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC }>(
+                _mm256_mul_ps(x, _mm256_set1_ps(EXP_LOG2E)),
+            );
             let r = _mm256_fnmadd_ps(n, _mm256_set1_ps(EXP_C1), x);
             let r = _mm256_fnmadd_ps(n, _mm256_set1_ps(EXP_C2), r);
             let mut p = _mm256_set1_ps(EXP_POLY[0]);
@@ -105,14 +110,17 @@ impl Simd for Avx2 {
             // n ∈ [−150, 129]: 2ⁿ = 2^n1 · 2^n2 with both halves in the normal range,
             // so p·2^n1 is exact and the second product rounds once (to a
             // subnormal, or to inf).
-            let ni = _mm256_cvtps_epi32(n);
+            // lanes that round to 0 scale by 2^0 (no underflow) and are zeroed below
+            // (NaN compares "not less than": it stays live)
+            let live = _mm256_cmp_ps::<_CMP_NLT_UQ>(x, _mm256_set1_ps(EXP_ZERO));
+            let ni = _mm256_and_si256(_mm256_cvtps_epi32(n), _mm256_castps_si256(live));
             let n1 = _mm256_srai_epi32::<1>(ni);
             let n2 = _mm256_sub_epi32(ni, n1);
             let bias = _mm256_set1_epi32(127);
             let f1 = _mm256_castsi256_ps(_mm256_slli_epi32::<23>(_mm256_add_epi32(n1, bias)));
             let f2 = _mm256_castsi256_ps(_mm256_slli_epi32::<23>(_mm256_add_epi32(n2, bias)));
             // A NaN `x` gives a NaN `p`; whatever garbage `f1`, `f2` hold, the product stays NaN.
-            _mm256_mul_ps(_mm256_mul_ps(p, f1), f2)
+            _mm256_and_ps(_mm256_mul_ps(_mm256_mul_ps(p, f1), f2), live)
         }
     }
     #[inline(always)]
@@ -121,7 +129,10 @@ impl Simd for Avx2 {
         unsafe {
             let one = _mm256_set1_ps(1.0);
             let bits = _mm256_castps_si256(x);
-            let e = _mm256_cvtepi32_ps(_mm256_sub_epi32(_mm256_srli_epi32::<23>(bits), _mm256_set1_epi32(127)));
+            let e = _mm256_cvtepi32_ps(_mm256_sub_epi32(
+                _mm256_srli_epi32::<23>(bits),
+                _mm256_set1_epi32(127),
+            ));
             let m = _mm256_castsi256_ps(_mm256_or_si256(
                 _mm256_and_si256(bits, _mm256_set1_epi32(0x007F_FFFF)),
                 _mm256_set1_epi32(0x3F80_0000),
@@ -186,6 +197,29 @@ impl Simd for Avx2 {
         assert!(idx.len() >= 8);
         // SAFETY: token ⇒ AVX; `idx[..8]` is readable (asserted).
         unsafe { _mm256_loadu_si256(idx.as_ptr().cast()) }
+    }
+    #[inline(always)]
+    fn permute_i(self, v: __m256i, idx: __m256i) -> __m256i {
+        // SAFETY: token ⇒ AVX2.
+        unsafe { _mm256_permutevar8x32_epi32(v, idx) }
+    }
+    #[inline(always)]
+    fn add_i(self, a: __m256i, b: __m256i) -> __m256i {
+        // SAFETY: token ⇒ AVX2.
+        unsafe { _mm256_add_epi32(a, b) }
+    }
+    #[inline(always)]
+    fn sub_where_eq(self, v: __m256, a: __m256i, b: __m256i, d: __m256) -> __m256 {
+        // SAFETY: token ⇒ AVX2.
+        unsafe {
+            let eq = _mm256_castsi256_ps(_mm256_cmpeq_epi32(a, b));
+            _mm256_sub_ps(v, _mm256_and_ps(eq, d))
+        }
+    }
+    #[inline(always)]
+    fn keep_where(self, keep: __m256, v: __m256) -> __m256 {
+        // SAFETY: token ⇒ AVX.
+        unsafe { _mm256_and_ps(_mm256_cmp_ps::<_CMP_NEQ_UQ>(keep, _mm256_setzero_ps()), v) }
     }
     #[inline(always)]
     unsafe fn gather(self, base: *const f32, idx: __m256i) -> __m256 {
@@ -262,7 +296,10 @@ fn f32_to_bf16_bits(_: Avx2, v: __m256) -> __m128i {
         let u = _mm256_castps_si256(v);
         let hi = _mm256_srli_epi32::<16>(u);
         let lsb = _mm256_and_si256(hi, _mm256_set1_epi32(1));
-        let rounded = _mm256_srli_epi32::<16>(_mm256_add_epi32(_mm256_add_epi32(u, _mm256_set1_epi32(0x7FFF)), lsb));
+        let rounded = _mm256_srli_epi32::<16>(_mm256_add_epi32(
+            _mm256_add_epi32(u, _mm256_set1_epi32(0x7FFF)),
+            lsb,
+        ));
         let quiet = _mm256_or_si256(hi, _mm256_set1_epi32(0x40));
         let nan = _mm256_castps_si256(_mm256_cmp_ps::<_CMP_UNORD_Q>(v, v));
         let bits = _mm256_blendv_epi8(rounded, quiet, nan);
