@@ -277,7 +277,7 @@ pub fn binary_crossentropy<T: Float>(
     } else {
         ops::binary_crossentropy_clipped(&t.view(), y_pred, EPSILON)?
     };
-    Ok(ops::mean_axis(&e.view(), a))
+    ops::mean_axis(&e.view(), a)
 }
 
 /// Gradient of [`binary_crossentropy`] w.r.t. `y_pred`: `(g/K)·(σ(x) − t')` or the
@@ -403,7 +403,7 @@ pub fn binary_focal_crossentropy<T: Float>(
     } else {
         ops::binary_focal(&t.view(), y_pred, None, apply_class_balancing, alpha, gamma, EPSILON)?
     };
-    Ok(ops::mean_axis(&e.view(), a))
+    ops::mean_axis(&e.view(), a)
 }
 
 /// Gradient of [`binary_focal_crossentropy`] w.r.t. `y_pred`.

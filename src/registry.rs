@@ -437,7 +437,32 @@ pub fn eval(op: &str, inputs: Vec<(String, DynArray)>, params: Vec<(String, Valu
     let names: Vec<&str> = inputs.iter().map(|(n, _)| n.as_str()).collect();
     check(op, &names, &params, grad)?;
     let call = Call::new(find(op)?, inputs, params)?;
-    (call.op.run)(&call, grad)
+    if let Some(g) = grad {
+        // Frameworks do not differentiate with respect to integer or bool tensors.
+        if let Some(x) = call.inputs.get(g).filter(|x| !x.dtype().is_float()) {
+            return Err(Error::DType {
+                op: call.op.name.into(),
+                input: g.into(),
+                got: x.dtype().to_string(),
+                expected: "float16, float32 or float64 (a gradient is only defined for float inputs)".into(),
+            });
+        }
+    }
+    (call.op.run)(&call, grad).map_err(|e| named(e, call.op.name))
+}
+
+/// Name the table's op in an error raised by a core op or a helper (`cross_entropy`,
+/// `mean`, `keras.losses.Loss`...), so that the message starts with what the user called.
+fn named(e: Error, op: &str) -> Error {
+    match e {
+        Error::Shape { msg, .. } => Error::Shape { op: op.into(), msg },
+        Error::Domain { msg, .. } => Error::Domain { op: op.into(), msg },
+        Error::Axis { input, axis, rank, shape, .. } => Error::Axis { op: op.into(), input, axis, rank, shape },
+        Error::Label { input, index, value, classes, extra, .. } => Error::Label { op: op.into(), input, index, value, classes, extra },
+        Error::DType { input, got, expected, .. } => Error::DType { op: op.into(), input, got, expected },
+        Error::Param { param, msg, .. } => Error::Param { op: op.into(), param, msg },
+        other => other,
+    }
 }
 
 /// Every usage check of [`eval`] (op, input and parameter names and types, the
@@ -630,16 +655,19 @@ impl Call {
         KerasReduction::parse(self.str("reduction").unwrap_or("none"))
     }
 
-    /// The dtype of the first float input: the dtype the op computes in.
+    /// The prediction input (the first one a gradient can be taken of, else the first
+    /// float input): its dtype is the dtype the op computes in, and the other float
+    /// inputs are cast to it, as TF and Keras cast labels to the logits' dtype.
+    fn main_input(&self) -> Option<(&'static str, &DynArray)> {
+        let pred = self.op.grad_wrt.first().and_then(|&n| self.op.inputs.iter().find(|s| s.name == n));
+        pred.into_iter()
+            .chain(self.op.inputs.iter().filter(|s| s.kind == InputKind::Float))
+            .find_map(|s| self.inputs.get(s.name).map(|a| (s.name, a)))
+    }
+
+    /// The dtype the op computes in: that of [`Call::main_input`].
     fn main_dtype(&self) -> DType {
-        for s in self.op.inputs {
-            if s.kind == InputKind::Float {
-                if let Some(a) = self.inputs.get(s.name) {
-                    return a.dtype();
-                }
-            }
-        }
-        DType::F32
+        self.main_input().map_or(DType::F32, |(_, a)| a.dtype())
     }
 }
 
@@ -660,7 +688,7 @@ fn by_float(
         DType::F32 => Ok(DynArray::F32(f32f(c, g)?)),
         DType::F16 => Ok(DynArray::F16(f32f(c, g)?.mapv(f16::from_f32))),
         other => {
-            let name = c.op.inputs.iter().find(|s| s.kind == InputKind::Float).map_or("input", |s| s.name);
+            let name = c.main_input().map_or("input", |(n, _)| n);
             Err(Error::DType {
                 op: c.op.name.into(),
                 input: name.into(),

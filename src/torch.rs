@@ -146,7 +146,10 @@ pub fn one_hot(input: &ArrayViewD<'_, i64>, num_classes: i64) -> Result<ArrayD<i
     }
     let depth = match num_classes {
         -1 => match input.iter().max() {
-            Some(&m) => m + 1,
+            // i64::MAX + 1 does not fit: no output that large could be allocated anyway.
+            Some(&m) => m
+                .checked_add(1)
+                .ok_or_else(|| Error::shape(op, format!("the inferred number of classes {m} + 1 is too large for an output")))?,
             None => return Err(Error::param(op, "num_classes", "can not infer the number of classes from an empty tensor")),
         },
         n if n < -1 => return Err(Error::param(op, "num_classes", format!("must be -1 or non-negative, got {n}"))),

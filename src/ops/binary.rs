@@ -395,17 +395,25 @@ pub fn binary_crossentropy_clipped_vjp<T: Float>(
 /// Mean over `axis` (the axis is removed): `ops.mean` as Keras applies it after an
 /// element-wise loss. A zero-length axis gives NaN.
 ///
+/// # Errors
+/// [`Error::Shape`] if the axis has length 0 and the result (one NaN per position)
+/// is too large to allocate.
+///
 /// # Panics
 /// If `axis >= x.ndim()`.
 ///
 /// ```
 /// use ndarray::array;
-/// let m = xent::ops::mean_axis(&array![[1.0f64, 3.0]].into_dyn().view(), 1);
+/// let m = xent::ops::mean_axis(&array![[1.0f64, 3.0]].into_dyn().view(), 1).unwrap();
 /// assert_eq!(m, array![2.0].into_dyn());
 /// ```
-pub fn mean_axis<T: Float>(x: &ArrayViewD<'_, T>, axis: usize) -> ArrayD<T> {
+pub fn mean_axis<T: Float>(x: &ArrayViewD<'_, T>, axis: usize) -> Result<ArrayD<T>> {
     let k = x.shape()[axis];
-    x.map_axis(Axis(axis), |lane| T::of(lane.iter().map(|v| v.f64()).sum::<f64>() / k as f64))
+    if k == 0 {
+        // 0/0 per position; their number is not bounded by the (empty) input's size.
+        return crate::layout::try_filled("mean", "result", &crate::layout::reduced_shape(x.shape(), axis), T::nan());
+    }
+    Ok(x.map_axis(Axis(axis), |lane| T::of(lane.iter().map(|v| v.f64()).sum::<f64>() / k as f64)))
 }
 
 /// VJP of [`mean_axis`]: `g / K` broadcast back over the axis.

@@ -1,13 +1,13 @@
 //! Keras' probability-input losses: clipped categorical cross-entropy, the sparse
 //! variant, focal losses and KL divergence.
 
-use ndarray::{ArrayD, ArrayViewD, Axis, IxDyn, Zip};
+use ndarray::{ArrayD, ArrayViewD, Axis, Zip};
 
 use super::binary::{clip, clip_mask};
 use super::{c, check_grad, same_shape};
 use crate::error::Result;
 use crate::float::Float;
-use crate::layout::reduced_shape;
+use crate::layout::{reduced_shape, try_filled};
 
 fn eps_bounds<T: Float>(eps: f64) -> (T, T) {
     (c::<T>(eps), c::<T>(1.0 - eps))
@@ -38,7 +38,7 @@ pub fn categorical_crossentropy_probs<T: Float>(
 ) -> Result<ArrayD<T>> {
     same_shape("categorical_crossentropy", "y_true", y_true.shape(), "y_pred", y_pred.shape())?;
     let (lo, hi) = eps_bounds::<T>(eps);
-    let mut out = ArrayD::zeros(IxDyn(&reduced_shape(y_pred.shape(), axis)));
+    let mut out = try_filled("categorical_crossentropy", "loss", &reduced_shape(y_pred.shape(), axis), T::zero())?;
     Zip::from(&mut out).and(y_true.lanes(Axis(axis))).and(y_pred.lanes(Axis(axis))).for_each(|o, t, p| {
         let s: T = p.iter().copied().sum();
         *o = -t.iter().zip(p.iter()).fold(T::zero(), |acc, (&tc, &pc)| acc + tc * clip(pc / s, lo, hi).ln());
@@ -154,7 +154,7 @@ pub fn categorical_focal_probs<T: Float>(
     same_shape("categorical_focal_crossentropy", "y_true", y_true.shape(), "y_pred", y_pred.shape())?;
     let (lo, hi) = eps_bounds::<T>(eps);
     let (a, gm) = (c::<T>(alpha), c::<T>(gamma));
-    let mut out = ArrayD::zeros(IxDyn(&reduced_shape(y_pred.shape(), axis)));
+    let mut out = try_filled("categorical_focal_crossentropy", "loss", &reduced_shape(y_pred.shape(), axis), T::zero())?;
     Zip::from(&mut out).and(y_true.lanes(Axis(axis))).and(y_pred.lanes(Axis(axis))).for_each(|o, t, p| {
         let s: T = p.iter().copied().sum();
         *o = t.iter().zip(p.iter()).fold(T::zero(), |acc, (&tc, &pc)| {
@@ -306,7 +306,7 @@ pub fn kl_divergence<T: Float>(y_true: &ArrayViewD<'_, T>, y_pred: &ArrayViewD<'
     same_shape("kl_divergence", "y_true", y_true.shape(), "y_pred", y_pred.shape())?;
     let axis = y_pred.ndim().saturating_sub(1);
     let lo = c::<T>(eps);
-    let mut out = ArrayD::zeros(IxDyn(&reduced_shape(y_pred.shape(), axis)));
+    let mut out = try_filled("kl_divergence", "loss", &reduced_shape(y_pred.shape(), axis), T::zero())?;
     Zip::from(&mut out).and(y_true.lanes(Axis(axis))).and(y_pred.lanes(Axis(axis))).for_each(|o, t, p| {
         *o = t.iter().zip(p.iter()).fold(T::zero(), |acc, (&tc, &pc)| {
             let (tc, pc) = (clip(tc, lo, T::one()), clip(pc, lo, T::one()));
