@@ -229,7 +229,13 @@ fn scce<T: Float>(
         (false, None) => ops::sparse_categorical_crossentropy_probs(&y.view(), &pred.view(), EPSILON),
         (false, Some(g)) => ops::sparse_categorical_crossentropy_probs_vjp(&y.view(), &pred.view(), EPSILON, g),
     };
-    let mut r = r.map_err(|e| crate::tf::rename(e, op, "y_true"))?;
+    let mut r = r.map_err(|e| match crate::tf::rename(e, op, "y_true") {
+        Error::Label { op, input, index, value, classes, .. } if ignore.is_some() => {
+            let extra = format!(" (and is not the ignore_class {})", ignore.unwrap_or_default());
+            Error::Label { op, input, index, value, classes, extra }
+        }
+        e => e,
+    })?;
     if let (None, Some(v)) = (&g, &valid) {
         Zip::from(&mut r).and(v).for_each(|l, &ok| {
             if !ok {

@@ -104,7 +104,10 @@ pub struct Call {
 const F: InputKind = InputKind::Float;
 const TF_LABELS: InputKind = InputKind::Labels(&[DType::I32, DType::I64]);
 const TF_INDICES: InputKind = InputKind::Labels(&[DType::U8, DType::I32, DType::I64]);
+/// `nll_loss` (and so `cross_entropy`) takes Long or Byte targets.
 const TORCH_LABELS: InputKind = InputKind::Labels(&[DType::I64, DType::U8]);
+/// "one_hot is only applicable to index tensor of type LongTensor."
+const TORCH_LONG: InputKind = InputKind::Labels(&[DType::I64]);
 
 const fn i(name: &'static str, kind: InputKind) -> InputSpec {
     InputSpec { name, kind, optional: false }
@@ -335,7 +338,7 @@ pub static OPS: &[OpSpec] = &[
     OpSpec {
         name: "torch.nn.functional.one_hot",
         doc: "int64 one-hot along a new last axis; raises on values outside [0, num_classes)",
-        inputs: &[i("input", TORCH_LABELS)],
+        inputs: &[i("input", TORCH_LONG)],
         params: &[p("num_classes", ParamKind::Int, "-1")],
         grad_wrt: &[],
         run: torch_one_hot,
@@ -611,7 +614,7 @@ impl Call {
                 // Keras casts float labels to int64, truncating toward zero.
                 let f = a.to_f64();
                 if let Some((i, v)) = f.iter().enumerate().find(|(_, v)| !v.is_finite() || v.abs() >= 9.2e18) {
-                    return Err(Error::domain(self.op.name, format!("`{name}` element {i} is {v}, which is not a class index")));
+                    return Err(Error::domain(self.op.name, format!("`{name}` element {i} is {v:?}, which is not a class index")));
                 }
                 Ok(f.mapv(|v| v.trunc() as i64))
             }
