@@ -10,7 +10,7 @@
 use std::collections::BTreeMap;
 
 use half::f16;
-use ndarray::{ArrayD, ArrayViewD};
+use ndarray::{ArrayD, ArrayViewD, CowArray, IxDyn};
 use serde_json::Value;
 
 use crate::array::{DType, DynArray};
@@ -588,19 +588,32 @@ impl Call {
 
     /// The float input `name` converted to `T` (ints and bools are cast, as TF and
     /// Keras cast labels to the logits' dtype).
-    fn float<T: Float>(&self, name: &str) -> Result<ArrayD<T>> {
+    ///
+    /// Borrowed when the dtype already matches: a 400 MB input is not copied.
+    fn float<T: Float>(&self, name: &str) -> Result<CowArray<'_, T, IxDyn>> {
         let a = self.input(name)?;
         if let Some(v) = T::unwrap_ref(a) {
-            return Ok(v.clone());
+            return Ok(CowArray::from(v.view()));
         }
-        Ok(a.to_f64().mapv(T::of))
+        // One pass, no float64 intermediate (it would be 4× a float16 input).
+        let c = |v: f64| T::of(v);
+        Ok(CowArray::from(match a {
+            DynArray::F16(x) => x.mapv(|v| c(f64::from(v))),
+            DynArray::F32(x) => x.mapv(|v| c(f64::from(v))),
+            DynArray::F64(x) => x.mapv(c),
+            DynArray::U8(x) => x.mapv(|v| c(f64::from(v))),
+            DynArray::I32(x) => x.mapv(|v| c(f64::from(v))),
+            DynArray::I64(x) => x.mapv(|v| c(v as f64)),
+            DynArray::Bool(x) => x.mapv(|v| c(f64::from(u8::from(v)))),
+        }))
     }
 
-    fn opt_float<T: Float>(&self, name: &str) -> Result<Option<ArrayD<T>>> {
+    fn opt_float<T: Float>(&self, name: &str) -> Result<Option<CowArray<'_, T, IxDyn>>> {
         self.opt_input(name).map(|_| self.float(name)).transpose()
     }
 
-    fn labels(&self, name: &str) -> Result<ArrayD<i64>> {
+    /// Class labels as int64, borrowed when they already are.
+    fn labels(&self, name: &str) -> Result<CowArray<'_, i64, IxDyn>> {
         let a = self.input(name)?;
         let spec = self.op.inputs.iter().find(|s| s.name == name).expect("declared");
         match spec.kind {
@@ -616,9 +629,12 @@ impl Call {
                 if let Some((i, v)) = f.iter().enumerate().find(|(_, v)| !v.is_finite() || v.abs() >= 9.2e18) {
                     return Err(Error::domain(self.op.name, format!("`{name}` element {i} is {v:?}, which is not a class index")));
                 }
-                Ok(f.mapv(|v| v.trunc() as i64))
+                Ok(CowArray::from(f.mapv(|v| v.trunc() as i64)))
             }
-            _ => a.to_i64(self.op.name, name),
+            _ => match a {
+                DynArray::I64(x) => Ok(CowArray::from(x.view())),
+                _ => a.to_i64(self.op.name, name).map(CowArray::from),
+            },
         }
     }
 
@@ -1020,7 +1036,7 @@ fn torch_ce_t<T: Float>(c: &Call, g: Option<&str>) -> Result<ArrayD<T>> {
                 expected: "int64 (Long) class indices or float probabilities".into(),
             });
         }
-        let y = tgt.to_i64(c.op.name, "target")?;
+        let y = c.labels("target")?;
         fwd_or_grad(
             g,
             || torch::cross_entropy(&x.view(), torch::Target::Indices(y.view()), &args),
