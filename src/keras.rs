@@ -9,7 +9,7 @@
 //! Each `_grad` twin returns the gradient with respect to `y_pred` as
 //! `tf.GradientTape` computes it, given the upstream gradient `g` of the output.
 
-use ndarray::{ArrayD, ArrayViewD, Axis, IxDyn, Zip};
+use ndarray::{ArrayD, ArrayViewD, Axis, CowArray, IxDyn, Zip};
 
 use crate::error::{Error, Result};
 use crate::float::Float;
@@ -27,21 +27,23 @@ fn same(op: &str, t: &[usize], p: &[usize]) -> Result<()> {
     Ok(())
 }
 
-fn smooth_cat<T: Float>(t: &ArrayViewD<'_, T>, ls: f64, classes: usize) -> ArrayD<T> {
+/// `y_true` with categorical label smoothing; borrowed (no copy) without smoothing.
+fn smooth_cat<'a, T: Float>(t: &ArrayViewD<'a, T>, ls: f64, classes: usize) -> CowArray<'a, T, IxDyn> {
     if ls != 0.0 {
         let (a, b) = (T::of(1.0 - ls), T::of(ls) / T::of(classes as f64));
-        t.mapv(|v| v * a + b)
+        CowArray::from(t.mapv(|v| v * a + b))
     } else {
-        t.to_owned()
+        CowArray::from(t.clone())
     }
 }
 
-fn smooth_bin<T: Float>(t: &ArrayViewD<'_, T>, ls: f64) -> ArrayD<T> {
+/// `y_true` with binary label smoothing; borrowed (no copy) without smoothing.
+fn smooth_bin<'a, T: Float>(t: &ArrayViewD<'a, T>, ls: f64) -> CowArray<'a, T, IxDyn> {
     if ls != 0.0 {
         let (a, b) = (T::of(1.0 - ls), T::of(0.5 * ls));
-        t.mapv(|v| v * a + b)
+        CowArray::from(t.mapv(|v| v * a + b))
     } else {
-        t.to_owned()
+        CowArray::from(t.clone())
     }
 }
 
@@ -209,9 +211,9 @@ fn scce<T: Float>(
                     }
                 });
             }
-            p
+            CowArray::from(p)
         }
-        None => y_pred.to_owned(),
+        None => CowArray::from(y_pred.view()),
     };
     let o = SparseOptions { reduction: Reduction::None, ..Default::default() };
     let par = crate::default_par();
@@ -339,7 +341,7 @@ pub fn categorical_focal_crossentropy<T: Float>(
     same(op, y_true.shape(), y_pred.shape())?;
     let a = normalize_axis(op, "y_pred", axis, y_pred.shape())?;
     let t = smooth_cat(y_true, label_smoothing, y_pred.shape()[a]);
-    let p = if from_logits { ops::softmax(y_pred, a, crate::default_par()) } else { y_pred.to_owned() };
+    let p = if from_logits { CowArray::from(ops::softmax(y_pred, a, crate::default_par())) } else { CowArray::from(y_pred.view()) };
     ops::categorical_focal_probs(&t.view(), &p.view(), a, alpha, gamma, EPSILON)
 }
 

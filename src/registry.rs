@@ -718,11 +718,6 @@ fn by_float(
     }
 }
 
-/// `ones` shaped like the forward output: the upstream gradient of `sum(output)`.
-fn ones_like<T: Float>(a: &ArrayD<T>) -> ArrayD<T> {
-    ArrayD::from_elem(a.raw_dim(), T::one())
-}
-
 macro_rules! float_op {
     ($name:ident, $body:ident) => {
         fn $name(c: &Call, g: Option<&str>) -> Result<DynArray> {
@@ -740,7 +735,15 @@ fn fwd_or_grad<T: Float>(
     let y = fwd()?;
     match g {
         None => Ok(y),
-        Some(_) => vjp(&ones_like(&y).view()),
+        Some(_) => {
+            // The upstream gradient of sum(output): ones of the output's shape, as a
+            // broadcast view of a single 1 (the output itself is no longer needed).
+            let shape = y.raw_dim();
+            drop(y);
+            let one = ArrayD::from_elem(IxDyn(&[]), T::one());
+            let ones = one.broadcast(shape).ok_or_else(|| Error::shape("gradient", "cannot broadcast the upstream gradient"))?;
+            vjp(&ones)
+        }
     }
 }
 

@@ -265,13 +265,14 @@ pub fn binary_focal_vjp<T: Float>(
     g: &ArrayViewD<'_, T>,
 ) -> Result<ArrayD<T>> {
     check_grad("binary_focal_crossentropy", g.shape(), y_pred.shape())?;
-    let ones = ArrayD::from_elem(y_pred.raw_dim(), T::one());
+    // d(bce)/d(input) with an upstream of ones: a broadcast 1, not an array of them.
+    let one = ndarray::arr0(T::one()).into_dyn();
+    let ones = one.broadcast(y_pred.raw_dim()).ok_or_else(|| crate::Error::shape("binary_focal_crossentropy", "cannot broadcast"))?;
     let (bce, dbce) = match logits {
-        Some(x) => (super::sigmoid_cross_entropy(y_true, x)?, super::sigmoid_cross_entropy_vjp(y_true, x, &ones.view())?),
-        None => (
-            super::binary_crossentropy_clipped(y_true, y_pred, eps)?,
-            super::binary_crossentropy_clipped_vjp(y_true, y_pred, eps, &ones.view())?,
-        ),
+        Some(x) => (super::sigmoid_cross_entropy(y_true, x)?, super::sigmoid_cross_entropy_vjp(y_true, x, &ones)?),
+        None => {
+            (super::binary_crossentropy_clipped(y_true, y_pred, eps)?, super::binary_crossentropy_clipped_vjp(y_true, y_pred, eps, &ones)?)
+        }
     };
     let (a, gm) = (c::<T>(alpha), c::<T>(gamma));
     let mut out = ArrayD::zeros(y_pred.raw_dim());
