@@ -353,12 +353,14 @@ pub(crate) fn clip<T: Float>(x: T, lo: T, hi: T) -> T {
     x.min(hi).max(lo)
 }
 
-/// The clip gradient mask: 1 where `lo ≤ x ≤ hi` (inclusive, as TF's Minimum/Maximum
-/// gradients), 0 outside and for NaN.
+/// The gradient `g` through [`clip`] at `x`: `g` where `lo ≤ x ≤ hi` (inclusive), else
+/// exactly 0, as TF's Minimum/Maximum gradients select it (`where(x <= hi, g, 0)`):
+/// a select, not a product, so a NaN or infinite `g` at a clipped or NaN `x` still
+/// gives 0.
 #[inline]
-pub(crate) fn clip_mask<T: Float>(x: T, lo: T, hi: T) -> T {
+pub(crate) fn through_clip<T: Float>(x: T, lo: T, hi: T, g: T) -> T {
     if x >= lo && x <= hi {
-        T::one()
+        g
     } else {
         T::zero()
     }
@@ -388,7 +390,7 @@ pub fn binary_crossentropy_clipped_vjp<T: Float>(
     let (lo, hi) = (c::<T>(eps), c::<T>(1.0 - eps));
     Ok(Zip::from(y_true).and(y_pred).and(g).map_collect(|&t, &p, &g| {
         let cl = clip(p, lo, hi);
-        g * clip_mask(p, lo, hi) * (-t / cl + (T::one() - t) / (T::one() - cl))
+        through_clip(p, lo, hi, g * (-t / cl + (T::one() - t) / (T::one() - cl)))
     }))
 }
 

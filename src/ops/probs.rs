@@ -3,7 +3,7 @@
 
 use ndarray::{ArrayD, ArrayViewD, Axis, Zip};
 
-use super::binary::{clip, clip_mask};
+use super::binary::{clip, through_clip};
 use super::{c, check_grad, same_shape};
 use crate::error::Result;
 use crate::float::Float;
@@ -69,7 +69,7 @@ pub fn categorical_crossentropy_probs_vjp<T: Float>(
             let mut dot = T::zero();
             for ((dk, &tk), &pk) in d.iter_mut().zip(t.iter()).zip(p.iter()) {
                 let q = pk / s;
-                let gk = -gg * clip_mask(q, lo, hi) * tk / clip(q, lo, hi);
+                let gk = through_clip(q, lo, hi, -gg * tk / clip(q, lo, hi));
                 *dk = gk;
                 dot += gk * q;
             }
@@ -124,7 +124,7 @@ pub fn sparse_categorical_crossentropy_probs_vjp<T: Float>(
     let axis = y_pred.ndim().saturating_sub(1);
     let o = super::SparseOptions { reduction: super::Reduction::None, ..Default::default() };
     let dl = super::cross_entropy_sparse_vjp(&logp.view(), axis, labels, &o, g, crate::kernels::Par::Seq)?;
-    Ok(Zip::from(&dl).and(y_pred).map_collect(|&d, &p| d * clip_mask(p, lo, hi) / clip(p, lo, hi)))
+    Ok(Zip::from(&dl).and(y_pred).map_collect(|&d, &p| through_clip(p, lo, hi, d / clip(p, lo, hi))))
 }
 
 /// Keras' categorical focal cross-entropy on probabilities:
@@ -195,7 +195,7 @@ pub fn categorical_focal_probs_vjp<T: Float>(
                 let om = T::one() - q;
                 // d/dq [α (1−q)^γ (−t ln q)] = α[γ(1−q)^(γ−1) t ln q − (1−q)^γ t / q]
                 let df = a * (gm * om.powf(gm - T::one()) * tk * q.ln() - om.powf(gm) * tk / q);
-                let gk = gg * clip_mask(qh, lo, hi) * df;
+                let gk = through_clip(qh, lo, hi, gg * df);
                 *dk = gk;
                 dot += gk * qh;
             }
@@ -334,6 +334,6 @@ pub fn kl_divergence_vjp<T: Float>(
     let ge = super::categorical::expand_positions(g, y_pred.shape(), axis);
     Ok(Zip::from(y_true).and(y_pred).and(&ge).map_collect(|&t, &p, &gg| {
         let tc = clip(t, lo, T::one());
-        -gg * clip_mask(p, lo, T::one()) * tc / clip(p, lo, T::one())
+        through_clip(p, lo, T::one(), -gg * tc / clip(p, lo, T::one()))
     }))
 }
