@@ -80,7 +80,6 @@ fn cross_entropy_fwd_bwd_bf16(b: Bencher, shape: &str) {
     let (mut loss, mut lse, mut grad) = (vec![0.0f32; n], vec![0.0f32; n], vec![bf16::ZERO; n * c]);
     let p = SparseCe::default();
     let s = Scale::Uniform(1.0 / n as f32);
-    b.counter(BytesCount::new(4 * n * c + 8 * n)).bench_local(|| {
-        kernels::ce_sparse_fwd_bwd_half(&x, Geom::rows(n, c), &y, &p, s, &mut loss, &mut lse, &mut grad, Par::all())
-    });
+    b.counter(BytesCount::new(4 * n * c + 8 * n))
+        .bench_local(|| kernels::ce_sparse_fwd_bwd_half(&x, Geom::rows(n, c), &y, &p, s, &mut loss, &mut lse, &mut grad, Par::all()));
 }

@@ -32,13 +32,7 @@ use crate::float::Float;
 use crate::kernels::{self, Geom, Par, Scale, SparseCe};
 
 /// The ops [`run`] knows.
-pub const OPS: [&str; 5] = [
-    "softmax",
-    "log_softmax",
-    "cross_entropy",
-    "cross_entropy_fwd_bwd",
-    "cross_entropy_fwd_bwd_inplace",
-];
+pub const OPS: [&str; 5] = ["softmax", "log_softmax", "cross_entropy", "cross_entropy_fwd_bwd", "cross_entropy_fwd_bwd_inplace"];
 
 /// The dtypes [`run`] knows.
 pub const DTYPES: [&str; 4] = ["float32", "float64", "float16", "bfloat16"];
@@ -164,9 +158,7 @@ fn time(reps: Option<usize>, mut f: impl FnMut()) -> (usize, f64, f64) {
     let t0 = Instant::now();
     f();
     let warm = t0.elapsed().as_secs_f64();
-    let reps = reps
-        .unwrap_or_else(|| ((1.0 / warm.max(1e-7)).round() as usize).clamp(5, 100_000))
-        .max(1);
+    let reps = reps.unwrap_or_else(|| ((1.0 / warm.max(1e-7)).round() as usize).clamp(5, 100_000)).max(1);
     let mut ts: Vec<f64> = (0..reps)
         .map(|_| {
             let t = Instant::now();
@@ -192,30 +184,18 @@ fn time(reps: Option<usize>, mut f: impl FnMut()) -> (usize, f64, f64) {
 /// assert_eq!(r.bytes, 64 * 1000 * 4 + 64 * 8);
 /// assert_eq!(r.to_json()["shape"], serde_json::json!([64, 1000]));
 /// ```
-pub fn run(
-    op: &str,
-    shape: (usize, usize),
-    dtype: &str,
-    threads: usize,
-    reps: Option<usize>,
-) -> Result<BenchResult, String> {
+pub fn run(op: &str, shape: (usize, usize), dtype: &str, threads: usize, reps: Option<usize>) -> Result<BenchResult, String> {
     if !OPS.contains(&op) {
         return Err(format!("unknown op `{op}` (known: {})", OPS.join(", ")));
     }
     if !DTYPES.contains(&dtype) {
-        return Err(format!(
-            "unknown dtype `{dtype}` (known: {})",
-            DTYPES.join(", ")
-        ));
+        return Err(format!("unknown dtype `{dtype}` (known: {})", DTYPES.join(", ")));
     }
     let (n, c) = shape;
     if n == 0 || c == 0 {
         return Err(format!("shape {n}x{c} is empty"));
     }
-    let pool = rayon::ThreadPoolBuilder::new()
-        .num_threads(threads)
-        .build()
-        .map_err(|e| e.to_string())?;
+    let pool = rayon::ThreadPoolBuilder::new().num_threads(threads).build().map_err(|e| e.to_string())?;
     let threads = pool.current_num_threads();
     let (reps, median_s, min_s, size) = pool.install(|| match dtype {
         "float32" => Ok(run_float::<f32>(op, n, c, reps)),
@@ -243,12 +223,7 @@ pub fn run(
     })
 }
 
-fn run_float<T: Float>(
-    op: &str,
-    n: usize,
-    c: usize,
-    reps: Option<usize>,
-) -> (usize, f64, f64, usize) {
+fn run_float<T: Float>(op: &str, n: usize, c: usize, reps: Option<usize>) -> (usize, f64, f64, usize) {
     let g = Geom::rows(n, c);
     let par = Par::all();
     let mut x = logits(n * c, T::of);
@@ -259,11 +234,7 @@ fn run_float<T: Float>(
     let (r, med, min) = match op {
         "softmax" | "log_softmax" => {
             let mut out = vec![T::zero(); n * c];
-            let f = if op == "softmax" {
-                kernels::softmax::<T>
-            } else {
-                kernels::log_softmax::<T>
-            };
+            let f = if op == "softmax" { kernels::softmax::<T> } else { kernels::log_softmax::<T> };
             time(reps, || f(&x, g, &mut out, par))
         }
         "cross_entropy" => time(reps, || {
@@ -272,25 +243,14 @@ fn run_float<T: Float>(
         }),
         "cross_entropy_fwd_bwd" => {
             let mut grad = vec![T::zero(); n * c];
-            time(reps, || {
-                kernels::ce_sparse_fwd_bwd(
-                    &x, g, &y, &p, scale, &mut loss, &mut lse, &mut grad, par,
-                )
-            })
+            time(reps, || kernels::ce_sparse_fwd_bwd(&x, g, &y, &p, scale, &mut loss, &mut lse, &mut grad, par))
         }
-        _ => time(reps, || {
-            kernels::ce_sparse_fwd_bwd_in_place(&mut x, g, &y, &p, scale, &mut loss, &mut lse, par)
-        }),
+        _ => time(reps, || kernels::ce_sparse_fwd_bwd_in_place(&mut x, g, &y, &p, scale, &mut loss, &mut lse, par)),
     };
     (r, med, min, size_of::<T>())
 }
 
-fn run_half<H: kernels::Half>(
-    op: &str,
-    n: usize,
-    c: usize,
-    reps: Option<usize>,
-) -> Result<(usize, f64, f64, usize), String> {
+fn run_half<H: kernels::Half>(op: &str, n: usize, c: usize, reps: Option<usize>) -> Result<(usize, f64, f64, usize), String> {
     let g = Geom::rows(n, c);
     let par = Par::all();
     let mut x = logits(n * c, |v| H::from_f32(v as f32));
@@ -305,17 +265,11 @@ fn run_half<H: kernels::Half>(
         }),
         "cross_entropy_fwd_bwd" => {
             let mut grad = vec![H::from_f32(0.0); n * c];
-            time(reps, || {
-                kernels::ce_sparse_fwd_bwd_half(
-                    &x, g, &y, &p, scale, &mut loss, &mut lse, &mut grad, par,
-                )
-            })
+            time(reps, || kernels::ce_sparse_fwd_bwd_half(&x, g, &y, &p, scale, &mut loss, &mut lse, &mut grad, par))
         }
-        "cross_entropy_fwd_bwd_inplace" => time(reps, || {
-            kernels::ce_sparse_fwd_bwd_half_in_place(
-                &mut x, g, &y, &p, scale, &mut loss, &mut lse, par,
-            )
-        }),
+        "cross_entropy_fwd_bwd_inplace" => {
+            time(reps, || kernels::ce_sparse_fwd_bwd_half_in_place(&mut x, g, &y, &p, scale, &mut loss, &mut lse, par))
+        }
         _ => return Err(format!("{op} has no half-precision kernel")),
     };
     Ok((r, med, min, size_of::<H>()))
@@ -355,10 +309,7 @@ impl MemBw {
 /// # Errors
 /// If the rayon pool cannot be built.
 pub fn membw(bytes: usize, threads: usize, reps: usize) -> Result<MemBw, String> {
-    let pool = rayon::ThreadPoolBuilder::new()
-        .num_threads(threads)
-        .build()
-        .map_err(|e| e.to_string())?;
+    let pool = rayon::ThreadPoolBuilder::new().num_threads(threads).build().map_err(|e| e.to_string())?;
     let threads = pool.current_num_threads();
     let n = (bytes / 4).max(1024);
     let k = f32::row_kernels(kernels::current_isa());
@@ -381,19 +332,11 @@ pub fn membw(bytes: usize, threads: usize, reps: usize) -> Result<MemBw, String>
         });
         let mut copy_with = |nt: bool| {
             best(&mut || {
-                dst.par_chunks_mut(chunk)
-                    .zip(src.par_chunks(chunk))
-                    .for_each(|(d, s)| (k.copy)(s, d, nt));
+                dst.par_chunks_mut(chunk).zip(src.par_chunks(chunk)).for_each(|(d, s)| (k.copy)(s, d, nt));
             })
         };
         (read, copy_with(false), copy_with(true))
     });
     let b = (n * 4) as f64;
-    Ok(MemBw {
-        bytes: n * 4,
-        threads,
-        read_gbps: b / read / 1e9,
-        copy_gbps: 2.0 * b / copy / 1e9,
-        copy_nt_gbps: 2.0 * b / copy_nt / 1e9,
-    })
+    Ok(MemBw { bytes: n * 4, threads, read_gbps: b / read / 1e9, copy_gbps: 2.0 * b / copy / 1e9, copy_nt_gbps: 2.0 * b / copy_nt / 1e9 })
 }

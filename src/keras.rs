@@ -9,7 +9,7 @@
 //! Each `_grad` twin returns the gradient with respect to `y_pred` as
 //! `tf.GradientTape` computes it, given the upstream gradient `g` of the output.
 
-use ndarray::{ArrayD, ArrayViewD, Axis, IxDyn, Zip};
+use ndarray::{ArrayD, ArrayViewD, Axis, CowArray, IxDyn, Zip};
 
 use crate::error::{Error, Result};
 use crate::float::Float;
@@ -27,21 +27,23 @@ fn same(op: &str, t: &[usize], p: &[usize]) -> Result<()> {
     Ok(())
 }
 
-fn smooth_cat<T: Float>(t: &ArrayViewD<'_, T>, ls: f64, classes: usize) -> ArrayD<T> {
+/// `y_true` with categorical label smoothing; borrowed (no copy) without smoothing.
+fn smooth_cat<'a, T: Float>(t: &ArrayViewD<'a, T>, ls: f64, classes: usize) -> CowArray<'a, T, IxDyn> {
     if ls != 0.0 {
         let (a, b) = (T::of(1.0 - ls), T::of(ls) / T::of(classes as f64));
-        t.mapv(|v| v * a + b)
+        CowArray::from(t.mapv(|v| v * a + b))
     } else {
-        t.to_owned()
+        CowArray::from(t.clone())
     }
 }
 
-fn smooth_bin<T: Float>(t: &ArrayViewD<'_, T>, ls: f64) -> ArrayD<T> {
+/// `y_true` with binary label smoothing; borrowed (no copy) without smoothing.
+fn smooth_bin<'a, T: Float>(t: &ArrayViewD<'a, T>, ls: f64) -> CowArray<'a, T, IxDyn> {
     if ls != 0.0 {
         let (a, b) = (T::of(1.0 - ls), T::of(0.5 * ls));
-        t.mapv(|v| v * a + b)
+        CowArray::from(t.mapv(|v| v * a + b))
     } else {
-        t.to_owned()
+        CowArray::from(t.clone())
     }
 }
 
@@ -209,9 +211,9 @@ fn scce<T: Float>(
                     }
                 });
             }
-            p
+            CowArray::from(p)
         }
-        None => y_pred.to_owned(),
+        None => CowArray::from(y_pred.view()),
     };
     let o = SparseOptions { reduction: Reduction::None, ..Default::default() };
     let par = crate::default_par();
@@ -229,7 +231,13 @@ fn scce<T: Float>(
         (false, None) => ops::sparse_categorical_crossentropy_probs(&y.view(), &pred.view(), EPSILON),
         (false, Some(g)) => ops::sparse_categorical_crossentropy_probs_vjp(&y.view(), &pred.view(), EPSILON, g),
     };
-    let mut r = r.map_err(|e| crate::tf::rename(e, op, "y_true"))?;
+    let mut r = r.map_err(|e| match crate::tf::rename(e, op, "y_true") {
+        Error::Label { op, input, index, value, classes, .. } if ignore.is_some() => {
+            let extra = format!(" (and is not the ignore_class {})", ignore.unwrap_or_default());
+            Error::Label { op, input, index, value, classes, extra }
+        }
+        e => e,
+    })?;
     if let (None, Some(v)) = (&g, &valid) {
         Zip::from(&mut r).and(v).for_each(|l, &ok| {
             if !ok {
@@ -277,7 +285,7 @@ pub fn binary_crossentropy<T: Float>(
     } else {
         ops::binary_crossentropy_clipped(&t.view(), y_pred, EPSILON)?
     };
-    Ok(ops::mean_axis(&e.view(), a))
+    ops::mean_axis(&e.view(), a)
 }
 
 /// Gradient of [`binary_crossentropy`] w.r.t. `y_pred`: `(g/K)·(σ(x) − t')` or the
@@ -333,7 +341,7 @@ pub fn categorical_focal_crossentropy<T: Float>(
     same(op, y_true.shape(), y_pred.shape())?;
     let a = normalize_axis(op, "y_pred", axis, y_pred.shape())?;
     let t = smooth_cat(y_true, label_smoothing, y_pred.shape()[a]);
-    let p = if from_logits { ops::softmax(y_pred, a, crate::default_par()) } else { y_pred.to_owned() };
+    let p = if from_logits { CowArray::from(ops::softmax(y_pred, a, crate::default_par())) } else { CowArray::from(y_pred.view()) };
     ops::categorical_focal_probs(&t.view(), &p.view(), a, alpha, gamma, EPSILON)
 }
 
@@ -403,7 +411,7 @@ pub fn binary_focal_crossentropy<T: Float>(
     } else {
         ops::binary_focal(&t.view(), y_pred, None, apply_class_balancing, alpha, gamma, EPSILON)?
     };
-    Ok(ops::mean_axis(&e.view(), a))
+    ops::mean_axis(&e.view(), a)
 }
 
 /// Gradient of [`binary_focal_crossentropy`] w.r.t. `y_pred`.

@@ -32,7 +32,10 @@ pub fn normalize_axis(op: &str, input: &str, axis: i64, shape: &[usize]) -> Resu
 /// assert_eq!(xent::layout::geom(&[2, 5, 3, 4], 1), Geom { outer: 2, classes: 5, inner: 12 });
 /// ```
 pub fn geom(shape: &[usize], axis: usize) -> Geom {
-    Geom { outer: shape[..axis].iter().product(), classes: shape[axis], inner: shape[axis + 1..].iter().product() }
+    // Saturating: the products can only overflow for an empty tensor (another axis is
+    // 0), whose per-position results the ops refuse to allocate before getting here.
+    let prod = |s: &[usize]| s.iter().fold(1usize, |a, &d| a.saturating_mul(d));
+    Geom { outer: prod(&shape[..axis]), classes: shape[axis], inner: prod(&shape[axis + 1..]) }
 }
 
 /// `shape` with `axis` removed: the shape of a per-position result.
@@ -58,6 +61,38 @@ pub fn slice<'a, T>(a: &'a CowArray<'_, T, IxDyn>) -> &'a [T] {
 /// A zero-filled owned array of `shape`.
 pub fn zeros<T: Clone + num_traits::Zero>(shape: &[usize]) -> ArrayD<T> {
     ArrayD::zeros(IxDyn(shape))
+}
+
+/// An owned array of `shape` filled with `value`, allocated fallibly: a shape whose
+/// element count or size in bytes overflows, or that the system cannot allocate, is an
+/// [`Error::Shape`] naming `op` and `what`, never a panic or an abort. For outputs
+/// whose size is not bounded by the inputs' (a one-hot depth, a per-position result
+/// when the class axis has length 0).
+///
+/// # Errors
+/// [`Error::Shape`] as above.
+///
+/// ```
+/// let a = xent::layout::try_filled("op", "output", &[2, 3], 0.5f32).unwrap();
+/// assert_eq!(a.shape(), &[2, 3]);
+/// assert!(xent::layout::try_filled("op", "output", &[1 << 40, 1 << 40], 0u8).is_err());
+/// assert!(xent::layout::try_filled("op", "output", &[1 << 60], 0f64).is_err());
+/// ```
+pub fn try_filled<T: Clone>(op: &str, what: &str, shape: &[usize], value: T) -> Result<ArrayD<T>> {
+    let too_big =
+        |bytes: String| Error::shape(op, format!("the {what} of shape {shape:?} would need {bytes} bytes, more than can be allocated"));
+    // ndarray's rule: the product of the non-zero lengths, in bytes, must fit in isize.
+    let nonzero = shape.iter().filter(|&&d| d != 0).try_fold(1usize, |acc, &d| acc.checked_mul(d));
+    let bytes = nonzero.and_then(|n| n.checked_mul(std::mem::size_of::<T>().max(1)));
+    let Some(bytes) = bytes.filter(|&b| b <= isize::MAX as usize) else {
+        let n: u128 = shape.iter().map(|&d| d as u128).fold(1u128, |a, d| a.saturating_mul(d.max(1)));
+        return Err(too_big(format!("{}", n.saturating_mul(std::mem::size_of::<T>() as u128))));
+    };
+    let count = if shape.contains(&0) { 0 } else { nonzero.unwrap_or(0) };
+    let mut v = Vec::new();
+    v.try_reserve_exact(count).map_err(|_| too_big(bytes.to_string()))?;
+    v.resize(count, value);
+    ArrayD::from_shape_vec(IxDyn(shape), v).map_err(|e| Error::shape(op, format!("the {what} of shape {shape:?}: {e}")))
 }
 
 /// Product of the dimensions, with overflow reported as an error naming `what`.

@@ -81,13 +81,48 @@ pub fn from_bytes(bytes: &[u8], name: &str) -> Result<DynArray> {
 
 /// Read a `.npy` file from disk.
 ///
+/// The result, and every error message, is what [`from_bytes`] gives on the file's
+/// bytes, but a regular file is streamed: the preamble and header are read and
+/// checked, the declared size is compared with the file's size, and the data is
+/// decoded straight into the array, a chunk at a time. Peak memory is the array
+/// (twice for a Fortran-order file, which is reordered), not the file plus the
+/// array. Other files (pipes, devices) are read whole once the header checks out.
+///
 /// # Errors
 /// [`Error::Io`] naming `path`: the OS reason when the file cannot be read, or
 /// any of the reasons [`from_bytes`] rejects a file for.
 pub fn read(path: &Path) -> Result<DynArray> {
+    use io::Read;
     let name = path.display().to_string();
-    let bytes = fs::read(path).map_err(|e| io_err(&name, format!("cannot read: {e}")))?;
-    from_bytes(&bytes, &name)
+    let fail = |msg: String| io_err(&name, msg);
+    let cannot = |e: io::Error| io_err(&name, format!("cannot read: {e}"));
+    let file = fs::File::open(path).map_err(cannot)?;
+    let meta = file.metadata().map_err(cannot)?;
+    let mut r = io::BufReader::with_capacity(CHUNK, file);
+    // The preamble: magic, version and header length (12 bytes at most).
+    let mut head = Vec::with_capacity(12);
+    r.by_ref().take(12).read_to_end(&mut head).map_err(cannot)?;
+    let header_end = match (head.get(..6) == Some(&MAGIC[..]), head.get(6..8), head.get(8..12)) {
+        (true, Some([1, 0]), Some(&[a, b, ..])) => 10 + u64::from(u16::from_le_bytes([a, b])),
+        (true, Some([2 | 3, 0]), Some(&[a, b, c, d])) => 12 + u64::from(u32::from_le_bytes([a, b, c, d])),
+        // A bad preamble: `split` names the problem exactly as for the whole file.
+        _ => head.len() as u64,
+    };
+    // The header (what of it is there: a lying length allocates nothing more).
+    let more = header_end.saturating_sub(head.len() as u64);
+    r.by_ref().take(more).read_to_end(&mut head).map_err(cannot)?;
+    let (raw, extra) = split(&head).map_err(&fail)?;
+    let header = parse_header(raw.text, raw.version).map_err(&fail)?;
+    let consumed = head.len() as u64;
+    if !meta.is_file() {
+        // No size to check against: read the rest (bounded by what is there).
+        let mut data = extra.to_vec();
+        r.read_to_end(&mut data).map_err(cannot)?;
+        return decode(&header, &data).map_err(fail);
+    }
+    let data_len = (meta.len().saturating_sub(consumed)) + extra.len() as u64;
+    let shape = check_size(&header, data_len).map_err(&fail)?;
+    decode_stream(&header, &shape, &mut extra.chain(r)).map_err(fail)
 }
 
 /// The raw parts of a file: the header text and the version it was read with.
@@ -166,32 +201,7 @@ fn py_shape<T: std::fmt::Display>(shape: &[T]) -> String {
 
 /// Validate the shape against the data present and build the array.
 fn decode(h: &Header, data: &[u8]) -> std::result::Result<DynArray, String> {
-    let size = h.dtype.size();
-    let overflow = || format!("shape {} overflows: a {} array that large cannot be addressed", py_shape(&h.shape), h.dtype);
-    // ndarray's rule: the product of the non-zero axis lengths, and its size in
-    // bytes, must fit in isize, even when another axis is 0.
-    let mut shape = Vec::with_capacity(h.shape.len());
-    let mut nonzero: usize = 1;
-    for &d in &h.shape {
-        let d = usize::try_from(d).map_err(|_| overflow())?;
-        if d != 0 {
-            nonzero = nonzero.checked_mul(d).ok_or_else(overflow)?;
-        }
-        shape.push(d);
-    }
-    let max = isize::MAX.unsigned_abs();
-    if nonzero.checked_mul(size).is_none_or(|b| b > max) {
-        return Err(overflow());
-    }
-    let count = if shape.contains(&0) { 0 } else { nonzero };
-    // Cannot overflow: checked above.
-    let nbytes = count.saturating_mul(size);
-    if data.len() < nbytes {
-        return Err(format!("truncated data: shape {} {} needs {nbytes} bytes, file has {}", py_shape(&h.shape), h.dtype, data.len()));
-    }
-    if data.len() > nbytes {
-        return Err(format!("trailing bytes after the data: {} extra bytes", data.len() - nbytes));
-    }
+    let shape = check_size(h, data.len() as u64)?;
     // From here on every allocation is bounded by the size of the input.
     let order = h.order;
     macro_rules! dec {
@@ -212,6 +222,77 @@ fn decode(h: &Header, data: &[u8]) -> std::result::Result<DynArray, String> {
         DType::I64 => DynArray::I64(build(&shape, f, dec!(i64, 8))?),
         DType::U8 => DynArray::U8(build(&shape, f, data.to_vec())?),
         DType::Bool => DynArray::Bool(build(&shape, f, data.iter().map(|&b| b != 0).collect())?),
+    })
+}
+
+/// Check the declared shape against `data_len`, the number of data bytes present:
+/// the shape as `usize`s, once its size is known to be addressable and to match the
+/// data exactly. Nothing proportional to the shape is allocated.
+fn check_size(h: &Header, data_len: u64) -> std::result::Result<Vec<usize>, String> {
+    let size = h.dtype.size();
+    let overflow = || format!("shape {} overflows: a {} array that large cannot be addressed", py_shape(&h.shape), h.dtype);
+    // ndarray's rule: the product of the non-zero axis lengths, and its size in
+    // bytes, must fit in isize, even when another axis is 0.
+    let mut shape = Vec::with_capacity(h.shape.len());
+    let mut nonzero: usize = 1;
+    for &d in &h.shape {
+        let d = usize::try_from(d).map_err(|_| overflow())?;
+        if d != 0 {
+            nonzero = nonzero.checked_mul(d).ok_or_else(overflow)?;
+        }
+        shape.push(d);
+    }
+    let max = isize::MAX.unsigned_abs();
+    if nonzero.checked_mul(size).is_none_or(|b| b > max) {
+        return Err(overflow());
+    }
+    let count = if shape.contains(&0) { 0 } else { nonzero };
+    // Cannot overflow: checked above.
+    let nbytes = count.saturating_mul(size) as u64;
+    if data_len < nbytes {
+        return Err(format!("truncated data: shape {} {} needs {nbytes} bytes, file has {data_len}", py_shape(&h.shape), h.dtype));
+    }
+    if data_len > nbytes {
+        return Err(format!("trailing bytes after the data: {} extra bytes", data_len - nbytes));
+    }
+    Ok(shape)
+}
+
+/// Decode the elements of a checked `shape` from `r`, a chunk at a time: the only
+/// allocation proportional to the data is the array itself (no copy of the file).
+/// A read error (the file shrank since its size was checked) is "cannot read: ...".
+fn decode_stream(h: &Header, shape: &[usize], r: &mut impl io::Read) -> std::result::Result<DynArray, String> {
+    let count: usize = if shape.contains(&0) { 0 } else { shape.iter().product() };
+    fn elems<T, const N: usize>(r: &mut impl io::Read, count: usize, conv: impl Fn([u8; N]) -> T) -> std::result::Result<Vec<T>, String> {
+        let mut v = Vec::with_capacity(count);
+        let mut buf = vec![0u8; (CHUNK / N).min(count) * N];
+        let mut left = count;
+        while left > 0 {
+            let k = left.min(CHUNK / N);
+            r.read_exact(&mut buf[..k * N]).map_err(|e| format!("cannot read: {e}"))?;
+            v.extend(chunks::<N>(&buf[..k * N]).map(&conv));
+            left -= k;
+        }
+        Ok(v)
+    }
+    macro_rules! dec {
+        ($t:ty, $n:literal) => {
+            match h.order {
+                Order::Little => elems::<$t, $n>(r, count, <$t>::from_le_bytes)?,
+                Order::Big => elems::<$t, $n>(r, count, <$t>::from_be_bytes)?,
+                Order::Native => elems::<$t, $n>(r, count, <$t>::from_ne_bytes)?,
+            }
+        };
+    }
+    let f = h.fortran;
+    Ok(match h.dtype {
+        DType::F16 => DynArray::F16(build(shape, f, dec!(f16, 2))?),
+        DType::F32 => DynArray::F32(build(shape, f, dec!(f32, 4))?),
+        DType::F64 => DynArray::F64(build(shape, f, dec!(f64, 8))?),
+        DType::I32 => DynArray::I32(build(shape, f, dec!(i32, 4))?),
+        DType::I64 => DynArray::I64(build(shape, f, dec!(i64, 8))?),
+        DType::U8 => DynArray::U8(build(shape, f, elems::<u8, 1>(r, count, |[b]| b)?)?),
+        DType::Bool => DynArray::Bool(build(shape, f, elems::<bool, 1>(r, count, |[b]| b != 0)?)?),
     })
 }
 

@@ -10,7 +10,7 @@
 use std::collections::BTreeMap;
 
 use half::f16;
-use ndarray::{ArrayD, ArrayViewD};
+use ndarray::{ArrayD, ArrayViewD, CowArray, IxDyn};
 use serde_json::Value;
 
 use crate::array::{DType, DynArray};
@@ -104,7 +104,10 @@ pub struct Call {
 const F: InputKind = InputKind::Float;
 const TF_LABELS: InputKind = InputKind::Labels(&[DType::I32, DType::I64]);
 const TF_INDICES: InputKind = InputKind::Labels(&[DType::U8, DType::I32, DType::I64]);
+/// `nll_loss` (and so `cross_entropy`) takes Long or Byte targets.
 const TORCH_LABELS: InputKind = InputKind::Labels(&[DType::I64, DType::U8]);
+/// "one_hot is only applicable to index tensor of type LongTensor."
+const TORCH_LONG: InputKind = InputKind::Labels(&[DType::I64]);
 
 const fn i(name: &'static str, kind: InputKind) -> InputSpec {
     InputSpec { name, kind, optional: false }
@@ -335,7 +338,7 @@ pub static OPS: &[OpSpec] = &[
     OpSpec {
         name: "torch.nn.functional.one_hot",
         doc: "int64 one-hot along a new last axis; raises on values outside [0, num_classes)",
-        inputs: &[i("input", TORCH_LABELS)],
+        inputs: &[i("input", TORCH_LONG)],
         params: &[p("num_classes", ParamKind::Int, "-1")],
         grad_wrt: &[],
         run: torch_one_hot,
@@ -437,7 +440,32 @@ pub fn eval(op: &str, inputs: Vec<(String, DynArray)>, params: Vec<(String, Valu
     let names: Vec<&str> = inputs.iter().map(|(n, _)| n.as_str()).collect();
     check(op, &names, &params, grad)?;
     let call = Call::new(find(op)?, inputs, params)?;
-    (call.op.run)(&call, grad)
+    if let Some(g) = grad {
+        // Frameworks do not differentiate with respect to integer or bool tensors.
+        if let Some(x) = call.inputs.get(g).filter(|x| !x.dtype().is_float()) {
+            return Err(Error::DType {
+                op: call.op.name.into(),
+                input: g.into(),
+                got: x.dtype().to_string(),
+                expected: "float16, float32 or float64 (a gradient is only defined for float inputs)".into(),
+            });
+        }
+    }
+    (call.op.run)(&call, grad).map_err(|e| named(e, call.op.name))
+}
+
+/// Name the table's op in an error raised by a core op or a helper (`cross_entropy`,
+/// `mean`, `keras.losses.Loss`...), so that the message starts with what the user called.
+fn named(e: Error, op: &str) -> Error {
+    match e {
+        Error::Shape { msg, .. } => Error::Shape { op: op.into(), msg },
+        Error::Domain { msg, .. } => Error::Domain { op: op.into(), msg },
+        Error::Axis { input, axis, rank, shape, .. } => Error::Axis { op: op.into(), input, axis, rank, shape },
+        Error::Label { input, index, value, classes, extra, .. } => Error::Label { op: op.into(), input, index, value, classes, extra },
+        Error::DType { input, got, expected, .. } => Error::DType { op: op.into(), input, got, expected },
+        Error::Param { param, msg, .. } => Error::Param { op: op.into(), param, msg },
+        other => other,
+    }
 }
 
 /// Every usage check of [`eval`] (op, input and parameter names and types, the
@@ -560,19 +588,32 @@ impl Call {
 
     /// The float input `name` converted to `T` (ints and bools are cast, as TF and
     /// Keras cast labels to the logits' dtype).
-    fn float<T: Float>(&self, name: &str) -> Result<ArrayD<T>> {
+    ///
+    /// Borrowed when the dtype already matches: a 400 MB input is not copied.
+    fn float<T: Float>(&self, name: &str) -> Result<CowArray<'_, T, IxDyn>> {
         let a = self.input(name)?;
         if let Some(v) = T::unwrap_ref(a) {
-            return Ok(v.clone());
+            return Ok(CowArray::from(v.view()));
         }
-        Ok(a.to_f64().mapv(T::of))
+        // One pass, no float64 intermediate (it would be 4× a float16 input).
+        let c = |v: f64| T::of(v);
+        Ok(CowArray::from(match a {
+            DynArray::F16(x) => x.mapv(|v| c(f64::from(v))),
+            DynArray::F32(x) => x.mapv(|v| c(f64::from(v))),
+            DynArray::F64(x) => x.mapv(c),
+            DynArray::U8(x) => x.mapv(|v| c(f64::from(v))),
+            DynArray::I32(x) => x.mapv(|v| c(f64::from(v))),
+            DynArray::I64(x) => x.mapv(|v| c(v as f64)),
+            DynArray::Bool(x) => x.mapv(|v| c(f64::from(u8::from(v)))),
+        }))
     }
 
-    fn opt_float<T: Float>(&self, name: &str) -> Result<Option<ArrayD<T>>> {
+    fn opt_float<T: Float>(&self, name: &str) -> Result<Option<CowArray<'_, T, IxDyn>>> {
         self.opt_input(name).map(|_| self.float(name)).transpose()
     }
 
-    fn labels(&self, name: &str) -> Result<ArrayD<i64>> {
+    /// Class labels as int64, borrowed when they already are.
+    fn labels(&self, name: &str) -> Result<CowArray<'_, i64, IxDyn>> {
         let a = self.input(name)?;
         let spec = self.op.inputs.iter().find(|s| s.name == name).expect("declared");
         match spec.kind {
@@ -586,11 +627,14 @@ impl Call {
                 // Keras casts float labels to int64, truncating toward zero.
                 let f = a.to_f64();
                 if let Some((i, v)) = f.iter().enumerate().find(|(_, v)| !v.is_finite() || v.abs() >= 9.2e18) {
-                    return Err(Error::domain(self.op.name, format!("`{name}` element {i} is {v}, which is not a class index")));
+                    return Err(Error::domain(self.op.name, format!("`{name}` element {i} is {v:?}, which is not a class index")));
                 }
-                Ok(f.mapv(|v| v.trunc() as i64))
+                Ok(CowArray::from(f.mapv(|v| v.trunc() as i64)))
             }
-            _ => a.to_i64(self.op.name, name),
+            _ => match a {
+                DynArray::I64(x) => Ok(CowArray::from(x.view())),
+                _ => a.to_i64(self.op.name, name).map(CowArray::from),
+            },
         }
     }
 
@@ -630,17 +674,19 @@ impl Call {
         KerasReduction::parse(self.str("reduction").unwrap_or("none"))
     }
 
-    /// The dtype the op computes in: that of its prediction input (the one gradients
-    /// are taken with respect to: logits, y_pred, input, x). Other float inputs are
-    /// cast to it, as TF and Keras cast labels to the logits' dtype.
-    fn main_dtype(&self) -> DType {
-        self.main_input().map_or(DType::F32, |(_, a)| a.dtype())
+    /// The prediction input (the first one a gradient can be taken of, else the first
+    /// float input): its dtype is the dtype the op computes in, and the other float
+    /// inputs are cast to it, as TF and Keras cast labels to the logits' dtype.
+    fn main_input(&self) -> Option<(&'static str, &DynArray)> {
+        let pred = self.op.grad_wrt.first().and_then(|&n| self.op.inputs.iter().find(|s| s.name == n));
+        pred.into_iter()
+            .chain(self.op.inputs.iter().filter(|s| s.kind == InputKind::Float))
+            .find_map(|s| self.inputs.get(s.name).map(|a| (s.name, a)))
     }
 
-    fn main_input(&self) -> Option<(&'static str, &DynArray)> {
-        let name =
-            self.op.grad_wrt.first().copied().or_else(|| self.op.inputs.iter().find(|s| s.kind == InputKind::Float).map(|s| s.name))?;
-        self.inputs.get(name).map(|a| (name, a))
+    /// The dtype the op computes in: that of [`Call::main_input`].
+    fn main_dtype(&self) -> DType {
+        self.main_input().map_or(DType::F32, |(_, a)| a.dtype())
     }
 }
 
@@ -672,11 +718,6 @@ fn by_float(
     }
 }
 
-/// `ones` shaped like the forward output: the upstream gradient of `sum(output)`.
-fn ones_like<T: Float>(a: &ArrayD<T>) -> ArrayD<T> {
-    ArrayD::from_elem(a.raw_dim(), T::one())
-}
-
 macro_rules! float_op {
     ($name:ident, $body:ident) => {
         fn $name(c: &Call, g: Option<&str>) -> Result<DynArray> {
@@ -694,7 +735,15 @@ fn fwd_or_grad<T: Float>(
     let y = fwd()?;
     match g {
         None => Ok(y),
-        Some(_) => vjp(&ones_like(&y).view()),
+        Some(_) => {
+            // The upstream gradient of sum(output): ones of the output's shape, as a
+            // broadcast view of a single 1 (the output itself is no longer needed).
+            let shape = y.raw_dim();
+            drop(y);
+            let one = ArrayD::from_elem(IxDyn(&[]), T::one());
+            let ones = one.broadcast(shape).ok_or_else(|| Error::shape("gradient", "cannot broadcast the upstream gradient"))?;
+            vjp(&ones)
+        }
     }
 }
 
@@ -990,7 +1039,7 @@ fn torch_ce_t<T: Float>(c: &Call, g: Option<&str>) -> Result<ArrayD<T>> {
                 expected: "int64 (Long) class indices or float probabilities".into(),
             });
         }
-        let y = tgt.to_i64(c.op.name, "target")?;
+        let y = c.labels("target")?;
         fwd_or_grad(
             g,
             || torch::cross_entropy(&x.view(), torch::Target::Indices(y.view()), &args),

@@ -24,6 +24,20 @@ fn as_vector<'a, T>(x: &ArrayViewD<'a, T>) -> ArrayViewD<'a, T> {
     }
 }
 
+/// The upstream gradient `g` of an output shaped like the input (`input`), seen with
+/// the shape the computation used (`x`: the input, or a 0-d input as a length-1
+/// vector). `None` unless `g` has the input's shape. Works on any layout (a
+/// broadcast view of ones included), copying only a non-contiguous 0-d-to-1-d case.
+fn upstream_as<'a, T: Clone>(g: &'a ArrayViewD<'a, T>, input: &[usize], x: &[usize]) -> Option<ndarray::CowArray<'a, T, IxDyn>> {
+    if g.shape() != input {
+        return None;
+    }
+    if input == x {
+        return Some(ndarray::CowArray::from(g.view()));
+    }
+    g.to_shape(IxDyn(x)).ok().map(|c| ndarray::CowArray::from(c.into_owned()))
+}
+
 fn back<T>(y: ArrayD<T>, shape: &[usize]) -> ArrayD<T> {
     y.into_shape_with_order(IxDyn(shape)).expect("same element count")
 }
@@ -52,11 +66,10 @@ pub fn softmax_grad<T: Float>(input: &ArrayViewD<'_, T>, dim: i64, g: &ArrayView
     let x = as_vector(input);
     let a = normalize_axis("torch.softmax", "input", dim, x.shape())?;
     let y = ops::softmax(&x, a, crate::default_par());
-    let gv = g
-        .clone()
-        .into_shape_with_order(IxDyn(x.shape()))
-        .map_err(|_| Error::shape("torch.softmax", "upstream gradient shape differs from the input"))?;
-    Ok(back(ops::softmax_vjp(&y.view(), &gv, a, crate::default_par())?, input.shape()))
+    let gv = upstream_as(g, input.shape(), x.shape()).ok_or_else(|| {
+        Error::shape("torch.softmax", format!("upstream gradient has shape {:?}, the input has shape {:?}", g.shape(), input.shape()))
+    })?;
+    Ok(back(ops::softmax_vjp(&y.view(), &gv.view(), a, crate::default_par())?, input.shape()))
 }
 
 /// `torch.log_softmax(input, dim)`: see [`ops::log_softmax`].
@@ -83,11 +96,10 @@ pub fn log_softmax_grad<T: Float>(input: &ArrayViewD<'_, T>, dim: i64, g: &Array
     let x = as_vector(input);
     let a = normalize_axis("torch.log_softmax", "input", dim, x.shape())?;
     let y = ops::log_softmax(&x, a, crate::default_par());
-    let gv = g
-        .clone()
-        .into_shape_with_order(IxDyn(x.shape()))
-        .map_err(|_| Error::shape("torch.log_softmax", "upstream gradient shape differs from the input"))?;
-    Ok(back(ops::log_softmax_vjp(&y.view(), &gv, a, crate::default_par())?, input.shape()))
+    let gv = upstream_as(g, input.shape(), x.shape()).ok_or_else(|| {
+        Error::shape("torch.log_softmax", format!("upstream gradient has shape {:?}, the input has shape {:?}", g.shape(), input.shape()))
+    })?;
+    Ok(back(ops::log_softmax_vjp(&y.view(), &gv.view(), a, crate::default_par())?, input.shape()))
 }
 
 /// `torch.sigmoid(input)`: see [`ops::sigmoid`].
@@ -146,7 +158,10 @@ pub fn one_hot(input: &ArrayViewD<'_, i64>, num_classes: i64) -> Result<ArrayD<i
     }
     let depth = match num_classes {
         -1 => match input.iter().max() {
-            Some(&m) => m + 1,
+            // i64::MAX + 1 does not fit: no output that large could be allocated anyway.
+            Some(&m) => m
+                .checked_add(1)
+                .ok_or_else(|| Error::shape(op, format!("the inferred number of classes {m} + 1 is too large for an output")))?,
             None => return Err(Error::param(op, "num_classes", "can not infer the number of classes from an empty tensor")),
         },
         n if n < -1 => return Err(Error::param(op, "num_classes", format!("must be -1 or non-negative, got {n}"))),

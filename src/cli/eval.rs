@@ -44,6 +44,44 @@ fn same_file(a: &Path, b: &Path) -> bool {
     }
 }
 
+fn io(path: &Path, msg: impl Into<String>) -> Error {
+    Error::Io { path: path.display().to_string(), msg: msg.into() }
+}
+
+/// Check an input path before opening it: it must be a regular file (a FIFO would
+/// block the open forever, `/dev/zero` never ends).
+fn check_input(name: &str, p: &Path) -> Result<(), Error> {
+    match std::fs::metadata(p) {
+        Err(e) => Err(io(p, format!("cannot read input `{name}`: {e}"))),
+        Ok(m) if !m.is_file() => Err(io(p, format!("input `{name}` is not a regular file"))),
+        Ok(_) => Ok(()),
+    }
+}
+
+/// Check the output path before any work: its directory must exist, and whatever is
+/// there already must be a file (or a symbolic link) that may be replaced, never a
+/// directory, device, FIFO or socket.
+fn check_output(out: &Path) -> Result<(), Error> {
+    if out.file_name().is_none() {
+        return Err(io(out, "the output path does not name a file"));
+    }
+    let dir = match out.parent() {
+        Some(d) if !d.as_os_str().is_empty() => d,
+        _ => Path::new("."),
+    };
+    match std::fs::metadata(dir) {
+        Err(e) => return Err(io(out, format!("cannot write into directory {}: {e}", dir.display()))),
+        Ok(m) if !m.is_dir() => return Err(io(out, format!("cannot write into {}: not a directory", dir.display()))),
+        Ok(_) => {}
+    }
+    match std::fs::symlink_metadata(out) {
+        Ok(m) if !(m.is_file() || m.file_type().is_symlink()) => {
+            Err(io(out, "exists and is not a regular file (a directory, device, FIFO or socket); refusing to replace it"))
+        }
+        _ => Ok(()),
+    }
+}
+
 fn run_inner(a: &EvalArgs) -> Result<(), Error> {
     let mut names = Vec::new();
     for s in &a.inputs {
@@ -64,6 +102,10 @@ fn run_inner(a: &EvalArgs) -> Result<(), Error> {
                 msg: format!("the output path is also input `{n}`; refusing to overwrite an input"),
             });
         }
+    }
+    check_output(&a.output)?;
+    for (n, p) in &names {
+        check_input(n, p)?;
     }
     let mut inputs = Vec::new();
     for (n, p) in names {

@@ -6,9 +6,7 @@
 
 use super::simd::small::{self, MAX_C};
 use super::table::{CeGradRows, CeParams, Fix, Layout, RowKernels, SmallKernels};
-use super::{
-    is_ignored, sparse_coeffs, Bufs, BufsMut, Geom, Row, RowMut, Scale, SparseCe, SparseConsts,
-};
+use super::{is_ignored, sparse_coeffs, Bufs, BufsMut, Geom, Row, RowMut, Scale, SparseCe, SparseConsts};
 use super::{Half, HalfKernels};
 use crate::float::Float;
 
@@ -17,10 +15,7 @@ use crate::float::Float;
 const BLOCK_ROWS: usize = 256;
 
 /// The few-classes kernels, when `g` qualifies and the ISA has them.
-pub(super) fn small_kernels<T: Float>(
-    k: &RowKernels<T>,
-    g: Geom,
-) -> Option<&'static SmallKernels<T>> {
+pub(super) fn small_kernels<T: Float>(k: &RowKernels<T>, g: Geom) -> Option<&'static SmallKernels<T>> {
     let sk = k.small?;
     (g.inner == 1 && (1..=MAX_C).contains(&g.classes) && g.outer >= sk.lanes).then_some(sk)
 }
@@ -36,28 +31,16 @@ pub(super) struct Lay<T> {
 impl<T: Float> Lay<T> {
     pub(super) fn new(sk: &SmallKernels<T>, c: usize, w: Option<&[T]>) -> Lay<T> {
         let (rows_of, class_of, w) = small::layout(c, sk.lanes, w);
-        Lay {
-            c,
-            rows_of,
-            class_of,
-            w,
-        }
+        Lay { c, rows_of, class_of, w }
     }
     fn get(&self) -> Layout<'_, T> {
-        Layout {
-            c: self.c,
-            rows_of: &self.rows_of,
-            class_of: &self.class_of,
-            w: self.w.as_deref(),
-        }
+        Layout { c: self.c, rows_of: &self.rows_of, class_of: &self.class_of, w: self.w.as_deref() }
     }
 }
 
 /// Row blocks `[r0, r0 + n)` covering the first `rows` rows (a multiple of the lanes).
 fn blocks(rows: usize) -> impl Iterator<Item = (usize, usize)> {
-    (0..rows)
-        .step_by(BLOCK_ROWS)
-        .map(move |r0| (r0, BLOCK_ROWS.min(rows - r0)))
+    (0..rows).step_by(BLOCK_ROWS).map(move |r0| (r0, BLOCK_ROWS.min(rows - r0)))
 }
 
 /// The rows of a piece that fill whole groups.
@@ -66,13 +49,8 @@ fn full_rows(b_outer: usize, lanes: usize) -> usize {
 }
 
 /// softmax (`log: false`) or log-softmax (`log: true`) over one piece.
-pub(super) fn softmax<T: Float, F>(
-    sk: &SmallKernels<T>,
-    lay: &Lay<T>,
-    b: Bufs<'_, T, T>,
-    log: bool,
-    row: &F,
-) where
+pub(super) fn softmax<T: Float, F>(sk: &SmallKernels<T>, lay: &Lay<T>, b: Bufs<'_, T, T>, log: bool, row: &F)
+where
     F: Fn(Row<'_, T, T>) -> (T, T),
 {
     let full = full_rows(b.g.outer, sk.lanes);
@@ -92,16 +70,7 @@ pub(super) fn softmax<T: Float, F>(
             for v in &mut se[..n] {
                 *v = v.recip();
             }
-            (sk.grad)(
-                xs,
-                &lay.get(),
-                &m[..n],
-                &z[..n],
-                &se[..n],
-                &z[..n],
-                None,
-                os,
-            );
+            (sk.grad)(xs, &lay.get(), &m[..n], &z[..n], &se[..n], &z[..n], None, os);
         }
     }
     tail.run_seq(row);
@@ -118,13 +87,7 @@ where
     let z = [T::zero(); BLOCK_ROWS];
     let (mut m, mut se, mut ls) = (z, z, z);
     for (r0, n) in blocks(full) {
-        (sk.stats)(
-            &x[r0 * c..(r0 + n) * c],
-            c,
-            &mut m[..n],
-            &mut se[..n],
-            &mut ls[..n],
-        );
+        (sk.stats)(&x[r0 * c..(r0 + n) * c], c, &mut m[..n], &mut se[..n], &mut ls[..n]);
         for r in 0..n {
             // `ls` is NaN when `m = −inf` (the sum is `exp(NaN)`), as the row path's lse
             lse[r0 + r] = m[r] + ls[r];
@@ -142,12 +105,7 @@ pub(super) struct Ce<'a, 'p, T> {
 
 impl<T: Float> Ce<'_, '_, T> {
     fn params(&self) -> CeParams<'_, T> {
-        CeParams {
-            eps: self.p.smoothing,
-            inv_c: self.cst.inv_c,
-            sum_w: self.cst.sum_w,
-            w: self.p.weight,
-        }
+        CeParams { eps: self.p.smoothing, inv_c: self.cst.inv_c, sum_w: self.cst.sum_w, w: self.p.weight }
     }
 }
 
@@ -161,11 +119,7 @@ struct Labels<T> {
 
 impl<T: Float> Labels<T> {
     fn new() -> Self {
-        Labels {
-            y: [0; BLOCK_ROWS],
-            keep: [T::zero(); BLOCK_ROWS],
-            scale: [T::zero(); BLOCK_ROWS],
-        }
+        Labels { y: [0; BLOCK_ROWS], keep: [T::zero(); BLOCK_ROWS], scale: [T::zero(); BLOCK_ROWS] }
     }
     fn fill(&mut self, ce: &Ce<'_, '_, T>, labels: &[i64], pos0: usize) {
         for (r, &l) in labels.iter().enumerate() {
@@ -194,33 +148,16 @@ struct GradRows<T> {
 impl<T: Float> GradRows<T> {
     fn new() -> Self {
         let z = [T::zero(); BLOCK_ROWS];
-        GradRows {
-            m: z,
-            ls: z,
-            a: z,
-            b: z,
-            by: z,
-        }
+        GradRows { m: z, ls: z, a: z, b: z, by: z }
     }
     fn rows(&mut self, n: usize) -> CeGradRows<'_, T> {
-        CeGradRows {
-            m: &mut self.m[..n],
-            ls: &mut self.ls[..n],
-            a: &mut self.a[..n],
-            b: &mut self.b[..n],
-            by: &mut self.by[..n],
-        }
+        CeGradRows { m: &mut self.m[..n], ls: &mut self.ls[..n], a: &mut self.a[..n], b: &mut self.b[..n], by: &mut self.by[..n] }
     }
 }
 
 /// Sparse CE forward (no `out`) or forward + backward (`out`) over one piece.
-pub(super) fn ce<T: Float, F>(
-    sk: &SmallKernels<T>,
-    lay: &Lay<T>,
-    ce: &Ce<'_, '_, T>,
-    b: Bufs<'_, T, T>,
-    row: &F,
-) where
+pub(super) fn ce<T: Float, F>(sk: &SmallKernels<T>, lay: &Lay<T>, ce: &Ce<'_, '_, T>, b: Bufs<'_, T, T>, row: &F)
+where
     F: Fn(Row<'_, T, T>) -> (T, T),
 {
     let full = full_rows(b.g.outer, sk.lanes);
@@ -236,34 +173,11 @@ pub(super) fn ce<T: Float, F>(
         lb.fill(ce, &labels[r0..r0 + n], pos0 + r0);
         let (lo, le) = (&mut loss[r0..r0 + n], &mut lse[r0..r0 + n]);
         let grad_rows = out.is_some().then(|| gr.rows(n));
-        (sk.ce_stats)(
-            xs,
-            c,
-            &lb.y[..n],
-            &lb.keep[..n],
-            &lb.scale[..n],
-            &params,
-            lo,
-            le,
-            grad_rows,
-        );
+        (sk.ce_stats)(xs, c, &lb.y[..n], &lb.keep[..n], &lb.scale[..n], &params, lo, le, grad_rows);
         if let Some(out) = out.as_deref_mut() {
             let os = &mut out[r0 * c..(r0 + n) * c];
-            let fix = Fix {
-                y: &lb.y[..n],
-                by: &gr.by[..n],
-                keep: &lb.keep[..n],
-            };
-            (sk.grad)(
-                xs,
-                &lay.get(),
-                &gr.m[..n],
-                &gr.ls[..n],
-                &gr.a[..n],
-                &gr.b[..n],
-                Some(fix),
-                os,
-            );
+            let fix = Fix { y: &lb.y[..n], by: &gr.by[..n], keep: &lb.keep[..n] };
+            (sk.grad)(xs, &lay.get(), &gr.m[..n], &gr.ls[..n], &gr.a[..n], &gr.b[..n], Some(fix), os);
         }
     }
     tail.run_seq(row);
@@ -271,24 +185,14 @@ pub(super) fn ce<T: Float, F>(
 
 /// Sparse CE backward given the forward's lse, over one piece: the gradient is
 /// `a·exp(x − lse) − b·w` per row, then the label and ignore fix-ups.
-pub(super) fn ce_bwd<T: Float, F>(
-    sk: &SmallKernels<T>,
-    lay: &Lay<T>,
-    ce: &Ce<'_, '_, T>,
-    b: Bufs<'_, T, T>,
-    row: &F,
-) where
+pub(super) fn ce_bwd<T: Float, F>(sk: &SmallKernels<T>, lay: &Lay<T>, ce: &Ce<'_, '_, T>, b: Bufs<'_, T, T>, row: &F)
+where
     F: Fn(Row<'_, T, T>) -> (T, T),
 {
     let full = full_rows(b.g.outer, sk.lanes);
     let (head, tail) = b.split(full);
     let c = lay.c;
-    let (x, labels, lse, pos0) = (
-        head.a,
-        head.labels.expect("labels"),
-        head.pin.expect("lse"),
-        head.pos0,
-    );
+    let (x, labels, lse, pos0) = (head.a, head.labels.expect("labels"), head.pin.expect("lse"), head.pos0);
     let out = head.out.expect("grad");
     let z = [T::zero(); BLOCK_ROWS];
     let (mut a, mut bb, mut by) = (z, z, z);
@@ -305,24 +209,15 @@ pub(super) fn ce_bwd<T: Float, F>(
         }
         let os = &mut out[r0 * c..(r0 + n) * c];
         let (xs, l) = (&x[r0 * c..(r0 + n) * c], &lse[r0..r0 + n]);
-        let fix = Fix {
-            y: &lb.y[..n],
-            by: &by[..n],
-            keep: &lb.keep[..n],
-        };
+        let fix = Fix { y: &lb.y[..n], by: &by[..n], keep: &lb.keep[..n] };
         (sk.grad)(xs, &lay.get(), l, &z[..n], &a[..n], &bb[..n], Some(fix), os);
     }
     tail.run_seq(row);
 }
 
 /// Sparse CE forward + backward written over the logits, over one piece.
-pub(super) fn ce_in_place<T: Float, F>(
-    sk: &SmallKernels<T>,
-    lay: &Lay<T>,
-    ce: &Ce<'_, '_, T>,
-    b: BufsMut<'_, T, T>,
-    row: &F,
-) where
+pub(super) fn ce_in_place<T: Float, F>(sk: &SmallKernels<T>, lay: &Lay<T>, ce: &Ce<'_, '_, T>, b: BufsMut<'_, T, T>, row: &F)
+where
     F: Fn(RowMut<'_, T>) -> (T, T),
 {
     let full = full_rows(b.g.outer, sk.lanes);
@@ -336,31 +231,9 @@ pub(super) fn ce_in_place<T: Float, F>(
         let xs = &mut x[r0 * c..(r0 + n) * c];
         lb.fill(ce, &labels[r0..r0 + n], pos0 + r0);
         let (lo, le) = (&mut loss[r0..r0 + n], &mut lse[r0..r0 + n]);
-        (sk.ce_stats)(
-            xs,
-            c,
-            &lb.y[..n],
-            &lb.keep[..n],
-            &lb.scale[..n],
-            &params,
-            lo,
-            le,
-            Some(gr.rows(n)),
-        );
-        let fix = Fix {
-            y: &lb.y[..n],
-            by: &gr.by[..n],
-            keep: &lb.keep[..n],
-        };
-        (sk.grad_in_place)(
-            xs,
-            &lay.get(),
-            &gr.m[..n],
-            &gr.ls[..n],
-            &gr.a[..n],
-            &gr.b[..n],
-            Some(fix),
-        );
+        (sk.ce_stats)(xs, c, &lb.y[..n], &lb.keep[..n], &lb.scale[..n], &params, lo, le, Some(gr.rows(n)));
+        let fix = Fix { y: &lb.y[..n], by: &gr.by[..n], keep: &lb.keep[..n] };
+        (sk.grad_in_place)(xs, &lay.get(), &gr.m[..n], &gr.ls[..n], &gr.a[..n], &gr.b[..n], Some(fix));
     }
     tail.run_seq(row);
 }
@@ -394,34 +267,11 @@ pub(super) fn ce_half<H: Half, F>(
         lb.fill(ce, &labels[r0..r0 + n], pos0 + r0);
         let (lo, le) = (&mut loss[r0..r0 + n], &mut lse[r0..r0 + n]);
         let grad_rows = out.is_some().then(|| gr.rows(n));
-        (sk.ce_stats)(
-            xf,
-            c,
-            &lb.y[..n],
-            &lb.keep[..n],
-            &lb.scale[..n],
-            &params,
-            lo,
-            le,
-            grad_rows,
-        );
+        (sk.ce_stats)(xf, c, &lb.y[..n], &lb.keep[..n], &lb.scale[..n], &params, lo, le, grad_rows);
         if let Some(out) = out.as_deref_mut() {
-            let fix = Fix {
-                y: &lb.y[..n],
-                by: &gr.by[..n],
-                keep: &lb.keep[..n],
-            };
+            let fix = Fix { y: &lb.y[..n], by: &gr.by[..n], keep: &lb.keep[..n] };
             let gf = &mut gf[..n * c];
-            (sk.grad)(
-                xf,
-                &lay.get(),
-                &gr.m[..n],
-                &gr.ls[..n],
-                &gr.a[..n],
-                &gr.b[..n],
-                Some(fix),
-                gf,
-            );
+            (sk.grad)(xf, &lay.get(), &gr.m[..n], &gr.ls[..n], &gr.a[..n], &gr.b[..n], Some(fix), gf);
             (hk.from_f32)(gf, &mut out[r0 * c..(r0 + n) * c]);
         }
     }
@@ -448,40 +298,13 @@ pub(super) fn ce_half_in_place<H: Half, F>(
     let (mut lb, mut gr) = (Labels::new(), GradRows::new());
     let (mut xf, mut gf) = ([0.0f32; BLOCK_ROWS * MAX_C], [0.0f32; BLOCK_ROWS * MAX_C]);
     for (r0, n) in blocks(full) {
-        let (xs, xf, gf) = (
-            &mut x[r0 * c..(r0 + n) * c],
-            &mut xf[..n * c],
-            &mut gf[..n * c],
-        );
+        let (xs, xf, gf) = (&mut x[r0 * c..(r0 + n) * c], &mut xf[..n * c], &mut gf[..n * c]);
         (hk.to_f32)(xs, xf);
         lb.fill(ce, &labels[r0..r0 + n], pos0 + r0);
         let (lo, le) = (&mut loss[r0..r0 + n], &mut lse[r0..r0 + n]);
-        (sk.ce_stats)(
-            xf,
-            c,
-            &lb.y[..n],
-            &lb.keep[..n],
-            &lb.scale[..n],
-            &params,
-            lo,
-            le,
-            Some(gr.rows(n)),
-        );
-        let fix = Fix {
-            y: &lb.y[..n],
-            by: &gr.by[..n],
-            keep: &lb.keep[..n],
-        };
-        (sk.grad)(
-            xf,
-            &lay.get(),
-            &gr.m[..n],
-            &gr.ls[..n],
-            &gr.a[..n],
-            &gr.b[..n],
-            Some(fix),
-            gf,
-        );
+        (sk.ce_stats)(xf, c, &lb.y[..n], &lb.keep[..n], &lb.scale[..n], &params, lo, le, Some(gr.rows(n)));
+        let fix = Fix { y: &lb.y[..n], by: &gr.by[..n], keep: &lb.keep[..n] };
+        (sk.grad)(xf, &lay.get(), &gr.m[..n], &gr.ls[..n], &gr.a[..n], &gr.b[..n], Some(fix), gf);
         (hk.from_f32)(gf, xs);
     }
     tail.run_seq(row);

@@ -103,12 +103,7 @@ fn s_max_sum_exp_store<H: Half>(x: &[H], e: &mut [f32], mb: &mut [f32]) -> (f32,
 }
 
 fn s_grad_from_exp<H: Half>(e: &[f32], out: &mut [H], mb: &[f32], g: &Grad<'_, f32>, _nt: bool) {
-    for (bi, ((eb, ob), &mbi)) in e
-        .chunks(BLOCK)
-        .zip(out.chunks_mut(BLOCK))
-        .zip(mb)
-        .enumerate()
-    {
+    for (bi, ((eb, ob), &mbi)) in e.chunks(BLOCK).zip(out.chunks_mut(BLOCK)).zip(mb).enumerate() {
         let c = g.a * ((mbi - g.m) - g.l).exp();
         for (j, (o, &v)) in ob.iter_mut().zip(eb).enumerate() {
             let k = bi * BLOCK + j;
@@ -202,8 +197,7 @@ macro_rules! half_table {
                 fn sparse_grad(x: &[$h], out: &mut [$h], g: &Grad<'_, f32>, nt: bool) = rows::sparse_grad;
                 fn sparse_grad_in_place(x: &mut [$h], g: &Grad<'_, f32>) = rows::sparse_grad_in_place;
             }
-            pub(crate) static TABLE: HalfKernels<$h> =
-                HalfKernels {
+            pub(crate) static TABLE: HalfKernels<$h> = HalfKernels {
                 isa: $isa,
                 max_sum_exp,
                 max_sum_exp_store,

@@ -96,25 +96,14 @@ pub(crate) struct SmallKernels<T: 'static> {
     /// Per row sparse CE loss, lse and gradient terms: `(x, c, y, keep, scale, params,
     /// loss, lse, grad_rows)`.
     #[allow(clippy::type_complexity)] // the operands of the formula
-    pub(crate) ce_stats: fn(
-        &[T],
-        usize,
-        &[i32],
-        &[T],
-        &[T],
-        &CeParams<'_, T>,
-        &mut [T],
-        &mut [T],
-        Option<CeGradRows<'_, T>>,
-    ),
+    pub(crate) ce_stats: fn(&[T], usize, &[i32], &[T], &[T], &CeParams<'_, T>, &mut [T], &mut [T], Option<CeGradRows<'_, T>>),
     /// `out = a·exp((x − m) − l) − b·w` per row, then the label fix-ups:
     /// `(x, layout, m, l, a, b, fix, out)`.
     #[allow(clippy::type_complexity)] // the operands of the formula
     pub(crate) grad: fn(&[T], &Layout<'_, T>, &[T], &[T], &[T], &[T], Option<Fix<'_, T>>, &mut [T]),
     /// The same over `x`.
     #[allow(clippy::type_complexity)] // the operands of the formula
-    pub(crate) grad_in_place:
-        fn(&mut [T], &Layout<'_, T>, &[T], &[T], &[T], &[T], Option<Fix<'_, T>>),
+    pub(crate) grad_in_place: fn(&mut [T], &Layout<'_, T>, &[T], &[T], &[T], &[T], Option<Fix<'_, T>>),
     /// `out = (x − m) − l` per row.
     #[allow(clippy::type_complexity)] // the operands of the formula
     pub(crate) sub2: fn(&[T], &Layout<'_, T>, &[T], &[T], &mut [T]),
@@ -196,12 +185,7 @@ fn s_scale_from_exp<T: Float>(e: &[T], out: &mut [T], mb: &[T], m: T, r: T, _nt:
 }
 
 fn s_grad_from_exp<T: Float>(e: &[T], out: &mut [T], mb: &[T], g: &Grad<'_, T>, _nt: bool) {
-    for (bi, ((eb, ob), &mbi)) in e
-        .chunks(BLOCK)
-        .zip(out.chunks_mut(BLOCK))
-        .zip(mb)
-        .enumerate()
-    {
+    for (bi, ((eb, ob), &mbi)) in e.chunks(BLOCK).zip(out.chunks_mut(BLOCK)).zip(mb).enumerate() {
         let c = g.a * ((mbi - g.m) - g.l).exp();
         for (j, (o, &v)) in ob.iter_mut().zip(eb).enumerate() {
             let k = bi * BLOCK + j;

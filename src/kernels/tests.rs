@@ -40,9 +40,7 @@ fn lengths() -> Vec<usize> {
 }
 
 fn row(rng: &mut Rng, n: usize, scale: f64, offset: f64) -> Vec<f32> {
-    (0..n)
-        .map(|_| (offset + scale * rng.normal()) as f32)
-        .collect()
+    (0..n).map(|_| (offset + scale * rng.normal()) as f32).collect()
 }
 
 /// One unit in the last place of `f32` at `r` (subnormal spacing below 2^-126).
@@ -70,14 +68,8 @@ fn ulps(got: f32, want: f64) -> f64 {
 }
 
 fn lse64(x: &[f32]) -> f64 {
-    let m = x
-        .iter()
-        .fold(f64::NEG_INFINITY, |m, &v| m.max(f64::from(v)));
-    m + x
-        .iter()
-        .map(|&v| (f64::from(v) - m).exp())
-        .sum::<f64>()
-        .ln()
+    let m = x.iter().fold(f64::NEG_INFINITY, |m, &v| m.max(f64::from(v)));
+    m + x.iter().map(|&v| (f64::from(v) - m).exp()).sum::<f64>().ln()
 }
 
 fn isas() -> Vec<Isa> {
@@ -95,12 +87,7 @@ fn tol(n: usize) -> f64 {
 /// grows with `n` itself (bounded by `(n − 1)·eps`; about `n/200` ulps measured on
 /// 143k-class rows), so it gets `n/64` more.
 fn tol_isa(isa: Isa, n: usize) -> f64 {
-    tol(n)
-        + if isa == Isa::Scalar {
-            n as f64 / 64.0
-        } else {
-            0.0
-        }
+    tol(n) + if isa == Isa::Scalar { n as f64 / 64.0 } else { 0.0 }
 }
 
 const EPS: f64 = f32::EPSILON as f64;
@@ -142,22 +129,7 @@ fn exp_accuracy_per_isa() {
             v = f32::from_bits(v.to_bits().wrapping_add(if v > 0.0 { 1 } else { u32::MAX }));
         }
     }
-    xs.extend([
-        0.0,
-        -0.0,
-        1e-30,
-        -1e-30,
-        1e-45,
-        f32::MIN_POSITIVE,
-        1.0,
-        -1.0,
-        88.0,
-        -88.0,
-        100.0,
-        -200.0,
-        1e30,
-        -1e30,
-    ]);
+    xs.extend([0.0, -0.0, 1e-30, -1e-30, 1e-45, f32::MIN_POSITIVE, 1.0, -1.0, 88.0, -88.0, 100.0, -200.0, 1e30, -1e30]);
     for isa in isas() {
         let k = f32::row_kernels(isa);
         let mut out = vec![0.0f32; xs.len()];
@@ -170,32 +142,13 @@ fn exp_accuracy_per_isa() {
                 worst = (e, x);
             }
         }
-        assert!(
-            worst.0 <= 1.0,
-            "{isa:?}: exp off by {} ulp at x = {:e}",
-            worst.0,
-            worst.1
-        );
-        let special = [
-            f32::NEG_INFINITY,
-            f32::INFINITY,
-            f32::NAN,
-            -f32::NAN,
-            89.0,
-            88.8,
-            -104.0,
-            -150.0,
-            f32::MAX,
-            f32::MIN,
-        ];
+        assert!(worst.0 <= 1.0, "{isa:?}: exp off by {} ulp at x = {:e}", worst.0, worst.1);
+        let special = [f32::NEG_INFINITY, f32::INFINITY, f32::NAN, -f32::NAN, 89.0, 88.8, -104.0, -150.0, f32::MAX, f32::MIN];
         let mut out = [0.0f32; 10];
         (k.exp)(&special, &mut out);
         for (&x, &y) in special.iter().zip(&out) {
             let want = x.exp();
-            assert!(
-                y == want || (y.is_nan() && want.is_nan()),
-                "{isa:?}: exp({x}) = {y}, want {want}"
-            );
+            assert!(y == want || (y.is_nan() && want.is_nan()), "{isa:?}: exp({x}) = {y}, want {want}");
         }
     }
 }
@@ -214,15 +167,8 @@ fn exp_exhaustive() {
             }
             (k.exp)(&xs, &mut out);
             for (&x, &y) in xs.iter().zip(&out) {
-                let want = if x.is_nan() {
-                    f64::NAN
-                } else {
-                    f64::from(x).exp()
-                };
-                assert!(
-                    ulps(y, want) <= 1.0,
-                    "{isa:?}: exp({x:e}) = {y:e}, want {want:e}"
-                );
+                let want = if x.is_nan() { f64::NAN } else { f64::from(x).exp() };
+                assert!(ulps(y, want) <= 1.0, "{isa:?}: exp({x:e}) = {y:e}, want {want:e}");
             }
         }
     }
@@ -231,9 +177,7 @@ fn exp_exhaustive() {
 /// The vector `ln` (used by the small-class path) on `[1, 2^20]`: within 2 ulp.
 #[test]
 fn ln_accuracy_per_isa() {
-    let xs: Vec<f32> = (0..200_000)
-        .map(|i| (1.0f64 + i as f64 * 5.2428).powf(1.0 + (i % 7) as f64 * 0.01) as f32)
-        .collect();
+    let xs: Vec<f32> = (0..200_000).map(|i| (1.0f64 + i as f64 * 5.2428).powf(1.0 + (i % 7) as f64 * 0.01) as f32).collect();
     for isa in isas() {
         let k = f32::row_kernels(isa);
         let mut out = vec![0.0f32; xs.len()];
@@ -241,10 +185,7 @@ fn ln_accuracy_per_isa() {
         for (&x, &y) in xs.iter().zip(&out) {
             let e = ulps(y, f64::from(x).ln());
             // near x = 1 the result is tiny; allow 2 ulp of a value ≥ 2^-24 there
-            assert!(
-                e <= 2.0 || (f64::from(y) - f64::from(x).ln()).abs() < 1e-7,
-                "{isa:?}: ln({x}) = {y}, off {e} ulp"
-            );
+            assert!(e <= 2.0 || (f64::from(y) - f64::from(x).ln()).abs() < 1e-7, "{isa:?}: ln({x}) = {y}, off {e} ulp");
         }
         let mut out = [0.0f32; 2];
         (k.ln)(&[f32::NAN, 1.0], &mut out);
@@ -277,11 +218,7 @@ fn softmax_family_accuracy_per_isa() {
                     logsumexp(&x, g, &mut lse, Par::Seq);
                     let t = tol(n);
                     let bound = t * EPS * (l.abs() + max_abs(&x));
-                    assert!(
-                        (f64::from(lse[0]) - l).abs() <= bound,
-                        "{isa:?} n={n}: lse {} vs {l}",
-                        lse[0]
-                    );
+                    assert!((f64::from(lse[0]) - l).abs() <= bound, "{isa:?} n={n}: lse {} vs {l}", lse[0]);
                     for (i, &xv) in x.iter().enumerate() {
                         let want = (f64::from(xv) - l).exp();
                         let e = ulps(sm[i], want);
@@ -317,27 +254,13 @@ fn backward_rows_per_isa() {
                 softmax(&x, g, &mut y, Par::Seq);
                 let mut dx = vec![0.0f32; n];
                 softmax_bwd(&y, &gy, g, &mut dx, Par::Seq);
-                let d: f64 = y
-                    .iter()
-                    .zip(&gy)
-                    .map(|(&a, &b)| f64::from(a) * f64::from(b))
-                    .sum();
-                let scale: f64 = y
-                    .iter()
-                    .zip(&gy)
-                    .map(|(&a, &b)| f64::from(a) * (f64::from(b).abs() + d.abs()))
-                    .sum::<f64>();
+                let d: f64 = y.iter().zip(&gy).map(|(&a, &b)| f64::from(a) * f64::from(b)).sum();
+                let scale: f64 = y.iter().zip(&gy).map(|(&a, &b)| f64::from(a) * (f64::from(b).abs() + d.abs())).sum::<f64>();
                 for i in 0..n {
                     let want = f64::from(y[i]) * (f64::from(gy[i]) - d);
-                    let bound = tol(n)
-                        * f64::from(f32::EPSILON)
-                        * (f64::from(y[i]) * (f64::from(gy[i]).abs() + d.abs())
-                            + scale * f64::from(y[i]));
-                    assert!(
-                        (f64::from(dx[i]) - want).abs() <= bound,
-                        "{isa:?} n={n}: softmax_bwd {} vs {want}",
-                        dx[i]
-                    );
+                    let bound =
+                        tol(n) * f64::from(f32::EPSILON) * (f64::from(y[i]) * (f64::from(gy[i]).abs() + d.abs()) + scale * f64::from(y[i]));
+                    assert!((f64::from(dx[i]) - want).abs() <= bound, "{isa:?} n={n}: softmax_bwd {} vs {want}", dx[i]);
                 }
                 let mut ly = vec![0.0f32; n];
                 log_softmax(&x, g, &mut ly, Par::Seq);
@@ -347,13 +270,8 @@ fn backward_rows_per_isa() {
                 for i in 0..n {
                     let p = f64::from(ly[i]).exp();
                     let want = f64::from(gy[i]) - p * s;
-                    let bound =
-                        tol(n) * f64::from(f32::EPSILON) * (f64::from(gy[i]).abs() + p * sabs);
-                    assert!(
-                        (f64::from(dx[i]) - want).abs() <= bound,
-                        "{isa:?} n={n}: log_softmax_bwd {} vs {want}",
-                        dx[i]
-                    );
+                    let bound = tol(n) * f64::from(f32::EPSILON) * (f64::from(gy[i]).abs() + p * sabs);
+                    assert!((f64::from(dx[i]) - want).abs() <= bound, "{isa:?} n={n}: log_softmax_bwd {} vs {want}", dx[i]);
                 }
             }
         });
@@ -366,8 +284,7 @@ fn sparse_ref(x: &[f32], y: usize, eps: f64, w: Option<&[f32]>, s: f64) -> (f64,
     let l = lse64(x);
     let wf = |k: usize| w.map_or(1.0, |w| f64::from(w[k]));
     let sum_w: f64 = (0..c).map(wf).sum();
-    let loss = (1.0 - eps) * wf(y) * (l - f64::from(x[y]))
-        + eps / c as f64 * (0..c).map(|k| wf(k) * (l - f64::from(x[k]))).sum::<f64>();
+    let loss = (1.0 - eps) * wf(y) * (l - f64::from(x[y])) + eps / c as f64 * (0..c).map(|k| wf(k) * (l - f64::from(x[k]))).sum::<f64>();
     let grad = (0..c)
         .map(|k| {
             let p = (f64::from(x[k]) - l).exp();
@@ -390,86 +307,39 @@ fn sparse_ce_per_isa() {
             let mut rng = Rng::new(13);
             for n in lengths() {
                 let w: Vec<f32> = (0..n).map(|_| (0.5 + rng.uniform()) as f32).collect();
-                let cases = [
-                    (0.0, false, 3.0, 0.0),
-                    (0.1, false, 3.0, 0.0),
-                    (0.0, true, 30.0, 100.0),
-                    (0.2, true, 3.0, -50.0),
-                ];
+                let cases = [(0.0, false, 3.0, 0.0), (0.1, false, 3.0, 0.0), (0.0, true, 30.0, 100.0), (0.2, true, 3.0, -50.0)];
                 for (eps, weighted, sc, off) in cases {
                     let x = row(&mut rng, n, sc, off);
                     let y = rng.below(n);
-                    let p = SparseCe {
-                        smoothing: eps as f32,
-                        weight: weighted.then_some(&w[..]),
-                        ignore_index: Some(-100),
-                    };
+                    let p = SparseCe { smoothing: eps as f32, weight: weighted.then_some(&w[..]), ignore_index: Some(-100) };
                     let s = 0.25f32;
-                    let (want_loss, want_grad) =
-                        sparse_ref(&x, y, f64::from(p.smoothing), p.weight, f64::from(s));
+                    let (want_loss, want_grad) = sparse_ref(&x, y, f64::from(p.smoothing), p.weight, f64::from(s));
                     let g = Geom::rows(1, n);
                     let labels = [y as i64];
                     let (mut loss, mut lse) = ([0.0f32], [0.0f32]);
                     ce_sparse_fwd(&x, g, &labels, &p, &mut loss, &mut lse, Par::Seq);
                     let mut grad = vec![0.0f32; n];
-                    ce_sparse_bwd(
-                        &x,
-                        g,
-                        &labels,
-                        &p,
-                        &lse,
-                        Scale::Uniform(s),
-                        &mut grad,
-                        Par::Seq,
-                    );
+                    ce_sparse_bwd(&x, g, &labels, &p, &lse, Scale::Uniform(s), &mut grad, Par::Seq);
                     let mut fused = vec![0.0f32; n];
                     let (mut loss2, mut lse2) = ([0.0f32], [0.0f32]);
-                    ce_sparse_fwd_bwd(
-                        &x,
-                        g,
-                        &labels,
-                        &p,
-                        Scale::Uniform(s),
-                        &mut loss2,
-                        &mut lse2,
-                        &mut fused,
-                        Par::Seq,
-                    );
+                    ce_sparse_fwd_bwd(&x, g, &labels, &p, Scale::Uniform(s), &mut loss2, &mut lse2, &mut fused, Par::Seq);
                     let mut inplace = x.clone();
                     let (mut loss3, mut lse3) = ([0.0f32], [0.0f32]);
                     let sp = [s];
-                    ce_sparse_fwd_bwd_in_place(
-                        &mut inplace,
-                        g,
-                        &labels,
-                        &p,
-                        Scale::PerPosition(&sp),
-                        &mut loss3,
-                        &mut lse3,
-                        Par::Seq,
-                    );
+                    ce_sparse_fwd_bwd_in_place(&mut inplace, g, &labels, &p, Scale::PerPosition(&sp), &mut loss3, &mut lse3, Par::Seq);
                     assert_eq!((loss2, lse2), (loss, lse), "{isa:?} n={n}");
                     assert_eq!((loss3, lse3), (loss, lse), "{isa:?} n={n}");
                     assert_eq!(fused, inplace, "{isa:?} n={n}");
                     let (t, l64) = (tol(n), lse64(&x));
                     let bound = t * EPS * (want_loss.abs() + l64.abs() + max_abs(&x));
-                    assert!(
-                        (f64::from(loss[0]) - want_loss).abs() <= bound,
-                        "{isa:?} n={n}: loss {} vs {want_loss}",
-                        loss[0]
-                    );
+                    assert!((f64::from(loss[0]) - want_loss).abs() <= bound, "{isa:?} n={n}: loss {} vs {want_loss}", loss[0]);
                     for k in 0..n {
                         let pk = (f64::from(x[k]) - l64).exp();
                         let dk = (f64::from(x[k]) - l64).abs() + l64.abs();
-                        let b = EPS * (t * want_grad[k].abs() + f64::from(s) * 2.0 * pk * (t + dk))
-                            + f64::from(f32::MIN_POSITIVE);
+                        let b = EPS * (t * want_grad[k].abs() + f64::from(s) * 2.0 * pk * (t + dk)) + f64::from(f32::MIN_POSITIVE);
                         for (what, got) in [("bwd", grad[k]), ("fused", fused[k])] {
                             let e = (f64::from(got) - want_grad[k]).abs();
-                            assert!(
-                                e <= b,
-                                "{isa:?} n={n} k={k}: {what} {got} vs {}",
-                                want_grad[k]
-                            );
+                            assert!(e <= b, "{isa:?} n={n} k={k}: {what} {got} vs {}", want_grad[k]);
                         }
                     }
                 }
@@ -493,8 +363,7 @@ fn class(v: f32) -> u8 {
 
 /// `got` matches the scalar reference `want`: same class, and close when finite.
 fn same(got: f32, want: f32) -> bool {
-    class(got) == class(want)
-        && (class(got) != 3 || (got - want).abs() <= 1e-30 + 1e-5 * want.abs())
+    class(got) == class(want) && (class(got) != 3 || (got - want).abs() <= 1e-30 + 1e-5 * want.abs())
 }
 
 /// Rows with NaN, ±inf, all −inf, −inf entries, huge and tiny values; several are
@@ -505,11 +374,7 @@ fn special_rows() -> Vec<(String, Vec<f32>)> {
     for n in [1usize, 2, 7, 16, 17, 33, 100, 5000] {
         let base = row(&mut rng, n, 2.0, 0.0);
         for p in [0, n / 2, n - 1] {
-            for (what, v) in [
-                ("nan", f32::NAN),
-                ("+inf", f32::INFINITY),
-                ("-inf", f32::NEG_INFINITY),
-            ] {
+            for (what, v) in [("nan", f32::NAN), ("+inf", f32::INFINITY), ("-inf", f32::NEG_INFINITY)] {
                 let mut r = base.clone();
                 r[p] = v;
                 rows.push((format!("n={n} {what}@{p}"), r));
@@ -526,18 +391,12 @@ fn special_rows() -> Vec<(String, Vec<f32>)> {
         let mut r = vec![f32::NEG_INFINITY; n];
         r[n - 1] = f32::NAN;
         rows.push((format!("n={n} -inf and a nan"), r));
-        let huge: Vec<f32> = (0..n)
-            .map(|k| [3e38, -3e38, 1e30, -1e30, 0.0, -0.0][k % 6])
-            .collect();
+        let huge: Vec<f32> = (0..n).map(|k| [3e38, -3e38, 1e30, -1e30, 0.0, -0.0][k % 6]).collect();
         rows.push((format!("n={n} huge"), huge));
         let tiny: Vec<f32> = (0..n).map(|k| [1e-40, -1e-45, 1e-38, 0.0][k % 4]).collect();
         rows.push((format!("n={n} tiny"), tiny));
     }
-    for (what, v) in [
-        ("nan", f32::NAN),
-        ("finite", 1.5f32),
-        ("+inf", f32::INFINITY),
-    ] {
+    for (what, v) in [("nan", f32::NAN), ("finite", 1.5f32), ("+inf", f32::INFINITY)] {
         let mut r = vec![f32::NEG_INFINITY; 6000];
         r[3000] = v;
         r[4500] = 0.25;
@@ -560,31 +419,17 @@ fn special_values_per_isa() {
                 let (mut want, mut got) = (vec![0.0f32; n], vec![0.0f32; n]);
                 scalar::softmax_row(x, &mut want);
                 softmax(x, g, &mut got, Par::Seq);
-                let finite_max = x.iter().all(|v| !v.is_nan() && *v != f32::INFINITY)
-                    && x.iter().any(|v| v.is_finite());
+                let finite_max = x.iter().all(|v| !v.is_nan() && *v != f32::INFINITY) && x.iter().any(|v| v.is_finite());
                 for k in 0..n {
-                    assert!(
-                        same(got[k], want[k]),
-                        "{isa:?} {name} softmax[{k}] {} vs {}",
-                        got[k],
-                        want[k]
-                    );
+                    assert!(same(got[k], want[k]), "{isa:?} {name} softmax[{k}] {} vs {}", got[k], want[k]);
                     if finite_max && x[k] == f32::NEG_INFINITY {
-                        assert!(
-                            got[k] == 0.0 && got[k].is_sign_positive(),
-                            "{isa:?} {name} softmax[{k}]"
-                        );
+                        assert!(got[k] == 0.0 && got[k].is_sign_positive(), "{isa:?} {name} softmax[{k}]");
                     }
                 }
                 scalar::log_softmax_row(x, &mut want);
                 log_softmax(x, g, &mut got, Par::Seq);
                 for k in 0..n {
-                    assert!(
-                        same(got[k], want[k]),
-                        "{isa:?} {name} log_softmax[{k}] {} vs {}",
-                        got[k],
-                        want[k]
-                    );
+                    assert!(same(got[k], want[k]), "{isa:?} {name} log_softmax[{k}] {} vs {}", got[k], want[k]);
                     if finite_max && x[k] == f32::NEG_INFINITY {
                         assert_eq!(got[k], f32::NEG_INFINITY, "{isa:?} {name} log_softmax[{k}]");
                     }
@@ -592,66 +437,28 @@ fn special_values_per_isa() {
                 let mut lse = [0.0f32];
                 logsumexp(x, g, &mut lse, Par::Seq);
                 let lref = scalar::logsumexp(x);
-                assert!(
-                    same(lse[0], lref),
-                    "{isa:?} {name} lse {} vs {lref}",
-                    lse[0]
-                );
+                assert!(same(lse[0], lref), "{isa:?} {name} lse {} vs {lref}", lse[0]);
                 for y in [0, n / 2, n - 1] {
                     let p = SparseCe::default();
                     let (mut loss, mut l2, mut l3) = ([0.0f32], [0.0f32], [0.0f32]);
-                    ce_sparse_fwd_bwd(
-                        x,
-                        g,
-                        &[y as i64],
-                        &p,
-                        Scale::Uniform(0.5),
-                        &mut loss,
-                        &mut l2,
-                        &mut got,
-                        Par::Seq,
-                    );
+                    ce_sparse_fwd_bwd(x, g, &[y as i64], &p, Scale::Uniform(0.5), &mut loss, &mut l2, &mut got, Par::Seq);
                     let lref = scalar::logsumexp(x);
                     // kind from the f32 reference, value from f64: the reference's
                     // `lse − x_y` loses `ln s` next to huge logits, the kernel's `(m − x_y) + ln s` does not
-                    assert_eq!(
-                        class(loss[0]),
-                        class(lref - x[y]),
-                        "{isa:?} {name} y={y} loss {} vs {}",
-                        loss[0],
-                        lref - x[y]
-                    );
-                    let m = x
-                        .iter()
-                        .fold(f64::NEG_INFINITY, |m, &v| m.max(f64::from(v)));
-                    let l64 = (m - f64::from(x[y]))
-                        + x.iter()
-                            .map(|&v| (f64::from(v) - m).exp())
-                            .sum::<f64>()
-                            .ln();
+                    assert_eq!(class(loss[0]), class(lref - x[y]), "{isa:?} {name} y={y} loss {} vs {}", loss[0], lref - x[y]);
+                    let m = x.iter().fold(f64::NEG_INFINITY, |m, &v| m.max(f64::from(v)));
+                    let l64 = (m - f64::from(x[y])) + x.iter().map(|&v| (f64::from(v) - m).exp()).sum::<f64>().ln();
                     assert!(
-                        class(loss[0]) != 3
-                            || (f64::from(loss[0]) - l64).abs() <= 1e-6 * (l64.abs() + 1.0),
+                        class(loss[0]) != 3 || (f64::from(loss[0]) - l64).abs() <= 1e-6 * (l64.abs() + 1.0),
                         "{isa:?} {name} y={y}: {} vs {l64}",
                         loss[0]
                     );
                     assert!(same(l2[0], lref), "{isa:?} {name} y={y} lse");
                     scalar::sparse_grad_row(x, &mut want, lref, 0.5, 0.0, None, Some(y), 0.5);
-                    let ls = x
-                        .iter()
-                        .map(|&v| (f64::from(v) - m).exp())
-                        .sum::<f64>()
-                        .ln();
+                    let ls = x.iter().map(|&v| (f64::from(v) - m).exp()).sum::<f64>().ln();
                     for k in 0..n {
-                        let g64 = 0.5 * ((f64::from(x[k]) - m) - ls).exp()
-                            - if k == y { 0.5 } else { 0.0 };
-                        assert_eq!(
-                            class(got[k]),
-                            class(want[k]),
-                            "{isa:?} {name} y={y} grad[{k}] {} vs {}",
-                            got[k],
-                            want[k]
-                        );
+                        let g64 = 0.5 * ((f64::from(x[k]) - m) - ls).exp() - if k == y { 0.5 } else { 0.0 };
+                        assert_eq!(class(got[k]), class(want[k]), "{isa:?} {name} y={y} grad[{k}] {} vs {}", got[k], want[k]);
                         assert!(
                             class(got[k]) != 3 || (f64::from(got[k]) - g64).abs() <= 1e-6,
                             "{isa:?} {name} y={y} grad[{k}] {} vs {g64}",
@@ -659,16 +466,7 @@ fn special_values_per_isa() {
                         );
                     }
                     let mut inplace = x.clone();
-                    ce_sparse_fwd_bwd_in_place(
-                        &mut inplace,
-                        g,
-                        &[y as i64],
-                        &p,
-                        Scale::Uniform(0.5),
-                        &mut loss,
-                        &mut l3,
-                        Par::Seq,
-                    );
+                    ce_sparse_fwd_bwd_in_place(&mut inplace, g, &[y as i64], &p, Scale::Uniform(0.5), &mut loss, &mut l3, Par::Seq);
                     assert_eq!(
                         inplace.iter().map(|v| v.to_bits()).collect::<Vec<_>>(),
                         got.iter().map(|v| v.to_bits()).collect::<Vec<_>>()
@@ -695,15 +493,7 @@ fn nt_stores_match_per_isa() {
                 (k.exp_scale)(xs, &mut a[off..off + n], 0.5, 0.25, false);
                 (k.exp_scale)(xs, &mut b[off..off + n], 0.5, 0.25, true);
                 assert_eq!(a, b, "{isa:?} exp_scale off={off} n={n}");
-                let gr = Grad {
-                    m: 0.5,
-                    l: 0.1,
-                    a: 0.3,
-                    b_all: 0.01,
-                    w: None,
-                    y: Some(n / 2),
-                    b_y: 0.2,
-                };
+                let gr = Grad { m: 0.5, l: 0.1, a: 0.3, b_all: 0.01, w: None, y: Some(n / 2), b_y: 0.2 };
                 (k.sparse_grad)(xs, &mut a[off..off + n], &gr, false);
                 (k.sparse_grad)(xs, &mut b[off..off + n], &gr, true);
                 assert_eq!(a, b, "{isa:?} sparse_grad off={off} n={n}");
@@ -727,14 +517,8 @@ fn geometry_and_threads_per_isa() {
 fn geometry_and_threads(outer: usize, c: usize, inner: usize) {
     let mut rng = Rng::new(21);
     let x = row(&mut rng, outer * c * inner, 3.0, 0.0);
-    let labels: Vec<i64> = (0..outer * inner)
-        .map(|i| if i % 11 == 3 { -1 } else { rng.below(c) as i64 })
-        .collect();
-    let g = Geom {
-        outer,
-        classes: c,
-        inner,
-    };
+    let labels: Vec<i64> = (0..outer * inner).map(|i| if i % 11 == 3 { -1 } else { rng.below(c) as i64 }).collect();
+    let g = Geom { outer, classes: c, inner };
     // the same data with the class axis last
     let mut xt = vec![0.0f32; x.len()];
     for o in 0..outer {
@@ -745,11 +529,7 @@ fn geometry_and_threads(outer: usize, c: usize, inner: usize) {
         }
     }
     let gt = Geom::rows(outer * inner, c);
-    let p = SparseCe {
-        smoothing: 0.1,
-        weight: None,
-        ignore_index: Some(-1),
-    };
+    let p = SparseCe { smoothing: 0.1, weight: None, ignore_index: Some(-1) };
     for isa in isas() {
         with_isa(isa, || {
             let mut sm = vec![0.0f32; x.len()];
@@ -764,47 +544,14 @@ fn geometry_and_threads(outer: usize, c: usize, inner: usize) {
                 }
             }
             let np = outer * inner;
-            let (mut l1, mut e1, mut l2, mut e2) = (
-                vec![0.0f32; np],
-                vec![0.0f32; np],
-                vec![0.0f32; np],
-                vec![0.0f32; np],
-            );
+            let (mut l1, mut e1, mut l2, mut e2) = (vec![0.0f32; np], vec![0.0f32; np], vec![0.0f32; np], vec![0.0f32; np]);
             let mut g1 = vec![0.0f32; x.len()];
-            ce_sparse_fwd_bwd(
-                &x,
-                g,
-                &labels,
-                &p,
-                Scale::Uniform(0.01),
-                &mut l1,
-                &mut e1,
-                &mut g1,
-                Par::Rayon(2),
-            );
+            ce_sparse_fwd_bwd(&x, g, &labels, &p, Scale::Uniform(0.01), &mut l1, &mut e1, &mut g1, Par::Rayon(2));
             let mut g2 = x.clone();
-            ce_sparse_fwd_bwd_in_place(
-                &mut g2,
-                g,
-                &labels,
-                &p,
-                Scale::Uniform(0.01),
-                &mut l2,
-                &mut e2,
-                Par::all(),
-            );
+            ce_sparse_fwd_bwd_in_place(&mut g2, g, &labels, &p, Scale::Uniform(0.01), &mut l2, &mut e2, Par::all());
             assert_eq!((&l1, &e1, &g1), (&l2, &e2, &g2));
             let mut g3 = xt.clone();
-            ce_sparse_fwd_bwd_in_place(
-                &mut g3,
-                gt,
-                &labels,
-                &p,
-                Scale::Uniform(0.01),
-                &mut l2,
-                &mut e2,
-                Par::Seq,
-            );
+            ce_sparse_fwd_bwd_in_place(&mut g3, gt, &labels, &p, Scale::Uniform(0.01), &mut l2, &mut e2, Par::Seq);
             assert_eq!((&l1, &e1), (&l2, &e2));
             for o in 0..outer {
                 for k in 0..c {
@@ -835,12 +582,8 @@ fn dense_ce_per_isa() {
                     let wf = |k: usize| weight.map_or(1.0, |w| f64::from(w[k]));
                     let (mut loss, mut lse) = ([0.0f32], [0.0f32]);
                     ce_dense_fwd(&x, &t, g, weight, &mut loss, &mut lse, Par::Seq);
-                    let want: f64 = (0..n)
-                        .map(|k| wf(k) * f64::from(t[k]) * (l64 - f64::from(x[k])))
-                        .sum();
-                    let terms: f64 = (0..n)
-                        .map(|k| wf(k) * f64::from(t[k]) * (l64.abs() + f64::from(x[k]).abs()))
-                        .sum();
+                    let want: f64 = (0..n).map(|k| wf(k) * f64::from(t[k]) * (l64 - f64::from(x[k]))).sum();
+                    let terms: f64 = (0..n).map(|k| wf(k) * f64::from(t[k]) * (l64.abs() + f64::from(x[k]).abs())).sum();
                     assert!(
                         (f64::from(loss[0]) - want).abs() <= tol(n) * EPS * (terms + l64.abs()),
                         "{isa:?} n={n}: {} vs {want}",
@@ -856,15 +599,8 @@ fn dense_ce_per_isa() {
                         for k in 0..n {
                             let pk = (f64::from(x[k]) - l64).exp();
                             let wantk = 0.5 * (pk * aa - wf(k) * f64::from(t[k]));
-                            let b = EPS
-                                * (tol(n) * wantk.abs()
-                                    + pk * aa
-                                        * (tol(n) + (f64::from(x[k]) - l64).abs() + l64.abs()));
-                            assert!(
-                                (f64::from(grad[k]) - wantk).abs() <= b + 1e-38,
-                                "{isa:?} n={n} {mode:?}: {} vs {wantk}",
-                                grad[k]
-                            );
+                            let b = EPS * (tol(n) * wantk.abs() + pk * aa * (tol(n) + (f64::from(x[k]) - l64).abs() + l64.abs()));
+                            assert!((f64::from(grad[k]) - wantk).abs() <= b + 1e-38, "{isa:?} n={n} {mode:?}: {} vs {wantk}", grad[k]);
                         }
                     }
                 }
@@ -873,15 +609,7 @@ fn dense_ce_per_isa() {
     }
 }
 
-fn dense_ce_bwd_check(
-    x: &[f32],
-    t: &[f32],
-    g: Geom,
-    w: Option<&[f32]>,
-    mode: DenseGrad,
-    lse: &[f32],
-    grad: &mut [f32],
-) {
+fn dense_ce_bwd_check(x: &[f32], t: &[f32], g: Geom, w: Option<&[f32]>, mode: DenseGrad, lse: &[f32], grad: &mut [f32]) {
     ce_dense_bwd(x, t, g, w, mode, lse, Scale::Uniform(0.5), grad, Par::Seq);
 }
 
@@ -960,42 +688,21 @@ fn half_matches_f32<H: Half>() {
     let mut rng = Rng::new(31);
     for isa in isas() {
         for n in lengths().into_iter().chain([1, 5000]) {
-            let xh: Vec<H> = (0..n)
-                .map(|_| H::from_f32((3.0 * rng.normal()) as f32))
-                .collect();
+            let xh: Vec<H> = (0..n).map(|_| H::from_f32((3.0 * rng.normal()) as f32)).collect();
             let xf: Vec<f32> = xh.iter().map(|v| v.to_f32()).collect();
             let w: Vec<f32> = (0..n).map(|_| (0.5 + rng.uniform()) as f32).collect();
             let labels = [rng.below(n) as i64];
             let g = Geom::rows(1, n);
             for (eps, weight) in [(0.0, None), (0.1, Some(&w[..]))] {
-                let p = SparseCe {
-                    smoothing: eps,
-                    weight,
-                    ignore_index: None,
-                };
+                let p = SparseCe { smoothing: eps, weight, ignore_index: None };
                 let s = Scale::Uniform(0.5);
                 let (mut lf, mut ef, mut gf) = ([0.0f32], [0.0f32], vec![0.0f32; n]);
                 let (mut lh, mut eh, mut gh) = ([0.0f32], [0.0f32], vec![H::default(); n]);
                 with_isa(isa, || {
                     ce_sparse_fwd_bwd(&xf, g, &labels, &p, s, &mut lf, &mut ef, &mut gf, Par::Seq);
-                    ce_sparse_fwd_bwd_half(
-                        &xh,
-                        g,
-                        &labels,
-                        &p,
-                        s,
-                        &mut lh,
-                        &mut eh,
-                        &mut gh,
-                        Par::Seq,
-                    );
+                    ce_sparse_fwd_bwd_half(&xh, g, &labels, &p, s, &mut lh, &mut eh, &mut gh, Par::Seq);
                 });
-                assert_eq!(
-                    (lf, ef),
-                    (lh, eh),
-                    "{isa:?} {} n={n}",
-                    std::any::type_name::<H>()
-                );
+                assert_eq!((lf, ef), (lh, eh), "{isa:?} {} n={n}", std::any::type_name::<H>());
                 let want: Vec<H> = gf.iter().map(|&v| H::from_f32(v)).collect();
                 assert_eq!(format!("{gh:?}"), format!("{want:?}"), "{isa:?} n={n}");
                 let (mut l2, mut e2) = ([0.0f32], [0.0f32]);
@@ -1003,16 +710,7 @@ fn half_matches_f32<H: Half>() {
                 with_isa(isa, || {
                     ce_sparse_fwd_half(&xh, g, &labels, &p, &mut l2, &mut e2, Par::Seq);
                     assert_eq!((l2, e2), (lh, eh));
-                    ce_sparse_fwd_bwd_half_in_place(
-                        &mut inplace,
-                        g,
-                        &labels,
-                        &p,
-                        s,
-                        &mut l2,
-                        &mut e2,
-                        Par::Seq,
-                    );
+                    ce_sparse_fwd_bwd_half_in_place(&mut inplace, g, &labels, &p, s, &mut l2, &mut e2, Par::Seq);
                 });
                 assert_eq!((l2, e2), (lh, eh));
                 assert_eq!(format!("{inplace:?}"), format!("{gh:?}"));
@@ -1052,15 +750,7 @@ fn half_matches_f32<H: Half>() {
         .collect();
         let x = vec![H::from_f32(0.0); vals.len()];
         let mut out = vec![H::default(); vals.len()];
-        let gr = Grad {
-            m: 0.0,
-            l: 0.0,
-            a: 0.0,
-            b_all: -1.0,
-            w: Some(&vals[..]),
-            y: None,
-            b_y: 0.0,
-        };
+        let gr = Grad { m: 0.0, l: 0.0, a: 0.0, b_all: -1.0, w: Some(&vals[..]), y: None, b_y: 0.0 };
         (k.sparse_grad)(&x, &mut out, &gr, false);
         for (o, &v) in out.iter().zip(&vals) {
             let want = H::from_f32(v);
@@ -1095,23 +785,11 @@ fn few_classes_per_isa() {
         with_isa(isa, || {
             for c in 1..=16usize {
                 let x = row(&mut rng, outer * c, 3.0, 0.0);
-                let labels: Vec<i64> = (0..outer)
-                    .map(|r| {
-                        if r % 7 == 3 {
-                            -100
-                        } else {
-                            rng.below(c) as i64
-                        }
-                    })
-                    .collect();
+                let labels: Vec<i64> = (0..outer).map(|r| if r % 7 == 3 { -100 } else { rng.below(c) as i64 }).collect();
                 let w: Vec<f32> = (0..c).map(|_| (0.5 + rng.uniform()) as f32).collect();
                 let sc: Vec<f32> = (0..outer).map(|_| (0.1 + rng.uniform()) as f32).collect();
                 let g = Geom::rows(outer, c);
-                let (mut sm, mut ls, mut lse) = (
-                    vec![0.0f32; outer * c],
-                    vec![0.0f32; outer * c],
-                    vec![0.0f32; outer],
-                );
+                let (mut sm, mut ls, mut lse) = (vec![0.0f32; outer * c], vec![0.0f32; outer * c], vec![0.0f32; outer]);
                 softmax(&x, g, &mut sm, Par::Seq);
                 log_softmax(&x, g, &mut ls, Par::Seq);
                 logsumexp(&x, g, &mut lse, Par::Seq);
@@ -1119,15 +797,11 @@ fn few_classes_per_isa() {
                 for r in 0..outer {
                     let xr = &x[r * c..(r + 1) * c];
                     let l = lse64(xr);
-                    assert!(
-                        (f64::from(lse[r]) - l).abs() <= t * EPS * (l.abs() + max_abs(xr)),
-                        "{isa:?} c={c} r={r}: lse"
-                    );
+                    assert!((f64::from(lse[r]) - l).abs() <= t * EPS * (l.abs() + max_abs(xr)), "{isa:?} c={c} r={r}: lse");
                     for k in 0..c {
                         let want = (f64::from(xr[k]) - l).exp();
                         assert!(
-                            ulps(sm[r * c + k], want) <= t + want.ln().abs() + (c as f64).ln()
-                                || want < 1e-37,
+                            ulps(sm[r * c + k], want) <= t + want.ln().abs() + (c as f64).ln() || want < 1e-37,
                             "{isa:?} c={c} r={r}: softmax {} vs {want}: {} ulp",
                             sm[r * c + k],
                             ulps(sm[r * c + k], want)
@@ -1135,54 +809,20 @@ fn few_classes_per_isa() {
                         let want = f64::from(xr[k]) - l;
                         let got = ls[r * c + k];
                         assert!(
-                            ulps(got, want) <= t
-                                || (f64::from(got) - want).abs() <= t * (ulp(l) + EPS),
+                            ulps(got, want) <= t || (f64::from(got) - want).abs() <= t * (ulp(l) + EPS),
                             "{isa:?} c={c} r={r}: log_softmax {got} vs {want}, lse {l}, x {xr:?}"
                         );
                     }
                 }
-                for (eps, weight) in [
-                    (0.0f32, None),
-                    (0.1, None),
-                    (0.0, Some(&w[..])),
-                    (0.2, Some(&w[..])),
-                ] {
-                    let p = SparseCe {
-                        smoothing: eps,
-                        weight,
-                        ignore_index: Some(-100),
-                    };
+                for (eps, weight) in [(0.0f32, None), (0.1, None), (0.0, Some(&w[..])), (0.2, Some(&w[..]))] {
+                    let p = SparseCe { smoothing: eps, weight, ignore_index: Some(-100) };
                     let scale = Scale::PerPosition(&sc);
                     let (mut l1, mut e1) = (vec![0.0f32; outer], vec![0.0f32; outer]);
                     ce_sparse_fwd(&x, g, &labels, &p, &mut l1, &mut e1, Par::Seq);
-                    let (mut l2, mut e2, mut g2) = (
-                        vec![0.0f32; outer],
-                        vec![0.0f32; outer],
-                        vec![0.0f32; outer * c],
-                    );
-                    ce_sparse_fwd_bwd(
-                        &x,
-                        g,
-                        &labels,
-                        &p,
-                        scale,
-                        &mut l2,
-                        &mut e2,
-                        &mut g2,
-                        Par::Seq,
-                    );
-                    let (mut l3, mut e3, mut g3) =
-                        (vec![0.0f32; outer], vec![0.0f32; outer], x.clone());
-                    ce_sparse_fwd_bwd_in_place(
-                        &mut g3,
-                        g,
-                        &labels,
-                        &p,
-                        scale,
-                        &mut l3,
-                        &mut e3,
-                        Par::Seq,
-                    );
+                    let (mut l2, mut e2, mut g2) = (vec![0.0f32; outer], vec![0.0f32; outer], vec![0.0f32; outer * c]);
+                    ce_sparse_fwd_bwd(&x, g, &labels, &p, scale, &mut l2, &mut e2, &mut g2, Par::Seq);
+                    let (mut l3, mut e3, mut g3) = (vec![0.0f32; outer], vec![0.0f32; outer], x.clone());
+                    ce_sparse_fwd_bwd_in_place(&mut g3, g, &labels, &p, scale, &mut l3, &mut e3, Par::Seq);
                     let mut gb = vec![0.0f32; outer * c];
                     ce_sparse_bwd(&x, g, &labels, &p, &e1, scale, &mut gb, Par::Seq);
                     assert_eq!((&l1, &e1), (&l2, &e2), "{isa:?} c={c}");
@@ -1191,28 +831,18 @@ fn few_classes_per_isa() {
                         let xr = &x[r * c..(r + 1) * c];
                         if labels[r] == -100 {
                             assert_eq!(l1[r], 0.0);
-                            assert!(g2[r * c..(r + 1) * c]
-                                .iter()
-                                .chain(&gb[r * c..(r + 1) * c])
-                                .all(|&v| v == 0.0));
+                            assert!(g2[r * c..(r + 1) * c].iter().chain(&gb[r * c..(r + 1) * c]).all(|&v| v == 0.0));
                             continue;
                         }
                         let y = labels[r] as usize;
-                        let (want_loss, want_grad) =
-                            sparse_ref(xr, y, f64::from(eps), weight, f64::from(sc[r]));
+                        let (want_loss, want_grad) = sparse_ref(xr, y, f64::from(eps), weight, f64::from(sc[r]));
                         let l64 = lse64(xr);
                         let bound = t * EPS * (want_loss.abs() + l64.abs() + max_abs(xr));
-                        assert!(
-                            (f64::from(l1[r]) - want_loss).abs() <= bound,
-                            "{isa:?} c={c} r={r}: loss {} vs {want_loss}",
-                            l1[r]
-                        );
+                        assert!((f64::from(l1[r]) - want_loss).abs() <= bound, "{isa:?} c={c} r={r}: loss {} vs {want_loss}", l1[r]);
                         for k in 0..c {
                             let pk = (f64::from(xr[k]) - l64).exp();
                             let dk = (f64::from(xr[k]) - l64).abs() + l64.abs();
-                            let b = EPS
-                                * (t * want_grad[k].abs() + f64::from(sc[r]) * 2.0 * pk * (t + dk))
-                                + f64::from(f32::MIN_POSITIVE);
+                            let b = EPS * (t * want_grad[k].abs() + f64::from(sc[r]) * 2.0 * pk * (t + dk)) + f64::from(f32::MIN_POSITIVE);
                             for (what, got) in [("fused", g2[r * c + k]), ("bwd", gb[r * c + k])] {
                                 assert!(
                                     (f64::from(got) - want_grad[k]).abs() <= b,
@@ -1245,10 +875,7 @@ fn few_classes_special_values_per_isa() {
                         1 => xr[rng.below(c)] = f32::INFINITY,
                         2 => xr.fill(f32::NEG_INFINITY),
                         3 => xr[rng.below(c)] = f32::NEG_INFINITY,
-                        4 => xr
-                            .iter_mut()
-                            .enumerate()
-                            .for_each(|(k, v)| *v = [3e38, -3e38, 1e-40][k % 3]),
+                        4 => xr.iter_mut().enumerate().for_each(|(k, v)| *v = [3e38, -3e38, 1e-40][k % 3]),
                         _ => {}
                     }
                 }
@@ -1257,66 +884,25 @@ fn few_classes_special_values_per_isa() {
                 let (mut sm, mut ls) = (vec![0.0f32; outer * c], vec![0.0f32; outer * c]);
                 softmax(&x, g, &mut sm, Par::Seq);
                 log_softmax(&x, g, &mut ls, Par::Seq);
-                let (mut loss, mut lse, mut grad) = (
-                    vec![0.0f32; outer],
-                    vec![0.0f32; outer],
-                    vec![0.0f32; outer * c],
-                );
+                let (mut loss, mut lse, mut grad) = (vec![0.0f32; outer], vec![0.0f32; outer], vec![0.0f32; outer * c]);
                 let p = SparseCe::default();
-                ce_sparse_fwd_bwd(
-                    &x,
-                    g,
-                    &labels,
-                    &p,
-                    Scale::Uniform(1.0),
-                    &mut loss,
-                    &mut lse,
-                    &mut grad,
-                    Par::Seq,
-                );
+                ce_sparse_fwd_bwd(&x, g, &labels, &p, Scale::Uniform(1.0), &mut loss, &mut lse, &mut grad, Par::Seq);
                 for r in 0..outer {
                     let xr = &x[r * c..(r + 1) * c];
                     let (mut a, mut b) = (vec![0.0f32; c], vec![0.0f32; c]);
                     scalar::softmax_row(xr, &mut a);
                     scalar::log_softmax_row(xr, &mut b);
                     let lref = scalar::logsumexp(xr);
-                    assert_eq!(
-                        class(lse[r]),
-                        class(lref),
-                        "{isa:?} c={c} r={r}: lse {} vs {lref}",
-                        lse[r]
-                    );
+                    assert_eq!(class(lse[r]), class(lref), "{isa:?} c={c} r={r}: lse {} vs {lref}", lse[r]);
                     let y = labels[r] as usize;
-                    assert_eq!(
-                        class(loss[r]),
-                        class(lref - xr[y]),
-                        "{isa:?} c={c} r={r}: loss"
-                    );
-                    let finite_max = xr.iter().all(|v| !v.is_nan() && *v != f32::INFINITY)
-                        && xr.iter().any(|v| v.is_finite());
+                    assert_eq!(class(loss[r]), class(lref - xr[y]), "{isa:?} c={c} r={r}: loss");
+                    let finite_max = xr.iter().all(|v| !v.is_nan() && *v != f32::INFINITY) && xr.iter().any(|v| v.is_finite());
                     for k in 0..c {
-                        assert_eq!(
-                            class(sm[r * c + k]),
-                            class(a[k]),
-                            "{isa:?} c={c} r={r} k={k}: softmax {} vs {}",
-                            sm[r * c + k],
-                            a[k]
-                        );
-                        assert_eq!(
-                            class(ls[r * c + k]),
-                            class(b[k]),
-                            "{isa:?} c={c} r={r} k={k}: log_softmax"
-                        );
-                        assert_eq!(
-                            class(grad[r * c + k]),
-                            class(a[k]),
-                            "{isa:?} c={c} r={r} k={k}: grad"
-                        );
+                        assert_eq!(class(sm[r * c + k]), class(a[k]), "{isa:?} c={c} r={r} k={k}: softmax {} vs {}", sm[r * c + k], a[k]);
+                        assert_eq!(class(ls[r * c + k]), class(b[k]), "{isa:?} c={c} r={r} k={k}: log_softmax");
+                        assert_eq!(class(grad[r * c + k]), class(a[k]), "{isa:?} c={c} r={r} k={k}: grad");
                         if finite_max && xr[k] == f32::NEG_INFINITY {
-                            assert!(
-                                sm[r * c + k] == 0.0 && ls[r * c + k] == f32::NEG_INFINITY,
-                                "{isa:?} c={c} r={r} k={k}"
-                            );
+                            assert!(sm[r * c + k] == 0.0 && ls[r * c + k] == f32::NEG_INFINITY, "{isa:?} c={c} r={r} k={k}");
                         }
                     }
                 }
@@ -1335,18 +921,12 @@ fn wide_rows_split_per_isa() {
     for outer in [1usize, 3] {
         let x = row(&mut rng, outer * c, 3.0, 0.0);
         let g = Geom::rows(outer, c);
-        let labels: Vec<i64> = (0..outer)
-            .map(|r| if r == 1 { -100 } else { rng.below(c) as i64 })
-            .collect();
+        let labels: Vec<i64> = (0..outer).map(|r| if r == 1 { -100 } else { rng.below(c) as i64 }).collect();
         let par = Par::Rayon(2);
         assert!(wide::Plan::new(g, par).is_some());
         for isa in isas() {
             with_isa(isa, || {
-                let (mut sm, mut ls, mut lse) = (
-                    vec![0.0f32; x.len()],
-                    vec![0.0f32; x.len()],
-                    vec![0.0f32; outer],
-                );
+                let (mut sm, mut ls, mut lse) = (vec![0.0f32; x.len()], vec![0.0f32; x.len()], vec![0.0f32; outer]);
                 softmax(&x, g, &mut sm, par);
                 log_softmax(&x, g, &mut ls, par);
                 logsumexp(&x, g, &mut lse, par);
@@ -1354,59 +934,21 @@ fn wide_rows_split_per_isa() {
                 for r in 0..outer {
                     let xr = &x[r * c..(r + 1) * c];
                     let l = lse64(xr);
-                    assert!(
-                        (f64::from(lse[r]) - l).abs() <= t * EPS * (l.abs() + max_abs(xr)),
-                        "{isa:?} r={r}: lse"
-                    );
+                    assert!((f64::from(lse[r]) - l).abs() <= t * EPS * (l.abs() + max_abs(xr)), "{isa:?} r={r}: lse");
                     for k in (0..c).step_by(97) {
                         let want = (f64::from(xr[k]) - l).exp();
                         let e = ulps(sm[r * c + k], want);
-                        assert!(
-                            e <= t + want.ln().abs() + (c as f64).ln() || want < 1e-37,
-                            "{isa:?} r={r} k={k}: softmax {e} ulp"
-                        );
+                        assert!(e <= t + want.ln().abs() + (c as f64).ln() || want < 1e-37, "{isa:?} r={r} k={k}: softmax {e} ulp");
                         let want = f64::from(xr[k]) - l;
                         let got = ls[r * c + k];
-                        assert!(
-                            ulps(got, want) <= t
-                                || (f64::from(got) - want).abs() <= t * (ulp(l) + EPS),
-                            "{isa:?}: log_softmax"
-                        );
+                        assert!(ulps(got, want) <= t || (f64::from(got) - want).abs() <= t * (ulp(l) + EPS), "{isa:?}: log_softmax");
                     }
                 }
-                let p = SparseCe {
-                    smoothing: 0.1,
-                    weight: None,
-                    ignore_index: Some(-100),
-                };
-                let (mut l1, mut e1, mut g1) = (
-                    vec![0.0f32; outer],
-                    vec![0.0f32; outer],
-                    vec![0.0f32; x.len()],
-                );
-                ce_sparse_fwd_bwd(
-                    &x,
-                    g,
-                    &labels,
-                    &p,
-                    Scale::Uniform(0.5),
-                    &mut l1,
-                    &mut e1,
-                    &mut g1,
-                    par,
-                );
-                let (mut l2, mut e2, mut g2) =
-                    (vec![0.0f32; outer], vec![0.0f32; outer], x.clone());
-                ce_sparse_fwd_bwd_in_place(
-                    &mut g2,
-                    g,
-                    &labels,
-                    &p,
-                    Scale::Uniform(0.5),
-                    &mut l2,
-                    &mut e2,
-                    par,
-                );
+                let p = SparseCe { smoothing: 0.1, weight: None, ignore_index: Some(-100) };
+                let (mut l1, mut e1, mut g1) = (vec![0.0f32; outer], vec![0.0f32; outer], vec![0.0f32; x.len()]);
+                ce_sparse_fwd_bwd(&x, g, &labels, &p, Scale::Uniform(0.5), &mut l1, &mut e1, &mut g1, par);
+                let (mut l2, mut e2, mut g2) = (vec![0.0f32; outer], vec![0.0f32; outer], x.clone());
+                ce_sparse_fwd_bwd_in_place(&mut g2, g, &labels, &p, Scale::Uniform(0.5), &mut l2, &mut e2, par);
                 let (mut l3, mut e3) = (vec![0.0f32; outer], vec![0.0f32; outer]);
                 ce_sparse_fwd(&x, g, &labels, &p, &mut l3, &mut e3, par);
                 let mut g3 = vec![0.0f32; x.len()];
@@ -1417,32 +959,20 @@ fn wide_rows_split_per_isa() {
                     let xr = &x[r * c..(r + 1) * c];
                     if labels[r] == -100 {
                         assert_eq!(l1[r], 0.0);
-                        assert!(g1[r * c..(r + 1) * c]
-                            .iter()
-                            .chain(&g3[r * c..(r + 1) * c])
-                            .all(|&v| v == 0.0));
+                        assert!(g1[r * c..(r + 1) * c].iter().chain(&g3[r * c..(r + 1) * c]).all(|&v| v == 0.0));
                         continue;
                     }
                     let y = labels[r] as usize;
                     let (want_loss, want_grad) = sparse_ref(xr, y, 0.1f32.into(), None, 0.5);
                     let l64 = lse64(xr);
                     let bound = t * EPS * (want_loss.abs() + l64.abs() + max_abs(xr));
-                    assert!(
-                        (f64::from(l1[r]) - want_loss).abs() <= bound,
-                        "{isa:?} r={r}: loss {} vs {want_loss}",
-                        l1[r]
-                    );
+                    assert!((f64::from(l1[r]) - want_loss).abs() <= bound, "{isa:?} r={r}: loss {} vs {want_loss}", l1[r]);
                     for k in (0..c).step_by(89).chain([y]) {
                         let pk = (f64::from(xr[k]) - l64).exp();
                         let dk = (f64::from(xr[k]) - l64).abs() + l64.abs();
-                        let b = EPS * (t * want_grad[k].abs() + pk * (t + dk))
-                            + f64::from(f32::MIN_POSITIVE);
+                        let b = EPS * (t * want_grad[k].abs() + pk * (t + dk)) + f64::from(f32::MIN_POSITIVE);
                         for (what, got) in [("fused", g1[r * c + k]), ("bwd", g3[r * c + k])] {
-                            assert!(
-                                (f64::from(got) - want_grad[k]).abs() <= b,
-                                "{isa:?} r={r} k={k}: {what} {got} vs {}",
-                                want_grad[k]
-                            );
+                            assert!((f64::from(got) - want_grad[k]).abs() <= b, "{isa:?} r={r} k={k}: {what} {got} vs {}", want_grad[k]);
                         }
                     }
                 }
@@ -1459,10 +989,7 @@ fn wide_rows_split_per_isa() {
                 assert!(lse1[0].is_nan());
                 xs[c / 2] = f32::NEG_INFINITY;
                 softmax(&xs, g1r, &mut o, par);
-                assert!(
-                    o[..c - 1].iter().all(|&v| v == 0.0) && o[c - 1] == 1.0,
-                    "{isa:?}"
-                );
+                assert!(o[..c - 1].iter().all(|&v| v == 0.0) && o[c - 1] == 1.0, "{isa:?}");
             });
         }
     }
@@ -1475,57 +1002,21 @@ fn half_few_classes<H: Half>() {
     let outer = 53;
     for isa in isas() {
         for c in 1..=16usize {
-            let xh: Vec<H> = (0..outer * c)
-                .map(|_| H::from_f32((3.0 * rng.normal()) as f32))
-                .collect();
+            let xh: Vec<H> = (0..outer * c).map(|_| H::from_f32((3.0 * rng.normal()) as f32)).collect();
             let xf: Vec<f32> = xh.iter().map(|v| v.to_f32()).collect();
-            let labels: Vec<i64> = (0..outer)
-                .map(|r| {
-                    if r % 9 == 4 {
-                        -100
-                    } else {
-                        rng.below(c) as i64
-                    }
-                })
-                .collect();
+            let labels: Vec<i64> = (0..outer).map(|r| if r % 9 == 4 { -100 } else { rng.below(c) as i64 }).collect();
             let g = Geom::rows(outer, c);
-            let p = SparseCe {
-                smoothing: 0.05,
-                weight: None,
-                ignore_index: Some(-100),
-            };
+            let p = SparseCe { smoothing: 0.05, weight: None, ignore_index: Some(-100) };
             let s = Scale::Uniform(1.0 / outer as f32);
-            let (mut lf, mut ef, mut gf) = (
-                vec![0.0f32; outer],
-                vec![0.0f32; outer],
-                vec![0.0f32; outer * c],
-            );
-            let (mut lh, mut eh, mut gh) = (
-                vec![0.0f32; outer],
-                vec![0.0f32; outer],
-                vec![H::default(); outer * c],
-            );
-            let (mut l2, mut e2, mut l3, mut e3) = (
-                vec![0.0f32; outer],
-                vec![0.0f32; outer],
-                vec![0.0f32; outer],
-                vec![0.0f32; outer],
-            );
+            let (mut lf, mut ef, mut gf) = (vec![0.0f32; outer], vec![0.0f32; outer], vec![0.0f32; outer * c]);
+            let (mut lh, mut eh, mut gh) = (vec![0.0f32; outer], vec![0.0f32; outer], vec![H::default(); outer * c]);
+            let (mut l2, mut e2, mut l3, mut e3) = (vec![0.0f32; outer], vec![0.0f32; outer], vec![0.0f32; outer], vec![0.0f32; outer]);
             let mut inplace = xh.clone();
             with_isa(isa, || {
                 ce_sparse_fwd_bwd(&xf, g, &labels, &p, s, &mut lf, &mut ef, &mut gf, Par::Seq);
                 ce_sparse_fwd_bwd_half(&xh, g, &labels, &p, s, &mut lh, &mut eh, &mut gh, Par::Seq);
                 ce_sparse_fwd_half(&xh, g, &labels, &p, &mut l2, &mut e2, Par::Seq);
-                ce_sparse_fwd_bwd_half_in_place(
-                    &mut inplace,
-                    g,
-                    &labels,
-                    &p,
-                    s,
-                    &mut l3,
-                    &mut e3,
-                    Par::Seq,
-                );
+                ce_sparse_fwd_bwd_half_in_place(&mut inplace, g, &labels, &p, s, &mut l3, &mut e3, Par::Seq);
             });
             assert_eq!((&lf, &ef), (&lh, &eh), "{isa:?} c={c}");
             assert_eq!((&lh, &eh), (&l2, &e2), "{isa:?} c={c}");

@@ -379,6 +379,54 @@ fn versions_2_and_3() {
     assert_rejects(&odd, "malformed header");
 }
 
+/// Every supported dtype × byte order × memory order × format version × shape kind
+/// (0-d, empty, 2-d), built byte by byte and read back to the expected values.
+#[test]
+fn every_dtype_byte_order_memory_order_and_version() {
+    let mut n = 0;
+    for d in ALL {
+        for shape in [&[][..], &[0, 3][..], &[2, 3][..]] {
+            let want = sample(d, shape);
+            // Element values in C order, as little-endian bytes from the writer.
+            let le = &to_bytes(&want)[128..];
+            let size = d.size();
+            let elems: Vec<&[u8]> = le.chunks(size).collect();
+            for fortran in [false, true] {
+                // Fortran order stores the transpose's C order.
+                let order: Vec<usize> = match (fortran, shape) {
+                    (true, [r, c]) => (0..r * c).map(|k| (k % r) * c + k / r).collect(),
+                    _ => (0..elems.len()).collect(),
+                };
+                for (mark, big) in [('<', false), ('>', true), ('=', cfg!(target_endian = "big")), ('|', cfg!(target_endian = "big"))] {
+                    if size > 1 && mark == '|' {
+                        continue; // NumPy writes '|' for one-byte types only (read as native anyway)
+                    }
+                    let data: Vec<u8> = order
+                        .iter()
+                        .flat_map(|&i| {
+                            let mut e = elems[i].to_vec();
+                            if big {
+                                e.reverse();
+                            }
+                            e
+                        })
+                        .collect();
+                    let code = &descr(d)[1..];
+                    let f = if fortran { "True" } else { "False" };
+                    let header = format!("{{'descr': '{mark}{code}', 'fortran_order': {f}, 'shape': {}, }}\n", py_shape(shape));
+                    for version in [(1, 0), (2, 0), (3, 0)] {
+                        let got =
+                            from_bytes(&npy(version, &header, &data), "m.npy").unwrap_or_else(|e| panic!("{header} {version:?}: {e}"));
+                        assert!(same_bits(&got, &want), "{header} {version:?}: {got:?} != {want:?}");
+                        n += 1;
+                    }
+                }
+            }
+        }
+    }
+    assert_eq!(n, 7 * 3 * 2 * 3 * 3 + 2 * 3 * 2 * 3); // '|' only for uint8 and bool
+}
+
 #[test]
 fn header_dict_variations() {
     let data: Vec<u8> = [1.0f32, 2.0, 3.0, 4.0, 5.0, 6.0].iter().flat_map(|v| v.to_le_bytes()).collect();
@@ -623,6 +671,58 @@ fn read_and_write_files() {
     assert_eq!(read(&junk).unwrap_err().to_string(), format!("{}: not a .npy file (bad magic bytes)", junk.display()));
 }
 
+/// `read` streams regular files; its result and every message must be exactly what
+/// `from_bytes` gives on the file's bytes.
+fn assert_read_matches(dir: &TempDir, bytes: &[u8]) {
+    let p = dir.0.join("e.npy");
+    fs::write(&p, bytes).unwrap();
+    let name = p.display().to_string();
+    match (read(&p), from_bytes(bytes, &name)) {
+        (Ok(a), Ok(b)) => assert!(same_bits(&a, &b), "{a:?} != {b:?}"),
+        (Err(a), Err(b)) => assert_eq!(a, b),
+        (a, b) => panic!("read gave {a:?}, from_bytes gave {b:?} for {bytes:?}"),
+    }
+}
+
+#[test]
+fn read_streams_exactly_what_from_bytes_parses() {
+    let dir = TempDir::new("stream");
+    // Every dtype and shape; then every truncation and some trailing bytes.
+    for d in ALL {
+        for shape in [&[][..], &[0][..], &[5][..], &[2, 3, 4][..], &[0, 1_000_000_000_000][..]] {
+            let b = to_bytes(&sample(d, shape));
+            assert_read_matches(&dir, &b);
+            let mut t = b.clone();
+            t.extend([1, 2, 3]);
+            assert_read_matches(&dir, &t);
+        }
+    }
+    let b = to_bytes(&sample(DType::I32, &[3, 2]));
+    for cut in 0..b.len() {
+        assert_read_matches(&dir, &b[..cut]);
+    }
+    // More than one chunk, big-endian and Fortran order; a lying header; short
+    // headers whose preamble runs into the data; other versions.
+    let v: Vec<u8> = (0..30_001).flat_map(|i| (f64::from(i) / 7.0).to_be_bytes()).collect();
+    assert_read_matches(&dir, &npy1(">f8", true, "(3, 10001)", &v));
+    assert_read_matches(&dir, &npy1(">f8", false, "(30001,)", &v));
+    assert_read_matches(&dir, &npy1(">f8", false, "(30001,)", &v[..v.len() - 1]));
+    assert_read_matches(&dir, &npy1("<f8", false, "(1000000000,)", &[1, 2]));
+    assert_read_matches(&dir, &npy1("<f8", false, "(4294967296, 4294967296)", &[]));
+    for hl in [0u8, 1, 2] {
+        let mut f = b"\x93NUMPY\x01\x00".to_vec();
+        f.extend([hl, 0, b'{', b'}', 0]);
+        assert_read_matches(&dir, &f);
+    }
+    assert_read_matches(&dir, &npy((2, 0), "{'descr': '|b1', 'fortran_order': False, 'shape': (3,), }", &[0, 1, 2]));
+    assert_read_matches(&dir, &npy((3, 0), "{'descr': '<u1', 'fortran_order': True, 'shape': (2, 2), }", &[1, 2, 3, 4]));
+    let mut lying = b"\x93NUMPY\x02\x00\xff\xff\xff\xff".to_vec();
+    lying.extend(b"{}");
+    assert_read_matches(&dir, &lying);
+    assert_read_matches(&dir, b"\x93NUMPY\x07\x00rest");
+    assert_read_matches(&dir, b"");
+}
+
 #[test]
 fn write_replaces_existing_file() {
     let dir = TempDir::new("replace");
@@ -790,6 +890,29 @@ fn header_like() -> impl Strategy<Value = String> {
             format!("{{'descr': {d}, 'fortran_order': {f}, 'shape': {shape}, }}")
         }
     })
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 64, ..ProptestConfig::default() })]
+
+    /// The streaming file reader agrees with the in-memory parser on mutated files.
+    #[test]
+    fn prop_read_agrees_with_from_bytes(
+        a in any_array(),
+        flips in prop::collection::vec((any::<prop::sample::Index>(), any::<u8>()), 0..4),
+        cut in prop::option::of(any::<prop::sample::Index>()),
+    ) {
+        let mut b = to_bytes(&a);
+        for (i, v) in flips {
+            let i = i.index(b.len());
+            b[i] = v;
+        }
+        if let Some(c) = cut {
+            b.truncate(c.index(b.len() + 1));
+        }
+        let dir = TempDir::new("prop-stream");
+        assert_read_matches(&dir, &b);
+    }
 }
 
 proptest! {

@@ -39,6 +39,11 @@ pub fn softmax<T: Float>(x: &ArrayViewD<'_, T>, axis: usize, par: Par) -> ArrayD
 /// [`Error::Shape`] if `out` has another shape or is not contiguous.
 pub fn softmax_into<T: Float>(x: &ArrayViewD<'_, T>, axis: usize, out: &mut ArrayViewMutD<'_, T>, par: Par) -> Result<()> {
     same_shape("softmax", "x", x.shape(), "out", out.shape())?;
+    if x.is_empty() {
+        // Nothing to write; the driver would still walk every (empty) row, and a
+        // shape like (2^40, 0) has a trillion of them.
+        return Ok(());
+    }
     let xc = contiguous(x);
     kernels::softmax(slice(&xc), geom(x.shape(), axis), out_slice("softmax", out)?, par);
     Ok(())
@@ -60,8 +65,11 @@ pub fn softmax_into<T: Float>(x: &ArrayViewD<'_, T>, axis: usize, out: &mut Arra
 /// ```
 pub fn softmax_vjp<T: Float>(y: &ArrayViewD<'_, T>, g: &ArrayViewD<'_, T>, axis: usize, par: Par) -> Result<ArrayD<T>> {
     check_grad("softmax", g.shape(), y.shape())?;
-    let (yc, gc) = (contiguous(y), contiguous(g));
     let mut out = ArrayD::zeros(y.raw_dim());
+    if y.is_empty() {
+        return Ok(out); // see softmax_into
+    }
+    let (yc, gc) = (contiguous(y), contiguous(g));
     kernels::softmax_bwd(slice(&yc), slice(&gc), geom(y.shape(), axis), out.as_slice_mut().expect("fresh"), par);
     Ok(out)
 }
@@ -91,6 +99,9 @@ pub fn log_softmax<T: Float>(x: &ArrayViewD<'_, T>, axis: usize, par: Par) -> Ar
 /// [`Error::Shape`] if `out` has another shape or is not contiguous.
 pub fn log_softmax_into<T: Float>(x: &ArrayViewD<'_, T>, axis: usize, out: &mut ArrayViewMutD<'_, T>, par: Par) -> Result<()> {
     same_shape("log_softmax", "x", x.shape(), "out", out.shape())?;
+    if x.is_empty() {
+        return Ok(()); // see softmax_into
+    }
     let xc = contiguous(x);
     kernels::log_softmax(slice(&xc), geom(x.shape(), axis), out_slice("log_softmax", out)?, par);
     Ok(())
@@ -111,8 +122,11 @@ pub fn log_softmax_into<T: Float>(x: &ArrayViewD<'_, T>, axis: usize, out: &mut 
 /// ```
 pub fn log_softmax_vjp<T: Float>(y: &ArrayViewD<'_, T>, g: &ArrayViewD<'_, T>, axis: usize, par: Par) -> Result<ArrayD<T>> {
     check_grad("log_softmax", g.shape(), y.shape())?;
-    let (yc, gc) = (contiguous(y), contiguous(g));
     let mut out = ArrayD::zeros(y.raw_dim());
+    if y.is_empty() {
+        return Ok(out); // see softmax_into
+    }
+    let (yc, gc) = (contiguous(y), contiguous(g));
     kernels::log_softmax_bwd(slice(&yc), slice(&gc), geom(y.shape(), axis), out.as_slice_mut().expect("fresh"), par);
     Ok(out)
 }
@@ -223,7 +237,8 @@ pub fn log_sigmoid_vjp<T: Float>(x: &ArrayViewD<'_, T>, g: &ArrayViewD<'_, T>) -
 /// [`crate::torch::one_hot`].
 ///
 /// # Errors
-/// [`Error::Axis`] if `axis > rank`.
+/// [`Error::Axis`] if `axis > rank`; [`Error::Shape`] if the output cannot be
+/// allocated (its size overflows or the system refuses it).
 ///
 /// ```
 /// use ndarray::array;
@@ -243,9 +258,11 @@ pub fn one_hot<T: Copy + num_traits::Zero>(indices: &ArrayViewD<'_, i64>, depth:
     }
     let mut shape = indices.shape().to_vec();
     shape.insert(axis, depth);
+    // The output is `depth` times the input: allocate it fallibly (a huge depth is an
+    // error, not an abort), before anything else is computed from the shape.
+    let mut out = crate::layout::try_filled("one_hot", "output", &shape, off)?;
     let outer: usize = indices.shape()[..axis].iter().product();
     let inner: usize = indices.shape()[axis..].iter().product();
-    let mut out = ArrayD::from_elem(IxDyn(&shape), off);
     let o = out.as_slice_mut().expect("fresh");
     let idx = contiguous(indices);
     for (p, &v) in slice(&idx).iter().enumerate() {

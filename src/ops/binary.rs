@@ -353,12 +353,14 @@ pub(crate) fn clip<T: Float>(x: T, lo: T, hi: T) -> T {
     x.min(hi).max(lo)
 }
 
-/// The clip gradient mask: 1 where `lo ≤ x ≤ hi` (inclusive, as TF's Minimum/Maximum
-/// gradients), 0 outside and for NaN.
+/// The gradient `g` through [`clip`] at `x`: `g` where `lo ≤ x ≤ hi` (inclusive), else
+/// exactly 0, as TF's Minimum/Maximum gradients select it (`where(x <= hi, g, 0)`):
+/// a select, not a product, so a NaN or infinite `g` at a clipped or NaN `x` still
+/// gives 0.
 #[inline]
-pub(crate) fn clip_mask<T: Float>(x: T, lo: T, hi: T) -> T {
+pub(crate) fn through_clip<T: Float>(x: T, lo: T, hi: T, g: T) -> T {
     if x >= lo && x <= hi {
-        T::one()
+        g
     } else {
         T::zero()
     }
@@ -388,24 +390,32 @@ pub fn binary_crossentropy_clipped_vjp<T: Float>(
     let (lo, hi) = (c::<T>(eps), c::<T>(1.0 - eps));
     Ok(Zip::from(y_true).and(y_pred).and(g).map_collect(|&t, &p, &g| {
         let cl = clip(p, lo, hi);
-        g * clip_mask(p, lo, hi) * (-t / cl + (T::one() - t) / (T::one() - cl))
+        through_clip(p, lo, hi, g * (-t / cl + (T::one() - t) / (T::one() - cl)))
     }))
 }
 
 /// Mean over `axis` (the axis is removed): `ops.mean` as Keras applies it after an
 /// element-wise loss. A zero-length axis gives NaN.
 ///
+/// # Errors
+/// [`Error::Shape`] if the axis has length 0 and the result (one NaN per position)
+/// is too large to allocate.
+///
 /// # Panics
 /// If `axis >= x.ndim()`.
 ///
 /// ```
 /// use ndarray::array;
-/// let m = xent::ops::mean_axis(&array![[1.0f64, 3.0]].into_dyn().view(), 1);
+/// let m = xent::ops::mean_axis(&array![[1.0f64, 3.0]].into_dyn().view(), 1).unwrap();
 /// assert_eq!(m, array![2.0].into_dyn());
 /// ```
-pub fn mean_axis<T: Float>(x: &ArrayViewD<'_, T>, axis: usize) -> ArrayD<T> {
+pub fn mean_axis<T: Float>(x: &ArrayViewD<'_, T>, axis: usize) -> Result<ArrayD<T>> {
     let k = x.shape()[axis];
-    x.map_axis(Axis(axis), |lane| T::of(lane.iter().map(|v| v.f64()).sum::<f64>() / k as f64))
+    if k == 0 {
+        // 0/0 per position; their number is not bounded by the (empty) input's size.
+        return crate::layout::try_filled("mean", "result", &crate::layout::reduced_shape(x.shape(), axis), T::nan());
+    }
+    Ok(x.map_axis(Axis(axis), |lane| T::of(lane.iter().map(|v| v.f64()).sum::<f64>() / k as f64)))
 }
 
 /// VJP of [`mean_axis`]: `g / K` broadcast back over the axis.

@@ -7,7 +7,7 @@ use super::{check_grad, same_shape, Reduction};
 use crate::error::{Error, Result};
 use crate::float::Float;
 use crate::kernels::{self, DenseGrad, Geom, Par, Scale, SparseCe};
-use crate::layout::{contiguous, geom, reduced_shape, slice};
+use crate::layout::{contiguous, geom, reduced_shape, slice, try_filled};
 
 /// Options of the class-index cross-entropy (PyTorch's vocabulary, the most general).
 #[derive(Debug, Clone)]
@@ -276,12 +276,14 @@ pub fn cross_entropy_dense<T: Float>(
 ) -> Result<ArrayD<T>> {
     let op = "cross_entropy";
     same_shape(op, "target", targets.shape(), "input", logits.shape())?;
+    // With a class axis of length 0 the per-position loss is not bounded by the
+    // input's size: allocate it (and the log-sum-exps) fallibly, first.
+    let mut loss = try_filled(op, "loss", &reduced_shape(logits.shape(), axis), T::zero())?;
+    let mut lse = try_filled(op, "log-sum-exp", &[loss.len()], T::zero())?.into_raw_vec_and_offset().0;
     let g = geom(logits.shape(), axis);
     check_weight(op, weight, g.classes)?;
     let xc = contiguous(logits);
     let t = smoothed(targets, label_smoothing, g);
-    let mut loss = ArrayD::zeros(IxDyn(&reduced_shape(logits.shape(), axis)));
-    let mut lse = vec![T::zero(); g.positions()];
     kernels::ce_dense_fwd(slice(&xc), slice(&t), g, weight, loss.as_slice_mut().expect("fresh"), &mut lse, par);
     Ok(reduce(loss, reduction, g.positions() as f64))
 }
@@ -331,13 +333,13 @@ pub fn cross_entropy_dense_vjp<T: Float>(
 ) -> Result<ArrayD<T>> {
     let op = "cross_entropy";
     same_shape(op, "target", targets.shape(), "input", logits.shape())?;
+    let pshape = reduced_shape(logits.shape(), axis);
+    let mut lse = try_filled(op, "log-sum-exp", &pshape, T::zero())?.into_raw_vec_and_offset().0;
     let geo = geom(logits.shape(), axis);
     check_weight(op, weight, geo.classes)?;
     let xc = contiguous(logits);
     let t = smoothed(targets, label_smoothing, geo);
-    let pshape = reduced_shape(logits.shape(), axis);
     let up = upstream(op, g, &pshape, reduction, geo.positions() as f64)?;
-    let mut lse = vec![T::zero(); geo.positions()];
     kernels::logsumexp(slice(&xc), geo, &mut lse, par);
     let mut grad = ArrayD::zeros(logits.raw_dim());
     kernels::ce_dense_bwd(slice(&xc), slice(&t), geo, weight, mode, &lse, up.scale(), grad.as_slice_mut().expect("fresh"), par);

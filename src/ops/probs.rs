@@ -1,13 +1,13 @@
 //! Keras' probability-input losses: clipped categorical cross-entropy, the sparse
 //! variant, focal losses and KL divergence.
 
-use ndarray::{ArrayD, ArrayViewD, Axis, IxDyn, Zip};
+use ndarray::{ArrayD, ArrayViewD, Axis, Zip};
 
-use super::binary::{clip, clip_mask};
+use super::binary::{clip, through_clip};
 use super::{c, check_grad, same_shape};
 use crate::error::Result;
 use crate::float::Float;
-use crate::layout::reduced_shape;
+use crate::layout::{reduced_shape, try_filled};
 
 fn eps_bounds<T: Float>(eps: f64) -> (T, T) {
     (c::<T>(eps), c::<T>(1.0 - eps))
@@ -38,7 +38,7 @@ pub fn categorical_crossentropy_probs<T: Float>(
 ) -> Result<ArrayD<T>> {
     same_shape("categorical_crossentropy", "y_true", y_true.shape(), "y_pred", y_pred.shape())?;
     let (lo, hi) = eps_bounds::<T>(eps);
-    let mut out = ArrayD::zeros(IxDyn(&reduced_shape(y_pred.shape(), axis)));
+    let mut out = try_filled("categorical_crossentropy", "loss", &reduced_shape(y_pred.shape(), axis), T::zero())?;
     Zip::from(&mut out).and(y_true.lanes(Axis(axis))).and(y_pred.lanes(Axis(axis))).for_each(|o, t, p| {
         let s: T = p.iter().copied().sum();
         *o = -t.iter().zip(p.iter()).fold(T::zero(), |acc, (&tc, &pc)| acc + tc * clip(pc / s, lo, hi).ln());
@@ -62,7 +62,7 @@ pub fn categorical_crossentropy_probs_vjp<T: Float>(
     same_shape("categorical_crossentropy", "y_true", y_true.shape(), "y_pred", y_pred.shape())?;
     check_grad("categorical_crossentropy", g.shape(), &reduced_shape(y_pred.shape(), axis))?;
     let (lo, hi) = eps_bounds::<T>(eps);
-    Ok(through_renormalisation(y_true, y_pred, axis, g, |tk, q, gg| -gg * clip_mask(q, lo, hi) * tk / clip(q, lo, hi)))
+    Ok(through_renormalisation(y_true, y_pred, axis, g, |tk, q, gg| through_clip(q, lo, hi, -gg * tk / clip(q, lo, hi))))
 }
 
 /// The VJP through Keras' renormalisation `q = p / s`, `s = Σ_axis p`: given the
@@ -137,7 +137,7 @@ pub fn sparse_categorical_crossentropy_probs_vjp<T: Float>(
     let axis = y_pred.ndim().saturating_sub(1);
     let o = super::SparseOptions { reduction: super::Reduction::None, ..Default::default() };
     let dl = super::cross_entropy_sparse_vjp(&logp.view(), axis, labels, &o, g, crate::kernels::Par::Seq)?;
-    Ok(Zip::from(&dl).and(y_pred).map_collect(|&d, &p| d * clip_mask(p, lo, hi) / clip(p, lo, hi)))
+    Ok(Zip::from(&dl).and(y_pred).map_collect(|&d, &p| through_clip(p, lo, hi, d / clip(p, lo, hi))))
 }
 
 /// Keras' categorical focal cross-entropy on probabilities:
@@ -167,7 +167,7 @@ pub fn categorical_focal_probs<T: Float>(
     same_shape("categorical_focal_crossentropy", "y_true", y_true.shape(), "y_pred", y_pred.shape())?;
     let (lo, hi) = eps_bounds::<T>(eps);
     let (a, gm) = (c::<T>(alpha), c::<T>(gamma));
-    let mut out = ArrayD::zeros(IxDyn(&reduced_shape(y_pred.shape(), axis)));
+    let mut out = try_filled("categorical_focal_crossentropy", "loss", &reduced_shape(y_pred.shape(), axis), T::zero())?;
     Zip::from(&mut out).and(y_true.lanes(Axis(axis))).and(y_pred.lanes(Axis(axis))).for_each(|o, t, p| {
         let s: T = p.iter().copied().sum();
         *o = t.iter().zip(p.iter()).fold(T::zero(), |acc, (&tc, &pc)| {
@@ -202,7 +202,7 @@ pub fn categorical_focal_probs_vjp<T: Float>(
         let om = T::one() - q;
         // d/dq [α (1−q)^γ (−t ln q)] = α[γ(1−q)^(γ−1) t ln q − (1−q)^γ t / q]
         let df = a * (gm * om.powf(gm - T::one()) * tk * q.ln() - om.powf(gm) * tk / q);
-        gg * clip_mask(qh, lo, hi) * df
+        through_clip(qh, lo, hi, gg * df)
     }))
 }
 
@@ -264,13 +264,14 @@ pub fn binary_focal_vjp<T: Float>(
     g: &ArrayViewD<'_, T>,
 ) -> Result<ArrayD<T>> {
     check_grad("binary_focal_crossentropy", g.shape(), y_pred.shape())?;
-    let ones = ArrayD::from_elem(y_pred.raw_dim(), T::one());
+    // d(bce)/d(input) with an upstream of ones: a broadcast 1, not an array of them.
+    let one = ndarray::arr0(T::one()).into_dyn();
+    let ones = one.broadcast(y_pred.raw_dim()).ok_or_else(|| crate::Error::shape("binary_focal_crossentropy", "cannot broadcast"))?;
     let (bce, dbce) = match logits {
-        Some(x) => (super::sigmoid_cross_entropy(y_true, x)?, super::sigmoid_cross_entropy_vjp(y_true, x, &ones.view())?),
-        None => (
-            super::binary_crossentropy_clipped(y_true, y_pred, eps)?,
-            super::binary_crossentropy_clipped_vjp(y_true, y_pred, eps, &ones.view())?,
-        ),
+        Some(x) => (super::sigmoid_cross_entropy(y_true, x)?, super::sigmoid_cross_entropy_vjp(y_true, x, &ones)?),
+        None => {
+            (super::binary_crossentropy_clipped(y_true, y_pred, eps)?, super::binary_crossentropy_clipped_vjp(y_true, y_pred, eps, &ones)?)
+        }
     };
     let (a, gm) = (c::<T>(alpha), c::<T>(gamma));
     let mut out = ArrayD::zeros(y_pred.raw_dim());
@@ -305,7 +306,7 @@ pub fn kl_divergence<T: Float>(y_true: &ArrayViewD<'_, T>, y_pred: &ArrayViewD<'
     same_shape("kl_divergence", "y_true", y_true.shape(), "y_pred", y_pred.shape())?;
     let axis = y_pred.ndim().saturating_sub(1);
     let lo = c::<T>(eps);
-    let mut out = ArrayD::zeros(IxDyn(&reduced_shape(y_pred.shape(), axis)));
+    let mut out = try_filled("kl_divergence", "loss", &reduced_shape(y_pred.shape(), axis), T::zero())?;
     Zip::from(&mut out).and(y_true.lanes(Axis(axis))).and(y_pred.lanes(Axis(axis))).for_each(|o, t, p| {
         *o = t.iter().zip(p.iter()).fold(T::zero(), |acc, (&tc, &pc)| {
             let (tc, pc) = (clip(tc, lo, T::one()), clip(pc, lo, T::one()));
@@ -332,6 +333,6 @@ pub fn kl_divergence_vjp<T: Float>(
     let ge = super::categorical::expand_positions(g, y_pred.shape(), axis);
     Ok(Zip::from(y_true).and(y_pred).and(&ge).map_collect(|&t, &p, &gg| {
         let tc = clip(t, lo, T::one());
-        -gg * clip_mask(p, lo, T::one()) * tc / clip(p, lo, T::one())
+        through_clip(p, lo, T::one(), -gg * tc / clip(p, lo, T::one()))
     }))
 }

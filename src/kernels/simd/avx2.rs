@@ -7,10 +7,7 @@ use core::arch::x86_64::*;
 
 use half::{bf16, f16};
 
-use super::{
-    Io, Simd, EXP_C1, EXP_C2, EXP_HI, EXP_LO, EXP_LOG2E, EXP_POLY, EXP_ZERO, LN_LN2, LN_POLY,
-    LN_SQRT2,
-};
+use super::{Io, Simd, EXP_C1, EXP_C2, EXP_HI, EXP_LO, EXP_LOG2E, EXP_POLY, EXP_ZERO, LN_LN2, LN_POLY, LN_SQRT2};
 
 /// Proof that the running code may use AVX2, FMA and F16C.
 #[derive(Debug, Clone, Copy)]
@@ -94,9 +91,7 @@ impl Simd for Avx2 {
         let x = self.clamp(x, self.splat(EXP_LO), self.splat(EXP_HI));
         // SAFETY: token ⇒ AVX2 + FMA.
         unsafe {
-            let n = _mm256_round_ps::<{ _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC }>(
-                _mm256_mul_ps(x, _mm256_set1_ps(EXP_LOG2E)),
-            );
+            let n = _mm256_round_ps::<{ _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC }>(_mm256_mul_ps(x, _mm256_set1_ps(EXP_LOG2E)));
             let r = _mm256_fnmadd_ps(n, _mm256_set1_ps(EXP_C1), x);
             let r = _mm256_fnmadd_ps(n, _mm256_set1_ps(EXP_C2), r);
             let mut p = _mm256_set1_ps(EXP_POLY[0]);
@@ -129,10 +124,7 @@ impl Simd for Avx2 {
         unsafe {
             let one = _mm256_set1_ps(1.0);
             let bits = _mm256_castps_si256(x);
-            let e = _mm256_cvtepi32_ps(_mm256_sub_epi32(
-                _mm256_srli_epi32::<23>(bits),
-                _mm256_set1_epi32(127),
-            ));
+            let e = _mm256_cvtepi32_ps(_mm256_sub_epi32(_mm256_srli_epi32::<23>(bits), _mm256_set1_epi32(127)));
             let m = _mm256_castsi256_ps(_mm256_or_si256(
                 _mm256_and_si256(bits, _mm256_set1_epi32(0x007F_FFFF)),
                 _mm256_set1_epi32(0x3F80_0000),
@@ -296,10 +288,7 @@ fn f32_to_bf16_bits(_: Avx2, v: __m256) -> __m128i {
         let u = _mm256_castps_si256(v);
         let hi = _mm256_srli_epi32::<16>(u);
         let lsb = _mm256_and_si256(hi, _mm256_set1_epi32(1));
-        let rounded = _mm256_srli_epi32::<16>(_mm256_add_epi32(
-            _mm256_add_epi32(u, _mm256_set1_epi32(0x7FFF)),
-            lsb,
-        ));
+        let rounded = _mm256_srli_epi32::<16>(_mm256_add_epi32(_mm256_add_epi32(u, _mm256_set1_epi32(0x7FFF)), lsb));
         let quiet = _mm256_or_si256(hi, _mm256_set1_epi32(0x40));
         let nan = _mm256_castps_si256(_mm256_cmp_ps::<_CMP_UNORD_Q>(v, v));
         let bits = _mm256_blendv_epi8(rounded, quiet, nan);

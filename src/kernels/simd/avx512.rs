@@ -7,10 +7,7 @@ use core::arch::x86_64::*;
 
 use half::{bf16, f16};
 
-use super::{
-    Io, Simd, EXP_C1, EXP_C2, EXP_HI, EXP_LO, EXP_LOG2E, EXP_POLY, EXP_ZERO, LN_LN2, LN_POLY,
-    LN_SQRT2,
-};
+use super::{Io, Simd, EXP_C1, EXP_C2, EXP_HI, EXP_LO, EXP_LOG2E, EXP_POLY, EXP_ZERO, LN_LN2, LN_POLY, LN_SQRT2};
 
 /// Proof that the running code may use AVX-512 F/BW/VL, AVX2, FMA and F16C.
 #[derive(Debug, Clone, Copy)]
@@ -89,9 +86,7 @@ impl Simd for Avx512 {
         let x = self.clamp(x, self.splat(EXP_LO), self.splat(EXP_HI));
         // SAFETY: token ⇒ AVX-512F.
         unsafe {
-            let n = _mm512_roundscale_ps::<{ _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC }>(
-                _mm512_mul_ps(x, _mm512_set1_ps(EXP_LOG2E)),
-            );
+            let n = _mm512_roundscale_ps::<{ _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC }>(_mm512_mul_ps(x, _mm512_set1_ps(EXP_LOG2E)));
             let r = _mm512_fnmadd_ps(n, _mm512_set1_ps(EXP_C1), x);
             let r = _mm512_fnmadd_ps(n, _mm512_set1_ps(EXP_C2), r);
             let mut p = _mm512_set1_ps(EXP_POLY[0]);
@@ -184,12 +179,7 @@ impl Simd for Avx512 {
     #[inline(always)]
     fn keep_where(self, keep: __m512, v: __m512) -> __m512 {
         // SAFETY: token ⇒ AVX-512F.
-        unsafe {
-            _mm512_maskz_mov_ps(
-                _mm512_cmp_ps_mask::<_CMP_NEQ_UQ>(keep, _mm512_setzero_ps()),
-                v,
-            )
-        }
+        unsafe { _mm512_maskz_mov_ps(_mm512_cmp_ps_mask::<_CMP_NEQ_UQ>(keep, _mm512_setzero_ps()), v) }
     }
     #[inline(always)]
     unsafe fn gather(self, base: *const f32, idx: __m512i) -> __m512 {
@@ -238,10 +228,7 @@ fn f32_to_bf16_bits(_: Avx512, v: __m512) -> __m256i {
         let u = _mm512_castps_si512(v);
         let hi = _mm512_srli_epi32::<16>(u);
         let lsb = _mm512_and_si512(hi, _mm512_set1_epi32(1));
-        let rounded = _mm512_srli_epi32::<16>(_mm512_add_epi32(
-            _mm512_add_epi32(u, _mm512_set1_epi32(0x7FFF)),
-            lsb,
-        ));
+        let rounded = _mm512_srli_epi32::<16>(_mm512_add_epi32(_mm512_add_epi32(u, _mm512_set1_epi32(0x7FFF)), lsb));
         let quiet = _mm512_or_si512(hi, _mm512_set1_epi32(0x40));
         let nan = _mm512_cmp_ps_mask::<_CMP_UNORD_Q>(v, v);
         _mm512_cvtepi32_epi16(_mm512_mask_blend_epi32(nan, rounded, quiet))

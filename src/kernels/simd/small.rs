@@ -27,11 +27,7 @@ pub(crate) struct Layout<'a, T> {
 
 /// The [`Layout`] arrays for `c` classes and `n` lanes: `(rows_of, class_of, w_pattern)`.
 #[allow(clippy::type_complexity)] // three parallel arrays
-pub(crate) fn layout<T: Copy>(
-    c: usize,
-    n: usize,
-    w: Option<&[T]>,
-) -> (Vec<i32>, Vec<i32>, Option<Vec<T>>) {
+pub(crate) fn layout<T: Copy>(c: usize, n: usize, w: Option<&[T]>) -> (Vec<i32>, Vec<i32>, Option<Vec<T>>) {
     let rows_of = (0..c * n).map(|e| (e / c) as i32).collect();
     let class_of = (0..c * n).map(|e| (e % c) as i32).collect();
     let wp = w.map(|w| (0..c * n).map(|e| w[e % c]).collect());
@@ -60,13 +56,7 @@ struct GroupStats<V> {
 /// # Safety
 /// `base + l·c + k` must be in bounds for every lane `l < N` and class `k < c ≤ MAX_C`.
 #[inline(always)]
-unsafe fn group_stats<S: Io<f32>>(
-    s: S,
-    base: *const f32,
-    c: usize,
-    idx: S::I,
-    smooth: Option<Option<&[f32]>>,
-) -> GroupStats<S::V> {
+unsafe fn group_stats<S: Io<f32>>(s: S, base: *const f32, c: usize, idx: S::I, smooth: Option<Option<&[f32]>>) -> GroupStats<S::V> {
     let (ninf, zero) = (s.splat(f32::NEG_INFINITY), s.splat(0.0));
     let mut cols = [zero; MAX_C];
     let mut m = ninf;
@@ -90,14 +80,7 @@ unsafe fn group_stats<S: Io<f32>>(
 /// non-NaN entries, `se = Σ exp(x − m)` and `ls = ln se` (NaN for a NaN or `+inf`
 /// entry, and when `m = −inf`).
 #[inline(always)]
-pub(crate) fn stats<S: Io<f32>>(
-    s: S,
-    x: &[f32],
-    c: usize,
-    m: &mut [f32],
-    se: &mut [f32],
-    ls: &mut [f32],
-) {
+pub(crate) fn stats<S: Io<f32>>(s: S, x: &[f32], c: usize, m: &mut [f32], se: &mut [f32], ls: &mut [f32]) {
     let n = S::N;
     let rows = m.len();
     assert!(rows.is_multiple_of(n) && ls.len() == rows && se.len() == rows);
@@ -159,24 +142,14 @@ pub(crate) fn ce_stats<S: Io<f32>>(
 ) {
     let n = S::N;
     let rows = y.len();
-    assert!(
-        rows.is_multiple_of(n)
-            && keep.len() == rows
-            && scale.len() == rows
-            && loss.len() == rows
-            && lse.len() == rows
-    );
+    assert!(rows.is_multiple_of(n) && keep.len() == rows && scale.len() == rows && loss.len() == rows && lse.len() == rows);
     assert!((1..=MAX_C).contains(&c) && x.len() == rows * c);
     assert!(y.iter().all(|&v| (0..c as i32).contains(&v)));
     if let Some(w) = p.w {
         assert_eq!(w.len(), c);
     }
     if let Some(gr) = grad.as_ref() {
-        assert!(
-            [gr.m.len(), gr.ls.len(), gr.a.len(), gr.b.len(), gr.by.len()]
-                .iter()
-                .all(|&l| l == rows)
-        );
+        assert!([gr.m.len(), gr.ls.len(), gr.a.len(), gr.b.len(), gr.by.len()].iter().all(|&l| l == rows));
     }
     let idx = row_starts(s, c);
     let smoothing = p.eps > 0.0;
@@ -196,11 +169,7 @@ pub(crate) fn ce_stats<S: Io<f32>>(
         let wy = p.w.map_or(one, |w| unsafe { s.gather(w.as_ptr(), yv) });
         let kv = ld(s, keep, r, n, zero);
         let v = s.mul(wy, s.add(s.sub(st.m, xy), ls));
-        let l = if smoothing {
-            s.mul_add(one_m_eps, v, s.mul(eps_inv_c, s.mul_add(ls, sum_w, st.sm)))
-        } else {
-            v
-        };
+        let l = if smoothing { s.mul_add(one_m_eps, v, s.mul(eps_inv_c, s.mul_add(ls, sum_w, st.sm))) } else { v };
         // SAFETY: `r + N ≤ rows`, the length of every per-row array (asserted).
         unsafe {
             stu(s, loss, r, n, s.keep_where(kv, l));
@@ -241,14 +210,7 @@ fn group<S: Io<f32>>(s: S, v: &[f32], g: usize) -> S::V {
 /// minus `b_y` at the label, zeroed in rows with `keep = 0`.
 #[inline(always)]
 #[allow(clippy::too_many_arguments)] // the per-row vectors of the formula
-fn out_vec<S: Io<f32>>(
-    s: S,
-    xv: S::V,
-    lay: &Layout<'_, f32>,
-    j: usize,
-    rows: [S::V; 4],
-    fix: Option<(S::I, S::V, S::V)>,
-) -> S::V {
+fn out_vec<S: Io<f32>>(s: S, xv: S::V, lay: &Layout<'_, f32>, j: usize, rows: [S::V; 4], fix: Option<(S::I, S::V, S::V)>) -> S::V {
     let n = S::N;
     let idx = s.load_idx(&lay.rows_of[j * n..]);
     let [mv, lv, av, bv] = rows;
@@ -286,19 +248,8 @@ pub(crate) fn grad<S: Io<f32>>(
     let rows = check_rows::<S>(x.len(), lay, [m, l, a, b], fix);
     assert_eq!(out.len(), x.len());
     for g in 0..rows / n {
-        let rv = [
-            group(s, m, g),
-            group(s, l, g),
-            group(s, a, g),
-            group(s, b, g),
-        ];
-        let fv = fix.map(|f| {
-            (
-                s.load_idx(&f.y[g * n..]),
-                group(s, f.by, g),
-                group(s, f.keep, g),
-            )
-        });
+        let rv = [group(s, m, g), group(s, l, g), group(s, a, g), group(s, b, g)];
+        let fv = fix.map(|f| (s.load_idx(&f.y[g * n..]), group(s, f.by, g), group(s, f.keep, g)));
         for j in 0..c {
             let i = (g * c + j) * n;
             // SAFETY: `i + N ≤ rows·C = x.len() = out.len()`.
@@ -326,19 +277,8 @@ pub(crate) fn grad_in_place<S: Io<f32>>(
     let (n, c) = (S::N, lay.c);
     let rows = check_rows::<S>(x.len(), lay, [m, l, a, b], fix);
     for g in 0..rows / n {
-        let rv = [
-            group(s, m, g),
-            group(s, l, g),
-            group(s, a, g),
-            group(s, b, g),
-        ];
-        let fv = fix.map(|f| {
-            (
-                s.load_idx(&f.y[g * n..]),
-                group(s, f.by, g),
-                group(s, f.keep, g),
-            )
-        });
+        let rv = [group(s, m, g), group(s, l, g), group(s, a, g), group(s, b, g)];
+        let fv = fix.map(|f| (s.load_idx(&f.y[g * n..]), group(s, f.by, g), group(s, f.keep, g)));
         for j in 0..c {
             let i = (g * c + j) * n;
             // SAFETY: `i + N ≤ rows·C = x.len()`.
@@ -351,12 +291,7 @@ pub(crate) fn grad_in_place<S: Io<f32>>(
 }
 
 /// Check the per-row arrays of a gradient pass; returns the row count.
-fn check_rows<S: Simd>(
-    len: usize,
-    lay: &Layout<'_, f32>,
-    per_row: [&[f32]; 4],
-    fix: Option<Fix<'_, f32>>,
-) -> usize {
+fn check_rows<S: Simd>(len: usize, lay: &Layout<'_, f32>, per_row: [&[f32]; 4], fix: Option<Fix<'_, f32>>) -> usize {
     let (n, c) = (S::N, lay.c);
     let rows = per_row[0].len();
     assert!(rows.is_multiple_of(n) && per_row.iter().all(|v| v.len() == rows));
@@ -372,19 +307,10 @@ fn check_rows<S: Simd>(
 
 /// `out = (x − m_row) − l_row` over groups of rows.
 #[inline(always)]
-pub(crate) fn sub2<S: Io<f32>>(
-    s: S,
-    x: &[f32],
-    lay: &Layout<'_, f32>,
-    m: &[f32],
-    l: &[f32],
-    out: &mut [f32],
-) {
+pub(crate) fn sub2<S: Io<f32>>(s: S, x: &[f32], lay: &Layout<'_, f32>, m: &[f32], l: &[f32], out: &mut [f32]) {
     let (n, c) = (S::N, lay.c);
     let rows = m.len();
-    assert!(
-        rows.is_multiple_of(n) && l.len() == rows && x.len() == rows * c && out.len() == x.len()
-    );
+    assert!(rows.is_multiple_of(n) && l.len() == rows && x.len() == rows * c && out.len() == x.len());
     assert_eq!(lay.rows_of.len(), c * n);
     for g in 0..rows / n {
         let (mv, lv) = (group(s, m, g), group(s, l, g));
@@ -394,13 +320,7 @@ pub(crate) fn sub2<S: Io<f32>>(
             // SAFETY: `i + N ≤ rows·C = x.len() = out.len()`.
             unsafe {
                 let xv = ldu(s, x, i, n, s.splat(0.0));
-                stu(
-                    s,
-                    out,
-                    i,
-                    n,
-                    s.sub(s.sub(xv, s.permute(mv, idx)), s.permute(lv, idx)),
-                );
+                stu(s, out, i, n, s.sub(s.sub(xv, s.permute(mv, idx)), s.permute(lv, idx)));
             }
         }
     }
