@@ -98,6 +98,11 @@ pub enum Error {
 impl Error {
     /// True for mistakes in how xent was called (unknown names, bad parameter values):
     /// the CLI exits 2 for these and 1 for everything else.
+    ///
+    /// ```
+    /// let e = xent::registry::find("no.such.op").unwrap_err();
+    /// assert!(e.is_usage());
+    /// ```
     pub fn is_usage(&self) -> bool {
         matches!(self, Error::Usage(_) | Error::Param { .. } | Error::Axis { .. })
     }

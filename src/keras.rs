@@ -83,6 +83,17 @@ pub fn categorical_crossentropy<T: Float>(
 ///
 /// # Errors
 /// As the forward, plus [`Error::Shape`] for a wrong `g`.
+///
+/// ```
+/// use ndarray::array;
+/// let t = array![[1.0f64, 0.0]].into_dyn();
+/// let p = array![[0.5f64, 0.5]].into_dyn();
+/// let g = array![1.0f64].into_dyn();
+/// let dl = xent::keras::categorical_crossentropy_grad(&t.view(), &p.view(), true, 0.0, -1, &g.view()).unwrap();
+/// assert_eq!(dl, array![[-0.5, 0.5]].into_dyn()); // softmax([0.5, 0.5]) − t
+/// let dp = xent::keras::categorical_crossentropy_grad(&t.view(), &p.view(), false, 0.0, -1, &g.view()).unwrap();
+/// assert_eq!(dp, array![[-1.0, 1.0]].into_dyn()); // through the renormalisation
+/// ```
 pub fn categorical_crossentropy_grad<T: Float>(
     y_true: &ArrayViewD<'_, T>,
     y_pred: &ArrayViewD<'_, T>,
@@ -178,6 +189,15 @@ pub fn sparse_categorical_crossentropy<T: Float>(
 ///
 /// # Errors
 /// As the forward, plus [`Error::Shape`] for a wrong `g`.
+///
+/// ```
+/// use ndarray::array;
+/// let x = array![[0.0f64, 0.0], [0.0, 0.0]].into_dyn();
+/// let y = array![0i64, 9].into_dyn(); // 9 is ignored
+/// let g = array![1.0f64, 1.0].into_dyn();
+/// let dx = xent::keras::sparse_categorical_crossentropy_grad(&y.view(), &x.view(), true, Some(9), -1, &g.view()).unwrap();
+/// assert_eq!(dx, array![[-0.5, 0.5], [0.0, 0.0]].into_dyn());
+/// ```
 pub fn sparse_categorical_crossentropy_grad<T: Float>(
     y_true: &ArrayViewD<'_, i64>,
     y_pred: &ArrayViewD<'_, T>,
@@ -293,6 +313,14 @@ pub fn binary_crossentropy<T: Float>(
 ///
 /// # Errors
 /// As the forward, plus [`Error::Shape`] for a wrong `g`.
+///
+/// ```
+/// use ndarray::array;
+/// let t = array![[1.0f64, 0.0]].into_dyn();
+/// let x = array![[0.0f64, 0.0]].into_dyn();
+/// let dx = xent::keras::binary_crossentropy_grad(&t.view(), &x.view(), true, 0.0, -1, &array![1.0].into_dyn().view()).unwrap();
+/// assert_eq!(dx, array![[-0.25, 0.25]].into_dyn()); // (σ(x) − t) / 2: the mean over the last axis
+/// ```
 pub fn binary_crossentropy_grad<T: Float>(
     y_true: &ArrayViewD<'_, T>,
     y_pred: &ArrayViewD<'_, T>,
@@ -350,6 +378,15 @@ pub fn categorical_focal_crossentropy<T: Float>(
 ///
 /// # Errors
 /// As the forward, plus [`Error::Shape`] for a wrong `g`.
+///
+/// ```
+/// use ndarray::array;
+/// let t = array![[1.0f64, 0.0]].into_dyn();
+/// let p = array![[0.5f64, 0.5]].into_dyn();
+/// // alpha = 1, gamma = 0: the focal loss is the clipped cross-entropy
+/// let dp = xent::keras::categorical_focal_crossentropy_grad(&t.view(), &p.view(), 1.0, 0.0, false, 0.0, -1, &array![1.0].into_dyn().view()).unwrap();
+/// assert_eq!(dp, array![[-1.0, 1.0]].into_dyn());
+/// ```
 #[allow(clippy::too_many_arguments)] // Keras' own argument list plus `g`
 pub fn categorical_focal_crossentropy_grad<T: Float>(
     y_true: &ArrayViewD<'_, T>,
@@ -418,6 +455,15 @@ pub fn binary_focal_crossentropy<T: Float>(
 ///
 /// # Errors
 /// As the forward, plus [`Error::Shape`] for a wrong `g`.
+///
+/// ```
+/// use ndarray::array;
+/// let t = array![[1.0f64]].into_dyn();
+/// let p = array![[0.5f64]].into_dyn();
+/// // gamma = 0 and no balancing: the focal loss is the clipped BCE, d/dp = −t/p
+/// let dp = xent::keras::binary_focal_crossentropy_grad(&t.view(), &p.view(), false, 0.25, 0.0, false, 0.0, -1, &array![1.0].into_dyn().view()).unwrap();
+/// assert_eq!(dp[[0, 0]], -2.0);
+/// ```
 #[allow(clippy::too_many_arguments)] // Keras' own argument list plus `g`
 pub fn binary_focal_crossentropy_grad<T: Float>(
     y_true: &ArrayViewD<'_, T>,
@@ -463,6 +509,13 @@ pub fn kl_divergence<T: Float>(y_true: &ArrayViewD<'_, T>, y_pred: &ArrayViewD<'
 ///
 /// # Errors
 /// As the forward, plus [`Error::Shape`] for a wrong `g`.
+///
+/// ```
+/// use ndarray::array;
+/// let t = array![[0.5f64, 0.5]].into_dyn();
+/// let dp = xent::keras::kl_divergence_grad(&t.view(), &t.view(), &array![1.0].into_dyn().view()).unwrap();
+/// assert_eq!(dp, array![[-1.0, -1.0]].into_dyn());
+/// ```
 pub fn kl_divergence_grad<T: Float>(y_true: &ArrayViewD<'_, T>, y_pred: &ArrayViewD<'_, T>, g: &ArrayViewD<'_, T>) -> Result<ArrayD<T>> {
     same("keras.losses.kl_divergence", y_true.shape(), y_pred.shape())?;
     ops::kl_divergence_vjp(y_true, y_pred, EPSILON, g)
@@ -516,6 +569,11 @@ impl KerasReduction {
 
 /// Keras' `squeeze_or_expand_to_same_rank` on shapes: returns the shapes `x1`, `x2`
 /// take (only a trailing 1 is squeezed, or a rank-1 partner expanded).
+///
+/// ```
+/// assert_eq!(xent::keras::squeeze_or_expand(&[4, 1], &[4]), (vec![4, 1], vec![4, 1]));
+/// assert_eq!(xent::keras::squeeze_or_expand(&[2, 3, 1], &[2, 3]), (vec![2, 3], vec![2, 3]));
+/// ```
 pub fn squeeze_or_expand(x1: &[usize], x2: &[usize]) -> (Vec<usize>, Vec<usize>) {
     let (mut a, mut b) = (x1.to_vec(), x2.to_vec());
     if a.len() == b.len() + 1 && a.last() == Some(&1) {

@@ -39,6 +39,10 @@ pub fn geom(shape: &[usize], axis: usize) -> Geom {
 }
 
 /// `shape` with `axis` removed: the shape of a per-position result.
+///
+/// ```
+/// assert_eq!(xent::layout::reduced_shape(&[2, 5, 3], 1), vec![2, 3]);
+/// ```
 pub fn reduced_shape(shape: &[usize], axis: usize) -> Vec<usize> {
     let mut s = shape.to_vec();
     s.remove(axis);
@@ -46,6 +50,13 @@ pub fn reduced_shape(shape: &[usize], axis: usize) -> Vec<usize> {
 }
 
 /// A standard-layout (C-contiguous) view of `a`, copying only when `a` is strided.
+///
+/// ```
+/// use ndarray::array;
+/// let a = array![[1, 2], [3, 4]].into_dyn();
+/// let t = a.t();
+/// assert_eq!(xent::layout::contiguous(&t).as_slice(), Some(&[1, 3, 2, 4][..]));
+/// ```
 pub fn contiguous<'a, T: Clone>(a: &'a ArrayViewD<'a, T>) -> CowArray<'a, T, IxDyn> {
     a.as_standard_layout()
 }
@@ -54,11 +65,24 @@ pub fn contiguous<'a, T: Clone>(a: &'a ArrayViewD<'a, T>) -> CowArray<'a, T, IxD
 ///
 /// # Panics
 /// If `a` is not in standard layout (an internal bug: call [`contiguous`] first).
+///
+/// ```
+/// use ndarray::array;
+/// let a = array![[1.0f32, 2.0]].into_dyn();
+/// let v = a.view();
+/// let c = xent::layout::contiguous(&v);
+/// assert_eq!(xent::layout::slice(&c), &[1.0, 2.0]);
+/// ```
 pub fn slice<'a, T>(a: &'a CowArray<'_, T, IxDyn>) -> &'a [T] {
     a.as_slice().expect("standard layout")
 }
 
 /// A zero-filled owned array of `shape`.
+///
+/// ```
+/// let z = xent::layout::zeros::<f64>(&[2, 3]);
+/// assert_eq!(z.shape(), &[2, 3]);
+/// ```
 pub fn zeros<T: Clone + num_traits::Zero>(shape: &[usize]) -> ArrayD<T> {
     ArrayD::zeros(IxDyn(shape))
 }
@@ -99,6 +123,11 @@ pub fn try_filled<T: Clone>(op: &str, what: &str, shape: &[usize], value: T) -> 
 ///
 /// # Errors
 /// [`Error::Shape`] if the product overflows `usize`.
+///
+/// ```
+/// assert_eq!(xent::layout::numel("op", "x", &[2, 3, 4]).unwrap(), 24);
+/// assert!(xent::layout::numel("op", "x", &[usize::MAX, 2]).is_err());
+/// ```
 pub fn numel(op: &str, what: &str, shape: &[usize]) -> Result<usize> {
     shape
         .iter()

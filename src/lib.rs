@@ -31,6 +31,13 @@ static DEFAULT_PAR: AtomicUsize = AtomicUsize::new(usize::MAX);
 /// which mirror the frameworks' signatures and so take no [`Par`] argument. The core
 /// ops and kernels always take it explicitly. Default: every thread of the current
 /// rayon pool.
+///
+/// ```
+/// xent::set_default_par(xent::Par::Seq);
+/// assert_eq!(xent::default_par(), xent::Par::Seq);
+/// xent::set_default_par(xent::Par::Rayon(0));
+/// assert_eq!(xent::default_par(), xent::Par::Rayon(0));
+/// ```
 pub fn default_par() -> Par {
     match DEFAULT_PAR.load(Ordering::Relaxed) {
         0 => Par::Seq,

@@ -412,6 +412,11 @@ fn distance(a: &str, b: &str) -> usize {
 }
 
 /// `" (did you mean `x`?)"` for the closest candidate, or `""` when none is close.
+///
+/// ```
+/// let s = xent::registry::suggest("lables", ["labels", "logits"].into_iter());
+/// assert_eq!(s, " (did you mean `labels`?)");
+/// ```
 pub fn suggest<'a>(name: &str, candidates: impl Iterator<Item = &'a str>) -> String {
     let best = candidates.map(|c| (distance(name, c), c)).min();
     match best {
@@ -1085,6 +1090,10 @@ fn torch_bcel_t<T: Float>(c: &Call, g: Option<&str>) -> Result<ArrayD<T>> {
 }
 
 /// The op table as help text: one block per op with its inputs and parameters.
+///
+/// ```
+/// assert!(xent::registry::help().contains("torch.nn.functional.cross_entropy"));
+/// ```
 pub fn help() -> String {
     let mut s = String::from("OPS (inputs; parameters with defaults):\n");
     for o in OPS {

@@ -41,6 +41,13 @@ pub fn softmax<T: Float>(logits: &ArrayViewD<'_, T>, axis: i64) -> Result<ArrayD
 ///
 /// # Errors
 /// As [`softmax`], plus [`Error::Shape`] if `g` differs in shape from `logits`.
+///
+/// ```
+/// use ndarray::array;
+/// let x = array![0.0f64, 0.0].into_dyn();
+/// let dx = xent::tf::softmax_grad(&x.view(), -1, &array![1.0, 0.0].into_dyn().view()).unwrap();
+/// assert_eq!(dx, array![0.25, -0.25].into_dyn());
+/// ```
 pub fn softmax_grad<T: Float>(logits: &ArrayViewD<'_, T>, axis: i64, g: &ArrayViewD<'_, T>) -> Result<ArrayD<T>> {
     let y = softmax(logits, axis)?;
     let a = normalize_axis("tf.nn.softmax", "logits", axis, logits.shape())?;
@@ -67,6 +74,13 @@ pub fn log_softmax<T: Float>(logits: &ArrayViewD<'_, T>, axis: i64) -> Result<Ar
 ///
 /// # Errors
 /// As [`softmax_grad`].
+///
+/// ```
+/// use ndarray::array;
+/// let x = array![0.0f64, 0.0].into_dyn();
+/// let dx = xent::tf::log_softmax_grad(&x.view(), -1, &array![1.0, 0.0].into_dyn().view()).unwrap();
+/// assert_eq!(dx, array![0.5, -0.5].into_dyn());
+/// ```
 pub fn log_softmax_grad<T: Float>(logits: &ArrayViewD<'_, T>, axis: i64, g: &ArrayViewD<'_, T>) -> Result<ArrayD<T>> {
     let y = log_softmax(logits, axis)?;
     let a = normalize_axis("tf.nn.log_softmax", "logits", axis, logits.shape())?;
@@ -87,6 +101,12 @@ pub fn sigmoid<T: Float>(x: &ArrayViewD<'_, T>) -> ArrayD<T> {
 ///
 /// # Errors
 /// [`Error::Shape`] if `g` differs in shape from `x`.
+///
+/// ```
+/// use ndarray::array;
+/// let dx = xent::tf::sigmoid_grad(&array![0.0f64].into_dyn().view(), &array![2.0].into_dyn().view()).unwrap();
+/// assert_eq!(dx[[0]], 0.5);
+/// ```
 pub fn sigmoid_grad<T: Float>(x: &ArrayViewD<'_, T>, g: &ArrayViewD<'_, T>) -> Result<ArrayD<T>> {
     ops::sigmoid_vjp(&ops::sigmoid(x).view(), g)
 }
@@ -105,6 +125,12 @@ pub fn log_sigmoid<T: Float>(x: &ArrayViewD<'_, T>) -> ArrayD<T> {
 ///
 /// # Errors
 /// [`Error::Shape`] if `g` differs in shape from `x`.
+///
+/// ```
+/// use ndarray::array;
+/// let dx = xent::tf::log_sigmoid_grad(&array![0.0f64].into_dyn().view(), &array![1.0].into_dyn().view()).unwrap();
+/// assert_eq!(dx[[0]], 0.5);
+/// ```
 pub fn log_sigmoid_grad<T: Float>(x: &ArrayViewD<'_, T>, g: &ArrayViewD<'_, T>) -> Result<ArrayD<T>> {
     ops::log_sigmoid_vjp(x, g)
 }
@@ -177,6 +203,14 @@ pub fn softmax_cross_entropy_with_logits<T: Float>(labels: &ArrayViewD<'_, T>, l
 ///
 /// # Errors
 /// As the forward, plus [`Error::Shape`] for a wrong `g`.
+///
+/// ```
+/// use ndarray::array;
+/// let t = array![[2.0f64, 0.0]].into_dyn(); // labels that do not sum to 1
+/// let x = array![[0.0f64, 0.0]].into_dyn();
+/// let dx = xent::tf::softmax_cross_entropy_with_logits_grad(&t.view(), &x.view(), -1, &array![1.0].into_dyn().view()).unwrap();
+/// assert_eq!(dx, array![[-1.5, 0.5]].into_dyn()); // softmax - labels, not the derivative
+/// ```
 pub fn softmax_cross_entropy_with_logits_grad<T: Float>(
     labels: &ArrayViewD<'_, T>,
     logits: &ArrayViewD<'_, T>,
@@ -231,6 +265,13 @@ pub fn sparse_softmax_cross_entropy_with_logits<T: Float>(labels: &ArrayViewD<'_
 ///
 /// # Errors
 /// As the forward, plus [`Error::Shape`] for a wrong `g`.
+///
+/// ```
+/// use ndarray::array;
+/// let x = array![[0.0f64, 0.0]].into_dyn();
+/// let dx = xent::tf::sparse_softmax_cross_entropy_with_logits_grad(&array![1i64].into_dyn().view(), &x.view(), &array![1.0].into_dyn().view()).unwrap();
+/// assert_eq!(dx, array![[0.5, -0.5]].into_dyn());
+/// ```
 pub fn sparse_softmax_cross_entropy_with_logits_grad<T: Float>(
     labels: &ArrayViewD<'_, i64>,
     logits: &ArrayViewD<'_, T>,
@@ -273,6 +314,12 @@ pub fn sigmoid_cross_entropy_with_logits<T: Float>(labels: &ArrayViewD<'_, T>, l
 ///
 /// # Errors
 /// [`Error::Shape`] on mismatched shapes.
+///
+/// ```
+/// use ndarray::array;
+/// let dx = xent::tf::sigmoid_cross_entropy_with_logits_grad(&array![1.0f64].into_dyn().view(), &array![0.0].into_dyn().view(), &array![1.0].into_dyn().view()).unwrap();
+/// assert_eq!(dx[[0]], -0.5);
+/// ```
 pub fn sigmoid_cross_entropy_with_logits_grad<T: Float>(
     labels: &ArrayViewD<'_, T>,
     logits: &ArrayViewD<'_, T>,
@@ -305,6 +352,13 @@ pub fn weighted_cross_entropy_with_logits<T: Float>(
 ///
 /// # Errors
 /// [`Error::Shape`] on mismatched shapes.
+///
+/// ```
+/// use ndarray::array;
+/// let g = array![1.0f64].into_dyn();
+/// let dx = xent::tf::weighted_cross_entropy_with_logits_grad(&array![0.0f64].into_dyn().view(), &array![0.0].into_dyn().view(), 2.0, &g.view()).unwrap();
+/// assert_eq!(dx[[0]], 1.0); // TF autodiff at exactly x = 0 (the true derivative is 0.5)
+/// ```
 pub fn weighted_cross_entropy_with_logits_grad<T: Float>(
     labels: &ArrayViewD<'_, T>,
     logits: &ArrayViewD<'_, T>,

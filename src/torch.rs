@@ -62,6 +62,13 @@ pub fn softmax<T: Float>(input: &ArrayViewD<'_, T>, dim: i64) -> Result<ArrayD<T
 ///
 /// # Errors
 /// As [`softmax`], plus [`Error::Shape`] for a wrong `g`.
+///
+/// ```
+/// use ndarray::array;
+/// let x = array![[0.0f32, 0.0]].into_dyn();
+/// let dx = xent::torch::softmax_grad(&x.view(), 1, &array![[1.0f32, 0.0]].into_dyn().view()).unwrap();
+/// assert_eq!(dx, array![[0.25f32, -0.25]].into_dyn());
+/// ```
 pub fn softmax_grad<T: Float>(input: &ArrayViewD<'_, T>, dim: i64, g: &ArrayViewD<'_, T>) -> Result<ArrayD<T>> {
     let x = as_vector(input);
     let a = normalize_axis("torch.softmax", "input", dim, x.shape())?;
@@ -92,6 +99,13 @@ pub fn log_softmax<T: Float>(input: &ArrayViewD<'_, T>, dim: i64) -> Result<Arra
 ///
 /// # Errors
 /// As [`log_softmax`], plus [`Error::Shape`] for a wrong `g`.
+///
+/// ```
+/// use ndarray::array;
+/// let x = array![[0.0f64, 0.0]].into_dyn();
+/// let dx = xent::torch::log_softmax_grad(&x.view(), 1, &array![[1.0, 0.0]].into_dyn().view()).unwrap();
+/// assert_eq!(dx, array![[0.5, -0.5]].into_dyn());
+/// ```
 pub fn log_softmax_grad<T: Float>(input: &ArrayViewD<'_, T>, dim: i64, g: &ArrayViewD<'_, T>) -> Result<ArrayD<T>> {
     let x = as_vector(input);
     let a = normalize_axis("torch.log_softmax", "input", dim, x.shape())?;
@@ -116,6 +130,12 @@ pub fn sigmoid<T: Float>(input: &ArrayViewD<'_, T>) -> ArrayD<T> {
 ///
 /// # Errors
 /// [`Error::Shape`] for a wrong `g`.
+///
+/// ```
+/// use ndarray::array;
+/// let dx = xent::torch::sigmoid_grad(&array![0.0f64].into_dyn().view(), &array![1.0].into_dyn().view()).unwrap();
+/// assert_eq!(dx[[0]], 0.25);
+/// ```
 pub fn sigmoid_grad<T: Float>(input: &ArrayViewD<'_, T>, g: &ArrayViewD<'_, T>) -> Result<ArrayD<T>> {
     ops::sigmoid_vjp(&ops::sigmoid(input).view(), g)
 }
@@ -134,6 +154,12 @@ pub fn logsigmoid<T: Float>(input: &ArrayViewD<'_, T>) -> ArrayD<T> {
 ///
 /// # Errors
 /// [`Error::Shape`] for a wrong `g`.
+///
+/// ```
+/// use ndarray::array;
+/// let dx = xent::torch::logsigmoid_grad(&array![f64::NEG_INFINITY].into_dyn().view(), &array![1.0].into_dyn().view()).unwrap();
+/// assert_eq!(dx[[0]], 1.0);
+/// ```
 pub fn logsigmoid_grad<T: Float>(input: &ArrayViewD<'_, T>, g: &ArrayViewD<'_, T>) -> Result<ArrayD<T>> {
     ops::log_sigmoid_vjp(input, g)
 }
@@ -275,6 +301,16 @@ pub fn cross_entropy<T: Float>(input: &ArrayViewD<'_, T>, target: Target<'_, T>,
 ///
 /// # Errors
 /// As [`cross_entropy`], plus [`Error::Shape`] for a wrong `g`.
+///
+/// ```
+/// use ndarray::array;
+/// use xent::torch::{cross_entropy_grad, CrossEntropyArgs, Target};
+/// let x = array![[0.0f64, 0.0], [0.0, 0.0]].into_dyn();
+/// let y = array![1i64, -100].into_dyn(); // the second row is ignored
+/// let g = ndarray::arr0(1.0).into_dyn();
+/// let dx = cross_entropy_grad(&x.view(), Target::Indices(y.view()), &CrossEntropyArgs::default(), &g.view()).unwrap();
+/// assert_eq!(dx, array![[0.5, -0.5], [0.0, 0.0]].into_dyn());
+/// ```
 pub fn cross_entropy_grad<T: Float>(
     input: &ArrayViewD<'_, T>,
     target: Target<'_, T>,
@@ -351,6 +387,14 @@ pub fn nll_loss<T: Float>(input: &ArrayViewD<'_, T>, target: &ArrayViewD<'_, i64
 ///
 /// # Errors
 /// As [`nll_loss`], plus [`Error::Shape`] for a wrong `g`.
+///
+/// ```
+/// use ndarray::array;
+/// use xent::torch::{nll_loss_grad, CrossEntropyArgs};
+/// let x = array![[-1.0f64, -2.0]].into_dyn();
+/// let dx = nll_loss_grad(&x.view(), &array![1i64].into_dyn().view(), &CrossEntropyArgs::default(), &ndarray::arr0(1.0).into_dyn().view()).unwrap();
+/// assert_eq!(dx, array![[0.0, -1.0]].into_dyn());
+/// ```
 pub fn nll_loss_grad<T: Float>(
     input: &ArrayViewD<'_, T>,
     target: &ArrayViewD<'_, i64>,
@@ -408,6 +452,14 @@ pub fn binary_cross_entropy<T: Float>(
 ///
 /// # Errors
 /// As the forward, plus [`Error::Shape`] for a wrong `g`.
+///
+/// ```
+/// use ndarray::array;
+/// use xent::ops::Reduction;
+/// let g = ndarray::arr0(1.0).into_dyn();
+/// let dx = xent::torch::binary_cross_entropy_grad(&array![0.5f64].into_dyn().view(), &array![1.0].into_dyn().view(), None, Reduction::Mean, &g.view()).unwrap();
+/// assert_eq!(dx[[0]], -2.0);
+/// ```
 pub fn binary_cross_entropy_grad<T: Float>(
     input: &ArrayViewD<'_, T>,
     target: &ArrayViewD<'_, T>,
@@ -445,6 +497,15 @@ pub fn binary_cross_entropy_with_logits<T: Float>(
 ///
 /// # Errors
 /// As the forward, plus [`Error::Shape`] for a wrong `g`.
+///
+/// ```
+/// use ndarray::array;
+/// use xent::ops::Reduction;
+/// let g = ndarray::arr0(1.0).into_dyn();
+/// let pw = array![3.0f64].into_dyn();
+/// let dx = xent::torch::binary_cross_entropy_with_logits_grad(&array![0.0f64].into_dyn().view(), &array![1.0].into_dyn().view(), None, Some(&pw.view()), Reduction::Sum, &g.view()).unwrap();
+/// assert_eq!(dx[[0]], -1.5); // (3·1 + 1 − 1)·0.5 − 3
+/// ```
 pub fn binary_cross_entropy_with_logits_grad<T: Float>(
     input: &ArrayViewD<'_, T>,
     target: &ArrayViewD<'_, T>,

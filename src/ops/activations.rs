@@ -37,6 +37,16 @@ pub fn softmax<T: Float>(x: &ArrayViewD<'_, T>, axis: usize, par: Par) -> ArrayD
 ///
 /// # Errors
 /// [`Error::Shape`] if `out` has another shape or is not contiguous.
+///
+/// ```
+/// use ndarray::{array, ArrayD, IxDyn};
+/// let x = array![[0.0f32, 0.0]].into_dyn();
+/// let mut out = ArrayD::zeros(IxDyn(&[1, 2]));
+/// xent::ops::softmax_into(&x.view(), 1, &mut out.view_mut(), xent::Par::Seq).unwrap();
+/// assert_eq!(out, array![[0.5f32, 0.5]].into_dyn());
+/// let mut wrong = ArrayD::<f32>::zeros(IxDyn(&[2, 1]));
+/// assert!(xent::ops::softmax_into(&x.view(), 1, &mut wrong.view_mut(), xent::Par::Seq).is_err());
+/// ```
 pub fn softmax_into<T: Float>(x: &ArrayViewD<'_, T>, axis: usize, out: &mut ArrayViewMutD<'_, T>, par: Par) -> Result<()> {
     same_shape("softmax", "x", x.shape(), "out", out.shape())?;
     if x.is_empty() {
@@ -97,6 +107,14 @@ pub fn log_softmax<T: Float>(x: &ArrayViewD<'_, T>, axis: usize, par: Par) -> Ar
 ///
 /// # Errors
 /// [`Error::Shape`] if `out` has another shape or is not contiguous.
+///
+/// ```
+/// use ndarray::{array, ArrayD, IxDyn};
+/// let x = array![[0.0f64, 0.0]].into_dyn();
+/// let mut out = ArrayD::zeros(IxDyn(&[1, 2]));
+/// xent::ops::log_softmax_into(&x.view(), 1, &mut out.view_mut(), xent::Par::Seq).unwrap();
+/// assert_eq!(out, array![[-(2f64.ln()), -(2f64.ln())]].into_dyn());
+/// ```
 pub fn log_softmax_into<T: Float>(x: &ArrayViewD<'_, T>, axis: usize, out: &mut ArrayViewMutD<'_, T>, par: Par) -> Result<()> {
     same_shape("log_softmax", "x", x.shape(), "out", out.shape())?;
     if x.is_empty() {

@@ -422,6 +422,12 @@ pub fn mean_axis<T: Float>(x: &ArrayViewD<'_, T>, axis: usize) -> Result<ArrayD<
 ///
 /// # Errors
 /// [`Error::Shape`] if `g` is not `shape` without `axis`.
+///
+/// ```
+/// use ndarray::array;
+/// let dx = xent::ops::mean_axis_vjp(&array![2.0f64].into_dyn().view(), &[1, 4], 1).unwrap();
+/// assert_eq!(dx, array![[0.5, 0.5, 0.5, 0.5]].into_dyn());
+/// ```
 pub fn mean_axis_vjp<T: Float>(g: &ArrayViewD<'_, T>, shape: &[usize], axis: usize) -> Result<ArrayD<T>> {
     check_grad("mean", g.shape(), &crate::layout::reduced_shape(shape, axis))?;
     let k = T::of(shape[axis] as f64);

@@ -39,6 +39,14 @@ impl<'a, T: Float> SparseOptions<'a, T> {
 ///
 /// # Errors
 /// [`Error::Shape`] on a shape mismatch, [`Error::Label`] naming the first bad label.
+///
+/// ```
+/// use ndarray::array;
+/// let y = array![0i64, 3, -100].into_dyn();
+/// assert!(xent::ops::check_labels("op", "target", &y.view(), &[3, 4], 1, Some(-100)).is_ok());
+/// let e = xent::ops::check_labels("op", "target", &y.view(), &[3, 3], 1, Some(-100)).unwrap_err();
+/// assert!(e.to_string().contains("label 3 at index 1"));
+/// ```
 pub fn check_labels(
     op: &str,
     name: &str,

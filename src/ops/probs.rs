@@ -52,6 +52,14 @@ pub fn categorical_crossentropy_probs<T: Float>(
 ///
 /// # Errors
 /// [`crate::Error::Shape`] on mismatched shapes or a wrong `g`.
+///
+/// ```
+/// use ndarray::array;
+/// let t = array![[1.0f64, 0.0]].into_dyn();
+/// let p = array![[0.5f64, 0.5]].into_dyn();
+/// let dp = xent::ops::categorical_crossentropy_probs_vjp(&t.view(), &p.view(), 1, 1e-7, &array![1.0].into_dyn().view()).unwrap();
+/// assert_eq!(dp, array![[-1.0, 1.0]].into_dyn());
+/// ```
 pub fn categorical_crossentropy_probs_vjp<T: Float>(
     y_true: &ArrayViewD<'_, T>,
     y_pred: &ArrayViewD<'_, T>,
@@ -126,6 +134,13 @@ pub fn sparse_categorical_crossentropy_probs<T: Float>(
 ///
 /// # Errors
 /// As the forward, plus [`crate::Error::Shape`] for a wrong `g`.
+///
+/// ```
+/// use ndarray::array;
+/// let p = array![[0.5f64, 0.5]].into_dyn();
+/// let dp = xent::ops::sparse_categorical_crossentropy_probs_vjp(&array![0i64].into_dyn().view(), &p.view(), 1e-7, &array![1.0].into_dyn().view()).unwrap();
+/// assert_eq!(dp, array![[-1.0, 1.0]].into_dyn());
+/// ```
 pub fn sparse_categorical_crossentropy_probs_vjp<T: Float>(
     labels: &ArrayViewD<'_, i64>,
     y_pred: &ArrayViewD<'_, T>,
@@ -184,6 +199,14 @@ pub fn categorical_focal_probs<T: Float>(
 ///
 /// # Errors
 /// As the forward, plus [`crate::Error::Shape`] for a wrong `g`.
+///
+/// ```
+/// use ndarray::array;
+/// let t = array![[1.0f64, 0.0]].into_dyn();
+/// let p = array![[0.5f64, 0.5]].into_dyn();
+/// let dp = xent::ops::categorical_focal_probs_vjp(&t.view(), &p.view(), 1, 1.0, 0.0, 1e-7, &array![1.0].into_dyn().view()).unwrap();
+/// assert_eq!(dp, array![[-1.0, 1.0]].into_dyn());
+/// ```
 pub fn categorical_focal_probs_vjp<T: Float>(
     y_true: &ArrayViewD<'_, T>,
     y_pred: &ArrayViewD<'_, T>,
@@ -252,6 +275,13 @@ pub fn binary_focal<T: Float>(
 ///
 /// # Errors
 /// As the forward, plus [`crate::Error::Shape`] for a wrong `g`.
+///
+/// ```
+/// use ndarray::array;
+/// let (t, p) = (array![1.0f64].into_dyn(), array![0.5f64].into_dyn());
+/// let dp = xent::ops::binary_focal_vjp(&t.view(), &p.view(), None, false, 0.25, 0.0, 1e-7, &array![1.0].into_dyn().view()).unwrap();
+/// assert_eq!(dp[[0]], -2.0);
+/// ```
 #[allow(clippy::too_many_arguments)] // mirrors Keras' argument list
 pub fn binary_focal_vjp<T: Float>(
     y_true: &ArrayViewD<'_, T>,
@@ -320,6 +350,13 @@ pub fn kl_divergence<T: Float>(y_true: &ArrayViewD<'_, T>, y_pred: &ArrayViewD<'
 ///
 /// # Errors
 /// As the forward, plus [`crate::Error::Shape`] for a wrong `g`.
+///
+/// ```
+/// use ndarray::array;
+/// let t = array![[0.25f64, 0.75]].into_dyn();
+/// let dp = xent::ops::kl_divergence_vjp(&t.view(), &t.view(), 1e-7, &array![1.0].into_dyn().view()).unwrap();
+/// assert_eq!(dp, array![[-1.0, -1.0]].into_dyn());
+/// ```
 pub fn kl_divergence_vjp<T: Float>(
     y_true: &ArrayViewD<'_, T>,
     y_pred: &ArrayViewD<'_, T>,
