@@ -155,3 +155,71 @@ fn non_finite_class_labels_are_errors() {
         }
     }
 }
+
+fn f64s(shape: &[usize], v: &[f64]) -> DynArray {
+    DynArray::F64(ArrayD::from_shape_vec(IxDyn(shape), v.to_vec()).unwrap())
+}
+
+fn eval(op: &str, inputs: &[(&str, DynArray)], params: &[(&str, serde_json::Value)]) -> Vec<f64> {
+    let ins = inputs.iter().map(|(n, a)| (n.to_string(), a.clone())).collect();
+    let ps = params.iter().map(|(n, v)| (n.to_string(), v.clone())).collect();
+    xent::registry::eval(op, ins, ps, None).unwrap().to_f64().iter().copied().collect()
+}
+
+fn same(got: &[f64], want: &[f64]) -> bool {
+    got.len() == want.len() && got.iter().zip(want).all(|(a, b)| (a.is_nan() && b.is_nan()) || a == b || (a - b).abs() < 1e-12)
+}
+
+/// The cases the table in docs/hardening.md spells out beyond the patterns above.
+#[test]
+fn documented_corner_cases() {
+    let (inf, nan) = (f64::INFINITY, f64::NAN);
+    // A row of only -inf: NaN (-inf - -inf), as TF and PyTorch.
+    let r = eval("tf.nn.softmax", &[("logits", f64s(&[1, 2], &[-inf, -inf]))], &[]);
+    assert!(r.iter().all(|v| v.is_nan()), "{r:?}");
+    // TF softmax CE: -inf where the label is 0 gives 0·inf = NaN; where it is > 0, +inf.
+    let x = f64s(&[2, 2], &[-inf, 0.0, -inf, 0.0]);
+    let r =
+        eval("tf.nn.softmax_cross_entropy_with_logits", &[("labels", f64s(&[2, 2], &[0.0, 1.0, 1.0, 0.0])), ("logits", x.clone())], &[]);
+    assert!(same(&r, &[nan, inf]), "{r:?}");
+    // Sparse: -inf away from the label changes nothing; at the label, +inf.
+    let y = DynArray::I64(ArrayD::from_shape_vec(IxDyn(&[2]), vec![1, 0]).unwrap());
+    let r = eval("tf.nn.sparse_softmax_cross_entropy_with_logits", &[("labels", y.clone()), ("logits", x.clone())], &[]);
+    assert!(same(&r, &[0.0, inf]), "{r:?}");
+    // PyTorch CE: with label smoothing, -inf anywhere in the row is +inf.
+    let ce = "torch.nn.functional.cross_entropy";
+    let r = eval(ce, &[("input", x.clone()), ("target", y.clone())], &[("reduction", json!("none"))]);
+    assert!(same(&r, &[0.0, inf]), "{r:?}");
+    let r = eval(ce, &[("input", x), ("target", y)], &[("reduction", json!("none")), ("label_smoothing", json!(0.1))]);
+    assert!(same(&r, &[inf, inf]), "{r:?}");
+    // Element-wise logits losses at z = 0 and z = 1.
+    let z = f64s(&[4], &[0.0, 1.0, 0.0, 1.0]);
+    let x = f64s(&[4], &[inf, inf, -inf, -inf]);
+    let r = eval("tf.nn.sigmoid_cross_entropy_with_logits", &[("labels", z.clone()), ("logits", x.clone())], &[]);
+    assert!(same(&r, &[nan, nan, nan, inf]), "{r:?}"); // +inf: inf - inf·z is NaN for any z
+    let r =
+        eval("tf.nn.weighted_cross_entropy_with_logits", &[("labels", z.clone()), ("logits", x.clone())], &[("pos_weight", json!(2.0))]);
+    assert!(same(&r, &[inf, nan, nan, nan]), "{r:?}");
+    let r = eval("torch.nn.functional.binary_cross_entropy_with_logits", &[("input", x), ("target", z)], &[("reduction", json!("none"))]);
+    assert!(same(&r, &[inf, nan, nan, nan]), "{r:?}");
+    // PyTorch's mean with every target ignored: 0/0.
+    let x = f64s(&[2, 2], &[0.0, 1.0, 2.0, 3.0]);
+    let ignored = DynArray::I64(ArrayD::from_shape_vec(IxDyn(&[2]), vec![-100, -100]).unwrap());
+    let r = eval(ce, &[("input", x.clone()), ("target", ignored)], &[]);
+    assert!(r[0].is_nan(), "{r:?}");
+    // Keras' ignore_class gives 0 instead.
+    let yk = DynArray::I64(ArrayD::from_shape_vec(IxDyn(&[2]), vec![1, 1]).unwrap());
+    let r = eval(
+        "keras.losses.SparseCategoricalCrossentropy",
+        &[("y_true", yk), ("y_pred", x)],
+        &[("ignore_class", json!(1)), ("from_logits", json!(true))],
+    );
+    assert_eq!(r, [0.0]);
+    // Keras renormalises probabilities: a row of zeros is 0/0.
+    let r = eval(
+        "keras.losses.categorical_crossentropy",
+        &[("y_true", f64s(&[1, 2], &[1.0, 0.0])), ("y_pred", f64s(&[1, 2], &[0.0, 0.0]))],
+        &[],
+    );
+    assert!(r[0].is_nan(), "{r:?}");
+}
