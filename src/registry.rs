@@ -393,7 +393,7 @@ pub static OPS: &[OpSpec] = &[
 /// ```
 pub fn find(name: &str) -> Result<&'static OpSpec> {
     OPS.iter().find(|o| o.name == name).ok_or_else(|| {
-        Error::Usage(format!("unknown op `{name}`{}; `xent eval --help` lists them", suggest(name, OPS.iter().map(|o| o.name))))
+        Error::Usage(format!("unknown op `{}`{}; `xent eval --help` lists them", cut(name), suggest(name, OPS.iter().map(|o| o.name))))
     })
 }
 
@@ -418,6 +418,9 @@ fn distance(a: &str, b: &str) -> usize {
 /// assert_eq!(s, " (did you mean `labels`?)");
 /// ```
 pub fn suggest<'a>(name: &str, candidates: impl Iterator<Item = &'a str>) -> String {
+    if name.len() > 256 {
+        return String::new(); // nothing that long is close to a name; skip the quadratic distance
+    }
     let best = candidates.map(|c| (distance(name, c), c)).min();
     match best {
         Some((d, c)) if d <= (c.len() / 3).max(2) => format!(" (did you mean `{c}`?)"),
@@ -490,8 +493,9 @@ pub fn check(op: &str, inputs: &[&str], params: &[(String, Value)], grad: Option
     for &name in inputs {
         if !spec.inputs.iter().any(|s| s.name == name) {
             return Err(Error::Usage(format!(
-                "{}: unknown input `{name}`{}; inputs are: {}",
+                "{}: unknown input `{}`{}; inputs are: {}",
                 spec.name,
+                cut(name),
                 suggest(name, spec.inputs.iter().map(|s| s.name)),
                 input_list(spec)
             )));
@@ -514,8 +518,9 @@ pub fn check(op: &str, inputs: &[&str], params: &[(String, Value)], grad: Option
                 format!("parameters are: {}", spec.params.iter().map(|s| s.name).collect::<Vec<_>>().join(", "))
             };
             return Err(Error::Usage(format!(
-                "{}: unknown parameter `{name}`{}; {known}",
+                "{}: unknown parameter `{}`{}; {known}",
                 spec.name,
+                cut(name),
                 suggest(name, spec.params.iter().map(|s| s.name))
             )));
         };
@@ -523,7 +528,7 @@ pub fn check(op: &str, inputs: &[&str], params: &[(String, Value)], grad: Option
             return Err(Error::Usage(format!("{}: parameter `{name}` given more than once", spec.name)));
         }
         if !type_ok(p.kind, v) {
-            return Err(Error::param(spec.name, name, format!("got {v}, expected {}", kind_name(p.kind))));
+            return Err(Error::param(spec.name, name, format!("got {}, expected {}", excerpt(v), kind_name(p.kind))));
         }
     }
     if let Some(g) = grad {
@@ -531,11 +536,24 @@ pub fn check(op: &str, inputs: &[&str], params: &[(String, Value)], grad: Option
             return Err(Error::Usage(if spec.inputs.iter().any(|i| i.name == g) {
                 format!("{}: no gradient with respect to `{g}`; gradients are available for: {}", spec.name, list(spec.grad_wrt))
             } else {
-                format!("{}: unknown input `{g}` for --grad{}", spec.name, suggest(g, spec.inputs.iter().map(|i| i.name)))
+                format!("{}: unknown input `{}` for --grad{}", spec.name, cut(g), suggest(g, spec.inputs.iter().map(|i| i.name)))
             }));
         }
     }
     Ok(())
+}
+
+/// A parameter value as JSON, cut to 60 characters for messages.
+fn excerpt(v: &Value) -> String {
+    cut(&v.to_string())
+}
+
+/// A user-supplied name or value cut to 60 characters, so that a message stays short.
+pub fn cut(s: &str) -> String {
+    match s.char_indices().nth(60) {
+        Some((i, _)) => format!("{}... ({} characters)", &s[..i], s.chars().count()),
+        None => s.to_string(),
+    }
 }
 
 fn list(v: &[&str]) -> String {

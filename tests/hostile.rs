@@ -176,6 +176,42 @@ fn usage_mistakes_exit_2_with_a_hint() {
 }
 
 #[test]
+fn odd_argument_bytes_exit_2() {
+    use std::os::unix::ffi::OsStrExt;
+    let d = Dir::new("odd");
+    let x = d.npy("x", logits());
+    let out = d.path("out.npy");
+    let xs = format!("logits={}", x.display());
+    let o = out.display().to_string();
+    // A parameter nested 100000 deep (serde_json stops at 128: a bare string, the wrong type).
+    let deep = format!("axis={}", "[".repeat(100_000));
+    let p = xent(&["eval", "tf.nn.softmax", "--input", &xs, "--param", &deep, "-o", &o]);
+    assert_eq!(p.status.code(), Some(2), "{}", stderr(&p));
+    assert!(stderr(&p).contains("parameter `axis`: got \"[[[["), "{}", stderr(&p));
+    assert!(stderr(&p).contains("... (100002 characters), expected an integer"), "{}", stderr(&p));
+    assert!(stderr(&p).len() < 300);
+    // Very long names are cut in messages.
+    let long = "x".repeat(100_000);
+    let long_in = format!("{long}={}", x.display());
+    for a in [
+        vec!["eval", long.as_str(), "--input", &xs, "-o", &o],
+        vec!["eval", "tf.nn.softmax", "--input", &long_in, "-o", &o],
+        vec!["eval", "tf.nn.softmax", "--input", &long, "-o", &o],
+    ] {
+        let p = xent(&a);
+        assert_eq!(p.status.code(), Some(2), "{}", stderr(&p));
+        assert!(stderr(&p).contains("xxx... (100000 characters)"), "{}", stderr(&p));
+        assert!(stderr(&p).len() < 400, "{}", stderr(&p).len());
+    }
+    // Arguments that are not UTF-8.
+    let bad = std::ffi::OsStr::from_bytes(b"tf.nn.soft\xffmax");
+    let p = Command::new(BIN).arg("eval").arg(bad).args(["--input", &xs, "-o", &o]).output().unwrap();
+    assert_eq!(p.status.code(), Some(2), "{}", stderr(&p));
+    assert!(!stderr(&p).contains("panicked"));
+    assert!(!out.exists());
+}
+
+#[test]
 fn malformed_flags_exit_2() {
     let d = Dir::new("flags");
     let x = d.npy("x", logits());

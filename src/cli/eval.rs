@@ -29,7 +29,9 @@ pub struct EvalArgs {
 }
 
 fn split_kv<'a>(what: &str, s: &'a str) -> Result<(&'a str, &'a str), Error> {
-    s.split_once('=').filter(|(k, _)| !k.is_empty()).ok_or_else(|| Error::Usage(format!("--{what} `{s}` must look like NAME=VALUE")))
+    s.split_once('=')
+        .filter(|(k, _)| !k.is_empty())
+        .ok_or_else(|| Error::Usage(format!("--{what} `{}` must look like NAME=VALUE", xent::registry::cut(s))))
 }
 
 /// A parameter value: JSON if it parses, otherwise the bare string.
