@@ -111,6 +111,10 @@ pub(crate) trait Simd: Copy + Send + Sync + 'static {
     fn clamp(self, x: Self::V, lo: Self::V, hi: Self::V) -> Self::V;
     /// Lane-wise `eˣ` (see the module docs).
     fn exp(self, x: Self::V) -> Self::V;
+    /// [`Simd::exp`] for `x ≤ 0`, `−inf` or NaN only (the `x − max` of a softmax):
+    /// no clamping (a `−inf` or hugely negative lane is zeroed by the underflow
+    /// mask). A positive `x` gives a wrong result.
+    fn exp_nonpos(self, x: Self::V) -> Self::V;
     /// Lane-wise `ln x` for positive normal `x` (NaN stays NaN; other inputs are
     /// outside its contract). About 1 ulp.
     fn ln(self, x: Self::V) -> Self::V;

@@ -95,7 +95,7 @@ fn sum_exp_acc<S: Io<E>, E: Copy>(s: S, x: &[E], m: S::V, acc: &mut [S::V; 4]) {
     let mut chunks = x.chunks_exact(4 * w);
     for c in &mut chunks {
         for (k, a) in acc.iter_mut().enumerate() {
-            *a = s.add(*a, s.exp(s.sub(ld(s, c, k * w, w, ninf), m)));
+            *a = s.add(*a, s.exp_nonpos(s.sub(ld(s, c, k * w, w, ninf), m)));
         }
     }
     let rest = chunks.remainder();
@@ -103,7 +103,7 @@ fn sum_exp_acc<S: Io<E>, E: Copy>(s: S, x: &[E], m: S::V, acc: &mut [S::V; 4]) {
         // masked lanes load −inf: exp(−inf − m) = 0 for every m > −inf
         // SAFETY: `pieces` keeps `i + len ≤ rest.len()`, `len ≤ N`.
         let v = unsafe { ldu(s, rest, i, len, ninf) };
-        acc[0] = s.add(acc[0], s.exp(s.sub(v, m)));
+        acc[0] = s.add(acc[0], s.exp_nonpos(s.sub(v, m)));
     });
 }
 
@@ -166,7 +166,7 @@ fn sum_exp_store<S: Io<E> + Io<f32>, E: Copy>(
     let mut ec = e.chunks_exact_mut(4 * w);
     for (c, d) in (&mut xc).zip(&mut ec) {
         for (k, a) in acc.iter_mut().enumerate() {
-            let v = s.exp(s.sub(ld(s, c, k * w, w, ninf), m));
+            let v = s.exp_nonpos(s.sub(ld(s, c, k * w, w, ninf), m));
             st(s, d, k * w, w, v);
             *a = s.add(*a, v);
         }
@@ -175,7 +175,7 @@ fn sum_exp_store<S: Io<E> + Io<f32>, E: Copy>(
     pieces::<S>(rest.len(), |i, len| {
         // SAFETY: `pieces` keeps `i + len ≤ rest.len() = erest.len()`, `len ≤ N`.
         unsafe {
-            let v = s.exp(s.sub(ldu(s, rest, i, len, ninf), m));
+            let v = s.exp_nonpos(s.sub(ldu(s, rest, i, len, ninf), m));
             stu(s, erest, i, len, v);
             acc[0] = s.add(acc[0], v);
         }
