@@ -97,10 +97,9 @@ impl Simd for Avx2 {
     fn exp_nonpos(self, x: __m256) -> __m256 {
         // SAFETY: token ⇒ AVX2 + FMA.
         unsafe {
-            let n = _mm256_round_ps::<{ _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC }>(_mm256_mul_ps(
-                x,
-                _mm256_set1_ps(EXP_LOG2E),
-            ));
+            let n = _mm256_round_ps::<{ _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC }>(
+                _mm256_mul_ps(x, _mm256_set1_ps(EXP_LOG2E)),
+            );
             let r = _mm256_fnmadd_ps(n, _mm256_set1_ps(EXP_C1), x);
             let r = _mm256_fnmadd_ps(n, _mm256_set1_ps(EXP_C2), r);
             let mut p = _mm256_set1_ps(EXP_POLY[0]);

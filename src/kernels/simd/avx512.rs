@@ -92,10 +92,9 @@ impl Simd for Avx512 {
     fn exp_nonpos(self, x: __m512) -> __m512 {
         // SAFETY: token ⇒ AVX-512F.
         unsafe {
-            let n = _mm512_roundscale_ps::<{ _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC }>(_mm512_mul_ps(
-                x,
-                _mm512_set1_ps(EXP_LOG2E),
-            ));
+            let n = _mm512_roundscale_ps::<{ _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC }>(
+                _mm512_mul_ps(x, _mm512_set1_ps(EXP_LOG2E)),
+            );
             let r = _mm512_fnmadd_ps(n, _mm512_set1_ps(EXP_C1), x);
             let r = _mm512_fnmadd_ps(n, _mm512_set1_ps(EXP_C2), r);
             let mut p = _mm512_set1_ps(EXP_POLY[0]);
