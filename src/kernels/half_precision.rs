@@ -6,7 +6,7 @@ use half::{bf16, f16};
 
 use super::isa::Isa;
 use super::simd::rows::BLOCK;
-use super::table::Grad;
+use super::table::{Grad, Wr};
 
 mod sealed {
     pub trait Sealed {}
@@ -40,7 +40,7 @@ pub struct HalfKernels<H: 'static> {
     pub(crate) max_sum_exp_store: fn(&[H], &mut [f32], &mut [f32]) -> (f32, f32),
     /// Sparse CE gradient from the kept exps, rounded to `H`: `(e, out, mb, terms, nt)`.
     #[allow(clippy::type_complexity)] // the operands of the formula
-    pub(crate) grad_from_exp: fn(&[f32], &mut [H], &[f32], &Grad<'_, f32>, bool),
+    pub(crate) grad_from_exp: fn(&[f32], &mut [H], &[f32], &Grad<'_, f32>, Wr),
     /// Widen to `f32`.
     pub(crate) to_f32: fn(&[H], &mut [f32]),
     /// Round from `f32` (nearest-even).
@@ -107,7 +107,7 @@ fn s_max_sum_exp_store<H: Half>(x: &[H], e: &mut [f32], mb: &mut [f32]) -> (f32,
     (m, s)
 }
 
-fn s_grad_from_exp<H: Half>(e: &[f32], out: &mut [H], mb: &[f32], g: &Grad<'_, f32>, _nt: bool) {
+fn s_grad_from_exp<H: Half>(e: &[f32], out: &mut [H], mb: &[f32], g: &Grad<'_, f32>, _wr: Wr) {
     for (bi, ((eb, ob), &mbi)) in e
         .chunks(BLOCK)
         .zip(out.chunks_mut(BLOCK))
@@ -196,11 +196,11 @@ macro_rules! half_table {
     ($modname:ident, $tok:ty, $feat:literal, $isa:expr, $h:ty) => {
         mod $modname {
             use super::super::simd::rows;
-            use super::{Grad, HalfKernels, Isa};
+            use super::{Grad, HalfKernels, Isa, Wr};
             simd_entries! { $tok, $feat;
                 fn max_sum_exp(x: &[$h]) -> (f32, f32) = rows::max_sum_exp;
                 fn max_sum_exp_store(x: &[$h], e: &mut [f32], mb: &mut [f32]) -> (f32, f32) = rows::max_sum_exp_store;
-                fn grad_from_exp(e: &[f32], out: &mut [$h], mb: &[f32], g: &Grad<'_, f32>, nt: bool) = rows::grad_from_exp;
+                fn grad_from_exp(e: &[f32], out: &mut [$h], mb: &[f32], g: &Grad<'_, f32>, wr: Wr) = rows::grad_from_exp;
                 fn smooth_sum(x: &[$h], w: Option<&[f32]>, l: f32) -> f32 = rows::smooth_sum;
                 fn to_f32(x: &[$h], out: &mut [f32]) = rows::convert;
                 fn from_f32(x: &[f32], out: &mut [$h]) = rows::convert;

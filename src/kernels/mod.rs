@@ -59,7 +59,7 @@ pub use wide::WIDE_MIN;
 use std::cell::RefCell;
 
 use crate::float::Float;
-use table::Grad;
+use table::{Grad, Wr};
 
 /// How many threads a kernel may use.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -753,6 +753,16 @@ fn use_nt<T>(g: Geom) -> bool {
     g.inner == 1 && g.len() * size_of::<T>() >= NT_MIN_BYTES
 }
 
+/// The store mode of a row's write pass, and with the class axis last the next row
+/// to prefetch meanwhile (rows are contiguous then).
+fn wr_for<E>(g: Geom, nt: bool, row: &[E]) -> Wr {
+    if g.inner == 1 {
+        Wr::with_next(nt, row)
+    } else {
+        Wr::nt(nt)
+    }
+}
+
 /// The log-sum-exp of a row from `(m, s)`: `m + ln s`, NaN when the max of the
 /// non-NaN entries is `−inf` (the row is all `−inf`/NaN), `−inf` for an empty row.
 #[inline]
@@ -830,7 +840,8 @@ pub fn softmax<T: Float>(x: &[T], g: Geom, out: &mut [T], par: Par) {
     };
     let cached = |r: Row<'_, T, T>, e: &mut [T], mb: &mut [T]| {
         let (m, s) = (k.max_sum_exp_store)(r.a, e, mb);
-        (k.scale_from_exp)(e, r.out.expect("out"), mb, m, s.recip(), nt);
+        let wr = wr_for(g, nt, r.a);
+        (k.scale_from_exp)(e, r.out.expect("out"), mb, m, s.recip(), wr);
         (T::zero(), T::zero())
     };
     let small = few::small_kernels(k, g);
@@ -870,7 +881,7 @@ pub fn log_softmax<T: Float>(x: &[T], g: Geom, out: &mut [T], par: Par) {
         } else {
             s.ln()
         };
-        (k.sub2)(r.a, r.out.expect("out"), m, l, nt);
+        (k.sub2)(r.a, r.out.expect("out"), m, l, wr_for(g, nt, r.a));
         (T::zero(), T::zero())
     };
     match few::small_kernels(k, g) {
@@ -1217,7 +1228,7 @@ pub fn ce_sparse_fwd_bwd<T: Float>(
         let (y, ls) = (r.label as usize, s.ln());
         let v = sparse_loss_row(k, r.a, m, ls, y, p, &cst);
         let t = sparse_grad_terms(p, &cst, m, ls, y, scale.at(r.pos));
-        (k.grad_from_exp)(e, out, mb, &t, nt);
+        (k.grad_from_exp)(e, out, mb, &t, wr_for(g, nt, r.a));
         (v, l)
     };
     let small = few::small_kernels(k, g);
@@ -1318,7 +1329,8 @@ pub fn ce_sparse_fwd_bwd_in_place<T: Float>(
         let (y, ls) = (r.label as usize, s.ln());
         let v = sparse_loss_row(k, r.a, m, ls, y, p, &cst);
         let t = sparse_grad_terms(p, &cst, m, ls, y, scale.at(r.pos));
-        (k.grad_from_exp)(e, r.a, mb, &t, false);
+        let wr = wr_for(g, false, r.a);
+        (k.grad_from_exp)(e, r.a, mb, &t, wr);
         (v, l)
     };
     let small = few::small_kernels(k, g);
@@ -1539,7 +1551,7 @@ pub fn ce_sparse_fwd_bwd_half<H: Half>(
         let (y, ls) = (r.label as usize, s.ln());
         let v = sparse_loss_row_half(k, r.a, m, ls, y, p, &cst);
         let t = sparse_grad_terms(p, &cst, m, ls, y, scale.at(r.pos));
-        (k.grad_from_exp)(e, out, mb, &t, nt);
+        (k.grad_from_exp)(e, out, mb, &t, wr_for(g, nt, r.a));
         (v, l)
     };
     let small = few::small_kernels(f32::row_kernels(current_isa()), g);
@@ -1606,7 +1618,8 @@ pub fn ce_sparse_fwd_bwd_half_in_place<H: Half>(
         let (y, ls) = (r.label as usize, s.ln());
         let v = sparse_loss_row_half(k, r.a, m, ls, y, p, &cst);
         let t = sparse_grad_terms(p, &cst, m, ls, y, scale.at(r.pos));
-        (k.grad_from_exp)(e, r.a, mb, &t, false);
+        let wr = wr_for(g, false, r.a);
+        (k.grad_from_exp)(e, r.a, mb, &t, wr);
         (v, l)
     };
     let small = few::small_kernels(f32::row_kernels(current_isa()), g);

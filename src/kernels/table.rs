@@ -13,6 +13,7 @@ use super::isa::{current_isa, Isa};
 use super::scalar;
 use super::simd::rows::BLOCK;
 pub(crate) use super::simd::small::{CeGradRows, CeParams, Fix, Layout};
+pub(crate) use super::simd::Wr;
 use crate::float::Float;
 
 /// The terms of a sparse cross-entropy gradient row:
@@ -53,16 +54,16 @@ pub struct RowKernels<T: 'static> {
     /// [`super::simd::rows::max_sum_exp_store`]).
     #[allow(clippy::type_complexity)] // the outputs of the formula
     pub(crate) max_sum_exp_store: fn(&[T], &mut [T], &mut [T]) -> (T, T),
-    /// Softmax from the kept exps: `(e, out, mb, m, r, nt)`.
+    /// Softmax from the kept exps: `(e, out, mb, m, r, wr)`.
     #[allow(clippy::type_complexity)] // the operands of the formula
-    pub(crate) scale_from_exp: fn(&[T], &mut [T], &[T], T, T, bool),
-    /// Sparse CE gradient from the kept exps: `(e, out, mb, terms, nt)`.
+    pub(crate) scale_from_exp: fn(&[T], &mut [T], &[T], T, T, Wr),
+    /// Sparse CE gradient from the kept exps: `(e, out, mb, terms, wr)`.
     #[allow(clippy::type_complexity)] // the operands of the formula
-    pub(crate) grad_from_exp: fn(&[T], &mut [T], &[T], &Grad<'_, T>, bool),
+    pub(crate) grad_from_exp: fn(&[T], &mut [T], &[T], &Grad<'_, T>, Wr),
     /// `out = exp(x − m)·r`.
     pub(crate) exp_scale: fn(&[T], &mut [T], T, T, bool),
     /// `out = (x − m) − l`.
-    pub(crate) sub2: fn(&[T], &mut [T], T, T, bool),
+    pub(crate) sub2: fn(&[T], &mut [T], T, T, Wr),
     /// `Σ x`.
     pub(crate) sum: fn(&[T]) -> T,
     /// `Σ a·b`.
@@ -191,7 +192,7 @@ fn s_max_sum_exp_store<T: Float>(x: &[T], e: &mut [T], mb: &mut [T]) -> (T, T) {
     (m, s)
 }
 
-fn s_scale_from_exp<T: Float>(e: &[T], out: &mut [T], mb: &[T], m: T, r: T, _nt: bool) {
+fn s_scale_from_exp<T: Float>(e: &[T], out: &mut [T], mb: &[T], m: T, r: T, _wr: Wr) {
     for ((eb, ob), &mbi) in e.chunks(BLOCK).zip(out.chunks_mut(BLOCK)).zip(mb) {
         let c = (mbi - m).exp() * r;
         for (o, &v) in ob.iter_mut().zip(eb) {
@@ -200,7 +201,7 @@ fn s_scale_from_exp<T: Float>(e: &[T], out: &mut [T], mb: &[T], m: T, r: T, _nt:
     }
 }
 
-fn s_grad_from_exp<T: Float>(e: &[T], out: &mut [T], mb: &[T], g: &Grad<'_, T>, _nt: bool) {
+fn s_grad_from_exp<T: Float>(e: &[T], out: &mut [T], mb: &[T], g: &Grad<'_, T>, _wr: Wr) {
     for (bi, ((eb, ob), &mbi)) in e
         .chunks(BLOCK)
         .zip(out.chunks_mut(BLOCK))
@@ -228,7 +229,7 @@ fn s_exp_scale<T: Float>(x: &[T], out: &mut [T], m: T, r: T, _nt: bool) {
     }
 }
 
-fn s_sub2<T: Float>(x: &[T], out: &mut [T], m: T, l: T, _nt: bool) {
+fn s_sub2<T: Float>(x: &[T], out: &mut [T], m: T, l: T, _wr: Wr) {
     for (o, &v) in out.iter_mut().zip(x) {
         *o = v - m - l;
     }
@@ -365,17 +366,17 @@ macro_rules! simd_table {
     ($modname:ident, $tok:ty, $feat:literal, $isa:expr) => {
         pub(crate) mod $modname {
             use super::super::simd::{rows, small};
-            use super::{CeGradRows, CeParams, Fix, Grad, Isa, Layout, RowKernels, SmallKernels};
+            use super::{CeGradRows, CeParams, Fix, Grad, Isa, Layout, RowKernels, SmallKernels, Wr};
             simd_entries! { $tok, $feat;
                 fn copy(x: &[f32], out: &mut [f32], nt: bool) = rows::copy;
                 fn exp(x: &[f32], out: &mut [f32]) = rows::exp_map;
                 fn ln(x: &[f32], out: &mut [f32]) = rows::ln_map;
                 fn max_sum_exp(x: &[f32]) -> (f32, f32) = rows::max_sum_exp;
                 fn max_sum_exp_store(x: &[f32], e: &mut [f32], mb: &mut [f32]) -> (f32, f32) = rows::max_sum_exp_store;
-                fn scale_from_exp(e: &[f32], out: &mut [f32], mb: &[f32], m: f32, r: f32, nt: bool) = rows::scale_from_exp;
-                fn grad_from_exp(e: &[f32], out: &mut [f32], mb: &[f32], g: &Grad<'_, f32>, nt: bool) = rows::grad_from_exp;
+                fn scale_from_exp(e: &[f32], out: &mut [f32], mb: &[f32], m: f32, r: f32, wr: Wr) = rows::scale_from_exp;
+                fn grad_from_exp(e: &[f32], out: &mut [f32], mb: &[f32], g: &Grad<'_, f32>, wr: Wr) = rows::grad_from_exp;
                 fn exp_scale(x: &[f32], out: &mut [f32], m: f32, r: f32, nt: bool) = rows::exp_scale;
-                fn sub2(x: &[f32], out: &mut [f32], m: f32, l: f32, nt: bool) = rows::sub2;
+                fn sub2(x: &[f32], out: &mut [f32], m: f32, l: f32, wr: Wr) = rows::sub2;
                 fn sum(x: &[f32]) -> f32 = rows::sum;
                 fn dot(a: &[f32], b: &[f32]) -> f32 = rows::dot;
                 fn softmax_bwd(y: &[f32], gy: &[f32], out: &mut [f32], d: f32, nt: bool) = rows::softmax_bwd;

@@ -11,7 +11,7 @@
 
 use rayon::prelude::*;
 
-use super::table::{Grad, RowKernels};
+use super::table::{Grad, RowKernels, Wr};
 use super::{is_ignored, lse_from, sparse_coeffs, Geom, Par, Scale, SparseCe, SparseConsts};
 use crate::float::Float;
 
@@ -139,7 +139,7 @@ pub(super) fn softmax<T: Float>(
                 } else {
                     s.ln()
                 };
-                (k.sub2)(xc, oc, m, l, nt);
+                (k.sub2)(xc, oc, m, l, Wr::nt(nt));
             } else {
                 (k.exp_scale)(xc, oc, m, s.recip(), nt);
             }

@@ -191,6 +191,11 @@ impl Simd for Avx2 {
         unsafe { _mm_prefetch::<_MM_HINT_T0>(p.cast()) }
     }
     #[inline(always)]
+    fn prefetch_l2(self, p: *const u8) {
+        // SAFETY: a prefetch is a hint; it never faults, whatever the address.
+        unsafe { _mm_prefetch::<_MM_HINT_T1>(p.cast()) }
+    }
+    #[inline(always)]
     fn permute(self, v: __m256, idx: __m256i) -> __m256 {
         // SAFETY: token ⇒ AVX2.
         unsafe { _mm256_permutevar8x32_ps(v, idx) }

@@ -159,6 +159,11 @@ impl Simd for Avx512 {
         unsafe { _mm_prefetch::<_MM_HINT_T0>(p.cast()) }
     }
     #[inline(always)]
+    fn prefetch_l2(self, p: *const u8) {
+        // SAFETY: a prefetch is a hint; it never faults, whatever the address.
+        unsafe { _mm_prefetch::<_MM_HINT_T1>(p.cast()) }
+    }
+    #[inline(always)]
     fn permute(self, v: __m512, idx: __m512i) -> __m512 {
         // SAFETY: token ⇒ AVX-512F.
         unsafe { _mm512_permutexvar_ps(idx, v) }

@@ -21,7 +21,7 @@
 //! the unaligned head with ordinary stores, streams the aligned body, and the caller
 //! issues `sfence` before the data is handed to another thread.
 
-use super::{head_len, ld, ldu, st, st_ntu, stu, Io, Simd};
+use super::{head_len, ld, ldu, st, st_ntu, stu, Io, Simd, Wr};
 use crate::kernels::table::Grad;
 
 /// Elements per block of [`max_sum_exp`]: 8 KiB of `f32`, so a block stays in L1
@@ -231,24 +231,33 @@ pub(crate) fn scale_from_exp<S: Io<E> + Io<f32>, E: Copy>(
     mb: &[f32],
     m: f32,
     r: f32,
-    nt: bool,
+    wr: Wr,
 ) {
     assert!(e.len() == out.len() && mb.len() == e.len().div_ceil(BLOCK));
     let z = s.splat(0.0);
-    for ((eb, ob), &mbi) in e.chunks(BLOCK).zip(out.chunks_mut(BLOCK)).zip(mb) {
+    for (bi, ((eb, ob), &mbi)) in e
+        .chunks(BLOCK)
+        .zip(out.chunks_mut(BLOCK))
+        .zip(mb)
+        .enumerate()
+    {
         let cv = s.splat((mbi - m).exp() * r);
+        let next = wr.next.wrapping_add(bi * BLOCK * wr.next_size);
         write_nofence(
             s,
             ob,
-            nt,
+            wr.nt,
             #[inline(always)]
             |i, len| {
+                if !wr.next.is_null() {
+                    s.prefetch_l2(next.wrapping_add(i * wr.next_size));
+                }
                 // SAFETY: `write_nofence` keeps `i + len ≤ ob.len() = eb.len()`.
                 s.mul(cv, unsafe { ldu(s, eb, i, len, z) })
             },
         );
     }
-    if nt {
+    if wr.nt {
         s.sfence();
     }
 }
@@ -262,7 +271,7 @@ pub(crate) fn grad_from_exp<S: Io<E> + Io<f32>, E: Copy>(
     out: &mut [E],
     mb: &[f32],
     g: &Grad<'_, f32>,
-    nt: bool,
+    wr: Wr,
 ) {
     assert!(e.len() == out.len() && mb.len() == e.len().div_ceil(BLOCK));
     if let Some(w) = g.w {
@@ -281,12 +290,16 @@ pub(crate) fn grad_from_exp<S: Io<E> + Io<f32>, E: Copy>(
         let yb =
             g.y.and_then(|y| y.checked_sub(base))
                 .filter(|&y| y < eb.len());
+        let next = wr.next.wrapping_add(base * wr.next_size);
         write_nofence(
             s,
             ob,
-            nt,
+            wr.nt,
             #[inline(always)]
             |i, len| {
+                if !wr.next.is_null() {
+                    s.prefetch_l2(next.wrapping_add(i * wr.next_size));
+                }
                 // SAFETY: `write_nofence` keeps `i + len ≤ ob.len() = eb.len() (= wb.len())`.
                 let p = s.mul(cv, unsafe { ldu(s, eb, i, len, z) });
                 let mut v = match wb {
@@ -303,7 +316,7 @@ pub(crate) fn grad_from_exp<S: Io<E> + Io<f32>, E: Copy>(
             },
         );
     }
-    if nt {
+    if wr.nt {
         s.sfence();
     }
 }
@@ -439,15 +452,18 @@ pub(crate) fn ln_map<S: Io<E>, E: Copy>(s: S, x: &[E], out: &mut [E]) {
 
 /// `out = (x − m) − l`.
 #[inline(always)]
-pub(crate) fn sub2<S: Io<E>, E: Copy>(s: S, x: &[E], out: &mut [E], m: f32, l: f32, nt: bool) {
+pub(crate) fn sub2<S: Io<E>, E: Copy>(s: S, x: &[E], out: &mut [E], m: f32, l: f32, wr: Wr) {
     assert_eq!(x.len(), out.len());
     let (mv, lv, z) = (s.splat(m), s.splat(l), s.splat(0.0));
     write(
         s,
         out,
-        nt,
+        wr.nt,
         #[inline(always)]
         |i, len| {
+            if !wr.next.is_null() {
+                s.prefetch_l2(wr.next.wrapping_add(i * wr.next_size));
+            }
             // SAFETY: `write` keeps `i + len ≤ out.len() = x.len()`.
             let v = unsafe { ldu(s, x, i, len, z) };
             s.sub(s.sub(v, mv), lv)
