@@ -6,7 +6,7 @@ use half::{bf16, f16};
 
 use super::isa::Isa;
 use super::simd::rows::BLOCK;
-use super::table::Grad;
+use super::table::{Grad, Wr};
 
 mod sealed {
     pub trait Sealed {}
@@ -40,7 +40,7 @@ pub struct HalfKernels<H: 'static> {
     pub(crate) max_sum_exp_store: fn(&[H], &mut [f32], &mut [f32]) -> (f32, f32),
     /// Sparse CE gradient from the kept exps, rounded to `H`: `(e, out, mb, terms, nt)`.
     #[allow(clippy::type_complexity)] // the operands of the formula
-    pub(crate) grad_from_exp: fn(&[f32], &mut [H], &[f32], &Grad<'_, f32>, bool),
+    pub(crate) grad_from_exp: fn(&[f32], &mut [H], &[f32], &Grad<'_, f32>, Wr),
     /// Widen to `f32`.
     pub(crate) to_f32: fn(&[H], &mut [f32]),
     /// Round from `f32` (nearest-even).
@@ -55,7 +55,12 @@ pub struct HalfKernels<H: 'static> {
 
 impl<H> std::fmt::Debug for HalfKernels<H> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "HalfKernels<{}>({})", std::any::type_name::<H>(), self.isa.name())
+        write!(
+            f,
+            "HalfKernels<{}>({})",
+            std::any::type_name::<H>(),
+            self.isa.name()
+        )
     }
 }
 
@@ -102,8 +107,13 @@ fn s_max_sum_exp_store<H: Half>(x: &[H], e: &mut [f32], mb: &mut [f32]) -> (f32,
     (m, s)
 }
 
-fn s_grad_from_exp<H: Half>(e: &[f32], out: &mut [H], mb: &[f32], g: &Grad<'_, f32>, _nt: bool) {
-    for (bi, ((eb, ob), &mbi)) in e.chunks(BLOCK).zip(out.chunks_mut(BLOCK)).zip(mb).enumerate() {
+fn s_grad_from_exp<H: Half>(e: &[f32], out: &mut [H], mb: &[f32], g: &Grad<'_, f32>, _wr: Wr) {
+    for (bi, ((eb, ob), &mbi)) in e
+        .chunks(BLOCK)
+        .zip(out.chunks_mut(BLOCK))
+        .zip(mb)
+        .enumerate()
+    {
         let c = g.a * ((mbi - g.m) - g.l).exp();
         for (j, (o, &v)) in ob.iter_mut().zip(eb).enumerate() {
             let k = bi * BLOCK + j;
@@ -186,18 +196,19 @@ macro_rules! half_table {
     ($modname:ident, $tok:ty, $feat:literal, $isa:expr, $h:ty) => {
         mod $modname {
             use super::super::simd::rows;
-            use super::{Grad, HalfKernels, Isa};
+            use super::{Grad, HalfKernels, Isa, Wr};
             simd_entries! { $tok, $feat;
                 fn max_sum_exp(x: &[$h]) -> (f32, f32) = rows::max_sum_exp;
                 fn max_sum_exp_store(x: &[$h], e: &mut [f32], mb: &mut [f32]) -> (f32, f32) = rows::max_sum_exp_store;
-                fn grad_from_exp(e: &[f32], out: &mut [$h], mb: &[f32], g: &Grad<'_, f32>, nt: bool) = rows::grad_from_exp;
+                fn grad_from_exp(e: &[f32], out: &mut [$h], mb: &[f32], g: &Grad<'_, f32>, wr: Wr) = rows::grad_from_exp;
                 fn smooth_sum(x: &[$h], w: Option<&[f32]>, l: f32) -> f32 = rows::smooth_sum;
                 fn to_f32(x: &[$h], out: &mut [f32]) = rows::convert;
                 fn from_f32(x: &[f32], out: &mut [$h]) = rows::convert;
                 fn sparse_grad(x: &[$h], out: &mut [$h], g: &Grad<'_, f32>, nt: bool) = rows::sparse_grad;
                 fn sparse_grad_in_place(x: &mut [$h], g: &Grad<'_, f32>) = rows::sparse_grad_in_place;
             }
-            pub(crate) static TABLE: HalfKernels<$h> = HalfKernels {
+            pub(crate) static TABLE: HalfKernels<$h> =
+                HalfKernels {
                 isa: $isa,
                 max_sum_exp,
                 max_sum_exp_store,
@@ -213,13 +224,37 @@ macro_rules! half_table {
 }
 
 #[cfg(target_arch = "x86_64")]
-half_table!(avx512_f16, crate::kernels::simd::avx512::Avx512, "avx512f,avx512bw,avx512vl,avx2,fma,f16c", Isa::Avx512, half::f16);
+half_table!(
+    avx512_f16,
+    crate::kernels::simd::avx512::Avx512,
+    "avx512f,avx512bw,avx512vl,avx2,fma,f16c",
+    Isa::Avx512,
+    half::f16
+);
 #[cfg(target_arch = "x86_64")]
-half_table!(avx512_bf16, crate::kernels::simd::avx512::Avx512, "avx512f,avx512bw,avx512vl,avx2,fma,f16c", Isa::Avx512, half::bf16);
+half_table!(
+    avx512_bf16,
+    crate::kernels::simd::avx512::Avx512,
+    "avx512f,avx512bw,avx512vl,avx2,fma,f16c",
+    Isa::Avx512,
+    half::bf16
+);
 #[cfg(target_arch = "x86_64")]
-half_table!(avx2_f16, crate::kernels::simd::avx2::Avx2, "avx2,fma,f16c", Isa::Avx2, half::f16);
+half_table!(
+    avx2_f16,
+    crate::kernels::simd::avx2::Avx2,
+    "avx2,fma,f16c",
+    Isa::Avx2,
+    half::f16
+);
 #[cfg(target_arch = "x86_64")]
-half_table!(avx2_bf16, crate::kernels::simd::avx2::Avx2, "avx2,fma,f16c", Isa::Avx2, half::bf16);
+half_table!(
+    avx2_bf16,
+    crate::kernels::simd::avx2::Avx2,
+    "avx2,fma,f16c",
+    Isa::Avx2,
+    half::bf16
+);
 
 impl Half for f16 {
     #[inline]
@@ -231,7 +266,11 @@ impl Half for f16 {
         f16::from_f32(v)
     }
     fn half_kernels(isa: Isa) -> &'static HalfKernels<f16> {
-        assert!(isa.is_available(), "xent: ISA {} is not supported by this CPU", isa.name());
+        assert!(
+            isa.is_available(),
+            "xent: ISA {} is not supported by this CPU",
+            isa.name()
+        );
         match isa {
             Isa::Scalar => &SCALAR_F16,
             #[cfg(target_arch = "x86_64")]
@@ -254,7 +293,11 @@ impl Half for bf16 {
         bf16::from_f32(v)
     }
     fn half_kernels(isa: Isa) -> &'static HalfKernels<bf16> {
-        assert!(isa.is_available(), "xent: ISA {} is not supported by this CPU", isa.name());
+        assert!(
+            isa.is_available(),
+            "xent: ISA {} is not supported by this CPU",
+            isa.name()
+        );
         match isa {
             Isa::Scalar => &SCALAR_BF16,
             #[cfg(target_arch = "x86_64")]

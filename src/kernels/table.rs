@@ -13,6 +13,7 @@ use super::isa::{current_isa, Isa};
 use super::scalar;
 use super::simd::rows::BLOCK;
 pub(crate) use super::simd::small::{CeGradRows, CeParams, Fix, Layout};
+pub(crate) use super::simd::Wr;
 use crate::float::Float;
 
 /// The terms of a sparse cross-entropy gradient row:
@@ -53,16 +54,16 @@ pub struct RowKernels<T: 'static> {
     /// [`super::simd::rows::max_sum_exp_store`]).
     #[allow(clippy::type_complexity)] // the outputs of the formula
     pub(crate) max_sum_exp_store: fn(&[T], &mut [T], &mut [T]) -> (T, T),
-    /// Softmax from the kept exps: `(e, out, mb, m, r, nt)`.
+    /// Softmax from the kept exps: `(e, out, mb, m, r, wr)`.
     #[allow(clippy::type_complexity)] // the operands of the formula
-    pub(crate) scale_from_exp: fn(&[T], &mut [T], &[T], T, T, bool),
-    /// Sparse CE gradient from the kept exps: `(e, out, mb, terms, nt)`.
+    pub(crate) scale_from_exp: fn(&[T], &mut [T], &[T], T, T, Wr),
+    /// Sparse CE gradient from the kept exps: `(e, out, mb, terms, wr)`.
     #[allow(clippy::type_complexity)] // the operands of the formula
-    pub(crate) grad_from_exp: fn(&[T], &mut [T], &[T], &Grad<'_, T>, bool),
+    pub(crate) grad_from_exp: fn(&[T], &mut [T], &[T], &Grad<'_, T>, Wr),
     /// `out = exp(x − m)·r`.
     pub(crate) exp_scale: fn(&[T], &mut [T], T, T, bool),
     /// `out = (x − m) − l`.
-    pub(crate) sub2: fn(&[T], &mut [T], T, T, bool),
+    pub(crate) sub2: fn(&[T], &mut [T], T, T, Wr),
     /// `Σ x`.
     pub(crate) sum: fn(&[T]) -> T,
     /// `Σ a·b`.
@@ -96,14 +97,25 @@ pub(crate) struct SmallKernels<T: 'static> {
     /// Per row sparse CE loss, lse and gradient terms: `(x, c, y, keep, scale, params,
     /// loss, lse, grad_rows)`.
     #[allow(clippy::type_complexity)] // the operands of the formula
-    pub(crate) ce_stats: fn(&[T], usize, &[i32], &[T], &[T], &CeParams<'_, T>, &mut [T], &mut [T], Option<CeGradRows<'_, T>>),
+    pub(crate) ce_stats: fn(
+        &[T],
+        usize,
+        &[i32],
+        &[T],
+        &[T],
+        &CeParams<'_, T>,
+        &mut [T],
+        &mut [T],
+        Option<CeGradRows<'_, T>>,
+    ),
     /// `out = a·exp((x − m) − l) − b·w` per row, then the label fix-ups:
     /// `(x, layout, m, l, a, b, fix, out)`.
     #[allow(clippy::type_complexity)] // the operands of the formula
     pub(crate) grad: fn(&[T], &Layout<'_, T>, &[T], &[T], &[T], &[T], Option<Fix<'_, T>>, &mut [T]),
     /// The same over `x`.
     #[allow(clippy::type_complexity)] // the operands of the formula
-    pub(crate) grad_in_place: fn(&mut [T], &Layout<'_, T>, &[T], &[T], &[T], &[T], Option<Fix<'_, T>>),
+    pub(crate) grad_in_place:
+        fn(&mut [T], &Layout<'_, T>, &[T], &[T], &[T], &[T], Option<Fix<'_, T>>),
     /// `out = (x − m) − l` per row.
     #[allow(clippy::type_complexity)] // the operands of the formula
     pub(crate) sub2: fn(&[T], &Layout<'_, T>, &[T], &[T], &mut [T]),
@@ -111,7 +123,12 @@ pub(crate) struct SmallKernels<T: 'static> {
 
 impl<T> std::fmt::Debug for RowKernels<T> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "RowKernels<{}>({})", std::any::type_name::<T>(), self.isa.name())
+        write!(
+            f,
+            "RowKernels<{}>({})",
+            std::any::type_name::<T>(),
+            self.isa.name()
+        )
     }
 }
 
@@ -175,7 +192,7 @@ fn s_max_sum_exp_store<T: Float>(x: &[T], e: &mut [T], mb: &mut [T]) -> (T, T) {
     (m, s)
 }
 
-fn s_scale_from_exp<T: Float>(e: &[T], out: &mut [T], mb: &[T], m: T, r: T, _nt: bool) {
+fn s_scale_from_exp<T: Float>(e: &[T], out: &mut [T], mb: &[T], m: T, r: T, _wr: Wr) {
     for ((eb, ob), &mbi) in e.chunks(BLOCK).zip(out.chunks_mut(BLOCK)).zip(mb) {
         let c = (mbi - m).exp() * r;
         for (o, &v) in ob.iter_mut().zip(eb) {
@@ -184,8 +201,13 @@ fn s_scale_from_exp<T: Float>(e: &[T], out: &mut [T], mb: &[T], m: T, r: T, _nt:
     }
 }
 
-fn s_grad_from_exp<T: Float>(e: &[T], out: &mut [T], mb: &[T], g: &Grad<'_, T>, _nt: bool) {
-    for (bi, ((eb, ob), &mbi)) in e.chunks(BLOCK).zip(out.chunks_mut(BLOCK)).zip(mb).enumerate() {
+fn s_grad_from_exp<T: Float>(e: &[T], out: &mut [T], mb: &[T], g: &Grad<'_, T>, _wr: Wr) {
+    for (bi, ((eb, ob), &mbi)) in e
+        .chunks(BLOCK)
+        .zip(out.chunks_mut(BLOCK))
+        .zip(mb)
+        .enumerate()
+    {
         let c = g.a * ((mbi - g.m) - g.l).exp();
         for (j, (o, &v)) in ob.iter_mut().zip(eb).enumerate() {
             let k = bi * BLOCK + j;
@@ -207,7 +229,7 @@ fn s_exp_scale<T: Float>(x: &[T], out: &mut [T], m: T, r: T, _nt: bool) {
     }
 }
 
-fn s_sub2<T: Float>(x: &[T], out: &mut [T], m: T, l: T, _nt: bool) {
+fn s_sub2<T: Float>(x: &[T], out: &mut [T], m: T, l: T, _wr: Wr) {
     for (o, &v) in out.iter_mut().zip(x) {
         *o = v - m - l;
     }
@@ -260,13 +282,25 @@ fn s_sparse_grad_in_place<T: Float>(x: &mut [T], g: &Grad<'_, T>) {
 
 fn s_smooth_sum<T: Float>(x: &[T], w: Option<&[T]>, l: T) -> T {
     match w {
-        Some(w) => x.iter().zip(w).fold(T::zero(), |s, (&xv, &wc)| s + wc * (l - xv)),
+        Some(w) => x
+            .iter()
+            .zip(w)
+            .fold(T::zero(), |s, (&xv, &wc)| s + wc * (l - xv)),
         None => x.iter().fold(T::zero(), |s, &xv| s + (l - xv)),
     }
 }
 
 #[allow(clippy::too_many_arguments)] // mirrors `RowKernels::dense_grad`
-fn s_dense_grad<T: Float>(x: &[T], t: &[T], w: Option<&[T]>, l: T, a: T, sc: T, out: &mut [T], _nt: bool) {
+fn s_dense_grad<T: Float>(
+    x: &[T],
+    t: &[T],
+    w: Option<&[T]>,
+    l: T,
+    a: T,
+    sc: T,
+    out: &mut [T],
+    _nt: bool,
+) {
     scalar::dense_grad_row(x, t, w, l, a, sc, out);
 }
 
@@ -332,17 +366,17 @@ macro_rules! simd_table {
     ($modname:ident, $tok:ty, $feat:literal, $isa:expr) => {
         pub(crate) mod $modname {
             use super::super::simd::{rows, small};
-            use super::{CeGradRows, CeParams, Fix, Grad, Isa, Layout, RowKernels, SmallKernels};
+            use super::{CeGradRows, CeParams, Fix, Grad, Isa, Layout, RowKernels, SmallKernels, Wr};
             simd_entries! { $tok, $feat;
                 fn copy(x: &[f32], out: &mut [f32], nt: bool) = rows::copy;
                 fn exp(x: &[f32], out: &mut [f32]) = rows::exp_map;
                 fn ln(x: &[f32], out: &mut [f32]) = rows::ln_map;
                 fn max_sum_exp(x: &[f32]) -> (f32, f32) = rows::max_sum_exp;
                 fn max_sum_exp_store(x: &[f32], e: &mut [f32], mb: &mut [f32]) -> (f32, f32) = rows::max_sum_exp_store;
-                fn scale_from_exp(e: &[f32], out: &mut [f32], mb: &[f32], m: f32, r: f32, nt: bool) = rows::scale_from_exp;
-                fn grad_from_exp(e: &[f32], out: &mut [f32], mb: &[f32], g: &Grad<'_, f32>, nt: bool) = rows::grad_from_exp;
+                fn scale_from_exp(e: &[f32], out: &mut [f32], mb: &[f32], m: f32, r: f32, wr: Wr) = rows::scale_from_exp;
+                fn grad_from_exp(e: &[f32], out: &mut [f32], mb: &[f32], g: &Grad<'_, f32>, wr: Wr) = rows::grad_from_exp;
                 fn exp_scale(x: &[f32], out: &mut [f32], m: f32, r: f32, nt: bool) = rows::exp_scale;
-                fn sub2(x: &[f32], out: &mut [f32], m: f32, l: f32, nt: bool) = rows::sub2;
+                fn sub2(x: &[f32], out: &mut [f32], m: f32, l: f32, wr: Wr) = rows::sub2;
                 fn sum(x: &[f32]) -> f32 = rows::sum;
                 fn dot(a: &[f32], b: &[f32]) -> f32 = rows::dot;
                 fn softmax_bwd(y: &[f32], gy: &[f32], out: &mut [f32], d: f32, nt: bool) = rows::softmax_bwd;
@@ -393,16 +427,30 @@ macro_rules! simd_table {
 }
 
 #[cfg(target_arch = "x86_64")]
-simd_table!(avx512, crate::kernels::simd::avx512::Avx512, "avx512f,avx512bw,avx512vl,avx2,fma,f16c", Isa::Avx512);
+simd_table!(
+    avx512,
+    crate::kernels::simd::avx512::Avx512,
+    "avx512f,avx512bw,avx512vl,avx2,fma,f16c",
+    Isa::Avx512
+);
 #[cfg(target_arch = "x86_64")]
-simd_table!(avx2, crate::kernels::simd::avx2::Avx2, "avx2,fma,f16c", Isa::Avx2);
+simd_table!(
+    avx2,
+    crate::kernels::simd::avx2::Avx2,
+    "avx2,fma,f16c",
+    Isa::Avx2
+);
 
 /// The `f32` table for `isa`.
 ///
 /// # Panics
 /// If `isa` is not available on this CPU.
 pub(crate) fn f32_table(isa: Isa) -> &'static RowKernels<f32> {
-    assert!(isa.is_available(), "xent: ISA {} is not supported by this CPU", isa.name());
+    assert!(
+        isa.is_available(),
+        "xent: ISA {} is not supported by this CPU",
+        isa.name()
+    );
     match isa {
         Isa::Scalar => &SCALAR_F32,
         #[cfg(target_arch = "x86_64")]

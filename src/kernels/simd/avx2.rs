@@ -88,7 +88,10 @@ impl Simd for Avx2 {
     }
     #[inline(always)]
     fn exp(self, x: __m256) -> __m256 {
-        let x = self.clamp(x, self.splat(EXP_LO), self.splat(EXP_HI));
+        self.exp_nonpos(self.clamp(x, self.splat(EXP_LO), self.splat(EXP_HI)))
+    }
+    #[inline(always)]
+    fn exp_nonpos(self, x: __m256) -> __m256 {
         // SAFETY: token ⇒ AVX2 + FMA.
         unsafe {
             let n = _mm256_round_ps::<{ _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC }>(_mm256_mul_ps(x, _mm256_set1_ps(EXP_LOG2E)));
@@ -102,13 +105,13 @@ impl Simd for Avx2 {
             let one = _mm256_set1_ps(1.0);
             p = _mm256_fmadd_ps(p, r, one);
             p = _mm256_fmadd_ps(p, r, one);
-            // n ∈ [−150, 129]: 2ⁿ = 2^n1 · 2^n2 with both halves in the normal range,
-            // so p·2^n1 is exact and the second product rounds once (to a
-            // subnormal, or to inf).
             // lanes that round to 0 scale by 2^0 (no underflow) and are zeroed below
             // (NaN compares "not less than": it stays live)
             let live = _mm256_cmp_ps::<_CMP_NLT_UQ>(x, _mm256_set1_ps(EXP_ZERO));
             let ni = _mm256_and_si256(_mm256_cvtps_epi32(n), _mm256_castps_si256(live));
+            // live lanes have n ∈ [−150, 129]: 2ⁿ = 2^n1 · 2^n2 with both halves in the
+            // normal range, so p·2^n1 is exact and the second product rounds once (to a
+            // subnormal, or to inf).
             let n1 = _mm256_srai_epi32::<1>(ni);
             let n2 = _mm256_sub_epi32(ni, n1);
             let bias = _mm256_set1_epi32(127);
@@ -178,6 +181,11 @@ impl Simd for Avx2 {
     fn prefetch(self, p: *const u8) {
         // SAFETY: a prefetch is a hint; it never faults, whatever the address.
         unsafe { _mm_prefetch::<_MM_HINT_T0>(p.cast()) }
+    }
+    #[inline(always)]
+    fn prefetch_l2(self, p: *const u8) {
+        // SAFETY: a prefetch is a hint; it never faults, whatever the address.
+        unsafe { _mm_prefetch::<_MM_HINT_T1>(p.cast()) }
     }
     #[inline(always)]
     fn permute(self, v: __m256, idx: __m256i) -> __m256 {

@@ -83,7 +83,10 @@ impl Simd for Avx512 {
     }
     #[inline(always)]
     fn exp(self, x: __m512) -> __m512 {
-        let x = self.clamp(x, self.splat(EXP_LO), self.splat(EXP_HI));
+        self.exp_nonpos(self.clamp(x, self.splat(EXP_LO), self.splat(EXP_HI)))
+    }
+    #[inline(always)]
+    fn exp_nonpos(self, x: __m512) -> __m512 {
         // SAFETY: token ⇒ AVX-512F.
         unsafe {
             let n = _mm512_roundscale_ps::<{ _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC }>(_mm512_mul_ps(x, _mm512_set1_ps(EXP_LOG2E)));
@@ -97,8 +100,8 @@ impl Simd for Avx512 {
             let one = _mm512_set1_ps(1.0);
             p = _mm512_fmadd_ps(p, r, one);
             p = _mm512_fmadd_ps(p, r, one);
-            // lanes that round to 0 are zeroed by the mask, so they never underflow
-            // (NaN compares "not less than": it stays in)
+            // lanes that round to 0 (and −inf, whose `r` is NaN) are zeroed by the mask,
+            // so they never underflow; NaN compares "not less than": it stays in
             let live = _mm512_cmp_ps_mask::<_CMP_NLT_UQ>(x, _mm512_set1_ps(EXP_ZERO));
             _mm512_maskz_scalef_ps(live, p, n)
         }
@@ -149,6 +152,11 @@ impl Simd for Avx512 {
     fn prefetch(self, p: *const u8) {
         // SAFETY: a prefetch is a hint; it never faults, whatever the address.
         unsafe { _mm_prefetch::<_MM_HINT_T0>(p.cast()) }
+    }
+    #[inline(always)]
+    fn prefetch_l2(self, p: *const u8) {
+        // SAFETY: a prefetch is a hint; it never faults, whatever the address.
+        unsafe { _mm_prefetch::<_MM_HINT_T1>(p.cast()) }
     }
     #[inline(always)]
     fn permute(self, v: __m512, idx: __m512i) -> __m512 {

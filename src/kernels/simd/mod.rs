@@ -96,6 +96,10 @@ pub(crate) trait Simd: Copy + Send + Sync + 'static {
     fn clamp(self, x: Self::V, lo: Self::V, hi: Self::V) -> Self::V;
     /// Lane-wise `eˣ` (see the module docs).
     fn exp(self, x: Self::V) -> Self::V;
+    /// [`Simd::exp`] for `x ≤ 0`, `−inf` or NaN only (the `x − max` of a softmax):
+    /// no clamping (a `−inf` or hugely negative lane is zeroed by the underflow
+    /// mask). A positive `x` gives a wrong result.
+    fn exp_nonpos(self, x: Self::V) -> Self::V;
     /// Lane-wise `ln x` for positive normal `x` (NaN stays NaN; other inputs are
     /// outside its contract). About 1 ulp.
     fn ln(self, x: Self::V) -> Self::V;
@@ -109,6 +113,8 @@ pub(crate) trait Simd: Copy + Send + Sync + 'static {
     fn sfence(self);
     /// Hint that the cache line holding `p` will be read soon. Never faults.
     fn prefetch(self, p: *const u8);
+    /// [`Simd::prefetch`] into L2 only.
+    fn prefetch_l2(self, p: *const u8);
     /// `out[k] = v[idx[k]]` (indices in `0..N`).
     fn permute(self, v: Self::V, idx: Self::I) -> Self::V;
     /// The first `N` values of `idx`.
@@ -240,4 +246,36 @@ pub(crate) fn head_len<S: Io<E>, E: Copy>(out: &[E]) -> usize {
         return if mis == 0 { 0 } else { out.len() };
     }
     ((S::ALIGN - mis) / size_of::<E>()).min(out.len())
+}
+
+/// Where a write pass stores, and what it prefetches meanwhile.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Wr {
+    /// Non-temporal stores for the aligned body.
+    pub nt: bool,
+    /// The next row's input (class axis last): prefetched into L2 at the pace of the
+    /// writes, so that memory reads the next row while it drains this one's stores.
+    /// Null for none; never dereferenced.
+    pub next: *const u8,
+    /// Bytes of `next` per output element.
+    pub next_size: usize,
+}
+
+impl Wr {
+    /// Plain stores or non-temporal ones, nothing prefetched.
+    pub(crate) fn nt(nt: bool) -> Wr {
+        Wr {
+            nt,
+            next: std::ptr::null(),
+            next_size: 0,
+        }
+    }
+    /// With the next row after `row` (contiguous rows) prefetched.
+    pub(crate) fn with_next<E>(nt: bool, row: &[E]) -> Wr {
+        Wr {
+            nt,
+            next: row.as_ptr().wrapping_add(row.len()).cast(),
+            next_size: size_of::<E>(),
+        }
+    }
 }

@@ -21,7 +21,7 @@
 //! the unaligned head with ordinary stores, streams the aligned body, and the caller
 //! issues `sfence` before the data is handed to another thread.
 
-use super::{head_len, ld, ldu, st, st_ntu, stu, Io, Simd};
+use super::{head_len, ld, ldu, st, st_ntu, stu, Io, Simd, Wr};
 use crate::kernels::table::Grad;
 
 /// Elements per block of [`max_sum_exp`]: 8 KiB of `f32`, so a block stays in L1
@@ -43,7 +43,10 @@ static ONE_HOT: [f32; 31] = {
 /// `val` in lane `j < N`, 0 elsewhere.
 #[inline(always)]
 fn lane<S: Io<f32>>(s: S, j: usize, val: f32) -> S::V {
-    s.mul(ld(s, &ONE_HOT[15 - j..], 0, S::N, s.splat(0.0)), s.splat(val))
+    s.mul(
+        ld(s, &ONE_HOT[15 - j..], 0, S::N, s.splat(0.0)),
+        s.splat(val),
+    )
 }
 
 /// Call `f(i, len)` for consecutive pieces `x[i..i + len]` covering `0..n`, `len = N`
@@ -92,7 +95,7 @@ fn sum_exp_acc<S: Io<E>, E: Copy>(s: S, x: &[E], m: S::V, acc: &mut [S::V; 4]) {
     let mut chunks = x.chunks_exact(4 * w);
     for c in &mut chunks {
         for (k, a) in acc.iter_mut().enumerate() {
-            *a = s.add(*a, s.exp(s.sub(ld(s, c, k * w, w, ninf), m)));
+            *a = s.add(*a, s.exp_nonpos(s.sub(ld(s, c, k * w, w, ninf), m)));
         }
     }
     let rest = chunks.remainder();
@@ -100,7 +103,7 @@ fn sum_exp_acc<S: Io<E>, E: Copy>(s: S, x: &[E], m: S::V, acc: &mut [S::V; 4]) {
         // masked lanes load −inf: exp(−inf − m) = 0 for every m > −inf
         // SAFETY: `pieces` keeps `i + len ≤ rest.len()`, `len ≤ N`.
         let v = unsafe { ldu(s, rest, i, len, ninf) };
-        acc[0] = s.add(acc[0], s.exp(s.sub(v, m)));
+        acc[0] = s.add(acc[0], s.exp_nonpos(s.sub(v, m)));
     });
 }
 
@@ -149,7 +152,13 @@ pub(crate) fn max_sum_exp<S: Io<E>, E: Copy>(s: S, x: &[E]) -> (f32, f32) {
 
 /// Add `exp(x − m)` into four accumulators and store it into `e`.
 #[inline(always)]
-fn sum_exp_store<S: Io<E> + Io<f32>, E: Copy>(s: S, x: &[E], e: &mut [f32], m: S::V, acc: &mut [S::V; 4]) {
+fn sum_exp_store<S: Io<E> + Io<f32>, E: Copy>(
+    s: S,
+    x: &[E],
+    e: &mut [f32],
+    m: S::V,
+    acc: &mut [S::V; 4],
+) {
     assert_eq!(x.len(), e.len());
     let w = S::N;
     let ninf = s.splat(NEG_INF);
@@ -157,7 +166,7 @@ fn sum_exp_store<S: Io<E> + Io<f32>, E: Copy>(s: S, x: &[E], e: &mut [f32], m: S
     let mut ec = e.chunks_exact_mut(4 * w);
     for (c, d) in (&mut xc).zip(&mut ec) {
         for (k, a) in acc.iter_mut().enumerate() {
-            let v = s.exp(s.sub(ld(s, c, k * w, w, ninf), m));
+            let v = s.exp_nonpos(s.sub(ld(s, c, k * w, w, ninf), m));
             st(s, d, k * w, w, v);
             *a = s.add(*a, v);
         }
@@ -166,7 +175,7 @@ fn sum_exp_store<S: Io<E> + Io<f32>, E: Copy>(s: S, x: &[E], e: &mut [f32], m: S
     pieces::<S>(rest.len(), |i, len| {
         // SAFETY: `pieces` keeps `i + len ≤ rest.len() = erest.len()`, `len ≤ N`.
         unsafe {
-            let v = s.exp(s.sub(ldu(s, rest, i, len, ninf), m));
+            let v = s.exp_nonpos(s.sub(ldu(s, rest, i, len, ninf), m));
             stu(s, erest, i, len, v);
             acc[0] = s.add(acc[0], v);
         }
@@ -178,7 +187,12 @@ fn sum_exp_store<S: Io<E> + Io<f32>, E: Copy>(s: S, x: &[E], e: &mut [f32], m: S
 /// summed at (`−inf`, with `e = 0`, for a block skipped because every entry so far
 /// was `−inf` or NaN). Then `p_k = e_k·exp(mb_i − m)/s`.
 #[inline(always)]
-pub(crate) fn max_sum_exp_store<S: Io<E> + Io<f32>, E: Copy>(s: S, x: &[E], e: &mut [f32], mb: &mut [f32]) -> (f32, f32) {
+pub(crate) fn max_sum_exp_store<S: Io<E> + Io<f32>, E: Copy>(
+    s: S,
+    x: &[E],
+    e: &mut [f32],
+    mb: &mut [f32],
+) -> (f32, f32) {
     assert!(e.len() == x.len() && mb.len() == x.len().div_ceil(BLOCK));
     let mut m = NEG_INF;
     let mut acc = [s.splat(0.0); 4];
@@ -210,23 +224,40 @@ pub(crate) fn max_sum_exp_store<S: Io<E> + Io<f32>, E: Copy>(s: S, x: &[E], e: &
 /// exps of [`max_sum_exp_store`] (`r = 1/s`).
 #[inline(always)]
 #[allow(clippy::too_many_arguments)] // the row's state
-pub(crate) fn scale_from_exp<S: Io<E> + Io<f32>, E: Copy>(s: S, e: &[f32], out: &mut [E], mb: &[f32], m: f32, r: f32, nt: bool) {
+pub(crate) fn scale_from_exp<S: Io<E> + Io<f32>, E: Copy>(
+    s: S,
+    e: &[f32],
+    out: &mut [E],
+    mb: &[f32],
+    m: f32,
+    r: f32,
+    wr: Wr,
+) {
     assert!(e.len() == out.len() && mb.len() == e.len().div_ceil(BLOCK));
     let z = s.splat(0.0);
-    for ((eb, ob), &mbi) in e.chunks(BLOCK).zip(out.chunks_mut(BLOCK)).zip(mb) {
+    for (bi, ((eb, ob), &mbi)) in e
+        .chunks(BLOCK)
+        .zip(out.chunks_mut(BLOCK))
+        .zip(mb)
+        .enumerate()
+    {
         let cv = s.splat((mbi - m).exp() * r);
+        let next = wr.next.wrapping_add(bi * BLOCK * wr.next_size);
         write_nofence(
             s,
             ob,
-            nt,
+            wr.nt,
             #[inline(always)]
             |i, len| {
+                if !wr.next.is_null() {
+                    s.prefetch_l2(next.wrapping_add(i * wr.next_size));
+                }
                 // SAFETY: `write_nofence` keeps `i + len ≤ ob.len() = eb.len()`.
                 s.mul(cv, unsafe { ldu(s, eb, i, len, z) })
             },
         );
     }
-    if nt {
+    if wr.nt {
         s.sfence();
     }
 }
@@ -234,23 +265,41 @@ pub(crate) fn scale_from_exp<S: Io<E> + Io<f32>, E: Copy>(s: S, e: &[f32], out: 
 /// The sparse gradient (see [`Grad`]) from the exps of [`max_sum_exp_store`]:
 /// `out_k = c_i·e_k − b_all·w_k − b_y·[k = y]` with `c_i = a·exp((mb_i − m) − l)`.
 #[inline(always)]
-pub(crate) fn grad_from_exp<S: Io<E> + Io<f32>, E: Copy>(s: S, e: &[f32], out: &mut [E], mb: &[f32], g: &Grad<'_, f32>, nt: bool) {
+pub(crate) fn grad_from_exp<S: Io<E> + Io<f32>, E: Copy>(
+    s: S,
+    e: &[f32],
+    out: &mut [E],
+    mb: &[f32],
+    g: &Grad<'_, f32>,
+    wr: Wr,
+) {
     assert!(e.len() == out.len() && mb.len() == e.len().div_ceil(BLOCK));
     if let Some(w) = g.w {
         assert_eq!(w.len(), e.len());
     }
     let (z, bv) = (s.splat(0.0), s.splat(g.b_all));
-    for (bi, ((eb, ob), &mbi)) in e.chunks(BLOCK).zip(out.chunks_mut(BLOCK)).zip(mb).enumerate() {
+    for (bi, ((eb, ob), &mbi)) in e
+        .chunks(BLOCK)
+        .zip(out.chunks_mut(BLOCK))
+        .zip(mb)
+        .enumerate()
+    {
         let base = bi * BLOCK;
         let cv = s.splat(g.a * ((mbi - g.m) - g.l).exp());
         let wb = g.w.map(|w| &w[base..base + eb.len()]);
-        let yb = g.y.and_then(|y| y.checked_sub(base)).filter(|&y| y < eb.len());
+        let yb =
+            g.y.and_then(|y| y.checked_sub(base))
+                .filter(|&y| y < eb.len());
+        let next = wr.next.wrapping_add(base * wr.next_size);
         write_nofence(
             s,
             ob,
-            nt,
+            wr.nt,
             #[inline(always)]
             |i, len| {
+                if !wr.next.is_null() {
+                    s.prefetch_l2(next.wrapping_add(i * wr.next_size));
+                }
                 // SAFETY: `write_nofence` keeps `i + len ≤ ob.len() = eb.len() (= wb.len())`.
                 let p = s.mul(cv, unsafe { ldu(s, eb, i, len, z) });
                 let mut v = match wb {
@@ -267,7 +316,7 @@ pub(crate) fn grad_from_exp<S: Io<E> + Io<f32>, E: Copy>(s: S, e: &[f32], out: &
             },
         );
     }
-    if nt {
+    if wr.nt {
         s.sfence();
     }
 }
@@ -276,7 +325,12 @@ pub(crate) fn grad_from_exp<S: Io<E> + Io<f32>, E: Copy>(s: S, e: &[f32], out: &
 /// `i + len ≤ out.len()`, `len ≤ N`), with non-temporal stores for the aligned body
 /// when `nt` is set (then followed by `sfence`).
 #[inline(always)]
-pub(crate) fn write<S: Io<E>, E: Copy>(s: S, out: &mut [E], nt: bool, f: impl FnMut(usize, usize) -> S::V) {
+pub(crate) fn write<S: Io<E>, E: Copy>(
+    s: S,
+    out: &mut [E],
+    nt: bool,
+    f: impl FnMut(usize, usize) -> S::V,
+) {
     write_nofence(s, out, nt, f);
     if nt {
         s.sfence();
@@ -285,7 +339,12 @@ pub(crate) fn write<S: Io<E>, E: Copy>(s: S, out: &mut [E], nt: bool, f: impl Fn
 
 /// [`write`] without the closing `sfence`: the caller issues it.
 #[inline(always)]
-pub(crate) fn write_nofence<S: Io<E>, E: Copy>(s: S, out: &mut [E], nt: bool, mut f: impl FnMut(usize, usize) -> S::V) {
+pub(crate) fn write_nofence<S: Io<E>, E: Copy>(
+    s: S,
+    out: &mut [E],
+    nt: bool,
+    mut f: impl FnMut(usize, usize) -> S::V,
+) {
     let n = out.len();
     let w = S::N;
     let mut i = 0;
@@ -393,15 +452,18 @@ pub(crate) fn ln_map<S: Io<E>, E: Copy>(s: S, x: &[E], out: &mut [E]) {
 
 /// `out = (x − m) − l`.
 #[inline(always)]
-pub(crate) fn sub2<S: Io<E>, E: Copy>(s: S, x: &[E], out: &mut [E], m: f32, l: f32, nt: bool) {
+pub(crate) fn sub2<S: Io<E>, E: Copy>(s: S, x: &[E], out: &mut [E], m: f32, l: f32, wr: Wr) {
     assert_eq!(x.len(), out.len());
     let (mv, lv, z) = (s.splat(m), s.splat(l), s.splat(0.0));
     write(
         s,
         out,
-        nt,
+        wr.nt,
         #[inline(always)]
         |i, len| {
+            if !wr.next.is_null() {
+                s.prefetch_l2(wr.next.wrapping_add(i * wr.next_size));
+            }
             // SAFETY: `write` keeps `i + len ≤ out.len() = x.len()`.
             let v = unsafe { ldu(s, x, i, len, z) };
             s.sub(s.sub(v, mv), lv)
@@ -454,7 +516,14 @@ pub(crate) fn dot<S: Io<E> + Io<F>, E: Copy, F: Copy>(s: S, a: &[E], b: &[F]) ->
 
 /// Softmax VJP row: `out = y · (gy − d)`.
 #[inline(always)]
-pub(crate) fn softmax_bwd<S: Io<E>, E: Copy>(s: S, y: &[E], gy: &[E], out: &mut [E], d: f32, nt: bool) {
+pub(crate) fn softmax_bwd<S: Io<E>, E: Copy>(
+    s: S,
+    y: &[E],
+    gy: &[E],
+    out: &mut [E],
+    d: f32,
+    nt: bool,
+) {
     assert!(y.len() == out.len() && gy.len() == out.len());
     let (dv, z) = (s.splat(d), s.splat(0.0));
     write(
@@ -472,7 +541,14 @@ pub(crate) fn softmax_bwd<S: Io<E>, E: Copy>(s: S, y: &[E], gy: &[E], out: &mut 
 
 /// Log-softmax VJP row: `out = gy − exp(y) · t`.
 #[inline(always)]
-pub(crate) fn log_softmax_bwd<S: Io<E>, E: Copy>(s: S, y: &[E], gy: &[E], out: &mut [E], t: f32, nt: bool) {
+pub(crate) fn log_softmax_bwd<S: Io<E>, E: Copy>(
+    s: S,
+    y: &[E],
+    gy: &[E],
+    out: &mut [E],
+    t: f32,
+    nt: bool,
+) {
     assert!(y.len() == out.len() && gy.len() == out.len());
     let (tv, z) = (s.splat(t), s.splat(0.0));
     write(
@@ -497,7 +573,11 @@ unsafe fn grad_vec<S: Io<f32>>(s: S, xv: S::V, g: &Grad<'_, f32>, i: usize, len:
     let p = s.exp(s.sub(s.sub(xv, s.splat(g.m)), s.splat(g.l)));
     let mut v = match g.w {
         // SAFETY: in bounds (caller).
-        Some(w) => s.neg_mul_add(s.splat(g.b_all), unsafe { ldu(s, w, i, len, s.splat(0.0)) }, s.mul(s.splat(g.a), p)),
+        Some(w) => s.neg_mul_add(
+            s.splat(g.b_all),
+            unsafe { ldu(s, w, i, len, s.splat(0.0)) },
+            s.mul(s.splat(g.a), p),
+        ),
         None => s.sub(s.mul(s.splat(g.a), p), s.splat(g.b_all)),
     };
     if let Some(y) = g.y {
@@ -510,7 +590,13 @@ unsafe fn grad_vec<S: Io<f32>>(s: S, xv: S::V, g: &Grad<'_, f32>, i: usize, len:
 
 /// Sparse cross-entropy gradient row into `out` (see [`Grad`]).
 #[inline(always)]
-pub(crate) fn sparse_grad<S: Io<E> + Io<f32>, E: Copy>(s: S, x: &[E], out: &mut [E], g: &Grad<'_, f32>, nt: bool) {
+pub(crate) fn sparse_grad<S: Io<E> + Io<f32>, E: Copy>(
+    s: S,
+    x: &[E],
+    out: &mut [E],
+    g: &Grad<'_, f32>,
+    nt: bool,
+) {
     assert_eq!(x.len(), out.len());
     if let Some(w) = g.w {
         assert_eq!(w.len(), x.len());
@@ -530,7 +616,11 @@ pub(crate) fn sparse_grad<S: Io<E> + Io<f32>, E: Copy>(s: S, x: &[E], out: &mut 
 
 /// Sparse cross-entropy gradient row written over the logits `x`.
 #[inline(always)]
-pub(crate) fn sparse_grad_in_place<S: Io<E> + Io<f32>, E: Copy>(s: S, x: &mut [E], g: &Grad<'_, f32>) {
+pub(crate) fn sparse_grad_in_place<S: Io<E> + Io<f32>, E: Copy>(
+    s: S,
+    x: &mut [E],
+    g: &Grad<'_, f32>,
+) {
     if let Some(w) = g.w {
         assert_eq!(w.len(), x.len());
     }
@@ -546,7 +636,12 @@ pub(crate) fn sparse_grad_in_place<S: Io<E> + Io<f32>, E: Copy>(s: S, x: &mut [E
 
 /// `Σ w_c·(l − x_c)` (`w_c = 1` without weights).
 #[inline(always)]
-pub(crate) fn smooth_sum<S: Io<E> + Io<f32>, E: Copy>(s: S, x: &[E], w: Option<&[f32]>, l: f32) -> f32 {
+pub(crate) fn smooth_sum<S: Io<E> + Io<f32>, E: Copy>(
+    s: S,
+    x: &[E],
+    w: Option<&[f32]>,
+    l: f32,
+) -> f32 {
     if let Some(w) = w {
         assert_eq!(w.len(), x.len());
     }
@@ -568,7 +663,13 @@ pub(crate) fn smooth_sum<S: Io<E> + Io<f32>, E: Copy>(s: S, x: &[E], w: Option<&
 
 /// Dense cross-entropy row: `Σ w_c·t_c·(l − x_c)`.
 #[inline(always)]
-pub(crate) fn dense_ce<S: Io<E> + Io<f32>, E: Copy>(s: S, x: &[E], t: &[E], w: Option<&[f32]>, l: f32) -> f32 {
+pub(crate) fn dense_ce<S: Io<E> + Io<f32>, E: Copy>(
+    s: S,
+    x: &[E],
+    t: &[E],
+    w: Option<&[f32]>,
+    l: f32,
+) -> f32 {
     assert_eq!(x.len(), t.len());
     if let Some(w) = w {
         assert_eq!(w.len(), x.len());

@@ -67,7 +67,7 @@ unsafe fn group_stats<S: Io<f32>>(s: S, base: *const f32, c: usize, idx: S::I, s
     }
     let (mut se, mut sm) = (zero, zero);
     for (k, &v) in cols.iter().enumerate().take(c) {
-        se = s.add(se, s.exp(s.sub(v, m)));
+        se = s.add(se, s.exp_nonpos(s.sub(v, m)));
         if let Some(w) = smooth {
             let wk = s.splat(w.map_or(1.0, |w| w[k]));
             sm = s.mul_add(wk, s.sub(m, v), sm);
