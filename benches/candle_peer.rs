@@ -31,24 +31,21 @@ fn inputs(shape: &str) -> (usize, usize, Tensor, Tensor) {
 #[divan::bench(args = shapes(), sample_count = 10)]
 fn softmax_last_dim(b: Bencher, shape: &str) {
     let (n, c, x, _) = inputs(shape);
-    b.counter(BytesCount::new(8 * n * c))
-        .bench_local(|| candle_nn::ops::softmax_last_dim(&x).expect("softmax"));
+    b.counter(BytesCount::new(8 * n * c)).bench_local(|| candle_nn::ops::softmax_last_dim(&x).expect("softmax"));
 }
 
 #[divan::bench(args = shapes(), sample_count = 10)]
 fn cross_entropy(b: Bencher, shape: &str) {
     let (n, c, x, y) = inputs(shape);
-    b.counter(BytesCount::new(4 * n * c + 8 * n))
-        .bench_local(|| candle_nn::loss::cross_entropy(&x, &y).expect("cross_entropy"));
+    b.counter(BytesCount::new(4 * n * c + 8 * n)).bench_local(|| candle_nn::loss::cross_entropy(&x, &y).expect("cross_entropy"));
 }
 
 #[divan::bench(args = shapes(), sample_count = 10)]
 fn cross_entropy_fwd_bwd(b: Bencher, shape: &str) {
     let (n, c, x, y) = inputs(shape);
     let v = Var::from_tensor(&x).expect("var");
-    b.counter(BytesCount::new(8 * n * c + 8 * n))
-        .bench_local(|| {
-            let loss = candle_nn::loss::cross_entropy(v.as_tensor(), &y).expect("cross_entropy");
-            loss.backward().expect("backward")
-        });
+    b.counter(BytesCount::new(8 * n * c + 8 * n)).bench_local(|| {
+        let loss = candle_nn::loss::cross_entropy(v.as_tensor(), &y).expect("cross_entropy");
+        loss.backward().expect("backward")
+    });
 }

@@ -26,8 +26,7 @@ fn softmax(b: Bencher, shape: &str) {
     let (n, c) = parse(shape);
     let x = logits(n * c);
     let mut out = vec![0.0f32; n * c];
-    b.counter(BytesCount::new(8 * n * c))
-        .bench_local(|| kernels::softmax(&x, Geom::rows(n, c), &mut out, Par::all()));
+    b.counter(BytesCount::new(8 * n * c)).bench_local(|| kernels::softmax(&x, Geom::rows(n, c), &mut out, Par::all()));
 }
 
 #[divan::bench(args = shapes(), sample_count = 20)]
@@ -35,8 +34,7 @@ fn log_softmax(b: Bencher, shape: &str) {
     let (n, c) = parse(shape);
     let x = logits(n * c);
     let mut out = vec![0.0f32; n * c];
-    b.counter(BytesCount::new(8 * n * c))
-        .bench_local(|| kernels::log_softmax(&x, Geom::rows(n, c), &mut out, Par::all()));
+    b.counter(BytesCount::new(8 * n * c)).bench_local(|| kernels::log_softmax(&x, Geom::rows(n, c), &mut out, Par::all()));
 }
 
 #[divan::bench(args = shapes(), sample_count = 20)]
@@ -45,19 +43,10 @@ fn cross_entropy(b: Bencher, shape: &str) {
     let (x, y) = (logits(n * c), labels(n, c));
     let (mut loss, mut lse) = (vec![0.0f32; n], vec![0.0f32; n]);
     let p = SparseCe::default();
-    b.counter(BytesCount::new(4 * n * c + 8 * n))
-        .bench_local(|| {
-            kernels::ce_sparse_fwd(
-                &x,
-                Geom::rows(n, c),
-                &y,
-                &p,
-                &mut loss,
-                &mut lse,
-                Par::all(),
-            );
-            loss.iter().sum::<f32>() / n as f32
-        });
+    b.counter(BytesCount::new(4 * n * c + 8 * n)).bench_local(|| {
+        kernels::ce_sparse_fwd(&x, Geom::rows(n, c), &y, &p, &mut loss, &mut lse, Par::all());
+        loss.iter().sum::<f32>() / n as f32
+    });
 }
 
 #[divan::bench(args = shapes(), sample_count = 20)]
@@ -68,19 +57,7 @@ fn cross_entropy_fwd_bwd(b: Bencher, shape: &str) {
     let p = SparseCe::default();
     let s = Scale::Uniform(1.0 / n as f32);
     b.counter(BytesCount::new(8 * n * c + 8 * n))
-        .bench_local(|| {
-            kernels::ce_sparse_fwd_bwd(
-                &x,
-                Geom::rows(n, c),
-                &y,
-                &p,
-                s,
-                &mut loss,
-                &mut lse,
-                &mut grad,
-                Par::all(),
-            )
-        });
+        .bench_local(|| kernels::ce_sparse_fwd_bwd(&x, Geom::rows(n, c), &y, &p, s, &mut loss, &mut lse, &mut grad, Par::all()));
 }
 
 #[divan::bench(args = shapes(), sample_count = 20)]
@@ -92,18 +69,7 @@ fn cross_entropy_fwd_bwd_inplace(b: Bencher, shape: &str) {
     let p = SparseCe::default();
     let s = Scale::Uniform(1.0 / n as f32);
     b.counter(BytesCount::new(8 * n * c + 8 * n))
-        .bench_local(|| {
-            kernels::ce_sparse_fwd_bwd_in_place(
-                &mut x,
-                Geom::rows(n, c),
-                &y,
-                &p,
-                s,
-                &mut loss,
-                &mut lse,
-                Par::all(),
-            )
-        });
+        .bench_local(|| kernels::ce_sparse_fwd_bwd_in_place(&mut x, Geom::rows(n, c), &y, &p, s, &mut loss, &mut lse, Par::all()));
 }
 
 #[divan::bench(args = shapes(), sample_count = 20)]
@@ -115,17 +81,5 @@ fn cross_entropy_fwd_bwd_bf16(b: Bencher, shape: &str) {
     let p = SparseCe::default();
     let s = Scale::Uniform(1.0 / n as f32);
     b.counter(BytesCount::new(4 * n * c + 8 * n))
-        .bench_local(|| {
-            kernels::ce_sparse_fwd_bwd_half(
-                &x,
-                Geom::rows(n, c),
-                &y,
-                &p,
-                s,
-                &mut loss,
-                &mut lse,
-                &mut grad,
-                Par::all(),
-            )
-        });
+        .bench_local(|| kernels::ce_sparse_fwd_bwd_half(&x, Geom::rows(n, c), &y, &p, s, &mut loss, &mut lse, &mut grad, Par::all()));
 }

@@ -55,12 +55,7 @@ pub struct HalfKernels<H: 'static> {
 
 impl<H> std::fmt::Debug for HalfKernels<H> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(
-            f,
-            "HalfKernels<{}>({})",
-            std::any::type_name::<H>(),
-            self.isa.name()
-        )
+        write!(f, "HalfKernels<{}>({})", std::any::type_name::<H>(), self.isa.name())
     }
 }
 
@@ -108,12 +103,7 @@ fn s_max_sum_exp_store<H: Half>(x: &[H], e: &mut [f32], mb: &mut [f32]) -> (f32,
 }
 
 fn s_grad_from_exp<H: Half>(e: &[f32], out: &mut [H], mb: &[f32], g: &Grad<'_, f32>, _wr: Wr) {
-    for (bi, ((eb, ob), &mbi)) in e
-        .chunks(BLOCK)
-        .zip(out.chunks_mut(BLOCK))
-        .zip(mb)
-        .enumerate()
-    {
+    for (bi, ((eb, ob), &mbi)) in e.chunks(BLOCK).zip(out.chunks_mut(BLOCK)).zip(mb).enumerate() {
         let c = g.a * ((mbi - g.m) - g.l).exp();
         for (j, (o, &v)) in ob.iter_mut().zip(eb).enumerate() {
             let k = bi * BLOCK + j;
@@ -207,8 +197,7 @@ macro_rules! half_table {
                 fn sparse_grad(x: &[$h], out: &mut [$h], g: &Grad<'_, f32>, nt: bool) = rows::sparse_grad;
                 fn sparse_grad_in_place(x: &mut [$h], g: &Grad<'_, f32>) = rows::sparse_grad_in_place;
             }
-            pub(crate) static TABLE: HalfKernels<$h> =
-                HalfKernels {
+            pub(crate) static TABLE: HalfKernels<$h> = HalfKernels {
                 isa: $isa,
                 max_sum_exp,
                 max_sum_exp_store,
@@ -224,37 +213,13 @@ macro_rules! half_table {
 }
 
 #[cfg(target_arch = "x86_64")]
-half_table!(
-    avx512_f16,
-    crate::kernels::simd::avx512::Avx512,
-    "avx512f,avx512bw,avx512vl,avx2,fma,f16c",
-    Isa::Avx512,
-    half::f16
-);
+half_table!(avx512_f16, crate::kernels::simd::avx512::Avx512, "avx512f,avx512bw,avx512vl,avx2,fma,f16c", Isa::Avx512, half::f16);
 #[cfg(target_arch = "x86_64")]
-half_table!(
-    avx512_bf16,
-    crate::kernels::simd::avx512::Avx512,
-    "avx512f,avx512bw,avx512vl,avx2,fma,f16c",
-    Isa::Avx512,
-    half::bf16
-);
+half_table!(avx512_bf16, crate::kernels::simd::avx512::Avx512, "avx512f,avx512bw,avx512vl,avx2,fma,f16c", Isa::Avx512, half::bf16);
 #[cfg(target_arch = "x86_64")]
-half_table!(
-    avx2_f16,
-    crate::kernels::simd::avx2::Avx2,
-    "avx2,fma,f16c",
-    Isa::Avx2,
-    half::f16
-);
+half_table!(avx2_f16, crate::kernels::simd::avx2::Avx2, "avx2,fma,f16c", Isa::Avx2, half::f16);
 #[cfg(target_arch = "x86_64")]
-half_table!(
-    avx2_bf16,
-    crate::kernels::simd::avx2::Avx2,
-    "avx2,fma,f16c",
-    Isa::Avx2,
-    half::bf16
-);
+half_table!(avx2_bf16, crate::kernels::simd::avx2::Avx2, "avx2,fma,f16c", Isa::Avx2, half::bf16);
 
 impl Half for f16 {
     #[inline]
@@ -266,11 +231,7 @@ impl Half for f16 {
         f16::from_f32(v)
     }
     fn half_kernels(isa: Isa) -> &'static HalfKernels<f16> {
-        assert!(
-            isa.is_available(),
-            "xent: ISA {} is not supported by this CPU",
-            isa.name()
-        );
+        assert!(isa.is_available(), "xent: ISA {} is not supported by this CPU", isa.name());
         match isa {
             Isa::Scalar => &SCALAR_F16,
             #[cfg(target_arch = "x86_64")]
@@ -293,11 +254,7 @@ impl Half for bf16 {
         bf16::from_f32(v)
     }
     fn half_kernels(isa: Isa) -> &'static HalfKernels<bf16> {
-        assert!(
-            isa.is_available(),
-            "xent: ISA {} is not supported by this CPU",
-            isa.name()
-        );
+        assert!(isa.is_available(), "xent: ISA {} is not supported by this CPU", isa.name());
         match isa {
             Isa::Scalar => &SCALAR_BF16,
             #[cfg(target_arch = "x86_64")]

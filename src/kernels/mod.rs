@@ -107,11 +107,7 @@ pub struct Geom {
 impl Geom {
     /// Contiguous rows: `rows × classes`, class axis last.
     pub fn rows(rows: usize, classes: usize) -> Geom {
-        Geom {
-            outer: rows,
-            classes,
-            inner: 1,
-        }
+        Geom { outer: rows, classes, inner: 1 }
     }
 
     /// Number of positions (`outer · inner`): the length of per-position arrays.
@@ -165,11 +161,7 @@ pub struct SparseCe<'a, T> {
 
 impl<T: Float> Default for SparseCe<'_, T> {
     fn default() -> Self {
-        SparseCe {
-            smoothing: T::zero(),
-            weight: None,
-            ignore_index: None,
-        }
+        SparseCe { smoothing: T::zero(), weight: None, ignore_index: None }
     }
 }
 
@@ -246,37 +238,11 @@ impl<'a, E: Elem, P: Elem> Bufs<'a, E, P> {
         let (l0, l1) = split_opt(self.labels, pe);
         let (q0, q1) = split_opt_mut(self.pout, pe);
         let (r0, r1) = split_opt_mut(self.pout2, pe);
-        let gl = Geom {
-            outer: outer_left,
-            ..g
-        };
-        let gr = Geom {
-            outer: g.outer - outer_left,
-            ..g
-        };
+        let gl = Geom { outer: outer_left, ..g };
+        let gr = Geom { outer: g.outer - outer_left, ..g };
         (
-            Bufs {
-                g: gl,
-                pos0: self.pos0,
-                a: a0,
-                b: b0,
-                out: o0,
-                pin: p0,
-                labels: l0,
-                pout: q0,
-                pout2: r0,
-            },
-            Bufs {
-                g: gr,
-                pos0: self.pos0 + pe,
-                a: a1,
-                b: b1,
-                out: o1,
-                pin: p1,
-                labels: l1,
-                pout: q1,
-                pout2: r1,
-            },
+            Bufs { g: gl, pos0: self.pos0, a: a0, b: b0, out: o0, pin: p0, labels: l0, pout: q0, pout2: r0 },
+            Bufs { g: gr, pos0: self.pos0 + pe, a: a1, b: b1, out: o1, pin: p1, labels: l1, pout: q1, pout2: r1 },
         )
     }
 
@@ -291,10 +257,7 @@ impl<'a, E: Elem, P: Elem> Bufs<'a, E, P> {
             let left = self.g.outer / 2;
             let (l, r) = self.split(left);
             let tl = par_tasks / 2;
-            rayon::join(
-                || l.run_leaves(tl.max(1), leaf),
-                || r.run_leaves((par_tasks - tl).max(1), leaf),
-            );
+            rayon::join(|| l.run_leaves(tl.max(1), leaf), || r.run_leaves((par_tasks - tl).max(1), leaf));
         } else {
             leaf(self);
         }
@@ -304,22 +267,8 @@ impl<'a, E: Elem, P: Elem> Bufs<'a, E, P> {
     where
         F: Fn(Row<'_, E, P>) -> (P, P),
     {
-        let Geom {
-            outer,
-            classes: c,
-            inner,
-        } = self.g;
-        let Bufs {
-            a,
-            b,
-            mut out,
-            pin,
-            labels,
-            mut pout,
-            mut pout2,
-            pos0,
-            ..
-        } = self;
+        let Geom { outer, classes: c, inner } = self.g;
+        let Bufs { a, b, mut out, pin, labels, mut pout, mut pout2, pos0, .. } = self;
         let mut emit = |p: usize, v: (P, P)| {
             if let Some(q) = pout.as_deref_mut() {
                 q[p] = v.0;
@@ -345,16 +294,8 @@ impl<'a, E: Elem, P: Elem> Bufs<'a, E, P> {
         }
         // Blocked path: tiles of TILE positions transposed into row-major buffers.
         let mut ta = vec![E::default(); TILE * c];
-        let mut tb = if b.is_some() {
-            vec![E::default(); TILE * c]
-        } else {
-            Vec::new()
-        };
-        let mut to = if out.is_some() {
-            vec![E::default(); TILE * c]
-        } else {
-            Vec::new()
-        };
+        let mut tb = if b.is_some() { vec![E::default(); TILE * c] } else { Vec::new() };
+        let mut to = if out.is_some() { vec![E::default(); TILE * c] } else { Vec::new() };
         for o in 0..outer {
             let base = o * c * inner;
             let mut j0 = 0;
@@ -376,16 +317,8 @@ impl<'a, E: Elem, P: Elem> Bufs<'a, E, P> {
                     let span = t * c..(t + 1) * c;
                     let v = f(Row {
                         a: &ta[span.clone()],
-                        b: if b.is_some() {
-                            Some(&tb[span.clone()])
-                        } else {
-                            None
-                        },
-                        out: if out.is_some() {
-                            Some(&mut to[span.clone()])
-                        } else {
-                            None
-                        },
+                        b: if b.is_some() { Some(&tb[span.clone()]) } else { None },
+                        out: if out.is_some() { Some(&mut to[span.clone()]) } else { None },
                         pin: pin.map_or(P::default(), |q| q[p]),
                         label: labels.map_or(0, |l| l[p]),
                         pos: pos0 + p,
@@ -407,10 +340,7 @@ impl<'a, E: Elem, P: Elem> Bufs<'a, E, P> {
 }
 
 fn check(name: &str, got: usize, want: usize) {
-    assert_eq!(
-        got, want,
-        "xent kernel: `{name}` has {got} elements, geometry needs {want}"
-    );
+    assert_eq!(got, want, "xent kernel: `{name}` has {got} elements, geometry needs {want}");
 }
 
 #[allow(clippy::too_many_arguments)] // internal plumbing; public kernels name their buffers
@@ -431,9 +361,7 @@ fn drive<E: Elem, P: Elem, F>(
     if let Some(b) = b {
         check("second input", b.len(), g.len());
     }
-    drive_leaves(g, par, a, b, out, pin, labels, pout, pout2, |bufs| {
-        bufs.run_seq(&f)
-    });
+    drive_leaves(g, par, a, b, out, pin, labels, pout, pout2, |bufs| bufs.run_seq(&f));
 }
 
 /// Check every buffer against the geometry, then hand contiguous outer ranges to `leaf`.
@@ -459,21 +387,14 @@ fn drive_leaves<'a, E: Elem, P: Elem, F>(
     if let Some(o) = out.as_deref() {
         check("output", o.len(), g.len());
     }
-    for (n, s) in [
-        ("per-position input", pin.map(|s| s.len())),
-        ("labels", labels.map(|s| s.len())),
-    ] {
+    for (n, s) in [("per-position input", pin.map(|s| s.len())), ("labels", labels.map(|s| s.len()))] {
         if let Some(l) = s {
             check(n, l, g.positions());
         }
     }
-    for (n, s) in [
-        ("per-position output", pout.as_deref().map(|s| s.len())),
-        (
-            "second per-position output",
-            pout2.as_deref().map(|s| s.len()),
-        ),
-    ] {
+    for (n, s) in
+        [("per-position output", pout.as_deref().map(|s| s.len())), ("second per-position output", pout2.as_deref().map(|s| s.len()))]
+    {
         if let Some(l) = s {
             check(n, l, g.positions());
         }
@@ -481,18 +402,7 @@ fn drive_leaves<'a, E: Elem, P: Elem, F>(
     if g.positions() == 0 {
         return;
     }
-    Bufs {
-        g,
-        pos0: 0,
-        a,
-        b,
-        out,
-        pin,
-        labels,
-        pout,
-        pout2,
-    }
-    .run_leaves(par.tasks(), &leaf);
+    Bufs { g, pos0: 0, a, b, out, pin, labels, pout, pout2 }.run_leaves(par.tasks(), &leaf);
 }
 
 // ---------------------------------------------------------------------------------
@@ -523,31 +433,11 @@ impl<'a, E: Elem, P: Elem> BufsMut<'a, E, P> {
         let (l0, l1) = split_opt(self.labels, pe);
         let (q0, q1) = split_opt_mut(self.pout, pe);
         let (r0, r1) = split_opt_mut(self.pout2, pe);
-        let gl = Geom {
-            outer: outer_left,
-            ..g
-        };
-        let gr = Geom {
-            outer: g.outer - outer_left,
-            ..g
-        };
+        let gl = Geom { outer: outer_left, ..g };
+        let gr = Geom { outer: g.outer - outer_left, ..g };
         (
-            BufsMut {
-                g: gl,
-                pos0: self.pos0,
-                a: a0,
-                labels: l0,
-                pout: q0,
-                pout2: r0,
-            },
-            BufsMut {
-                g: gr,
-                pos0: self.pos0 + pe,
-                a: a1,
-                labels: l1,
-                pout: q1,
-                pout2: r1,
-            },
+            BufsMut { g: gl, pos0: self.pos0, a: a0, labels: l0, pout: q0, pout2: r0 },
+            BufsMut { g: gr, pos0: self.pos0 + pe, a: a1, labels: l1, pout: q1, pout2: r1 },
         )
     }
 
@@ -560,10 +450,7 @@ impl<'a, E: Elem, P: Elem> BufsMut<'a, E, P> {
             let left = self.g.outer / 2;
             let (l, r) = self.split(left);
             let tl = par_tasks / 2;
-            rayon::join(
-                || l.run_leaves(tl.max(1), leaf),
-                || r.run_leaves((par_tasks - tl).max(1), leaf),
-            );
+            rayon::join(|| l.run_leaves(tl.max(1), leaf), || r.run_leaves((par_tasks - tl).max(1), leaf));
         } else {
             leaf(self);
         }
@@ -573,19 +460,8 @@ impl<'a, E: Elem, P: Elem> BufsMut<'a, E, P> {
     where
         F: Fn(RowMut<'_, E>) -> (P, P),
     {
-        let Geom {
-            outer,
-            classes: c,
-            inner,
-        } = self.g;
-        let BufsMut {
-            a,
-            labels,
-            mut pout,
-            mut pout2,
-            pos0,
-            ..
-        } = self;
+        let Geom { outer, classes: c, inner } = self.g;
+        let BufsMut { a, labels, mut pout, mut pout2, pos0, .. } = self;
         let mut emit = |p: usize, v: (P, P)| {
             if let Some(q) = pout.as_deref_mut() {
                 q[p] = v.0;
@@ -596,20 +472,12 @@ impl<'a, E: Elem, P: Elem> BufsMut<'a, E, P> {
         };
         if inner == 1 {
             for (r, row) in a.chunks_exact_mut(c.max(1)).take(outer).enumerate() {
-                let v = f(RowMut {
-                    a: &mut row[..c],
-                    label: labels.map_or(0, |l| l[r]),
-                    pos: pos0 + r,
-                });
+                let v = f(RowMut { a: &mut row[..c], label: labels.map_or(0, |l| l[r]), pos: pos0 + r });
                 emit(r, v);
             }
             if c == 0 {
                 for r in 0..outer {
-                    let v = f(RowMut {
-                        a: &mut [],
-                        label: labels.map_or(0, |l| l[r]),
-                        pos: pos0 + r,
-                    });
+                    let v = f(RowMut { a: &mut [], label: labels.map_or(0, |l| l[r]), pos: pos0 + r });
                     emit(r, v);
                 }
             }
@@ -629,11 +497,7 @@ impl<'a, E: Elem, P: Elem> BufsMut<'a, E, P> {
                 }
                 for t in 0..w {
                     let p = o * inner + j0 + t;
-                    let v = f(RowMut {
-                        a: &mut ta[t * c..(t + 1) * c],
-                        label: labels.map_or(0, |l| l[p]),
-                        pos: pos0 + p,
-                    });
+                    let v = f(RowMut { a: &mut ta[t * c..(t + 1) * c], label: labels.map_or(0, |l| l[p]), pos: pos0 + p });
                     emit(p, v);
                 }
                 for k in 0..c {
@@ -664,13 +528,9 @@ fn drive_in_place_leaves<'a, E: Elem, P: Elem, F>(
     if let Some(l) = labels {
         check("labels", l.len(), g.positions());
     }
-    for (n, s) in [
-        ("per-position output", pout.as_deref().map(|s| s.len())),
-        (
-            "second per-position output",
-            pout2.as_deref().map(|s| s.len()),
-        ),
-    ] {
+    for (n, s) in
+        [("per-position output", pout.as_deref().map(|s| s.len())), ("second per-position output", pout2.as_deref().map(|s| s.len()))]
+    {
         if let Some(l) = s {
             check(n, l, g.positions());
         }
@@ -678,15 +538,7 @@ fn drive_in_place_leaves<'a, E: Elem, P: Elem, F>(
     if g.positions() == 0 {
         return;
     }
-    BufsMut {
-        g,
-        pos0: 0,
-        a,
-        labels,
-        pout,
-        pout2,
-    }
-    .run_leaves(par.tasks(), &leaf);
+    BufsMut { g, pos0: 0, a, labels, pout, pout2 }.run_leaves(par.tasks(), &leaf);
 }
 
 /// Rows at least this long keep their exps in a scratch row between the two passes
@@ -696,10 +548,7 @@ pub const CACHE_MIN: usize = 256;
 
 /// A piece's scratch row: the kept exps and the per-block maxima.
 fn scratch<S: Elem>(c: usize) -> RefCell<(Vec<S>, Vec<S>)> {
-    RefCell::new((
-        vec![S::default(); c],
-        vec![S::default(); c.div_ceil(simd::rows::BLOCK)],
-    ))
+    RefCell::new((vec![S::default(); c], vec![S::default(); c.div_ceil(simd::rows::BLOCK)]))
 }
 
 /// Run a piece's rows through `cached` (with a scratch row) when `c ≥ CACHE_MIN`,
@@ -721,12 +570,8 @@ where
 }
 
 /// [`run_cached`] for the in-place driver.
-fn run_cached_mut<E: Elem, P: Elem, S: Elem, F, G>(
-    b: BufsMut<'_, E, P>,
-    c: usize,
-    row: &F,
-    cached: &G,
-) where
+fn run_cached_mut<E: Elem, P: Elem, S: Elem, F, G>(b: BufsMut<'_, E, P>, c: usize, row: &F, cached: &G)
+where
     F: Fn(RowMut<'_, E>) -> (P, P),
     G: Fn(RowMut<'_, E>, &mut [S], &mut [S]) -> (P, P),
 {
@@ -787,10 +632,7 @@ struct SparseConsts<T> {
 impl<T: Float> SparseConsts<T> {
     fn new(g: Geom, p: &SparseCe<'_, T>) -> Self {
         let c = T::of(g.classes as f64);
-        SparseConsts {
-            inv_c: T::one() / c,
-            sum_w: p.weight.map_or(c, |w| w.iter().copied().sum()),
-        }
+        SparseConsts { inv_c: T::one() / c, sum_w: p.weight.map_or(c, |w| w.iter().copied().sum()) }
     }
 }
 
@@ -799,15 +641,7 @@ impl<T: Float> SparseConsts<T> {
 /// (the reference's `lse − x` split as `(m − x) + ln s`, which keeps its accuracy
 /// when the logits are large).
 #[inline]
-fn sparse_loss_row<T: Float>(
-    k: &RowKernels<T>,
-    x: &[T],
-    m: T,
-    ls: T,
-    y: usize,
-    p: &SparseCe<'_, T>,
-    c: &SparseConsts<T>,
-) -> T {
+fn sparse_loss_row<T: Float>(k: &RowKernels<T>, x: &[T], m: T, ls: T, y: usize, p: &SparseCe<'_, T>, c: &SparseConsts<T>) -> T {
     let wy = p.weight.map_or(T::one(), |w| w[y]);
     let v = wy * ((m - x[y]) + ls);
     if p.smoothing > T::zero() {
@@ -846,21 +680,10 @@ pub fn softmax<T: Float>(x: &[T], g: Geom, out: &mut [T], par: Par) {
     };
     let small = few::small_kernels(k, g);
     let lay = small.map(|sk| few::Lay::new(sk, g.classes, None));
-    drive_leaves(
-        g,
-        par,
-        x,
-        None,
-        Some(out),
-        None,
-        None,
-        None,
-        None,
-        |b| match (small, &lay) {
-            (Some(sk), Some(lay)) => few::softmax(sk, lay, b, false, &row),
-            _ => run_cached(b, g.classes, &row, &cached),
-        },
-    );
+    drive_leaves(g, par, x, None, Some(out), None, None, None, None, |b| match (small, &lay) {
+        (Some(sk), Some(lay)) => few::softmax(sk, lay, b, false, &row),
+        _ => run_cached(b, g.classes, &row, &cached),
+    });
 }
 
 /// Log-softmax over the class axis: `out = (x − m) − ln Σ exp(x − m)`.
@@ -876,20 +699,14 @@ pub fn log_softmax<T: Float>(x: &[T], g: Geom, out: &mut [T], par: Par) {
     }
     let row = |r: Row<'_, T, T>| {
         let (m, s) = (k.max_sum_exp)(r.a);
-        let l = if m == T::neg_infinity() {
-            T::nan()
-        } else {
-            s.ln()
-        };
+        let l = if m == T::neg_infinity() { T::nan() } else { s.ln() };
         (k.sub2)(r.a, r.out.expect("out"), m, l, wr_for(g, nt, r.a));
         (T::zero(), T::zero())
     };
     match few::small_kernels(k, g) {
         Some(sk) => {
             let lay = few::Lay::new(sk, g.classes, None);
-            drive_leaves(g, par, x, None, Some(out), None, None, None, None, |b| {
-                few::softmax(sk, &lay, b, true, &row)
-            });
+            drive_leaves(g, par, x, None, Some(out), None, None, None, None, |b| few::softmax(sk, &lay, b, true, &row));
         }
         None => drive(g, par, x, None, Some(out), None, None, None, None, row),
     }
@@ -909,9 +726,7 @@ pub fn logsumexp<T: Float>(x: &[T], g: Geom, out: &mut [T], par: Par) {
         (lse_from(m, s, r.a.len()), T::zero())
     };
     match few::small_kernels(k, g) {
-        Some(sk) => drive_leaves(g, par, x, None, None, None, None, Some(out), None, |b| {
-            few::logsumexp(sk, g.classes, b, &row)
-        }),
+        Some(sk) => drive_leaves(g, par, x, None, None, None, None, Some(out), None, |b| few::logsumexp(sk, g.classes, b, &row)),
         None => drive(g, par, x, None, None, None, None, Some(out), None, row),
     }
 }
@@ -920,46 +735,24 @@ pub fn logsumexp<T: Float>(x: &[T], g: Geom, out: &mut [T], par: Par) {
 pub fn softmax_bwd<T: Float>(y: &[T], gy: &[T], g: Geom, out: &mut [T], par: Par) {
     let k = table::kernels::<T>();
     let nt = use_nt::<T>(g);
-    drive(
-        g,
-        par,
-        y,
-        Some(gy),
-        Some(out),
-        None,
-        None,
-        None,
-        None,
-        |r| {
-            let gy = r.b.expect("gy");
-            let d = (k.dot)(r.a, gy);
-            (k.softmax_bwd)(r.a, gy, r.out.expect("out"), d, nt);
-            (T::zero(), T::zero())
-        },
-    );
+    drive(g, par, y, Some(gy), Some(out), None, None, None, None, |r| {
+        let gy = r.b.expect("gy");
+        let d = (k.dot)(r.a, gy);
+        (k.softmax_bwd)(r.a, gy, r.out.expect("out"), d, nt);
+        (T::zero(), T::zero())
+    });
 }
 
 /// Log-softmax VJP: `out = gy − exp(y) · Σ_c gy_c`, `y` the forward log-softmax output.
 pub fn log_softmax_bwd<T: Float>(y: &[T], gy: &[T], g: Geom, out: &mut [T], par: Par) {
     let k = table::kernels::<T>();
     let nt = use_nt::<T>(g);
-    drive(
-        g,
-        par,
-        y,
-        Some(gy),
-        Some(out),
-        None,
-        None,
-        None,
-        None,
-        |r| {
-            let gy = r.b.expect("gy");
-            let t = (k.sum)(gy);
-            (k.log_softmax_bwd)(r.a, gy, r.out.expect("out"), t, nt);
-            (T::zero(), T::zero())
-        },
-    );
+    drive(g, par, y, Some(gy), Some(out), None, None, None, None, |r| {
+        let gy = r.b.expect("gy");
+        let t = (k.sum)(gy);
+        (k.log_softmax_bwd)(r.a, gy, r.out.expect("out"), t, nt);
+        (T::zero(), T::zero())
+    });
 }
 
 fn is_ignored(label: i64, p: &SparseCe<'_, impl Float>) -> bool {
@@ -971,32 +764,15 @@ fn is_ignored(label: i64, p: &SparseCe<'_, impl Float>) -> bool {
 /// `loss = (1 − ε)·w[y]·(lse − x_y) + (ε/C)·Σ_c w_c (lse − x_c)`; ignored positions get
 /// `loss = 0` (their `lse` is still written). Labels must already be validated: every
 /// label is in `[0, classes)` or equal to `p.ignore_index`.
-pub fn ce_sparse_fwd<T: Float>(
-    x: &[T],
-    g: Geom,
-    labels: &[i64],
-    p: &SparseCe<'_, T>,
-    loss: &mut [T],
-    lse: &mut [T],
-    par: Par,
-) {
+pub fn ce_sparse_fwd<T: Float>(x: &[T], g: Geom, labels: &[i64], p: &SparseCe<'_, T>, loss: &mut [T], lse: &mut [T], par: Par) {
     let k = table::kernels::<T>();
     let cst = SparseConsts::new(g, p);
     if let Some(plan) = wide::Plan::new(g, par) {
         check("input", x.len(), g.len());
-        for (n, l) in [
-            ("labels", labels.len()),
-            ("loss", loss.len()),
-            ("lse", lse.len()),
-        ] {
+        for (n, l) in [("labels", labels.len()), ("loss", loss.len()), ("lse", lse.len())] {
             check(n, l, g.positions());
         }
-        let ce = wide::Ce {
-            labels,
-            p,
-            cst: &cst,
-            scale: None,
-        };
+        let ce = wide::Ce { labels, p, cst: &cst, scale: None };
         return wide::ce(&plan, k, x, &ce, loss, lse, None, false);
     }
     let row = |r: Row<'_, T, T>| {
@@ -1005,44 +781,15 @@ pub fn ce_sparse_fwd<T: Float>(
         if is_ignored(r.label, p) {
             return (T::zero(), l);
         }
-        (
-            sparse_loss_row(k, r.a, m, s.ln(), r.label as usize, p, &cst),
-            l,
-        )
+        (sparse_loss_row(k, r.a, m, s.ln(), r.label as usize, p, &cst), l)
     };
     match few::small_kernels(k, g) {
         Some(sk) => {
             let lay = few::Lay::new(sk, g.classes, p.weight);
-            let ce = few::Ce {
-                p,
-                cst: &cst,
-                scale: None,
-            };
-            drive_leaves(
-                g,
-                par,
-                x,
-                None,
-                None,
-                None,
-                Some(labels),
-                Some(loss),
-                Some(lse),
-                |b| few::ce(sk, &lay, &ce, b, &row),
-            );
+            let ce = few::Ce { p, cst: &cst, scale: None };
+            drive_leaves(g, par, x, None, None, None, Some(labels), Some(loss), Some(lse), |b| few::ce(sk, &lay, &ce, b, &row));
         }
-        None => drive(
-            g,
-            par,
-            x,
-            None,
-            None,
-            None,
-            Some(labels),
-            Some(loss),
-            Some(lse),
-            row,
-        ),
+        None => drive(g, par, x, None, None, None, Some(labels), Some(loss), Some(lse), row),
     }
 }
 
@@ -1058,24 +805,9 @@ fn sparse_coeffs<T: Float>(p: &SparseCe<'_, T>, sum_w: T, inv_c: T, y: usize, s:
 }
 
 /// The gradient terms of one non-ignored row with label `y` and scale `s`.
-fn sparse_grad_terms<'w, T: Float>(
-    p: &SparseCe<'w, T>,
-    c: &SparseConsts<T>,
-    m: T,
-    l: T,
-    y: usize,
-    s: T,
-) -> Grad<'w, T> {
+fn sparse_grad_terms<'w, T: Float>(p: &SparseCe<'w, T>, c: &SparseConsts<T>, m: T, l: T, y: usize, s: T) -> Grad<'w, T> {
     let (a, b_all, b_y) = sparse_coeffs(p, c.sum_w, c.inv_c, y, s);
-    Grad {
-        m,
-        l,
-        a,
-        b_all,
-        w: p.weight,
-        y: Some(y),
-        b_y,
-    }
+    Grad { m, l, a, b_all, w: p.weight, y: Some(y), b_y }
 }
 
 /// Sparse cross-entropy backward into `grad` (same geometry as `x`), given the
@@ -1104,12 +836,7 @@ pub fn ce_sparse_bwd<T: Float>(
         for (n, l) in [("labels", labels.len()), ("lse", lse.len())] {
             check(n, l, g.positions());
         }
-        let ce = wide::Ce {
-            labels,
-            p,
-            cst: &cst,
-            scale: Some(scale),
-        };
+        let ce = wide::Ce { labels, p, cst: &cst, scale: Some(scale) };
         return wide::ce_bwd(&plan, k, x, &ce, lse, grad, nt);
     }
     let row = |r: Row<'_, T, T>| {
@@ -1125,36 +852,10 @@ pub fn ce_sparse_bwd<T: Float>(
     match few::small_kernels(k, g) {
         Some(sk) => {
             let lay = few::Lay::new(sk, g.classes, p.weight);
-            let ce = few::Ce {
-                p,
-                cst: &cst,
-                scale: Some(scale),
-            };
-            drive_leaves(
-                g,
-                par,
-                x,
-                None,
-                Some(grad),
-                Some(lse),
-                Some(labels),
-                None,
-                None,
-                |b| few::ce_bwd(sk, &lay, &ce, b, &row),
-            );
+            let ce = few::Ce { p, cst: &cst, scale: Some(scale) };
+            drive_leaves(g, par, x, None, Some(grad), Some(lse), Some(labels), None, None, |b| few::ce_bwd(sk, &lay, &ce, b, &row));
         }
-        None => drive(
-            g,
-            par,
-            x,
-            None,
-            Some(grad),
-            Some(lse),
-            Some(labels),
-            None,
-            None,
-            row,
-        ),
+        None => drive(g, par, x, None, Some(grad), Some(lse), Some(labels), None, None, row),
     }
 }
 
@@ -1188,19 +889,10 @@ pub fn ce_sparse_fwd_bwd<T: Float>(
     if let Some(plan) = wide::Plan::new(g, par) {
         check("input", x.len(), g.len());
         check("grad", grad.len(), g.len());
-        for (n, l) in [
-            ("labels", labels.len()),
-            ("loss", loss.len()),
-            ("lse", lse.len()),
-        ] {
+        for (n, l) in [("labels", labels.len()), ("loss", loss.len()), ("lse", lse.len())] {
             check(n, l, g.positions());
         }
-        let ce = wide::Ce {
-            labels,
-            p,
-            cst: &cst,
-            scale: Some(scale),
-        };
+        let ce = wide::Ce { labels, p, cst: &cst, scale: Some(scale) };
         return wide::ce(&plan, k, x, &ce, loss, lse, Some(grad), nt);
     }
     let row = |r: Row<'_, T, T>| {
@@ -1233,26 +925,11 @@ pub fn ce_sparse_fwd_bwd<T: Float>(
     };
     let small = few::small_kernels(k, g);
     let lay = small.map(|sk| few::Lay::new(sk, g.classes, p.weight));
-    let ce = few::Ce {
-        p,
-        cst: &cst,
-        scale: Some(scale),
-    };
-    drive_leaves(
-        g,
-        par,
-        x,
-        None,
-        Some(grad),
-        None,
-        Some(labels),
-        Some(loss),
-        Some(lse),
-        |b| match (small, &lay) {
-            (Some(sk), Some(lay)) => few::ce(sk, lay, &ce, b, &row),
-            _ => run_cached(b, g.classes, &row, &cached),
-        },
-    );
+    let ce = few::Ce { p, cst: &cst, scale: Some(scale) };
+    drive_leaves(g, par, x, None, Some(grad), None, Some(labels), Some(loss), Some(lse), |b| match (small, &lay) {
+        (Some(sk), Some(lay)) => few::ce(sk, lay, &ce, b, &row),
+        _ => run_cached(b, g.classes, &row, &cached),
+    });
 }
 
 /// [`ce_sparse_fwd_bwd`] that overwrites the logits `x` with the gradient (the
@@ -1291,19 +968,10 @@ pub fn ce_sparse_fwd_bwd_in_place<T: Float>(
     }
     if let Some(plan) = wide::Plan::new(g, par) {
         check("input", x.len(), g.len());
-        for (n, l) in [
-            ("labels", labels.len()),
-            ("loss", loss.len()),
-            ("lse", lse.len()),
-        ] {
+        for (n, l) in [("labels", labels.len()), ("loss", loss.len()), ("lse", lse.len())] {
             check(n, l, g.positions());
         }
-        let ce = wide::Ce {
-            labels,
-            p,
-            cst: &cst,
-            scale: Some(scale),
-        };
+        let ce = wide::Ce { labels, p, cst: &cst, scale: Some(scale) };
         return wide::ce_in_place(&plan, k, x, &ce, loss, lse);
     }
     let row = |r: RowMut<'_, T>| {
@@ -1335,48 +1003,23 @@ pub fn ce_sparse_fwd_bwd_in_place<T: Float>(
     };
     let small = few::small_kernels(k, g);
     let lay = small.map(|sk| few::Lay::new(sk, g.classes, p.weight));
-    let ce = few::Ce {
-        p,
-        cst: &cst,
-        scale: Some(scale),
-    };
-    drive_in_place_leaves(g, par, x, Some(labels), Some(loss), Some(lse), |b| {
-        match (small, &lay) {
-            (Some(sk), Some(lay)) => few::ce_in_place(sk, lay, &ce, b, &row),
-            _ => run_cached_mut(b, g.classes, &row, &cached),
-        }
+    let ce = few::Ce { p, cst: &cst, scale: Some(scale) };
+    drive_in_place_leaves(g, par, x, Some(labels), Some(loss), Some(lse), |b| match (small, &lay) {
+        (Some(sk), Some(lay)) => few::ce_in_place(sk, lay, &ce, b, &row),
+        _ => run_cached_mut(b, g.classes, &row, &cached),
     });
 }
 
 /// Dense (probability-target) cross-entropy forward:
 /// `loss = Σ_c w_c t_c (lse − x_c)` per position, plus `lse`.
 #[allow(clippy::too_many_arguments)] // every buffer of the fused loss is explicit
-pub fn ce_dense_fwd<T: Float>(
-    x: &[T],
-    t: &[T],
-    g: Geom,
-    weight: Option<&[T]>,
-    loss: &mut [T],
-    lse: &mut [T],
-    par: Par,
-) {
+pub fn ce_dense_fwd<T: Float>(x: &[T], t: &[T], g: Geom, weight: Option<&[T]>, loss: &mut [T], lse: &mut [T], par: Par) {
     let k = table::kernels::<T>();
-    drive(
-        g,
-        par,
-        x,
-        Some(t),
-        None,
-        None,
-        None,
-        Some(loss),
-        Some(lse),
-        |r| {
-            let (m, s) = (k.max_sum_exp)(r.a);
-            let l = lse_from(m, s, r.a.len());
-            ((k.dense_ce)(r.a, r.b.expect("t"), weight, l), l)
-        },
-    );
+    drive(g, par, x, Some(t), None, None, None, Some(loss), Some(lse), |r| {
+        let (m, s) = (k.max_sum_exp)(r.a);
+        let l = lse_from(m, s, r.a.len());
+        ((k.dense_ce)(r.a, r.b.expect("t"), weight, l), l)
+    });
 }
 
 /// Dense cross-entropy backward: `grad = scale · (softmax·a − w ∘ t)` with `a = 1` for
@@ -1399,38 +1042,18 @@ pub fn ce_dense_bwd<T: Float>(
     if let Scale::PerPosition(s) = scale {
         check("scale", s.len(), g.positions());
     }
-    drive(
-        g,
-        par,
-        x,
-        Some(t),
-        Some(grad),
-        Some(lse),
-        None,
-        None,
-        None,
-        |r| {
-            let tr = r.b.expect("t");
-            let a = match mode {
-                DenseGrad::Kernel => T::one(),
-                DenseGrad::Exact => match weight {
-                    Some(w) => (k.dot)(tr, w),
-                    None => (k.sum)(tr),
-                },
-            };
-            (k.dense_grad)(
-                r.a,
-                tr,
-                weight,
-                r.pin,
-                a,
-                scale.at(r.pos),
-                r.out.expect("grad"),
-                nt,
-            );
-            (T::zero(), T::zero())
-        },
-    );
+    drive(g, par, x, Some(t), Some(grad), Some(lse), None, None, None, |r| {
+        let tr = r.b.expect("t");
+        let a = match mode {
+            DenseGrad::Kernel => T::one(),
+            DenseGrad::Exact => match weight {
+                Some(w) => (k.dot)(tr, w),
+                None => (k.sum)(tr),
+            },
+        };
+        (k.dense_grad)(r.a, tr, weight, r.pin, a, scale.at(r.pos), r.out.expect("grad"), nt);
+        (T::zero(), T::zero())
+    });
 }
 
 // ---------------------------------------------------------------------------------
@@ -1459,15 +1082,7 @@ fn sparse_loss_row_half<H: Half>(
 
 /// [`ce_sparse_fwd`] for `f16`/`bf16` logits: every sum and exp in `f32`, `loss` and
 /// `lse` in `f32`.
-pub fn ce_sparse_fwd_half<H: Half>(
-    x: &[H],
-    g: Geom,
-    labels: &[i64],
-    p: &SparseCe<'_, f32>,
-    loss: &mut [f32],
-    lse: &mut [f32],
-    par: Par,
-) {
+pub fn ce_sparse_fwd_half<H: Half>(x: &[H], g: Geom, labels: &[i64], p: &SparseCe<'_, f32>, loss: &mut [f32], lse: &mut [f32], par: Par) {
     let k = H::half_kernels(current_isa());
     let cst = SparseConsts::new(g, p);
     let row = |r: Row<'_, H, f32>| {
@@ -1476,33 +1091,15 @@ pub fn ce_sparse_fwd_half<H: Half>(
         if is_ignored(r.label, p) {
             return (0.0, l);
         }
-        (
-            sparse_loss_row_half(k, r.a, m, s.ln(), r.label as usize, p, &cst),
-            l,
-        )
+        (sparse_loss_row_half(k, r.a, m, s.ln(), r.label as usize, p, &cst), l)
     };
     let small = few::small_kernels(f32::row_kernels(current_isa()), g);
     let lay = small.map(|sk| few::Lay::new(sk, g.classes, p.weight));
-    let ce = few::Ce {
-        p,
-        cst: &cst,
-        scale: None,
-    };
-    drive_leaves(
-        g,
-        par,
-        x,
-        None,
-        None,
-        None::<&[f32]>,
-        Some(labels),
-        Some(loss),
-        Some(lse),
-        |b| match (small, &lay) {
-            (Some(sk), Some(lay)) => few::ce_half(sk, k, lay, &ce, b, &row),
-            _ => b.run_seq(&row),
-        },
-    );
+    let ce = few::Ce { p, cst: &cst, scale: None };
+    drive_leaves(g, par, x, None, None, None::<&[f32]>, Some(labels), Some(loss), Some(lse), |b| match (small, &lay) {
+        (Some(sk), Some(lay)) => few::ce_half(sk, k, lay, &ce, b, &row),
+        _ => b.run_seq(&row),
+    });
 }
 
 /// [`ce_sparse_fwd_bwd`] for `f16`/`bf16` logits: `f32` arithmetic, the gradient
@@ -1556,26 +1153,11 @@ pub fn ce_sparse_fwd_bwd_half<H: Half>(
     };
     let small = few::small_kernels(f32::row_kernels(current_isa()), g);
     let lay = small.map(|sk| few::Lay::new(sk, g.classes, p.weight));
-    let ce = few::Ce {
-        p,
-        cst: &cst,
-        scale: Some(scale),
-    };
-    drive_leaves(
-        g,
-        par,
-        x,
-        None,
-        Some(grad),
-        None::<&[f32]>,
-        Some(labels),
-        Some(loss),
-        Some(lse),
-        |b| match (small, &lay) {
-            (Some(sk), Some(lay)) => few::ce_half(sk, k, lay, &ce, b, &row),
-            _ => run_cached(b, g.classes, &row, &cached),
-        },
-    );
+    let ce = few::Ce { p, cst: &cst, scale: Some(scale) };
+    drive_leaves(g, par, x, None, Some(grad), None::<&[f32]>, Some(labels), Some(loss), Some(lse), |b| match (small, &lay) {
+        (Some(sk), Some(lay)) => few::ce_half(sk, k, lay, &ce, b, &row),
+        _ => run_cached(b, g.classes, &row, &cached),
+    });
 }
 
 /// [`ce_sparse_fwd_bwd_in_place`] for `f16`/`bf16` logits (`f32` arithmetic).
@@ -1624,15 +1206,9 @@ pub fn ce_sparse_fwd_bwd_half_in_place<H: Half>(
     };
     let small = few::small_kernels(f32::row_kernels(current_isa()), g);
     let lay = small.map(|sk| few::Lay::new(sk, g.classes, p.weight));
-    let ce = few::Ce {
-        p,
-        cst: &cst,
-        scale: Some(scale),
-    };
-    drive_in_place_leaves(g, par, x, Some(labels), Some(loss), Some(lse), |b| {
-        match (small, &lay) {
-            (Some(sk), Some(lay)) => few::ce_half_in_place(sk, k, lay, &ce, b, &row),
-            _ => run_cached_mut(b, g.classes, &row, &cached),
-        }
+    let ce = few::Ce { p, cst: &cst, scale: Some(scale) };
+    drive_in_place_leaves(g, par, x, Some(labels), Some(loss), Some(lse), |b| match (small, &lay) {
+        (Some(sk), Some(lay)) => few::ce_half_in_place(sk, k, lay, &ce, b, &row),
+        _ => run_cached_mut(b, g.classes, &row, &cached),
     });
 }

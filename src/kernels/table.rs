@@ -97,25 +97,14 @@ pub(crate) struct SmallKernels<T: 'static> {
     /// Per row sparse CE loss, lse and gradient terms: `(x, c, y, keep, scale, params,
     /// loss, lse, grad_rows)`.
     #[allow(clippy::type_complexity)] // the operands of the formula
-    pub(crate) ce_stats: fn(
-        &[T],
-        usize,
-        &[i32],
-        &[T],
-        &[T],
-        &CeParams<'_, T>,
-        &mut [T],
-        &mut [T],
-        Option<CeGradRows<'_, T>>,
-    ),
+    pub(crate) ce_stats: fn(&[T], usize, &[i32], &[T], &[T], &CeParams<'_, T>, &mut [T], &mut [T], Option<CeGradRows<'_, T>>),
     /// `out = a·exp((x − m) − l) − b·w` per row, then the label fix-ups:
     /// `(x, layout, m, l, a, b, fix, out)`.
     #[allow(clippy::type_complexity)] // the operands of the formula
     pub(crate) grad: fn(&[T], &Layout<'_, T>, &[T], &[T], &[T], &[T], Option<Fix<'_, T>>, &mut [T]),
     /// The same over `x`.
     #[allow(clippy::type_complexity)] // the operands of the formula
-    pub(crate) grad_in_place:
-        fn(&mut [T], &Layout<'_, T>, &[T], &[T], &[T], &[T], Option<Fix<'_, T>>),
+    pub(crate) grad_in_place: fn(&mut [T], &Layout<'_, T>, &[T], &[T], &[T], &[T], Option<Fix<'_, T>>),
     /// `out = (x − m) − l` per row.
     #[allow(clippy::type_complexity)] // the operands of the formula
     pub(crate) sub2: fn(&[T], &Layout<'_, T>, &[T], &[T], &mut [T]),
@@ -123,12 +112,7 @@ pub(crate) struct SmallKernels<T: 'static> {
 
 impl<T> std::fmt::Debug for RowKernels<T> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(
-            f,
-            "RowKernels<{}>({})",
-            std::any::type_name::<T>(),
-            self.isa.name()
-        )
+        write!(f, "RowKernels<{}>({})", std::any::type_name::<T>(), self.isa.name())
     }
 }
 
@@ -202,12 +186,7 @@ fn s_scale_from_exp<T: Float>(e: &[T], out: &mut [T], mb: &[T], m: T, r: T, _wr:
 }
 
 fn s_grad_from_exp<T: Float>(e: &[T], out: &mut [T], mb: &[T], g: &Grad<'_, T>, _wr: Wr) {
-    for (bi, ((eb, ob), &mbi)) in e
-        .chunks(BLOCK)
-        .zip(out.chunks_mut(BLOCK))
-        .zip(mb)
-        .enumerate()
-    {
+    for (bi, ((eb, ob), &mbi)) in e.chunks(BLOCK).zip(out.chunks_mut(BLOCK)).zip(mb).enumerate() {
         let c = g.a * ((mbi - g.m) - g.l).exp();
         for (j, (o, &v)) in ob.iter_mut().zip(eb).enumerate() {
             let k = bi * BLOCK + j;
@@ -282,25 +261,13 @@ fn s_sparse_grad_in_place<T: Float>(x: &mut [T], g: &Grad<'_, T>) {
 
 fn s_smooth_sum<T: Float>(x: &[T], w: Option<&[T]>, l: T) -> T {
     match w {
-        Some(w) => x
-            .iter()
-            .zip(w)
-            .fold(T::zero(), |s, (&xv, &wc)| s + wc * (l - xv)),
+        Some(w) => x.iter().zip(w).fold(T::zero(), |s, (&xv, &wc)| s + wc * (l - xv)),
         None => x.iter().fold(T::zero(), |s, &xv| s + (l - xv)),
     }
 }
 
 #[allow(clippy::too_many_arguments)] // mirrors `RowKernels::dense_grad`
-fn s_dense_grad<T: Float>(
-    x: &[T],
-    t: &[T],
-    w: Option<&[T]>,
-    l: T,
-    a: T,
-    sc: T,
-    out: &mut [T],
-    _nt: bool,
-) {
+fn s_dense_grad<T: Float>(x: &[T], t: &[T], w: Option<&[T]>, l: T, a: T, sc: T, out: &mut [T], _nt: bool) {
     scalar::dense_grad_row(x, t, w, l, a, sc, out);
 }
 
@@ -427,30 +394,16 @@ macro_rules! simd_table {
 }
 
 #[cfg(target_arch = "x86_64")]
-simd_table!(
-    avx512,
-    crate::kernels::simd::avx512::Avx512,
-    "avx512f,avx512bw,avx512vl,avx2,fma,f16c",
-    Isa::Avx512
-);
+simd_table!(avx512, crate::kernels::simd::avx512::Avx512, "avx512f,avx512bw,avx512vl,avx2,fma,f16c", Isa::Avx512);
 #[cfg(target_arch = "x86_64")]
-simd_table!(
-    avx2,
-    crate::kernels::simd::avx2::Avx2,
-    "avx2,fma,f16c",
-    Isa::Avx2
-);
+simd_table!(avx2, crate::kernels::simd::avx2::Avx2, "avx2,fma,f16c", Isa::Avx2);
 
 /// The `f32` table for `isa`.
 ///
 /// # Panics
 /// If `isa` is not available on this CPU.
 pub(crate) fn f32_table(isa: Isa) -> &'static RowKernels<f32> {
-    assert!(
-        isa.is_available(),
-        "xent: ISA {} is not supported by this CPU",
-        isa.name()
-    );
+    assert!(isa.is_available(), "xent: ISA {} is not supported by this CPU", isa.name());
     match isa {
         Isa::Scalar => &SCALAR_F32,
         #[cfg(target_arch = "x86_64")]

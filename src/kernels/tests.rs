@@ -497,18 +497,10 @@ fn nt_stores_match_per_isa() {
                 (k.sparse_grad)(xs, &mut a[off..off + n], &gr, false);
                 (k.sparse_grad)(xs, &mut b[off..off + n], &gr, true);
                 assert_eq!(a, b, "{isa:?} sparse_grad off={off} n={n}");
-                let (mut e, mut mb) =
-                    (vec![0.0f32; n], vec![0.0f32; n.div_ceil(simd::rows::BLOCK)]);
+                let (mut e, mut mb) = (vec![0.0f32; n], vec![0.0f32; n.div_ceil(simd::rows::BLOCK)]);
                 let (m, sum) = (k.max_sum_exp_store)(xs, &mut e, &mut mb);
                 (k.scale_from_exp)(&e, &mut a[off..off + n], &mb, m, 1.0 / sum, Wr::nt(false));
-                (k.scale_from_exp)(
-                    &e,
-                    &mut b[off..off + n],
-                    &mb,
-                    m,
-                    1.0 / sum,
-                    Wr::with_next(true, xs),
-                );
+                (k.scale_from_exp)(&e, &mut b[off..off + n], &mb, m, 1.0 / sum, Wr::with_next(true, xs));
                 assert_eq!(a, b, "{isa:?} scale_from_exp off={off} n={n}");
                 (k.grad_from_exp)(&e, &mut a[off..off + n], &mb, &gr, Wr::nt(false));
                 (k.grad_from_exp)(&e, &mut b[off..off + n], &mb, &gr, Wr::with_next(true, xs));

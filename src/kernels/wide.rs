@@ -34,23 +34,14 @@ impl Plan {
     /// Whether `g` under `par` is split this way, and how.
     pub(super) fn new(g: Geom, par: Par) -> Option<Plan> {
         let tasks = par.tasks();
-        if tasks < 2 || g.inner != 1 || g.classes < WIDE_MIN || g.outer == 0 || g.outer >= 2 * tasks
-        {
+        if tasks < 2 || g.inner != 1 || g.classes < WIDE_MIN || g.outer == 0 || g.outer >= 2 * tasks {
             return None;
         }
         // about two chunks per task over all rows, for the work stealing to balance
-        let per_row = (2 * tasks)
-            .div_ceil(g.outer)
-            .min(g.classes / CHUNK_MIN)
-            .max(1);
+        let per_row = (2 * tasks).div_ceil(g.outer).min(g.classes / CHUNK_MIN).max(1);
         let chunk = g.classes.div_ceil(per_row).div_ceil(CHUNK_MIN) * CHUNK_MIN;
         let per_row = g.classes.div_ceil(chunk);
-        (per_row > 1).then_some(Plan {
-            rows: g.outer,
-            c: g.classes,
-            per_row,
-            chunk,
-        })
+        (per_row > 1).then_some(Plan { rows: g.outer, c: g.classes, per_row, chunk })
     }
 
     /// The class range of chunk `j`.
@@ -83,11 +74,7 @@ impl Plan {
 
     /// Phase 1: every row's merged `(m, s)`.
     fn stats<T: Float>(&self, k: &RowKernels<T>, x: &[T]) -> Vec<(T, T)> {
-        let parts: Vec<(T, T)> = self
-            .chunks(x)
-            .into_par_iter()
-            .map(|(_, _, c)| (k.max_sum_exp)(c))
-            .collect();
+        let parts: Vec<(T, T)> = self.chunks(x).into_par_iter().map(|(_, _, c)| (k.max_sum_exp)(c)).collect();
         parts.chunks(self.per_row).map(merge).collect()
     }
 }
@@ -109,41 +96,23 @@ fn merge<T: Float>(parts: &[(T, T)]) -> (T, T) {
     }
     let mut s = T::zero();
     for &(mj, sj) in parts {
-        s += if mj == ninf {
-            sj * T::zero()
-        } else {
-            sj * (mj - m).exp()
-        };
+        s += if mj == ninf { sj * T::zero() } else { sj * (mj - m).exp() };
     }
     (m, s)
 }
 
 /// Softmax (`log: false`) or log-softmax over rows split across threads.
-pub(super) fn softmax<T: Float>(
-    plan: &Plan,
-    k: &RowKernels<T>,
-    x: &[T],
-    out: &mut [T],
-    log: bool,
-    nt: bool,
-) {
+pub(super) fn softmax<T: Float>(plan: &Plan, k: &RowKernels<T>, x: &[T], out: &mut [T], log: bool, nt: bool) {
     let st = plan.stats(k, x);
-    plan.chunks(x)
-        .into_par_iter()
-        .zip(plan.chunks_mut(out))
-        .for_each(|((r, _, xc), (_, _, oc))| {
-            let (m, s) = st[r];
-            if log {
-                let l = if m == T::neg_infinity() {
-                    T::nan()
-                } else {
-                    s.ln()
-                };
-                (k.sub2)(xc, oc, m, l, Wr::nt(nt));
-            } else {
-                (k.exp_scale)(xc, oc, m, s.recip(), nt);
-            }
-        });
+    plan.chunks(x).into_par_iter().zip(plan.chunks_mut(out)).for_each(|((r, _, xc), (_, _, oc))| {
+        let (m, s) = st[r];
+        if log {
+            let l = if m == T::neg_infinity() { T::nan() } else { s.ln() };
+            (k.sub2)(xc, oc, m, l, Wr::nt(nt));
+        } else {
+            (k.exp_scale)(xc, oc, m, s.recip(), nt);
+        }
+    });
 }
 
 /// Log-sum-exp of rows split across threads.
@@ -174,15 +143,7 @@ impl<T: Float> Ce<'_, '_, T> {
         let (a, b_all, b_y) = sparse_coeffs(self.p, self.cst.sum_w, self.cst.inv_c, y, s);
         let range = plan.range(j);
         let yj = range.contains(&y).then(|| y - range.start);
-        Some(Grad {
-            m,
-            l,
-            a,
-            b_all,
-            w: self.p.weight.map(|w| &w[range]),
-            y: yj,
-            b_y,
-        })
+        Some(Grad { m, l, a, b_all, w: self.p.weight.map(|w| &w[range]), y: yj, b_y })
     }
 }
 
@@ -201,28 +162,18 @@ pub(super) fn ce<T: Float>(
     let st = plan.stats(k, x);
     ce_losses(plan, k, x, ce, &st, loss, lse);
     if let Some(grad) = grad {
-        plan.chunks(x)
-            .into_par_iter()
-            .zip(plan.chunks_mut(grad))
-            .for_each(|((r, j, xc), (_, _, gc))| {
-                let (m, s) = st[r];
-                match ce.terms(plan, r, j, m, s.ln()) {
-                    Some(t) => (k.sparse_grad)(xc, gc, &t, nt),
-                    None => gc.fill(T::zero()),
-                }
-            });
+        plan.chunks(x).into_par_iter().zip(plan.chunks_mut(grad)).for_each(|((r, j, xc), (_, _, gc))| {
+            let (m, s) = st[r];
+            match ce.terms(plan, r, j, m, s.ln()) {
+                Some(t) => (k.sparse_grad)(xc, gc, &t, nt),
+                None => gc.fill(T::zero()),
+            }
+        });
     }
 }
 
 /// Sparse CE forward + backward written over the logits, rows split across threads.
-pub(super) fn ce_in_place<T: Float>(
-    plan: &Plan,
-    k: &RowKernels<T>,
-    x: &mut [T],
-    ce: &Ce<'_, '_, T>,
-    loss: &mut [T],
-    lse: &mut [T],
-) {
+pub(super) fn ce_in_place<T: Float>(plan: &Plan, k: &RowKernels<T>, x: &mut [T], ce: &Ce<'_, '_, T>, loss: &mut [T], lse: &mut [T]) {
     let st = plan.stats(k, x);
     ce_losses(plan, k, x, ce, &st, loss, lse);
     plan.chunks_mut(x).into_par_iter().for_each(|(r, j, xc)| {
@@ -236,26 +187,12 @@ pub(super) fn ce_in_place<T: Float>(
 
 /// Loss and lse of every row from the merged states (the smoothing sum, if any, in
 /// parallel over the chunks).
-fn ce_losses<T: Float>(
-    plan: &Plan,
-    k: &RowKernels<T>,
-    x: &[T],
-    ce: &Ce<'_, '_, T>,
-    st: &[(T, T)],
-    loss: &mut [T],
-    lse: &mut [T],
-) {
+fn ce_losses<T: Float>(plan: &Plan, k: &RowKernels<T>, x: &[T], ce: &Ce<'_, '_, T>, st: &[(T, T)], loss: &mut [T], lse: &mut [T]) {
     let (p, cst) = (ce.p, ce.cst);
     let smooth: Vec<T> = if p.smoothing > T::zero() {
-        let parts: Vec<T> = plan
-            .chunks(x)
-            .into_par_iter()
-            .map(|(r, j, xc)| (k.smooth_sum)(xc, p.weight.map(|w| &w[plan.range(j)]), st[r].0))
-            .collect();
-        parts
-            .chunks(plan.per_row)
-            .map(|v| v.iter().copied().sum())
-            .collect()
+        let parts: Vec<T> =
+            plan.chunks(x).into_par_iter().map(|(r, j, xc)| (k.smooth_sum)(xc, p.weight.map(|w| &w[plan.range(j)]), st[r].0)).collect();
+        parts.chunks(plan.per_row).map(|v| v.iter().copied().sum()).collect()
     } else {
         vec![T::zero(); plan.rows]
     };
@@ -269,8 +206,7 @@ fn ce_losses<T: Float>(
                 let wy = p.weight.map_or(T::one(), |w| w[y]);
                 let v = wy * ((m - x[r * plan.c + y]) + ls);
                 if p.smoothing > T::zero() {
-                    (T::one() - p.smoothing) * v
-                        + p.smoothing * cst.inv_c * (smooth[r] + ls * cst.sum_w)
+                    (T::one() - p.smoothing) * v + p.smoothing * cst.inv_c * (smooth[r] + ls * cst.sum_w)
                 } else {
                     v
                 }
@@ -280,22 +216,11 @@ fn ce_losses<T: Float>(
 }
 
 /// Sparse CE backward (given the forward's lse) over rows split across threads.
-pub(super) fn ce_bwd<T: Float>(
-    plan: &Plan,
-    k: &RowKernels<T>,
-    x: &[T],
-    ce: &Ce<'_, '_, T>,
-    lse: &[T],
-    grad: &mut [T],
-    nt: bool,
-) {
-    plan.chunks(x)
-        .into_par_iter()
-        .zip(plan.chunks_mut(grad))
-        .for_each(
-            |((r, j, xc), (_, _, gc))| match ce.terms(plan, r, j, lse[r], T::zero()) {
-                Some(t) => (k.sparse_grad)(xc, gc, &t, nt),
-                None => gc.fill(T::zero()),
-            },
-        );
+pub(super) fn ce_bwd<T: Float>(plan: &Plan, k: &RowKernels<T>, x: &[T], ce: &Ce<'_, '_, T>, lse: &[T], grad: &mut [T], nt: bool) {
+    plan.chunks(x).into_par_iter().zip(plan.chunks_mut(grad)).for_each(|((r, j, xc), (_, _, gc))| {
+        match ce.terms(plan, r, j, lse[r], T::zero()) {
+            Some(t) => (k.sparse_grad)(xc, gc, &t, nt),
+            None => gc.fill(T::zero()),
+        }
+    });
 }

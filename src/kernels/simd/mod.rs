@@ -264,18 +264,10 @@ pub(crate) struct Wr {
 impl Wr {
     /// Plain stores or non-temporal ones, nothing prefetched.
     pub(crate) fn nt(nt: bool) -> Wr {
-        Wr {
-            nt,
-            next: std::ptr::null(),
-            next_size: 0,
-        }
+        Wr { nt, next: std::ptr::null(), next_size: 0 }
     }
     /// With the next row after `row` (contiguous rows) prefetched.
     pub(crate) fn with_next<E>(nt: bool, row: &[E]) -> Wr {
-        Wr {
-            nt,
-            next: row.as_ptr().wrapping_add(row.len()).cast(),
-            next_size: size_of::<E>(),
-        }
+        Wr { nt, next: row.as_ptr().wrapping_add(row.len()).cast(), next_size: size_of::<E>() }
     }
 }

@@ -43,10 +43,7 @@ static ONE_HOT: [f32; 31] = {
 /// `val` in lane `j < N`, 0 elsewhere.
 #[inline(always)]
 fn lane<S: Io<f32>>(s: S, j: usize, val: f32) -> S::V {
-    s.mul(
-        ld(s, &ONE_HOT[15 - j..], 0, S::N, s.splat(0.0)),
-        s.splat(val),
-    )
+    s.mul(ld(s, &ONE_HOT[15 - j..], 0, S::N, s.splat(0.0)), s.splat(val))
 }
 
 /// Call `f(i, len)` for consecutive pieces `x[i..i + len]` covering `0..n`, `len = N`
@@ -152,13 +149,7 @@ pub(crate) fn max_sum_exp<S: Io<E>, E: Copy>(s: S, x: &[E]) -> (f32, f32) {
 
 /// Add `exp(x − m)` into four accumulators and store it into `e`.
 #[inline(always)]
-fn sum_exp_store<S: Io<E> + Io<f32>, E: Copy>(
-    s: S,
-    x: &[E],
-    e: &mut [f32],
-    m: S::V,
-    acc: &mut [S::V; 4],
-) {
+fn sum_exp_store<S: Io<E> + Io<f32>, E: Copy>(s: S, x: &[E], e: &mut [f32], m: S::V, acc: &mut [S::V; 4]) {
     assert_eq!(x.len(), e.len());
     let w = S::N;
     let ninf = s.splat(NEG_INF);
@@ -187,12 +178,7 @@ fn sum_exp_store<S: Io<E> + Io<f32>, E: Copy>(
 /// summed at (`−inf`, with `e = 0`, for a block skipped because every entry so far
 /// was `−inf` or NaN). Then `p_k = e_k·exp(mb_i − m)/s`.
 #[inline(always)]
-pub(crate) fn max_sum_exp_store<S: Io<E> + Io<f32>, E: Copy>(
-    s: S,
-    x: &[E],
-    e: &mut [f32],
-    mb: &mut [f32],
-) -> (f32, f32) {
+pub(crate) fn max_sum_exp_store<S: Io<E> + Io<f32>, E: Copy>(s: S, x: &[E], e: &mut [f32], mb: &mut [f32]) -> (f32, f32) {
     assert!(e.len() == x.len() && mb.len() == x.len().div_ceil(BLOCK));
     let mut m = NEG_INF;
     let mut acc = [s.splat(0.0); 4];
@@ -224,23 +210,10 @@ pub(crate) fn max_sum_exp_store<S: Io<E> + Io<f32>, E: Copy>(
 /// exps of [`max_sum_exp_store`] (`r = 1/s`).
 #[inline(always)]
 #[allow(clippy::too_many_arguments)] // the row's state
-pub(crate) fn scale_from_exp<S: Io<E> + Io<f32>, E: Copy>(
-    s: S,
-    e: &[f32],
-    out: &mut [E],
-    mb: &[f32],
-    m: f32,
-    r: f32,
-    wr: Wr,
-) {
+pub(crate) fn scale_from_exp<S: Io<E> + Io<f32>, E: Copy>(s: S, e: &[f32], out: &mut [E], mb: &[f32], m: f32, r: f32, wr: Wr) {
     assert!(e.len() == out.len() && mb.len() == e.len().div_ceil(BLOCK));
     let z = s.splat(0.0);
-    for (bi, ((eb, ob), &mbi)) in e
-        .chunks(BLOCK)
-        .zip(out.chunks_mut(BLOCK))
-        .zip(mb)
-        .enumerate()
-    {
+    for (bi, ((eb, ob), &mbi)) in e.chunks(BLOCK).zip(out.chunks_mut(BLOCK)).zip(mb).enumerate() {
         let cv = s.splat((mbi - m).exp() * r);
         let next = wr.next.wrapping_add(bi * BLOCK * wr.next_size);
         write_nofence(
@@ -265,31 +238,17 @@ pub(crate) fn scale_from_exp<S: Io<E> + Io<f32>, E: Copy>(
 /// The sparse gradient (see [`Grad`]) from the exps of [`max_sum_exp_store`]:
 /// `out_k = c_i·e_k − b_all·w_k − b_y·[k = y]` with `c_i = a·exp((mb_i − m) − l)`.
 #[inline(always)]
-pub(crate) fn grad_from_exp<S: Io<E> + Io<f32>, E: Copy>(
-    s: S,
-    e: &[f32],
-    out: &mut [E],
-    mb: &[f32],
-    g: &Grad<'_, f32>,
-    wr: Wr,
-) {
+pub(crate) fn grad_from_exp<S: Io<E> + Io<f32>, E: Copy>(s: S, e: &[f32], out: &mut [E], mb: &[f32], g: &Grad<'_, f32>, wr: Wr) {
     assert!(e.len() == out.len() && mb.len() == e.len().div_ceil(BLOCK));
     if let Some(w) = g.w {
         assert_eq!(w.len(), e.len());
     }
     let (z, bv) = (s.splat(0.0), s.splat(g.b_all));
-    for (bi, ((eb, ob), &mbi)) in e
-        .chunks(BLOCK)
-        .zip(out.chunks_mut(BLOCK))
-        .zip(mb)
-        .enumerate()
-    {
+    for (bi, ((eb, ob), &mbi)) in e.chunks(BLOCK).zip(out.chunks_mut(BLOCK)).zip(mb).enumerate() {
         let base = bi * BLOCK;
         let cv = s.splat(g.a * ((mbi - g.m) - g.l).exp());
         let wb = g.w.map(|w| &w[base..base + eb.len()]);
-        let yb =
-            g.y.and_then(|y| y.checked_sub(base))
-                .filter(|&y| y < eb.len());
+        let yb = g.y.and_then(|y| y.checked_sub(base)).filter(|&y| y < eb.len());
         let next = wr.next.wrapping_add(base * wr.next_size);
         write_nofence(
             s,
@@ -325,12 +284,7 @@ pub(crate) fn grad_from_exp<S: Io<E> + Io<f32>, E: Copy>(
 /// `i + len ≤ out.len()`, `len ≤ N`), with non-temporal stores for the aligned body
 /// when `nt` is set (then followed by `sfence`).
 #[inline(always)]
-pub(crate) fn write<S: Io<E>, E: Copy>(
-    s: S,
-    out: &mut [E],
-    nt: bool,
-    f: impl FnMut(usize, usize) -> S::V,
-) {
+pub(crate) fn write<S: Io<E>, E: Copy>(s: S, out: &mut [E], nt: bool, f: impl FnMut(usize, usize) -> S::V) {
     write_nofence(s, out, nt, f);
     if nt {
         s.sfence();
@@ -339,12 +293,7 @@ pub(crate) fn write<S: Io<E>, E: Copy>(
 
 /// [`write`] without the closing `sfence`: the caller issues it.
 #[inline(always)]
-pub(crate) fn write_nofence<S: Io<E>, E: Copy>(
-    s: S,
-    out: &mut [E],
-    nt: bool,
-    mut f: impl FnMut(usize, usize) -> S::V,
-) {
+pub(crate) fn write_nofence<S: Io<E>, E: Copy>(s: S, out: &mut [E], nt: bool, mut f: impl FnMut(usize, usize) -> S::V) {
     let n = out.len();
     let w = S::N;
     let mut i = 0;
@@ -516,14 +465,7 @@ pub(crate) fn dot<S: Io<E> + Io<F>, E: Copy, F: Copy>(s: S, a: &[E], b: &[F]) ->
 
 /// Softmax VJP row: `out = y · (gy − d)`.
 #[inline(always)]
-pub(crate) fn softmax_bwd<S: Io<E>, E: Copy>(
-    s: S,
-    y: &[E],
-    gy: &[E],
-    out: &mut [E],
-    d: f32,
-    nt: bool,
-) {
+pub(crate) fn softmax_bwd<S: Io<E>, E: Copy>(s: S, y: &[E], gy: &[E], out: &mut [E], d: f32, nt: bool) {
     assert!(y.len() == out.len() && gy.len() == out.len());
     let (dv, z) = (s.splat(d), s.splat(0.0));
     write(
@@ -541,14 +483,7 @@ pub(crate) fn softmax_bwd<S: Io<E>, E: Copy>(
 
 /// Log-softmax VJP row: `out = gy − exp(y) · t`.
 #[inline(always)]
-pub(crate) fn log_softmax_bwd<S: Io<E>, E: Copy>(
-    s: S,
-    y: &[E],
-    gy: &[E],
-    out: &mut [E],
-    t: f32,
-    nt: bool,
-) {
+pub(crate) fn log_softmax_bwd<S: Io<E>, E: Copy>(s: S, y: &[E], gy: &[E], out: &mut [E], t: f32, nt: bool) {
     assert!(y.len() == out.len() && gy.len() == out.len());
     let (tv, z) = (s.splat(t), s.splat(0.0));
     write(
@@ -573,11 +508,7 @@ unsafe fn grad_vec<S: Io<f32>>(s: S, xv: S::V, g: &Grad<'_, f32>, i: usize, len:
     let p = s.exp(s.sub(s.sub(xv, s.splat(g.m)), s.splat(g.l)));
     let mut v = match g.w {
         // SAFETY: in bounds (caller).
-        Some(w) => s.neg_mul_add(
-            s.splat(g.b_all),
-            unsafe { ldu(s, w, i, len, s.splat(0.0)) },
-            s.mul(s.splat(g.a), p),
-        ),
+        Some(w) => s.neg_mul_add(s.splat(g.b_all), unsafe { ldu(s, w, i, len, s.splat(0.0)) }, s.mul(s.splat(g.a), p)),
         None => s.sub(s.mul(s.splat(g.a), p), s.splat(g.b_all)),
     };
     if let Some(y) = g.y {
@@ -590,13 +521,7 @@ unsafe fn grad_vec<S: Io<f32>>(s: S, xv: S::V, g: &Grad<'_, f32>, i: usize, len:
 
 /// Sparse cross-entropy gradient row into `out` (see [`Grad`]).
 #[inline(always)]
-pub(crate) fn sparse_grad<S: Io<E> + Io<f32>, E: Copy>(
-    s: S,
-    x: &[E],
-    out: &mut [E],
-    g: &Grad<'_, f32>,
-    nt: bool,
-) {
+pub(crate) fn sparse_grad<S: Io<E> + Io<f32>, E: Copy>(s: S, x: &[E], out: &mut [E], g: &Grad<'_, f32>, nt: bool) {
     assert_eq!(x.len(), out.len());
     if let Some(w) = g.w {
         assert_eq!(w.len(), x.len());
@@ -616,11 +541,7 @@ pub(crate) fn sparse_grad<S: Io<E> + Io<f32>, E: Copy>(
 
 /// Sparse cross-entropy gradient row written over the logits `x`.
 #[inline(always)]
-pub(crate) fn sparse_grad_in_place<S: Io<E> + Io<f32>, E: Copy>(
-    s: S,
-    x: &mut [E],
-    g: &Grad<'_, f32>,
-) {
+pub(crate) fn sparse_grad_in_place<S: Io<E> + Io<f32>, E: Copy>(s: S, x: &mut [E], g: &Grad<'_, f32>) {
     if let Some(w) = g.w {
         assert_eq!(w.len(), x.len());
     }
@@ -636,12 +557,7 @@ pub(crate) fn sparse_grad_in_place<S: Io<E> + Io<f32>, E: Copy>(
 
 /// `Σ w_c·(l − x_c)` (`w_c = 1` without weights).
 #[inline(always)]
-pub(crate) fn smooth_sum<S: Io<E> + Io<f32>, E: Copy>(
-    s: S,
-    x: &[E],
-    w: Option<&[f32]>,
-    l: f32,
-) -> f32 {
+pub(crate) fn smooth_sum<S: Io<E> + Io<f32>, E: Copy>(s: S, x: &[E], w: Option<&[f32]>, l: f32) -> f32 {
     if let Some(w) = w {
         assert_eq!(w.len(), x.len());
     }
@@ -663,13 +579,7 @@ pub(crate) fn smooth_sum<S: Io<E> + Io<f32>, E: Copy>(
 
 /// Dense cross-entropy row: `Σ w_c·t_c·(l − x_c)`.
 #[inline(always)]
-pub(crate) fn dense_ce<S: Io<E> + Io<f32>, E: Copy>(
-    s: S,
-    x: &[E],
-    t: &[E],
-    w: Option<&[f32]>,
-    l: f32,
-) -> f32 {
+pub(crate) fn dense_ce<S: Io<E> + Io<f32>, E: Copy>(s: S, x: &[E], t: &[E], w: Option<&[f32]>, l: f32) -> f32 {
     assert_eq!(x.len(), t.len());
     if let Some(w) = w {
         assert_eq!(w.len(), x.len());
