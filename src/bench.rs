@@ -30,6 +30,7 @@ use rayon::prelude::*;
 
 use crate::float::Float;
 use crate::kernels::{self, Geom, Par, Scale, SparseCe};
+use crate::rng::SplitMix64;
 
 /// The ops [`run`] knows.
 pub const OPS: [&str; 5] = ["softmax", "log_softmax", "cross_entropy", "cross_entropy_fwd_bwd", "cross_entropy_fwd_bwd_inplace"];
@@ -99,39 +100,6 @@ impl std::fmt::Display for BenchResult {
     }
 }
 
-/// A small deterministic generator (SplitMix64) with normal samples (Box–Muller).
-#[derive(Debug, Clone)]
-pub struct Rng(u64);
-
-impl Rng {
-    /// A generator from `seed`.
-    pub fn new(seed: u64) -> Rng {
-        Rng(seed)
-    }
-    /// The next 64 random bits.
-    pub fn next_u64(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-        z ^ (z >> 31)
-    }
-    /// Uniform in `[0, 1)`.
-    pub fn uniform(&mut self) -> f64 {
-        (self.next_u64() >> 11) as f64 * (1.0 / (1u64 << 53) as f64)
-    }
-    /// Standard normal.
-    pub fn normal(&mut self) -> f64 {
-        let u = 1.0 - self.uniform();
-        let v = self.uniform();
-        (-2.0 * u.ln()).sqrt() * (2.0 * std::f64::consts::PI * v).cos()
-    }
-    /// Uniform in `[0, n)`.
-    pub fn below(&mut self, n: usize) -> usize {
-        (self.next_u64() % n.max(1) as u64) as usize
-    }
-}
-
 const SEED: u64 = 0x5EED_0FC0_FFEE;
 const GEN_CHUNK: usize = 1 << 16;
 
@@ -140,7 +108,7 @@ const GEN_CHUNK: usize = 1 << 16;
 fn logits<E: Copy + Send>(n: usize, conv: impl Fn(f64) -> E + Sync) -> Vec<E> {
     let mut v = vec![conv(1.0); n];
     v.par_chunks_mut(GEN_CHUNK).enumerate().for_each(|(i, c)| {
-        let mut r = Rng::new(SEED ^ (i as u64).wrapping_mul(0x9E37_79B9));
+        let mut r = SplitMix64::new(SEED ^ (i as u64).wrapping_mul(0x9E37_79B9));
         for e in c {
             *e = conv(3.0 * r.normal());
         }
@@ -149,8 +117,8 @@ fn logits<E: Copy + Send>(n: usize, conv: impl Fn(f64) -> E + Sync) -> Vec<E> {
 }
 
 fn labels(n: usize, c: usize) -> Vec<i64> {
-    let mut r = Rng::new(SEED + 1);
-    (0..n).map(|_| r.below(c) as i64).collect()
+    let mut r = SplitMix64::new(SEED + 1);
+    (0..n).map(|_| r.index(c) as i64).collect()
 }
 
 /// Time `f`: a warm-up, then `reps` calls (default: about 1 s, at least 5).

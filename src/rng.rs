@@ -67,6 +67,21 @@ impl SplitMix64 {
         (m >> 64) as u64
     }
 
+    /// A standard normal sample (Box–Muller, one of the pair; `1 − u` keeps the log finite).
+    pub fn normal(&mut self) -> f64 {
+        let u = 1.0 - self.next_f64();
+        let v = self.next_f64();
+        (-2.0 * u.ln()).sqrt() * (2.0 * std::f64::consts::PI * v).cos()
+    }
+
+    /// A uniform index in `[0, n)`: [`SplitMix64::below`] for `usize`.
+    ///
+    /// # Panics
+    /// If `n == 0`.
+    pub fn index(&mut self, n: usize) -> usize {
+        self.below(n as u64) as usize
+    }
+
     /// Shuffle `v` in place (Fisher–Yates, drawing with [`SplitMix64::below`]).
     pub fn shuffle<T>(&mut self, v: &mut [T]) {
         for i in (1..v.len()).rev() {

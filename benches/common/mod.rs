@@ -24,7 +24,7 @@ pub fn parse(shape: &str) -> (usize, usize) {
 pub fn logits(len: usize) -> Vec<f32> {
     let mut v = vec![0.0f32; len];
     v.par_chunks_mut(1 << 16).enumerate().for_each(|(i, c)| {
-        let mut r = xent::bench::Rng::new(0xBEEF ^ ((i as u64) << 20));
+        let mut r = xent::rng::SplitMix64::new(0xBEEF ^ ((i as u64) << 20));
         c.iter_mut().for_each(|e| *e = (3.0 * r.normal()) as f32);
     });
     v
@@ -32,6 +32,6 @@ pub fn logits(len: usize) -> Vec<f32> {
 
 /// Labels uniform in `[0, c)`, deterministic.
 pub fn labels(n: usize, c: usize) -> Vec<i64> {
-    let mut r = xent::bench::Rng::new(7);
-    (0..n).map(|_| r.below(c) as i64).collect()
+    let mut r = xent::rng::SplitMix64::new(7);
+    (0..n).map(|_| r.index(c) as i64).collect()
 }

@@ -2,34 +2,7 @@
 //! [`with_isa`]), against `f64` references computed here.
 
 use super::*;
-
-/// A small deterministic generator (SplitMix64) with normal samples (Box–Muller).
-pub(crate) struct Rng(u64);
-
-impl Rng {
-    pub(crate) fn new(seed: u64) -> Rng {
-        Rng(seed)
-    }
-    pub(crate) fn next_u64(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-        z ^ (z >> 31)
-    }
-    /// Uniform in [0, 1).
-    pub(crate) fn uniform(&mut self) -> f64 {
-        (self.next_u64() >> 11) as f64 * (1.0 / (1u64 << 53) as f64)
-    }
-    pub(crate) fn normal(&mut self) -> f64 {
-        let u = 1.0 - self.uniform();
-        let v = self.uniform();
-        (-2.0 * u.ln()).sqrt() * (2.0 * std::f64::consts::PI * v).cos()
-    }
-    pub(crate) fn below(&mut self, n: usize) -> usize {
-        (self.next_u64() % n as u64) as usize
-    }
-}
+use crate::rng::SplitMix64;
 
 /// The lengths every row test runs: 1..=67 (every tail of both vector widths), a
 /// few past the block size, and two odd large ones.
@@ -39,7 +12,7 @@ fn lengths() -> Vec<usize> {
     v
 }
 
-fn row(rng: &mut Rng, n: usize, scale: f64, offset: f64) -> Vec<f32> {
+fn row(rng: &mut SplitMix64, n: usize, scale: f64, offset: f64) -> Vec<f32> {
     (0..n).map(|_| (offset + scale * rng.normal()) as f32).collect()
 }
 
@@ -204,7 +177,7 @@ fn ln_accuracy_per_isa() {
 fn softmax_family_accuracy_per_isa() {
     for isa in isas() {
         with_isa(isa, || {
-            let mut rng = Rng::new(7);
+            let mut rng = SplitMix64::new(7);
             for n in lengths() {
                 for (scale, offset) in [(3.0, 0.0), (30.0, 1000.0), (0.01, -5.0)] {
                     let x = row(&mut rng, n, scale, offset);
@@ -245,7 +218,7 @@ fn softmax_family_accuracy_per_isa() {
 fn backward_rows_per_isa() {
     for isa in isas() {
         with_isa(isa, || {
-            let mut rng = Rng::new(11);
+            let mut rng = SplitMix64::new(11);
             for n in lengths() {
                 let x = row(&mut rng, n, 2.0, 0.0);
                 let gy = row(&mut rng, n, 1.0, 0.0);
@@ -304,13 +277,13 @@ fn sparse_ref(x: &[f32], y: usize, eps: f64, w: Option<&[f32]>, s: f64) -> (f64,
 fn sparse_ce_per_isa() {
     for isa in isas() {
         with_isa(isa, || {
-            let mut rng = Rng::new(13);
+            let mut rng = SplitMix64::new(13);
             for n in lengths() {
-                let w: Vec<f32> = (0..n).map(|_| (0.5 + rng.uniform()) as f32).collect();
+                let w: Vec<f32> = (0..n).map(|_| (0.5 + rng.next_f64()) as f32).collect();
                 let cases = [(0.0, false, 3.0, 0.0), (0.1, false, 3.0, 0.0), (0.0, true, 30.0, 100.0), (0.2, true, 3.0, -50.0)];
                 for (eps, weighted, sc, off) in cases {
                     let x = row(&mut rng, n, sc, off);
-                    let y = rng.below(n);
+                    let y = rng.index(n);
                     let p = SparseCe { smoothing: eps as f32, weight: weighted.then_some(&w[..]), ignore_index: Some(-100) };
                     let s = 0.25f32;
                     let (want_loss, want_grad) = sparse_ref(&x, y, f64::from(p.smoothing), p.weight, f64::from(s));
@@ -369,7 +342,7 @@ fn same(got: f32, want: f32) -> bool {
 /// Rows with NaN, ±inf, all −inf, −inf entries, huge and tiny values; several are
 /// longer than a block (2048) so a NaN can hide behind an all-`−inf` first block.
 fn special_rows() -> Vec<(String, Vec<f32>)> {
-    let mut rng = Rng::new(5);
+    let mut rng = SplitMix64::new(5);
     let mut rows = Vec::new();
     for n in [1usize, 2, 7, 16, 17, 33, 100, 5000] {
         let base = row(&mut rng, n, 2.0, 0.0);
@@ -481,7 +454,7 @@ fn special_values_per_isa() {
 /// what the ordinary path writes, at every misalignment.
 #[test]
 fn nt_stores_match_per_isa() {
-    let mut rng = Rng::new(9);
+    let mut rng = SplitMix64::new(9);
     let x = row(&mut rng, 300, 3.0, 0.0);
     for isa in isas() {
         let k = f32::row_kernels(isa);
@@ -523,9 +496,9 @@ fn geometry_and_threads_per_isa() {
 }
 
 fn geometry_and_threads(outer: usize, c: usize, inner: usize) {
-    let mut rng = Rng::new(21);
+    let mut rng = SplitMix64::new(21);
     let x = row(&mut rng, outer * c * inner, 3.0, 0.0);
-    let labels: Vec<i64> = (0..outer * inner).map(|i| if i % 11 == 3 { -1 } else { rng.below(c) as i64 }).collect();
+    let labels: Vec<i64> = (0..outer * inner).map(|i| if i % 11 == 3 { -1 } else { rng.index(c) as i64 }).collect();
     let g = Geom { outer, classes: c, inner };
     // the same data with the class axis last
     let mut xt = vec![0.0f32; x.len()];
@@ -577,13 +550,13 @@ fn geometry_and_threads(outer: usize, c: usize, inner: usize) {
 fn dense_ce_per_isa() {
     for isa in isas() {
         with_isa(isa, || {
-            let mut rng = Rng::new(17);
+            let mut rng = SplitMix64::new(17);
             for n in lengths() {
                 let x = row(&mut rng, n, 3.0, 0.0);
-                let mut t: Vec<f32> = (0..n).map(|_| rng.uniform() as f32).collect();
+                let mut t: Vec<f32> = (0..n).map(|_| rng.next_f64() as f32).collect();
                 let ts: f32 = t.iter().sum();
                 t.iter_mut().for_each(|v| *v /= ts);
-                let w: Vec<f32> = (0..n).map(|_| (0.5 + rng.uniform()) as f32).collect();
+                let w: Vec<f32> = (0..n).map(|_| (0.5 + rng.next_f64()) as f32).collect();
                 let g = Geom::rows(1, n);
                 let l64 = lse64(&x);
                 for weight in [None, Some(&w[..])] {
@@ -693,13 +666,13 @@ mod props {
 /// widened inputs (same ISA, same operations), and round the gradient like
 /// `half`'s `from_f32`.
 fn half_matches_f32<H: Half>() {
-    let mut rng = Rng::new(31);
+    let mut rng = SplitMix64::new(31);
     for isa in isas() {
         for n in lengths().into_iter().chain([1, 5000]) {
             let xh: Vec<H> = (0..n).map(|_| H::from_f32((3.0 * rng.normal()) as f32)).collect();
             let xf: Vec<f32> = xh.iter().map(|v| v.to_f32()).collect();
-            let w: Vec<f32> = (0..n).map(|_| (0.5 + rng.uniform()) as f32).collect();
-            let labels = [rng.below(n) as i64];
+            let w: Vec<f32> = (0..n).map(|_| (0.5 + rng.next_f64()) as f32).collect();
+            let labels = [rng.index(n) as i64];
             let g = Geom::rows(1, n);
             for (eps, weight) in [(0.0, None), (0.1, Some(&w[..]))] {
                 let p = SparseCe { smoothing: eps, weight, ignore_index: None };
@@ -787,15 +760,15 @@ fn half_bf16_matches_f32_per_isa() {
 /// weights, smoothing, ignored rows and per-row scales.
 #[test]
 fn few_classes_per_isa() {
-    let mut rng = Rng::new(41);
+    let mut rng = SplitMix64::new(41);
     let outer = 53;
     for isa in isas() {
         with_isa(isa, || {
             for c in 1..=16usize {
                 let x = row(&mut rng, outer * c, 3.0, 0.0);
-                let labels: Vec<i64> = (0..outer).map(|r| if r % 7 == 3 { -100 } else { rng.below(c) as i64 }).collect();
-                let w: Vec<f32> = (0..c).map(|_| (0.5 + rng.uniform()) as f32).collect();
-                let sc: Vec<f32> = (0..outer).map(|_| (0.1 + rng.uniform()) as f32).collect();
+                let labels: Vec<i64> = (0..outer).map(|r| if r % 7 == 3 { -100 } else { rng.index(c) as i64 }).collect();
+                let w: Vec<f32> = (0..c).map(|_| (0.5 + rng.next_f64()) as f32).collect();
+                let sc: Vec<f32> = (0..outer).map(|_| (0.1 + rng.next_f64()) as f32).collect();
                 let g = Geom::rows(outer, c);
                 let (mut sm, mut ls, mut lse) = (vec![0.0f32; outer * c], vec![0.0f32; outer * c], vec![0.0f32; outer]);
                 softmax(&x, g, &mut sm, Par::Seq);
@@ -870,7 +843,7 @@ fn few_classes_per_isa() {
 /// the scalar reference, exact 0 and `−inf` for `−inf` entries of finite rows.
 #[test]
 fn few_classes_special_values_per_isa() {
-    let mut rng = Rng::new(43);
+    let mut rng = SplitMix64::new(43);
     for isa in isas() {
         with_isa(isa, || {
             for c in [1usize, 3, 10, 16] {
@@ -879,15 +852,15 @@ fn few_classes_special_values_per_isa() {
                 for r in 0..outer {
                     let xr = &mut x[r * c..(r + 1) * c];
                     match r % 8 {
-                        0 => xr[rng.below(c)] = f32::NAN,
-                        1 => xr[rng.below(c)] = f32::INFINITY,
+                        0 => xr[rng.index(c)] = f32::NAN,
+                        1 => xr[rng.index(c)] = f32::INFINITY,
                         2 => xr.fill(f32::NEG_INFINITY),
-                        3 => xr[rng.below(c)] = f32::NEG_INFINITY,
+                        3 => xr[rng.index(c)] = f32::NEG_INFINITY,
                         4 => xr.iter_mut().enumerate().for_each(|(k, v)| *v = [3e38, -3e38, 1e-40][k % 3]),
                         _ => {}
                     }
                 }
-                let labels: Vec<i64> = (0..outer).map(|_| rng.below(c) as i64).collect();
+                let labels: Vec<i64> = (0..outer).map(|_| rng.index(c) as i64).collect();
                 let g = Geom::rows(outer, c);
                 let (mut sm, mut ls) = (vec![0.0f32; outer * c], vec![0.0f32; outer * c]);
                 softmax(&x, g, &mut sm, Par::Seq);
@@ -924,12 +897,12 @@ fn few_classes_special_values_per_isa() {
 /// special-value kinds (a NaN hiding in a chunk whose neighbours are all `−inf`).
 #[test]
 fn wide_rows_split_per_isa() {
-    let mut rng = Rng::new(51);
+    let mut rng = SplitMix64::new(51);
     let c = WIDE_MIN + 12345;
     for outer in [1usize, 3] {
         let x = row(&mut rng, outer * c, 3.0, 0.0);
         let g = Geom::rows(outer, c);
-        let labels: Vec<i64> = (0..outer).map(|r| if r == 1 { -100 } else { rng.below(c) as i64 }).collect();
+        let labels: Vec<i64> = (0..outer).map(|r| if r == 1 { -100 } else { rng.index(c) as i64 }).collect();
         let par = Par::Rayon(2);
         assert!(wide::Plan::new(g, par).is_some());
         for isa in isas() {
@@ -1006,13 +979,13 @@ fn wide_rows_split_per_isa() {
 /// The few-classes path for 16-bit logits (blocks widened to `f32`) computes exactly
 /// what the `f32` few-classes path computes on the widened logits.
 fn half_few_classes<H: Half>() {
-    let mut rng = Rng::new(61);
+    let mut rng = SplitMix64::new(61);
     let outer = 53;
     for isa in isas() {
         for c in 1..=16usize {
             let xh: Vec<H> = (0..outer * c).map(|_| H::from_f32((3.0 * rng.normal()) as f32)).collect();
             let xf: Vec<f32> = xh.iter().map(|v| v.to_f32()).collect();
-            let labels: Vec<i64> = (0..outer).map(|r| if r % 9 == 4 { -100 } else { rng.below(c) as i64 }).collect();
+            let labels: Vec<i64> = (0..outer).map(|r| if r % 9 == 4 { -100 } else { rng.index(c) as i64 }).collect();
             let g = Geom::rows(outer, c);
             let p = SparseCe { smoothing: 0.05, weight: None, ignore_index: Some(-100) };
             let s = Scale::Uniform(1.0 / outer as f32);
