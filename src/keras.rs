@@ -721,6 +721,41 @@ fn same_rank_pair<'a, T>(op: &str, t: &ArrayViewD<'a, T>, p: &ArrayViewD<'a, T>)
     Ok((t2, p2))
 }
 
+/// `Loss.__call__` for the losses on float targets: align the ranks of `y_true` and
+/// `y_pred` (Keras' `squeeze_or_expand_to_same_rank`), compute the per-sample losses
+/// `f`, weight and reduce.
+fn class_call<T: Float>(
+    op: &str,
+    y_true: &ArrayViewD<'_, T>,
+    y_pred: &ArrayViewD<'_, T>,
+    sample_weight: Option<&ArrayViewD<'_, T>>,
+    reduction: KerasReduction,
+    f: impl Fn(&ArrayViewD<'_, T>, &ArrayViewD<'_, T>) -> Result<ArrayD<T>>,
+) -> Result<ArrayD<T>> {
+    let (t, p) = same_rank_pair(op, y_true, y_pred)?;
+    apply_reduction(f(&t, &p)?, sample_weight, None, reduction)
+}
+
+/// The gradient of [`class_call`] w.r.t. `y_pred`: the reduction's factors as the
+/// upstream gradient of the per-sample losses, then their VJP `df`.
+#[allow(clippy::too_many_arguments)] // the loss call's arguments plus `g` and the two functions
+fn class_grad<T: Float>(
+    op: &str,
+    y_true: &ArrayViewD<'_, T>,
+    y_pred: &ArrayViewD<'_, T>,
+    sample_weight: Option<&ArrayViewD<'_, T>>,
+    reduction: KerasReduction,
+    g: &ArrayViewD<'_, T>,
+    f: impl Fn(&ArrayViewD<'_, T>, &ArrayViewD<'_, T>) -> Result<ArrayD<T>>,
+    df: impl Fn(&ArrayViewD<'_, T>, &ArrayViewD<'_, T>, &ArrayViewD<'_, T>) -> Result<ArrayD<T>>,
+) -> Result<ArrayD<T>> {
+    let (t, p) = same_rank_pair(op, y_true, y_pred)?;
+    let v = f(&t, &p)?;
+    let gv = reduction_grad(v.shape(), sample_weight, None, reduction, g)?;
+    let d = df(&t, &p, &gv.view())?;
+    Ok(d.into_shape_with_order(IxDyn(y_pred.shape())).expect("same size"))
+}
+
 impl CategoricalCrossentropy {
     /// `loss(y_true, y_pred, sample_weight)`: [`categorical_crossentropy`] per sample,
     /// times `sample_weight`, then the reduction.
@@ -743,9 +778,10 @@ impl CategoricalCrossentropy {
         y_pred: &ArrayViewD<'_, T>,
         sample_weight: Option<&ArrayViewD<'_, T>>,
     ) -> Result<ArrayD<T>> {
-        let (t, p) = same_rank_pair("keras.losses.CategoricalCrossentropy", y_true, y_pred)?;
-        let v = categorical_crossentropy(&t, &p, self.from_logits, self.label_smoothing, self.axis)?;
-        apply_reduction(v, sample_weight, None, self.reduction)
+        let f = |t: &ArrayViewD<'_, T>, p: &ArrayViewD<'_, T>| {
+            categorical_crossentropy(t, p, self.from_logits, self.label_smoothing, self.axis)
+        };
+        class_call("keras.losses.CategoricalCrossentropy", y_true, y_pred, sample_weight, self.reduction, f)
     }
 
     /// Gradient of [`CategoricalCrossentropy::call`] w.r.t. `y_pred`.
@@ -759,11 +795,10 @@ impl CategoricalCrossentropy {
         sample_weight: Option<&ArrayViewD<'_, T>>,
         g: &ArrayViewD<'_, T>,
     ) -> Result<ArrayD<T>> {
-        let (t, p) = same_rank_pair("keras.losses.CategoricalCrossentropy", y_true, y_pred)?;
-        let v = categorical_crossentropy(&t, &p, self.from_logits, self.label_smoothing, self.axis)?;
-        let gv = reduction_grad(v.shape(), sample_weight, None, self.reduction, g)?;
-        let d = categorical_crossentropy_grad(&t, &p, self.from_logits, self.label_smoothing, self.axis, &gv.view())?;
-        Ok(d.into_shape_with_order(IxDyn(y_pred.shape())).expect("same size"))
+        let (fl, ls, ax) = (self.from_logits, self.label_smoothing, self.axis);
+        let f = |t: &ArrayViewD<'_, T>, p: &ArrayViewD<'_, T>| categorical_crossentropy(t, p, fl, ls, ax);
+        let df = |t: &ArrayViewD<'_, T>, p: &ArrayViewD<'_, T>, u: &ArrayViewD<'_, T>| categorical_crossentropy_grad(t, p, fl, ls, ax, u);
+        class_grad("keras.losses.CategoricalCrossentropy", y_true, y_pred, sample_weight, self.reduction, g, f, df)
     }
 }
 
@@ -838,9 +873,8 @@ impl BinaryCrossentropy {
         y_pred: &ArrayViewD<'_, T>,
         sample_weight: Option<&ArrayViewD<'_, T>>,
     ) -> Result<ArrayD<T>> {
-        let (t, p) = same_rank_pair("keras.losses.BinaryCrossentropy", y_true, y_pred)?;
-        let v = binary_crossentropy(&t, &p, self.from_logits, self.label_smoothing, self.axis)?;
-        apply_reduction(v, sample_weight, None, self.reduction)
+        let f = |t: &ArrayViewD<'_, T>, p: &ArrayViewD<'_, T>| binary_crossentropy(t, p, self.from_logits, self.label_smoothing, self.axis);
+        class_call("keras.losses.BinaryCrossentropy", y_true, y_pred, sample_weight, self.reduction, f)
     }
 
     /// Gradient of [`BinaryCrossentropy::call`] w.r.t. `y_pred`.
@@ -854,10 +888,9 @@ impl BinaryCrossentropy {
         sample_weight: Option<&ArrayViewD<'_, T>>,
         g: &ArrayViewD<'_, T>,
     ) -> Result<ArrayD<T>> {
-        let (t, p) = same_rank_pair("keras.losses.BinaryCrossentropy", y_true, y_pred)?;
-        let v = binary_crossentropy(&t, &p, self.from_logits, self.label_smoothing, self.axis)?;
-        let gv = reduction_grad(v.shape(), sample_weight, None, self.reduction, g)?;
-        let d = binary_crossentropy_grad(&t, &p, self.from_logits, self.label_smoothing, self.axis, &gv.view())?;
-        Ok(d.into_shape_with_order(IxDyn(y_pred.shape())).expect("same size"))
+        let (fl, ls, ax) = (self.from_logits, self.label_smoothing, self.axis);
+        let f = |t: &ArrayViewD<'_, T>, p: &ArrayViewD<'_, T>| binary_crossentropy(t, p, fl, ls, ax);
+        let df = |t: &ArrayViewD<'_, T>, p: &ArrayViewD<'_, T>, u: &ArrayViewD<'_, T>| binary_crossentropy_grad(t, p, fl, ls, ax, u);
+        class_grad("keras.losses.BinaryCrossentropy", y_true, y_pred, sample_weight, self.reduction, g, f, df)
     }
 }
