@@ -8,6 +8,13 @@
 //!
 //! Each `_grad` twin returns the gradient with respect to `y_pred` as
 //! `tf.GradientTape` computes it, given the upstream gradient `g` of the output.
+//!
+//! Deviation: Keras' TF backend recognises a `y_pred` that is the direct output of its
+//! own softmax or sigmoid (the `_keras_logits` attribute, or a `Softmax` op in graph
+//! mode) and then computes from the stored logits, skipping the clip. xent takes plain
+//! arrays with no provenance, so a probability input is always treated as
+//! probabilities: what Keras does for any other tensor (for example the result of
+//! `tf.nn.softmax` in eager mode). The golden cases were produced that way.
 
 use ndarray::{ArrayD, ArrayViewD, Axis, CowArray, IxDyn, Zip};
 

@@ -6,6 +6,12 @@
 //! Values arrive as [`DynArray`]s and JSON parameters; each entry converts them, calls
 //! the typed front-end ([`crate::tf`], [`crate::keras`], [`crate::torch`]) and wraps
 //! the result. float16 inputs are computed in float32 and rounded back, as PyTorch does.
+//!
+//! Deviations from the frameworks, on purpose: gradients are offered with respect to
+//! the prediction input only (TF also differentiates its labels); and a float input of
+//! another float dtype than the prediction is cast to the prediction's dtype, as TF's
+//! softmax cross-entropy and Keras do, where PyTorch and TF's element-wise ops would
+//! raise on mixed dtypes.
 
 use std::collections::BTreeMap;
 
