@@ -35,8 +35,11 @@ fn same(op: &str, t: &[usize], p: &[usize]) -> Result<()> {
 }
 
 /// `y_true` with categorical label smoothing; borrowed (no copy) without smoothing.
-fn smooth_cat<'a, T: Float>(t: &ArrayViewD<'a, T>, ls: f64, classes: usize) -> CowArray<'a, T, IxDyn> {
+/// Keras' categorical label smoothing `t·(1 − ls) + ls/C`, where C is the size of
+/// `y_true`'s **last** axis whatever `axis` says (`ops.shape(y_true)[-1]` in Keras 3).
+fn smooth_cat<'a, T: Float>(t: &ArrayViewD<'a, T>, ls: f64) -> CowArray<'a, T, IxDyn> {
     if ls != 0.0 {
+        let classes = t.shape().last().copied().unwrap_or(1);
         let (a, b) = (T::of(1.0 - ls), T::of(ls) / T::of(classes as f64));
         CowArray::from(t.mapv(|v| v * a + b))
     } else {
@@ -122,8 +125,9 @@ fn cce<T: Float>(
 ) -> Result<ArrayD<T>> {
     let op = "keras.losses.categorical_crossentropy";
     same(op, y_true.shape(), y_pred.shape())?;
-    let a = normalize_axis(op, "y_pred", axis, y_pred.shape())?;
-    let t = smooth_cat(y_true, ls, y_pred.shape()[a]);
+    // Keras passes `axis` to tf.nn.softmax_cross_entropy_with_logits as given.
+    let a = if from_logits { crate::tf::sce_axis(op, axis, y_pred.shape())? } else { normalize_axis(op, "y_pred", axis, y_pred.shape())? };
+    let t = smooth_cat(y_true, ls);
     let par = crate::default_par();
     match (from_logits, g) {
         (true, None) => ops::cross_entropy_dense(y_pred, &t.view(), a, None, T::zero(), Reduction::None, par),
@@ -375,7 +379,7 @@ pub fn categorical_focal_crossentropy<T: Float>(
     let op = "keras.losses.categorical_focal_crossentropy";
     same(op, y_true.shape(), y_pred.shape())?;
     let a = normalize_axis(op, "y_pred", axis, y_pred.shape())?;
-    let t = smooth_cat(y_true, label_smoothing, y_pred.shape()[a]);
+    let t = smooth_cat(y_true, label_smoothing);
     let p = if from_logits { CowArray::from(ops::softmax(y_pred, a, crate::default_par())) } else { CowArray::from(y_pred.view()) };
     ops::categorical_focal_probs(&t.view(), &p.view(), a, alpha, gamma, EPSILON)
 }
@@ -408,7 +412,7 @@ pub fn categorical_focal_crossentropy_grad<T: Float>(
     let op = "keras.losses.categorical_focal_crossentropy";
     same(op, y_true.shape(), y_pred.shape())?;
     let a = normalize_axis(op, "y_pred", axis, y_pred.shape())?;
-    let t = smooth_cat(y_true, label_smoothing, y_pred.shape()[a]);
+    let t = smooth_cat(y_true, label_smoothing);
     let par = crate::default_par();
     if from_logits {
         let p = ops::softmax(y_pred, a, par);

@@ -192,7 +192,7 @@ fn broadcast_labels<'a, T: Float>(op: &str, labels: &'a ArrayViewD<'a, T>, logit
 pub fn softmax_cross_entropy_with_logits<T: Float>(labels: &ArrayViewD<'_, T>, logits: &ArrayViewD<'_, T>, axis: i64) -> Result<ArrayD<T>> {
     let op = "tf.nn.softmax_cross_entropy_with_logits";
     rank1(op, "logits", logits.shape())?;
-    let a = normalize_axis(op, "logits", axis, logits.shape())?;
+    let a = sce_axis(op, axis, logits.shape())?;
     let t = broadcast_labels(op, labels, logits.shape())?;
     ops::cross_entropy_dense(logits, &t, a, None, T::zero(), Reduction::None, crate::default_par())
 }
@@ -219,9 +219,26 @@ pub fn softmax_cross_entropy_with_logits_grad<T: Float>(
 ) -> Result<ArrayD<T>> {
     let op = "tf.nn.softmax_cross_entropy_with_logits";
     rank1(op, "logits", logits.shape())?;
-    let a = normalize_axis(op, "logits", axis, logits.shape())?;
+    let a = sce_axis(op, axis, logits.shape())?;
     let t = broadcast_labels(op, labels, logits.shape())?;
     ops::cross_entropy_dense_vjp(logits, &t, a, None, T::zero(), Reduction::None, DenseGrad::Kernel, g, crate::default_par())
+}
+
+/// TF's `softmax_cross_entropy_with_logits` moves a non-last axis to the end with
+/// `range(axis)`, which fails for every negative axis but −1: TF raises
+/// `InvalidArgumentError` there, and so does xent.
+pub(crate) fn sce_axis(op: &str, axis: i64, shape: &[usize]) -> Result<usize> {
+    if axis < -1 {
+        return Err(Error::param(
+            op,
+            "axis",
+            format!(
+                "TensorFlow rejects negative axes other than -1 here (got {axis}; its transpose calls range({axis})): use {}",
+                axis + shape.len() as i64
+            ),
+        ));
+    }
+    normalize_axis(op, "logits", axis, shape)
 }
 
 fn sparse_checks(op: &str, labels: &ArrayViewD<'_, i64>, logits: &[usize]) -> Result<usize> {

@@ -53,9 +53,23 @@ fn arr(v: &Value) -> DynArray {
 }
 
 fn load() -> Vec<Case> {
+    let cases = load_files(&["tf.jsonl", "keras.jsonl", "torch.jsonl"]);
+    assert_eq!(cases.len(), 131, "the public golden set has 131 cases");
+    cases
+}
+
+/// Cases made by `tools/gen_differential.py` with the real frameworks: random shapes,
+/// axes (negative ones too), dtypes and parameter combinations.
+fn load_generated() -> Vec<Case> {
+    let cases = load_files(&["generated/seed1.jsonl", "generated/seed2.jsonl", "generated/seed3.jsonl"]);
+    assert_eq!(cases.len(), 3 * 338);
+    cases
+}
+
+fn load_files(files: &[&str]) -> Vec<Case> {
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/golden");
     let mut cases = Vec::new();
-    for f in ["tf.jsonl", "keras.jsonl", "torch.jsonl"] {
+    for f in files {
         for line in std::fs::read_to_string(dir.join(f)).unwrap().lines() {
             let c: Value = serde_json::from_str(line).unwrap();
             let t64 = c.get("truth64").filter(|t| !t.is_null());
@@ -82,7 +96,6 @@ fn load() -> Vec<Case> {
             });
         }
     }
-    assert_eq!(cases.len(), 131, "the public golden set has 131 cases");
     cases
 }
 
@@ -124,8 +137,17 @@ fn compare(got: &DynArray, want: &DynArray, alt: Option<&DynArray>, lenient_nan:
 
 #[test]
 fn golden_cases_through_the_library() {
+    run_library(load());
+}
+
+#[test]
+fn generated_cases_through_the_library() {
+    run_library(load_generated());
+}
+
+fn run_library(cases: Vec<Case>) {
     let mut failures = Vec::new();
-    for c in load() {
+    for c in cases {
         if let Some(err) = &c.error {
             if let Ok(v) = xent::registry::eval(&c.op, c.inputs.clone(), c.params.clone(), None) {
                 failures.push(format!("{}: expected an error ({err}), got {:?}", c.id, v.shape()));
