@@ -58,11 +58,13 @@ fn load() -> Vec<Case> {
     cases
 }
 
-/// Cases made by `tools/gen_differential.py` with the real frameworks: random shapes,
-/// axes (negative ones too), dtypes and parameter combinations.
+/// Cases made by `tools/gen_differential.py` with the real frameworks (random shapes,
+/// axes, negative ones too, dtypes and parameter combinations) and by
+/// `tools/gen_differential_edge.py` (NaN/±inf/huge logits, empty batches, all-ignored
+/// targets, error cases, one-hot variants).
 fn load_generated() -> Vec<Case> {
-    let cases = load_files(&["generated/seed1.jsonl", "generated/seed2.jsonl", "generated/seed3.jsonl"]);
-    assert_eq!(cases.len(), 3 * 338);
+    let cases = load_files(&["generated/seed1.jsonl", "generated/seed2.jsonl", "generated/seed3.jsonl", "generated/edge5.jsonl"]);
+    assert_eq!(cases.len(), 3 * 338 + 219);
     cases
 }
 
