@@ -63,8 +63,14 @@ fn load() -> Vec<Case> {
 /// `tools/gen_differential_edge.py` (NaN/±inf/huge logits, empty batches, all-ignored
 /// targets, error cases, one-hot variants).
 fn load_generated() -> Vec<Case> {
-    let cases = load_files(&["generated/seed1.jsonl", "generated/seed2.jsonl", "generated/seed3.jsonl", "generated/edge5.jsonl"]);
-    assert_eq!(cases.len(), 3 * 338 + 219);
+    let cases = load_files(&[
+        "generated/seed1.jsonl",
+        "generated/seed2.jsonl",
+        "generated/seed3.jsonl",
+        "generated/edge5.jsonl",
+        "generated/edge17.jsonl",
+    ]);
+    assert_eq!(cases.len(), 3 * 338 + 2 * 219);
     cases
 }
 

@@ -3,7 +3,7 @@ all-ignored targets, error cases, one-hot variants) computed by the real TensorF
 Keras 3.15.1 / PyTorch 2.15.0, in the golden format of shared/tools/conform.py.
 
 usage: python tools/gen_differential_edge.py SEED OUT.jsonl
-tests/golden/generated/edge5.jsonl was made with seed 5.
+tests/golden/generated/edge5.jsonl and edge17.jsonl were made with seeds 5 and 17.
 """
 import json, sys, os
 os.environ["TF_CPP_MIN_LOG_LEVEL"]="3"

@@ -9,6 +9,18 @@ use crate::error::Result;
 use crate::float::Float;
 use crate::layout::{reduced_shape, try_filled};
 
+/// TensorFlow runs its CPU kernels with denormals flushed to zero (FTZ/DAZ), so a
+/// subnormal probability counts as 0 in Keras' renormalisation: a row of subnormals
+/// sums to 0 and gives NaN there, as in TF.
+#[inline]
+fn daz<T: Float>(v: T) -> T {
+    if v.is_subnormal() {
+        T::zero()
+    } else {
+        v
+    }
+}
+
 fn eps_bounds<T: Float>(eps: f64) -> (T, T) {
     (c::<T>(eps), c::<T>(1.0 - eps))
 }
@@ -40,8 +52,8 @@ pub fn categorical_crossentropy_probs<T: Float>(
     let (lo, hi) = eps_bounds::<T>(eps);
     let mut out = try_filled("categorical_crossentropy", "loss", &reduced_shape(y_pred.shape(), axis), T::zero())?;
     Zip::from(&mut out).and(y_true.lanes(Axis(axis))).and(y_pred.lanes(Axis(axis))).for_each(|o, t, p| {
-        let s: T = p.iter().copied().sum();
-        *o = -t.iter().zip(p.iter()).fold(T::zero(), |acc, (&tc, &pc)| acc + tc * clip(pc / s, lo, hi).ln());
+        let s: T = p.iter().map(|&v| daz(v)).sum();
+        *o = -t.iter().zip(p.iter()).fold(T::zero(), |acc, (&tc, &pc)| acc + tc * clip(daz(pc) / s, lo, hi).ln());
     });
     Ok(out)
 }
@@ -86,10 +98,10 @@ fn through_renormalisation<T: Float>(
     let mut grad = ArrayD::zeros(y_pred.raw_dim());
     Zip::from(grad.lanes_mut(Axis(axis))).and(y_true.lanes(Axis(axis))).and(y_pred.lanes(Axis(axis))).and(g).for_each(
         |mut d, t, p, &gg| {
-            let s: T = p.iter().copied().sum();
+            let s: T = p.iter().map(|&v| daz(v)).sum();
             let mut dot = T::zero();
             for ((dk, &tk), &pk) in d.iter_mut().zip(t.iter()).zip(p.iter()) {
-                let q = pk / s;
+                let q = daz(pk) / s;
                 let gk = f(tk, q, gg);
                 *dk = gk;
                 dot += gk * q;
@@ -184,9 +196,9 @@ pub fn categorical_focal_probs<T: Float>(
     let (a, gm) = (c::<T>(alpha), c::<T>(gamma));
     let mut out = try_filled("categorical_focal_crossentropy", "loss", &reduced_shape(y_pred.shape(), axis), T::zero())?;
     Zip::from(&mut out).and(y_true.lanes(Axis(axis))).and(y_pred.lanes(Axis(axis))).for_each(|o, t, p| {
-        let s: T = p.iter().copied().sum();
+        let s: T = p.iter().map(|&v| daz(v)).sum();
         *o = t.iter().zip(p.iter()).fold(T::zero(), |acc, (&tc, &pc)| {
-            let q = clip(pc / s, lo, hi);
+            let q = clip(daz(pc) / s, lo, hi);
             acc + a * (T::one() - q).powf(gm) * (-tc * q.ln())
         });
     });
