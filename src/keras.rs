@@ -837,7 +837,7 @@ impl SparseCategoricalCrossentropy {
         sample_weight: Option<&ArrayViewD<'_, T>>,
     ) -> Result<ArrayD<T>> {
         let v = sparse_categorical_crossentropy(y_true, y_pred, self.from_logits, self.ignore_class, self.axis)?;
-        let mask = self.mask(y_true, y_pred.shape(), v.shape())?;
+        let mask = self.mask(y_true, y_pred.shape())?;
         apply_reduction(v, sample_weight, mask.as_ref(), self.reduction)
     }
 
@@ -853,12 +853,12 @@ impl SparseCategoricalCrossentropy {
         g: &ArrayViewD<'_, T>,
     ) -> Result<ArrayD<T>> {
         let v = sparse_categorical_crossentropy(y_true, y_pred, self.from_logits, self.ignore_class, self.axis)?;
-        let mask = self.mask(y_true, y_pred.shape(), v.shape())?;
+        let mask = self.mask(y_true, y_pred.shape())?;
         let gv = reduction_grad(v.shape(), sample_weight, mask.as_ref(), self.reduction, g)?;
         sparse_categorical_crossentropy_grad(y_true, y_pred, self.from_logits, self.ignore_class, self.axis, &gv.view())
     }
 
-    fn mask(&self, y_true: &ArrayViewD<'_, i64>, pred: &[usize], _values: &[usize]) -> Result<Option<ArrayD<bool>>> {
+    fn mask(&self, y_true: &ArrayViewD<'_, i64>, pred: &[usize]) -> Result<Option<ArrayD<bool>>> {
         Ok(sparse_prep("keras.losses.SparseCategoricalCrossentropy", y_true, pred, self.ignore_class, self.axis)?.1)
     }
 }
