@@ -244,10 +244,14 @@ pub fn cross_entropy_sparse_vjp<T: Float>(
     let op = "cross_entropy";
     let p = prepare(op, logits, axis, labels, o)?;
     let up = upstream(op, g, &p.pshape, o.reduction, p.denom)?;
-    let mut lse = vec![T::zero(); p.geo.positions()];
-    kernels::logsumexp(slice(&p.x), p.geo, &mut lse, par);
+    // The fused kernel keeps each row's max and ln Σ exp apart (`exp((x − m) − ln s)`),
+    // where a backward from a rounded log-sum-exp would lose the digits of ln s next
+    // to a large max; its loss and lse outputs are discarded.
+    let n = p.geo.positions();
+    let (mut loss, mut lse) = (vec![T::zero(); n], vec![T::zero(); n]);
     let mut grad = ArrayD::zeros(logits.raw_dim());
-    kernels::ce_sparse_bwd(slice(&p.x), p.geo, slice(&p.labels), &o.kernel(), &lse, up.scale(), grad.as_slice_mut().expect("fresh"), par);
+    let gs = grad.as_slice_mut().expect("fresh");
+    kernels::ce_sparse_fwd_bwd(slice(&p.x), p.geo, slice(&p.labels), &o.kernel(), up.scale(), &mut loss, &mut lse, gs, par);
     Ok(grad)
 }
 
@@ -342,15 +346,13 @@ pub fn cross_entropy_dense_vjp<T: Float>(
     let op = "cross_entropy";
     same_shape(op, "target", targets.shape(), "input", logits.shape())?;
     let pshape = reduced_shape(logits.shape(), axis);
-    let mut lse = try_filled(op, "log-sum-exp", &pshape, T::zero())?.into_raw_vec_and_offset().0;
     let geo = geom(logits.shape(), axis);
     check_weight(op, weight, geo.classes)?;
     let xc = contiguous(logits);
     let t = smoothed(targets, label_smoothing, geo);
     let up = upstream(op, g, &pshape, reduction, geo.positions() as f64)?;
-    kernels::logsumexp(slice(&xc), geo, &mut lse, par);
     let mut grad = ArrayD::zeros(logits.raw_dim());
-    kernels::ce_dense_bwd(slice(&xc), slice(&t), geo, weight, mode, &lse, up.scale(), grad.as_slice_mut().expect("fresh"), par);
+    kernels::ce_dense_bwd(slice(&xc), slice(&t), geo, weight, mode, up.scale(), grad.as_slice_mut().expect("fresh"), par);
     Ok(grad)
 }
 
