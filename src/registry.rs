@@ -755,6 +755,21 @@ macro_rules! float_op {
     };
 }
 
+/// [`float_op!`] for the Keras loss *functions*, which compute float16 inputs in
+/// float16 with every intermediate rounded to half (Keras' epsilon cast to half, so
+/// the clip is `[1.1920929e-7, 1]`, and ratios or logs that overflow half give inf):
+/// their float16 body runs in `half::f16` arithmetic, not in float32.
+macro_rules! float_op_half {
+    ($name:ident, $body:ident) => {
+        fn $name(c: &Call, g: Option<&str>) -> Result<DynArray> {
+            match c.main_dtype() {
+                DType::F16 => Ok(DynArray::F16($body::<f16>(c, g)?)),
+                _ => by_float(c, g, $body::<f32>, $body::<f64>),
+            }
+        }
+    };
+}
+
 /// Forward, or the VJP with ones of the forward's shape.
 fn fwd_or_grad<T: Float>(
     g: Option<&str>,
@@ -867,7 +882,7 @@ fn tf_wce_t<T: Float>(c: &Call, g: Option<&str>) -> Result<ArrayD<T>> {
 
 // --------------------------------------------------------------------- Keras bodies
 
-float_op!(keras_cce, keras_cce_t);
+float_op_half!(keras_cce, keras_cce_t);
 fn keras_cce_t<T: Float>(c: &Call, g: Option<&str>) -> Result<ArrayD<T>> {
     let (t, p) = (c.float::<T>("y_true")?, c.float::<T>("y_pred")?);
     let (fl, ls, ax) = (c.bool("from_logits"), c.f64("label_smoothing")?, c.i64("axis")?);
@@ -878,7 +893,7 @@ fn keras_cce_t<T: Float>(c: &Call, g: Option<&str>) -> Result<ArrayD<T>> {
     )
 }
 
-float_op!(keras_scce, keras_scce_t);
+float_op_half!(keras_scce, keras_scce_t);
 fn keras_scce_t<T: Float>(c: &Call, g: Option<&str>) -> Result<ArrayD<T>> {
     let (y, p) = (c.labels("y_true")?, c.float::<T>("y_pred")?);
     let (fl, ig, ax) = (c.bool("from_logits"), c.opt_i64("ignore_class"), c.i64("axis")?);
@@ -889,7 +904,7 @@ fn keras_scce_t<T: Float>(c: &Call, g: Option<&str>) -> Result<ArrayD<T>> {
     )
 }
 
-float_op!(keras_bce, keras_bce_t);
+float_op_half!(keras_bce, keras_bce_t);
 fn keras_bce_t<T: Float>(c: &Call, g: Option<&str>) -> Result<ArrayD<T>> {
     let (t, p) = (c.float::<T>("y_true")?, c.float::<T>("y_pred")?);
     let (fl, ls, ax) = (c.bool("from_logits"), c.f64("label_smoothing")?, c.i64("axis")?);
@@ -900,7 +915,7 @@ fn keras_bce_t<T: Float>(c: &Call, g: Option<&str>) -> Result<ArrayD<T>> {
     )
 }
 
-float_op!(keras_cfce, keras_cfce_t);
+float_op_half!(keras_cfce, keras_cfce_t);
 fn keras_cfce_t<T: Float>(c: &Call, g: Option<&str>) -> Result<ArrayD<T>> {
     let (t, p) = (c.float::<T>("y_true")?, c.float::<T>("y_pred")?);
     let (a, gm, fl, ls, ax) = (c.f64("alpha")?, c.f64("gamma")?, c.bool("from_logits"), c.f64("label_smoothing")?, c.i64("axis")?);
@@ -911,7 +926,7 @@ fn keras_cfce_t<T: Float>(c: &Call, g: Option<&str>) -> Result<ArrayD<T>> {
     )
 }
 
-float_op!(keras_bfce, keras_bfce_t);
+float_op_half!(keras_bfce, keras_bfce_t);
 fn keras_bfce_t<T: Float>(c: &Call, g: Option<&str>) -> Result<ArrayD<T>> {
     let (t, p) = (c.float::<T>("y_true")?, c.float::<T>("y_pred")?);
     let (b, a, gm, fl, ls, ax) = (
@@ -929,7 +944,7 @@ fn keras_bfce_t<T: Float>(c: &Call, g: Option<&str>) -> Result<ArrayD<T>> {
     )
 }
 
-float_op!(keras_kl, keras_kl_t);
+float_op_half!(keras_kl, keras_kl_t);
 fn keras_kl_t<T: Float>(c: &Call, g: Option<&str>) -> Result<ArrayD<T>> {
     let (t, p) = (c.float::<T>("y_true")?, c.float::<T>("y_pred")?);
     fwd_or_grad(g, || keras::kl_divergence(&t.view(), &p.view()), |u| keras::kl_divergence_grad(&t.view(), &p.view(), u))

@@ -300,6 +300,9 @@ pub(crate) const fn scalar_table<T: Float>() -> RowKernels<T> {
 pub(crate) static SCALAR_F32: RowKernels<f32> = scalar_table::<f32>();
 pub(crate) static SCALAR_F64: RowKernels<f64> = scalar_table::<f64>();
 
+/// The scalar table of `half::f16` (every operation rounded to half; see [`Float`]).
+pub(crate) static SCALAR_F16: RowKernels<half::f16> = scalar_table::<half::f16>();
+
 // ---------------------------------------------------------------------------------
 // SIMD tables (`f32`).
 
