@@ -34,6 +34,11 @@ fn same(op: &str, t: &[usize], p: &[usize]) -> Result<()> {
     Ok(())
 }
 
+/// `a` widened to float32 (exact for half precision).
+fn to_f32<T: Float>(a: &ArrayViewD<'_, T>) -> ArrayD<f32> {
+    a.mapv(|v| v.f64() as f32)
+}
+
 /// `y_true` with categorical label smoothing; borrowed (no copy) without smoothing.
 /// Keras' categorical label smoothing `t·(1 − ls) + ls/C`, where C is the size of
 /// `y_true`'s **last** axis whatever `axis` says (`ops.shape(y_true)[-1]` in Keras 3).
@@ -123,6 +128,13 @@ fn cce<T: Float>(
     axis: i64,
     g: Option<&ArrayViewD<'_, T>>,
 ) -> Result<ArrayD<T>> {
+    if T::DTYPE == crate::DType::F16 && from_logits {
+        // TF's fused softmax cross-entropy kernel: computed in float32, rounded once
+        // (more accurate than TF's half intermediates; see docs/hardening.md).
+        let gf = g.map(to_f32);
+        let r = cce(&to_f32(y_true).view(), &to_f32(y_pred).view(), true, ls, axis, gf.as_ref().map(|a| a.view()).as_ref())?;
+        return Ok(r.mapv(|v| T::of(f64::from(v))));
+    }
     let op = "keras.losses.categorical_crossentropy";
     same(op, y_true.shape(), y_pred.shape())?;
     // Keras passes `axis` to tf.nn.softmax_cross_entropy_with_logits as given.
@@ -228,6 +240,12 @@ fn scce<T: Float>(
     axis: i64,
     g: Option<&ArrayViewD<'_, T>>,
 ) -> Result<ArrayD<T>> {
+    if T::DTYPE == crate::DType::F16 && from_logits {
+        // As in `cce`: TF's fused kernel, computed in float32 and rounded once.
+        let gf = g.map(to_f32);
+        let r = scce(y_true, &to_f32(y_pred).view(), true, ignore, axis, gf.as_ref().map(|a| a.view()).as_ref())?;
+        return Ok(r.mapv(|v| T::of(f64::from(v))));
+    }
     let op = "keras.losses.sparse_categorical_crossentropy";
     let (y, valid) = sparse_prep(op, y_true, y_pred.shape(), ignore, axis)?;
     let ax = y_pred.ndim() - 1;

@@ -465,7 +465,37 @@ pub fn eval(op: &str, inputs: Vec<(String, DynArray)>, params: Vec<(String, Valu
             });
         }
     }
+    if flushes(call.op.name) {
+        return run_flushed(call, grad);
+    }
     (call.op.run)(&call, grad).map_err(|e| named(e, call.op.name))
+}
+
+/// TensorFlow and Keras (TF backend) ops run on TF's CPU kernels, which flush
+/// subnormal float32/float64 results to zero and read subnormal inputs as zero;
+/// PyTorch's do not.
+fn flushes(op: &str) -> bool {
+    op.starts_with("tf.") || op.starts_with("keras.")
+}
+
+/// Run a TF/Keras op as TF's flush-to-zero CPU kernels do: subnormal float inputs
+/// read as zero (copied only when there are some), subnormal results flushed
+/// ([`tf::flush_subnormals`]).
+fn run_flushed(mut call: Call, grad: Option<&str>) -> Result<DynArray> {
+    for a in call.inputs.values_mut() {
+        match a {
+            DynArray::F32(x) if tf::has_subnormals(&x.view()) => tf::flush_subnormals(x),
+            DynArray::F64(x) if tf::has_subnormals(&x.view()) => tf::flush_subnormals(x),
+            _ => {}
+        }
+    }
+    let mut out = (call.op.run)(&call, grad).map_err(|e| named(e, call.op.name))?;
+    match &mut out {
+        DynArray::F32(x) => tf::flush_subnormals(x),
+        DynArray::F64(x) => tf::flush_subnormals(x),
+        _ => {}
+    }
+    Ok(out)
 }
 
 /// Name the table's op in an error raised by a core op or a helper (`cross_entropy`,

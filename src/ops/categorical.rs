@@ -209,6 +209,14 @@ pub fn cross_entropy_sparse<T: Float>(
     let mut loss = ArrayD::zeros(IxDyn(&p.pshape));
     let mut lse = vec![T::zero(); p.geo.positions()];
     kernels::ce_sparse_fwd(slice(&p.x), p.geo, slice(&p.labels), &o.kernel(), loss.as_slice_mut().expect("fresh"), &mut lse, par);
+    if p.geo.classes == 0 && o.label_smoothing > T::zero() {
+        // No classes: PyTorch's smoothing term is `Σ_c(...)·(ε / C)` = `0·∞`, NaN at every
+        // position (all of them ignored, or none at all) and in the sum.
+        loss.fill(T::nan());
+        if o.reduction == Reduction::Sum {
+            return Ok(ArrayD::from_elem(IxDyn(&[]), T::nan()));
+        }
+    }
     Ok(reduce(loss, o.reduction, p.denom))
 }
 
@@ -297,7 +305,9 @@ pub fn cross_entropy_dense<T: Float>(
     let xc = contiguous(logits);
     let t = smoothed(targets, label_smoothing, g);
     kernels::ce_dense_fwd(slice(&xc), slice(&t), g, weight, loss.as_slice_mut().expect("fresh"), &mut lse, par);
-    Ok(reduce(loss, reduction, g.positions() as f64))
+    // PyTorch's mean for probability targets divides by `numel / C`: 0/0 (NaN) when
+    // there are no classes, even with rows present.
+    Ok(reduce(loss, reduction, if g.classes == 0 { f64::NAN } else { g.positions() as f64 }))
 }
 
 fn smoothed<'a, T: Float>(t: &'a ArrayViewD<'_, T>, eps: T, g: Geom) -> ndarray::CowArray<'a, T, IxDyn> {
