@@ -567,7 +567,12 @@ pub fn kl_div<T: Float>(input: &ArrayViewD<'_, T>, target: &ArrayViewD<'_, T>, a
 /// let dx = kl_div_grad(&x.view(), &t.view(), &KlDivArgs::default(), &ndarray::arr0(1.0f32).into_dyn().view()).unwrap();
 /// assert_eq!(dx, array![[-0.5f32 / 3.0, 0.0, -0.5 / 3.0]].into_dyn());
 /// ```
-pub fn kl_div_grad<T: Float>(input: &ArrayViewD<'_, T>, target: &ArrayViewD<'_, T>, args: &KlDivArgs, g: &ArrayViewD<'_, T>) -> Result<ArrayD<T>> {
+pub fn kl_div_grad<T: Float>(
+    input: &ArrayViewD<'_, T>,
+    target: &ArrayViewD<'_, T>,
+    args: &KlDivArgs,
+    g: &ArrayViewD<'_, T>,
+) -> Result<ArrayD<T>> {
     ops::kl_div_vjp(input, target, args.log_target, args.reduction, g).map_err(|e| rename_op(e, "torch.nn.functional.kl_div"))
 }
 

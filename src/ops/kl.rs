@@ -60,7 +60,10 @@ fn broadcast_shape(a: &[usize], b: &[usize]) -> Option<Vec<usize>> {
 
 fn shapes(op: &str, input: &[usize], target: &[usize]) -> Result<Vec<usize>> {
     broadcast_shape(input, target).ok_or_else(|| {
-        Error::shape(op, format!("The size of tensor a ({input:?}) must match the size of tensor b ({target:?}): `input` and `target` do not broadcast"))
+        Error::shape(
+            op,
+            format!("The size of tensor a ({input:?}) must match the size of tensor b ({target:?}): `input` and `target` do not broadcast"),
+        )
     })
 }
 
@@ -106,7 +109,12 @@ fn divisor(reduction: KlReduction, input: &[usize], n: usize) -> f64 {
 /// let l = kl_div(&x.view(), &t0.view(), false, KlReduction::BatchMean).unwrap();
 /// assert!((l[[]] - 2f64.ln()).abs() < 1e-15);
 /// ```
-pub fn kl_div<T: Float>(input: &ArrayViewD<'_, T>, target: &ArrayViewD<'_, T>, log_target: bool, reduction: KlReduction) -> Result<ArrayD<T>> {
+pub fn kl_div<T: Float>(
+    input: &ArrayViewD<'_, T>,
+    target: &ArrayViewD<'_, T>,
+    log_target: bool,
+    reduction: KlReduction,
+) -> Result<ArrayD<T>> {
     let op = "kl_div";
     let shape = shapes(op, input.shape(), target.shape())?;
     let (x, t) = (input.broadcast(IxDyn(&shape)).expect("broadcastable"), target.broadcast(IxDyn(&shape)).expect("broadcastable"));
