@@ -1367,8 +1367,10 @@ fn torch_bcel_t<T: Float>(c: &Call, g: Option<&str>) -> Result<ArrayD<T>> {
 /// ```
 pub fn help() -> String {
     let mut s = String::from("OPS (inputs; parameters with defaults):\n");
-    let rules: Vec<String> = PREFIXES.iter().map(|(p, full)| format!("`{p}X` for `{full}X`")).collect();
-    s.push_str(&format!("  (also accepted: {})\n", rules.join(", ")));
+    s.push_str("  Also accepted, as in Python code:\n");
+    for (p, full) in PREFIXES {
+        s.push_str(&format!("      `{p}X` for `{full}X`\n"));
+    }
     for o in OPS {
         s.push_str(&format!("  {}\n      {}\n      inputs: {}\n", o.name, o.doc, input_list(o)));
         let aka: Vec<&str> = ALIASES.iter().filter(|(_, c)| *c == o.name).map(|(a, _)| *a).collect();

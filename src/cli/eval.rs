@@ -9,7 +9,8 @@ use xent::Error;
 /// Arguments of `xent eval`.
 #[derive(clap::Args, Debug)]
 pub struct EvalArgs {
-    /// The op, by its framework name (e.g. torch.nn.functional.cross_entropy).
+    /// The op, by its framework name (e.g. torch.nn.functional.cross_entropy, or as
+    /// written in Python code: F.cross_entropy, nn.CrossEntropyLoss, tf.keras.losses.X).
     op: String,
     /// An input as NAME=FILE.npy (repeat for each input).
     #[arg(long = "input", value_name = "NAME=FILE")]
@@ -26,10 +27,10 @@ pub struct EvalArgs {
     /// symbolic link is followed (the file it points to is replaced, the link stays); a
     /// FIFO or character device (/dev/null, /dev/stdout) is written directly, nothing
     /// under /dev is ever renamed over. `-o -` writes the .npy bytes to standard output.
-    /// Without -o the result is printed as text on standard output: numbers in the
-    /// shortest form that reads back to the same value (at least 6 significant digits
-    /// when not exact: 17 for float64, 9 for float32), nested in brackets like numpy's
-    /// repr, one line per row; nan, inf, -inf; True/False for bool.
+    /// Without -o the result is printed as text on standard output: every number exact,
+    /// in the shortest form that reads back to the same value (all the digits it needs, up
+    /// to 9 significant for float32 and 17 for float64; never rounded to fewer), nested in
+    /// brackets like numpy's repr, one line per row; nan, inf, -inf; True/False for bool.
     #[arg(short, long, value_name = "OUT.npy")]
     output: Option<PathBuf>,
     /// Threads for the kernels (default: all cores).
