@@ -835,7 +835,7 @@ fn create_temp(path: &Path) -> io::Result<(PathBuf, fs::File)> {
     Err(last.unwrap_or_else(|| io::Error::other("could not create a unique temporary file")))
 }
 
-/// Where [`write`] puts an array, decided from what is at the path (see
+/// Where [`write()`] puts an array, decided from what is at the path (see
 /// [`output_target`]).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum OutputTarget {
@@ -892,7 +892,7 @@ fn follow_links(p: &Path) -> io::Result<PathBuf> {
     Err(io::Error::other("too many levels of symbolic links"))
 }
 
-/// Decide how [`write`] writes to `path`, without writing anything:
+/// Decide how [`write()`] writes to `path`, without writing anything:
 ///
 /// - a FIFO or character device (also through a link) is written directly, never
 ///   renamed over;

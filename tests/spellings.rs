@@ -190,3 +190,20 @@ fn help_lists_the_aliases_and_the_new_ops() {
         assert!(h.contains(needle), "--help lacks {needle:?}");
     }
 }
+
+/// The README's op list names every op of the table and every alias.
+#[test]
+fn readme_lists_every_op_and_alias() {
+    let readme = fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("README.md")).unwrap();
+    let section = &readme[readme.find("The ops (each with its gradient").expect("the op list")..];
+    let table = section.find("\n|").expect("the op table");
+    let section = &section[..table + section[table..].find("\n\n").unwrap_or(section.len() - table)];
+    for o in xent::registry::OPS {
+        // Keras entries after the first of a row are listed by their last component.
+        let short = o.name.rsplit('.').next().unwrap();
+        assert!(section.contains(&format!("`{}`", o.name)) || section.contains(&format!("`{short}`")), "README lacks {}", o.name);
+    }
+    for (alias, _) in xent::registry::ALIASES {
+        assert!(section.contains(&format!("`{alias}`")), "README lacks the alias {alias}");
+    }
+}
