@@ -427,7 +427,7 @@ pub static OPS: &[OpSpec] = &[
     },
     OpSpec {
         name: "torch.nn.functional.kl_div",
-        doc: "target (ln target - input), 0 where target = 0 (log_target: exp(target)(target - input)); input is log-probabilities",
+        doc: "target (ln target - input), 0 where target = 0 (log_target: exp(target)(target - input)); input is log-probabilities; input and target broadcast; batchmean = sum / input.shape[0], mean = sum / numel",
         inputs: &[i("input", F), i("target", F)],
         params: &[p("reduction", KL_RED, "\"mean\""), p("log_target", ParamKind::Bool, "false")],
         grad_wrt: &["input"],

@@ -246,3 +246,33 @@ fn system_paths_are_never_renamed_over() {
     assert!(matches!(output_target(&l).unwrap(), OutputTarget::CreateNew(_)));
     assert!(matches!(output_target(Path::new("/")), Err(xent::Error::Io { .. })));
 }
+
+/// `-o /proc/self/fd/1` (what `/dev/stdout` links to) is the process's own standard
+/// output, written through its descriptor: to a pipe, and to a file the caller
+/// redirected it to, which keeps its inode (a rename would have replaced the name, and
+/// for `/dev/stdout` as root, the system's link). procfs refuses renames, so a
+/// regression could not damage anything here.
+#[test]
+fn stdout_by_its_proc_name_is_written_through() {
+    use std::os::unix::fs::MetadataExt;
+    let d = Dir::new("procfd");
+    let x = d.path("x.npy");
+    xent::npy::write(&x, &logits()).unwrap();
+    let o = softmax(&x, &["-o", "/proc/self/fd/1"]);
+    ok(&o);
+    assert_eq!(o.stdout, xent::npy::to_bytes(&expected()));
+    let redirected = d.path("stdout.npy");
+    let f = fs::File::create(&redirected).unwrap();
+    let inode = fs::metadata(&redirected).unwrap().ino();
+    let st = Command::new(BIN)
+        .args(["eval", "tf.nn.softmax", "--input"])
+        .arg(format!("logits={}", x.display()))
+        .args(["-o", "/proc/self/fd/1"])
+        .stdout(f)
+        .status()
+        .unwrap();
+    assert!(st.success());
+    assert_eq!(fs::metadata(&redirected).unwrap().ino(), inode, "the redirected file was replaced");
+    assert_eq!(xent::npy::read(&redirected).unwrap(), expected());
+    d.no_temporaries();
+}
