@@ -700,9 +700,9 @@ pub fn check(op: &str, inputs: &[&str], params: &[(String, Value)], grad: Option
 }
 
 /// A parameter value as typed on a command line: JSON (`true`, `0.1`, `null`,
-/// `"mean"`, `[1, 2]`), Python's literals `True`, `False`, `None`, a number as Python
-/// writes it (`.5`, `1.`), a string in single quotes (`'sum'`), or else the bare
-/// string.
+/// `"mean"`, `[1, 2]`), Python's literals `True`, `False`, `None` (also inside a list or
+/// dict, with single-quoted strings), a number as Python writes it (`.5`, `1.`), a
+/// string in single quotes (`'sum'`), or else the bare string.
 ///
 /// ```
 /// use serde_json::json;
@@ -713,6 +713,7 @@ pub fn check(op: &str, inputs: &[&str], params: &[(String, Value)], grad: Option
 /// assert_eq!(parse_value(".5"), json!(0.5));
 /// assert_eq!(parse_value("'sum'"), json!("sum"));
 /// assert_eq!(parse_value("batchmean"), json!("batchmean"));
+/// assert_eq!(parse_value("[True, None, 'a', 0.5]"), json!([true, null, "a", 0.5]));
 /// ```
 pub fn parse_value(v: &str) -> Value {
     match v.trim() {
@@ -725,6 +726,25 @@ pub fn parse_value(v: &str) -> Value {
         return j;
     }
     let t = v.trim();
+    // A Python list or dict literal: its True/False/None words and single quotes.
+    if t.starts_with('[') || t.starts_with('{') {
+        let words = t.split_inclusive(|c: char| !c.is_alphanumeric() && c != '_');
+        let py: String = words
+            .map(|w| {
+                let (word, sep) = w.split_at(w.trim_end_matches(|c: char| !c.is_alphanumeric() && c != '_').len());
+                let word = match word {
+                    "True" => "true",
+                    "False" => "false",
+                    "None" => "null",
+                    other => other,
+                };
+                format!("{word}{}", sep.replace('\'', "\""))
+            })
+            .collect();
+        if let Ok(j) = serde_json::from_str(&py) {
+            return j;
+        }
+    }
     if let Some(n) = t.parse::<f64>().ok().filter(|f| f.is_finite()).and_then(serde_json::Number::from_f64) {
         return Value::Number(n);
     }
