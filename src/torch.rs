@@ -537,6 +537,12 @@ impl Default for KlDivArgs {
 /// `torch.nn.functional.kl_div(input, target, reduction='mean', log_target=False)`
 /// and `torch.nn.KLDivLoss`: `input` is log-probabilities; see [`ops::kl_div`].
 ///
+/// Deviation: each point-wise value is computed in float64 and rounded once, where
+/// PyTorch rounds `xlogy(t, t)` and `t·input` to the input's dtype before subtracting.
+/// Where the two terms cancel the results differ: within 0.5 ulp of the exact value
+/// for xent, up to about 240 ulp for PyTorch on random float16 data (64×33,
+/// `reduction='none'`); the sums agree.
+///
 /// # Errors
 /// [`Error::Shape`] if `input` and `target` do not broadcast.
 ///
