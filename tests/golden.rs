@@ -84,6 +84,27 @@ fn load_generated() -> Vec<Case> {
     cases
 }
 
+/// Cases of issue 8's ops and spellings made by `tools/gen_differential_ops8.py` (seed 8)
+/// with the real frameworks: `kl_div` (reductions, `log_target`, zero targets,
+/// broadcasting, 0-d and empty inputs, non-finite values, errors), the `torch.nn` loss
+/// classes, Keras' KLDivergence / focal classes (with their defaults) and the aliases
+/// (`F.`, `nn.`, `tf.keras.losses.`, `F.softmax`), each with a float64 reference.
+fn load_ops8() -> Vec<Case> {
+    let cases = load_files(&["generated/ops8.jsonl"]);
+    assert_eq!(cases.len(), 248);
+    cases
+}
+
+#[test]
+fn ops8_cases_through_the_library() {
+    run_library(load_ops8());
+}
+
+#[test]
+fn ops8_cases_through_the_binary() {
+    run_binary(load_ops8(), "ops8");
+}
+
 fn load_files(files: &[&str]) -> Vec<Case> {
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/golden");
     let mut cases = Vec::new();
@@ -195,10 +216,14 @@ fn tmpdir(tag: &str) -> PathBuf {
 
 #[test]
 fn golden_cases_through_the_binary() {
+    run_binary(load(), "bin");
+}
+
+fn run_binary(cases: Vec<Case>, tag: &str) {
     let bin = env!("CARGO_BIN_EXE_xent");
-    let dir = tmpdir("bin");
+    let dir = tmpdir(tag);
     let mut failures = Vec::new();
-    for c in load() {
+    for c in cases {
         let mut base = vec!["eval".to_string(), c.op.clone()];
         for (name, a) in &c.inputs {
             let p = dir.join(format!("{name}.npy"));

@@ -10,6 +10,10 @@ use crate::kernels::{self, DenseGrad, Geom, Par, Scale, SparseCe};
 use crate::layout::{contiguous, geom, reduced_shape, slice, try_filled};
 
 /// Options of the class-index cross-entropy (PyTorch's vocabulary, the most general).
+///
+/// The default is framework-neutral (no smoothing, no weights, nothing ignored, mean):
+/// TensorFlow and Keras build on it. PyTorch's defaults (`ignore_index=-100`) are those
+/// of [`crate::torch::CrossEntropyArgs`].
 #[derive(Debug, Clone)]
 pub struct SparseOptions<'a, T> {
     /// Label smoothing ε in [0, 1]; 0 disables it.
