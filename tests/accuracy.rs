@@ -141,3 +141,113 @@ fn the_error_measure_matches_accuracy_py() {
     assert_eq!(err(&[f64::NAN], &[f64::NAN]), 0.0); // non-finite truth is skipped
     assert!((err(&[1.5], &[2.0]) - 0.25).abs() < 1e-15);
 }
+
+fn f32s(shape: &[usize], v: &[f64]) -> DynArray {
+    DynArray::F32(ndarray::ArrayD::from_shape_vec(ndarray::IxDyn(shape), v.iter().map(|&x| x as f32).collect()).unwrap())
+}
+
+fn eval(op: &str, inputs: &[(&str, DynArray)], params: &[(&str, Value)], grad: Option<&str>) -> Vec<f64> {
+    let inputs = inputs.iter().map(|(k, v)| (k.to_string(), v.clone())).collect();
+    let params = params.iter().map(|(k, v)| (k.to_string(), v.clone())).collect();
+    xent::registry::eval(op, inputs, params, grad).unwrap().to_f64().iter().copied().collect()
+}
+
+/// Within `u` float32 ulps of `want` (relative).
+fn near(got: f64, want: f64, u: f64) -> bool {
+    (got - want).abs() <= u * f64::from(f32::EPSILON) * want.abs()
+}
+
+fn sigma(x: f64) -> f64 {
+    1.0 / (1.0 + (-x).exp())
+}
+
+/// PyTorch's float32 `torch.sigmoid` is `1/(1 + exp(−x))`: 0 where the exp overflows
+/// (below about −88.72), subnormals kept above; its gradient `y·(1 − y)` is `y` there.
+/// Values from PyTorch 2.15.0.
+#[test]
+fn torch_sigmoid_overflows_to_zero_as_pytorch() {
+    let x = f32s(&[5], &[-95.0, -100.0, -88.0, -88.8, -87.0]);
+    let want = [0.0, 0.0, 6.054601485195952e-39, 0.0, 1.6458114537543937e-38];
+    assert_eq!(eval("torch.sigmoid", &[("input", x.clone())], &[], None), want);
+    assert_eq!(eval("torch.sigmoid", &[("input", x)], &[], Some("input")), want);
+    let x = DynArray::F64(ndarray::arr1(&[-709.0, -709.7, -709.8, -710.0]).into_dyn());
+    let want = [1.216780750623423e-308, 6.04235438695844e-309, 0.0, 0.0];
+    assert_eq!(eval("torch.sigmoid", &[("input", x.clone())], &[], None), want);
+    assert_eq!(eval("torch.sigmoid", &[("input", x)], &[], Some("input")), want);
+}
+
+/// Sigmoid-family gradients near saturation keep their digits (`1 − σ(x)` as `σ(−x)`):
+/// each within 2 ulps of the exact derivative, where the frameworks' forms lose
+/// 1e-3 (sigmoid at 9.8) to 1e-4 (weighted CE at 7.4) relative.
+#[test]
+fn saturated_sigmoid_gradients_keep_their_digits() {
+    let x = 9.805126190185547;
+    let d = sigma(x) * sigma(-x);
+    for (op, name) in [("tf.math.sigmoid", "x"), ("torch.sigmoid", "input")] {
+        let got = eval(op, &[(name, f32s(&[1], &[x]))], &[], Some(name))[0];
+        assert!(near(got, d, 2.0), "{op}: {got} vs {d}");
+    }
+    // weighted CE, z = 1, q = 2.5: −q·σ(−x) (TF: −0.001464229426, exact −0.0014642294...)
+    let x = 7.442131042480469;
+    let got = eval(
+        "tf.nn.weighted_cross_entropy_with_logits",
+        &[("labels", f32s(&[1], &[1.0])), ("logits", f32s(&[1], &[x]))],
+        &[("pos_weight", serde_json::json!(2.5))],
+        Some("logits"),
+    )[0];
+    assert!(near(got, -2.5 * sigma(-x), 2.0), "{got}");
+    // sigmoid CE with a soft label: σ(x) − z
+    let (x, z) = (11.394502639770508f64, f64::from(0.916_606_84_f32));
+    let got =
+        eval("tf.nn.sigmoid_cross_entropy_with_logits", &[("labels", f32s(&[1], &[z])), ("logits", f32s(&[1], &[x]))], &[], Some("logits"))
+            [0];
+    assert!(near(got, sigma(x) - z, 2.0), "{got}");
+    // Keras binary_crossentropy(from_logits=True): (σ(x) − 1)/K for y = 1, K = 2
+    let x = 6.458795547485352;
+    let got = eval(
+        "keras.losses.binary_crossentropy",
+        &[("y_true", f32s(&[1, 2], &[1.0, 1.0])), ("y_pred", f32s(&[1, 2], &[x, x]))],
+        &[("from_logits", serde_json::json!(true))],
+        Some("y_pred"),
+    );
+    assert!(got.iter().all(|&g| near(g, -sigma(-x) / 2.0, 2.0)), "{got:?}");
+    // PyTorch BCE with logits and pos_weight: (1 − y)·σ(x) − p·y·σ(−x)
+    let got = eval(
+        "torch.nn.functional.binary_cross_entropy_with_logits",
+        &[("input", f32s(&[1], &[x])), ("target", f32s(&[1], &[1.0])), ("pos_weight", f32s(&[1], &[3.0]))],
+        &[("reduction", serde_json::json!("sum"))],
+        Some("input"),
+    )[0];
+    assert!(near(got, -3.0 * sigma(-x), 2.0), "{got}");
+}
+
+/// The gradient of `sum(softmax)` is 0 in exact arithmetic: exactly 0 here, on any axis
+/// (the frameworks leave rounding noise of `|g|·eps`, up to 1e-8).
+#[test]
+fn softmax_sum_gradient_is_exactly_zero() {
+    let x = f32s(&[3, 4], &[0.3, -1.2, 2.5, 0.0, 4.0, 4.0, -3.0, 1.5, 10.0, -10.0, 0.25, 7.75]);
+    for (op, name, axis) in [("tf.nn.softmax", "logits", "axis"), ("torch.softmax", "input", "dim")] {
+        for a in [0, 1, -1] {
+            let g = eval(op, &[(name, x.clone())], &[(axis, serde_json::json!(a))], Some(name));
+            assert!(g.iter().all(|&v| v == 0.0), "{op} {axis}={a}: {g:?}");
+        }
+    }
+}
+
+/// The log-softmax gradient of `sum(log_softmax)`, `1 − C·p`, to an ulp of its `f64`
+/// value where it nearly cancels (the public-018 column, where `exp` of the rounded
+/// log-softmax is 8 ulp off after the cancellation).
+#[test]
+fn log_softmax_gradient_to_an_ulp() {
+    let col = [0.61289704, 0.58381951, 0.21024068, 0.70530015, -1.21543491, -1.73542345, 0.20175919];
+    let x: Vec<f64> = col.iter().map(|&v| f64::from(v as f32)).collect();
+    let m = x.iter().fold(f64::NEG_INFINITY, |a, &b| a.max(b));
+    let l = m + x.iter().map(|v| (v - m).exp()).sum::<f64>().ln();
+    for (op, name) in [("tf.nn.log_softmax", "logits"), ("torch.log_softmax", "input")] {
+        let got = eval(op, &[(name, f32s(&[7], &x))], &[], Some(name));
+        for (k, &g) in got.iter().enumerate() {
+            let want = 1.0 - 7.0 * (x[k] - l).exp();
+            assert!((g - want).abs() <= f64::from(f32::EPSILON) * want.abs(), "{op} {k}: {g} vs {want}");
+        }
+    }
+}
