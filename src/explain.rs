@@ -153,6 +153,9 @@ pub struct Observed {
 pub struct Explanation {
     /// The label layout the arrays were read as.
     pub layout: LabelLayout,
+    /// Whether the predictions were read as probabilities (every row along the last
+    /// axis in [0, 1] and summing to 1 within 1e-3) rather than logits.
+    pub probabilities: bool,
     /// Every candidate that applies, in evaluation order.
     pub candidates: Vec<Candidate>,
     /// One entry per observed value, in the order given.
@@ -357,7 +360,7 @@ fn keras_specs(d: &Data, out: &mut Vec<Spec>) {
             // The loss classes, reduction as a parameter.
             let mut weights: Vec<(Option<&'static str>, bool, bool)> = vec![(None, false, false)];
             if d.sample_weight.is_some() {
-                weights = vec![(Some("sample_weight"), true, false)];
+                weights = vec![(Some("sample_weight"), true, false), (None, false, false)];
             } else if d.cw_per_sample.is_some() {
                 weights.push((Some("class_weight"), false, true));
             }
@@ -440,83 +443,87 @@ fn torch_specs(d: &Data, out: &mut Vec<Spec>) {
             (true, true) => ("x.moveaxis(-1, 1)", "y.moveaxis(-1, 1)"),
         };
         let move_note = if moved { "; classes moved from the last axis to axis 1" } else { "; classes on axis 1" };
-        let (w_input, w_call, w_note) = if d.class_weight.is_some() {
-            (Some(("weight", "class_weight")), ", weight=class_weight", "; class-weighted (mean divides by the sum of the weights)")
-        } else {
-            (None, "", "")
-        };
-        for &twice in &[false, true] {
-            if twice && moved {
-                continue;
-            }
-            for &ls in &[false, true] {
-                for &(r, sum) in &[("mean", false), ("sum", true)] {
-                    let mut params = vec![("reduction", json!(r))];
-                    if ls {
-                        params.push(("label_smoothing", json!(0.1)));
+        // With class weights: the weighted calls first, then the unweighted ones.
+        let weightings: &[bool] = if d.class_weight.is_some() { &[true, false] } else { &[false] };
+        for &weighted in weightings {
+            let (w_input, w_call, w_note) = if weighted {
+                (Some(("weight", "class_weight")), ", weight=class_weight", "; class-weighted (mean divides by the sum of the weights)")
+            } else {
+                (None, "", "")
+            };
+            for &twice in &[false, true] {
+                if twice && moved {
+                    continue;
+                }
+                for &ls in &[false, true] {
+                    for &(r, sum) in &[("mean", false), ("sum", true)] {
+                        let mut params = vec![("reduction", json!(r))];
+                        if ls {
+                            params.push(("label_smoothing", json!(0.1)));
+                        }
+                        let mut inputs = vec![("input", "predictions"), ("target", "labels")];
+                        inputs.extend(w_input);
+                        let xs = if twice { "F.softmax(x, dim=1)".to_string() } else { xm.to_string() };
+                        let red_s = if sum { ", reduction=\"sum\"" } else { "" };
+                        let assume = if twice {
+                            "softmax(x) fed as logits: log_softmax applied on top of softmax"
+                        } else {
+                            "input are logits: log_softmax, then the negative log-likelihood"
+                        };
+                        out.push(Spec {
+                            op: "torch.nn.functional.cross_entropy",
+                            params,
+                            inputs,
+                            transform: if twice {
+                                Some("softmax")
+                            } else if moved {
+                                Some("moveaxis(-1, 1)")
+                            } else {
+                                None
+                            },
+                            reduce: None,
+                            note: format!(
+                                "{assume}{}{move_note}{w_note}; {}",
+                                if ls { "; labels smoothed to 0.9·y + 0.1/C" } else { "" },
+                                if sum { "summed" } else { "averaged" }
+                            ),
+                            call: format!("F.cross_entropy({xs}, {ym}{w_call}{red_s}{})", fmt_smooth(ls)),
+                            traits: Traits {
+                                family: Some(Family::Torch),
+                                smoothing: ls,
+                                softmax_twice: twice,
+                                moved,
+                                sum,
+                                class_weighted: weighted,
+                                ..Traits::default()
+                            },
+                        });
                     }
+                }
+            }
+            if !onehot {
+                for &(r, sum) in &[("mean", false), ("sum", true)] {
                     let mut inputs = vec![("input", "predictions"), ("target", "labels")];
                     inputs.extend(w_input);
-                    let xs = if twice { "F.softmax(x, dim=1)".to_string() } else { xm.to_string() };
                     let red_s = if sum { ", reduction=\"sum\"" } else { "" };
-                    let assume = if twice {
-                        "softmax(x) fed as logits: log_softmax applied on top of softmax"
-                    } else {
-                        "input are logits: log_softmax, then the negative log-likelihood"
-                    };
                     out.push(Spec {
-                        op: "torch.nn.functional.cross_entropy",
-                        params,
+                        op: "torch.nn.functional.nll_loss",
+                        params: vec![("reduction", json!(r))],
                         inputs,
-                        transform: if twice {
-                            Some("softmax")
-                        } else if moved {
-                            Some("moveaxis(-1, 1)")
-                        } else {
-                            None
-                        },
+                        transform: if moved { Some("moveaxis(-1, 1)") } else { None },
                         reduce: None,
-                        note: format!(
-                            "{assume}{}{move_note}{w_note}; {}",
-                            if ls { "; labels smoothed to 0.9·y + 0.1/C" } else { "" },
-                            if sum { "summed" } else { "averaged" }
-                        ),
-                        call: format!("F.cross_entropy({xs}, {ym}{w_call}{red_s}{})", fmt_smooth(ls)),
+                        note: format!("input are log-probabilities: -input[y], no log_softmax{move_note}{w_note}"),
+                        call: format!("F.nll_loss({xm}, {ym}{w_call}{red_s})"),
                         traits: Traits {
                             family: Some(Family::Torch),
-                            smoothing: ls,
-                            softmax_twice: twice,
+                            nll_raw: true,
                             moved,
                             sum,
-                            class_weighted: d.class_weight.is_some(),
+                            class_weighted: weighted,
                             ..Traits::default()
                         },
                     });
                 }
-            }
-        }
-        if !onehot {
-            for &(r, sum) in &[("mean", false), ("sum", true)] {
-                let mut inputs = vec![("input", "predictions"), ("target", "labels")];
-                inputs.extend(w_input);
-                let red_s = if sum { ", reduction=\"sum\"" } else { "" };
-                out.push(Spec {
-                    op: "torch.nn.functional.nll_loss",
-                    params: vec![("reduction", json!(r))],
-                    inputs,
-                    transform: if moved { Some("moveaxis(-1, 1)") } else { None },
-                    reduce: None,
-                    note: format!("input are log-probabilities: -input[y], no log_softmax{move_note}{w_note}"),
-                    call: format!("F.nll_loss({xm}, {ym}{w_call}{red_s})"),
-                    traits: Traits {
-                        family: Some(Family::Torch),
-                        nll_raw: true,
-                        moved,
-                        sum,
-                        class_weighted: d.class_weight.is_some(),
-                        ..Traits::default()
-                    },
-                });
             }
         }
     }
@@ -693,7 +700,7 @@ pub fn explain(
         });
     }
     let observed = observed.iter().map(|&v| observe(&d, &candidates, v)).collect();
-    Ok(Explanation { layout: d.layout, candidates, observed })
+    Ok(Explanation { layout: d.layout, probabilities: d.probabilities, candidates, observed })
 }
 
 fn first_error(d: &Data) -> String {
@@ -745,13 +752,13 @@ fn observe(d: &Data, cands: &[Candidate], v: f64) -> Observed {
 }
 
 /// Whether the call reads the predictions the way they are (logits or probabilities).
-fn reads_right(d: &Data, t: &Traits) -> bool {
+fn reads_right(probabilities: bool, t: &Traits) -> bool {
     if t.binary || t.nll_raw || t.softmax_twice || t.smoothing {
         return false;
     }
     match t.family {
-        Some(Family::Keras) => t.from_logits == Some(!d.probabilities),
-        _ => !d.probabilities,
+        Some(Family::Keras) => t.from_logits == Some(!probabilities),
+        _ => !probabilities,
     }
 }
 
@@ -761,22 +768,23 @@ fn suggest(d: &Data, cands: &[Candidate], top: &Candidate) -> usize {
     let t = top.traits;
     let wanted = |c: &Candidate| {
         let u = c.traits;
-        reads_right(d, &u)
+        reads_right(d.probabilities, &u)
             && !u.sum
             && u.after == t.after
             && u.moved == t.moved
             && u.sample_weighted == t.sample_weighted
             && u.cw_as_sw == t.cw_as_sw
+            && u.class_weighted == t.class_weighted
     };
     let same_family = |c: &Candidate| c.traits.family == t.family && (c.op == top.op || top.traits.binary || t.nll_raw);
-    if reads_right(d, &t) && !t.sum {
+    if reads_right(d.probabilities, &t) && !t.sum {
         return index_of(cands, top);
     }
     cands
         .iter()
         .position(|c| wanted(c) && same_family(c))
         .or_else(|| cands.iter().position(|c| wanted(c) && c.traits.family == t.family))
-        .or_else(|| cands.iter().position(|c| reads_right(d, &c.traits) && !c.traits.sum && c.traits.family == t.family))
+        .or_else(|| cands.iter().position(|c| reads_right(d.probabilities, &c.traits) && !c.traits.sum && c.traits.family == t.family))
         .unwrap_or_else(|| correct_default(d, cands))
 }
 
@@ -791,7 +799,7 @@ fn correct_default(d: &Data, cands: &[Candidate]) -> usize {
         LabelLayout::OneHot => Family::Keras,
         LabelLayout::Indices => Family::Torch,
     };
-    let ok = |c: &Candidate| reads_right(d, &c.traits) && !c.traits.sum && !c.traits.cw_as_sw;
+    let ok = |c: &Candidate| reads_right(d.probabilities, &c.traits) && !c.traits.sum && !c.traits.cw_as_sw;
     cands
         .iter()
         .position(|c| ok(c) && c.traits.family == Some(fam) && !c.traits.after)
@@ -824,7 +832,7 @@ fn explain_match(d: &Data, top: &Candidate, sug: &Candidate) -> String {
         "The predictions already hold probabilities, but softmax_cross_entropy_with_logits expects logits and applies softmax again."
             .to_string()
     } else if t.smoothing {
-        "This value includes label_smoothing=0.1 (targets 0.9·y + 0.1/C), which the other framework's call does not apply unless told."
+        "This value includes label_smoothing=0.1 (targets 0.9·y + 0.1/C), so it is larger than the plain cross-entropy a call without smoothing reports."
             .to_string()
     } else if t.sum {
         "This is the sum over the batch, not the mean (reduction \"sum\" or a sum taken afterwards).".to_string()
@@ -941,4 +949,58 @@ impl Explanation {
         }
         s
     }
+}
+
+/// The closing section of `xent demo`: `xent explain` run on the demo's own numbers,
+/// the pair a user would compare (the batch means of Keras `categorical_crossentropy`
+/// on the raw logits and of `tf.nn.softmax_cross_entropy_with_logits`), in English or
+/// Korean (the explain report itself is in English; the Korean text sums it up).
+///
+/// # Errors
+/// None in practice: the demo's arrays are valid for every candidate family.
+///
+/// ```
+/// let r = xent::demo::run(0).unwrap();
+/// let s = xent::explain::demo_section(&r, xent::demo::Lang::En).unwrap();
+/// assert!(s.contains("from_logits=False makes Keras treat them as probabilities"));
+/// ```
+pub fn demo_section(r: &crate::demo::DemoReport, lang: crate::demo::Lang) -> Result<String> {
+    let ko = lang == crate::demo::Lang::Ko;
+    let mean = |a: &ArrayD<f64>| a.iter().sum::<f64>() / a.len().max(1) as f64;
+    let (raw, sce) = (mean(&r.cce_raw), mean(&r.sce));
+    let e = explain(&DynArray::F64(r.y_one_hot.clone()), &DynArray::F64(r.x.clone()), None, None, &[raw, sce])?;
+    let mut s = String::from("\n");
+    if ko {
+        s.push_str("9. 이 숫자에 xent explain 적용\n");
+        s.push_str(&format!("   사용자가 비교할 두 값: mean(cce_raw) = {raw} (로짓을 그대로 넣은 Keras)와 mean(sce) = {sce}.\n"));
+    } else {
+        s.push_str("9. xent explain on these numbers\n");
+        s.push_str(&format!("   The pair a user would compare: mean(cce_raw) = {raw} (Keras on the raw logits) and mean(sce) = {sce}.\n"));
+    }
+    s.push_str("   $ xent explain --labels y_one_hot.npy --predictions x.npy --observed ");
+    s.push_str(&format!("{raw} {sce}\n"));
+    for l in e.render().lines() {
+        if l.is_empty() {
+            s.push('\n');
+        } else {
+            s.push_str(&format!("   {l}\n"));
+        }
+    }
+    if ko {
+        for o in &e.observed {
+            let top = &e.candidates[o.matches[0].candidate];
+            let t = top.traits;
+            let what = if !o.found {
+                "재현하는 호출이 없습니다".to_string()
+            } else if t.family == Some(Family::Keras) && t.from_logits == Some(false) && !e.probabilities {
+                format!("{}로 재현됩니다: y_pred는 로짓인데 from_logits=False라서 Keras가 확률로 보고 정규화하고 잘라냅니다", top.call)
+            } else if reads_right(e.probabilities, &t) && !t.sum {
+                format!("{}로 재현됩니다: 함정이 없는 올바른 호출입니다", top.call)
+            } else {
+                format!("{}로 재현됩니다", top.call)
+            };
+            s.push_str(&format!("   요약: {} → {what}.\n", o.value));
+        }
+    }
+    Ok(s)
 }
