@@ -16,6 +16,9 @@
 //!   sample weights if given, and with `class_weight[y]` as sample weights when class
 //!   weights are given, as `Model.fit(class_weight=...)` does);
 //! - TensorFlow (2.21) `tf.nn.softmax_cross_entropy_with_logits` / sparse, mean and sum;
+//! - for predictions of rank ≥ 3, the Keras and TF calls also with the classes moved
+//!   from axis 1 (PyTorch's layout) to the last axis (transform "moveaxis(1, -1)",
+//!   applied to one-hot labels too);
 //! - PyTorch (2.15) `torch.nn.functional.cross_entropy`, `reduction` mean and sum,
 //!   `label_smoothing` 0 and 0.1, with the class weights if given; on the raw
 //!   predictions and on `softmax(predictions, dim=1)` (softmax applied twice, transform
@@ -23,7 +26,9 @@
 //!   predictions of rank ≥ 3, also with the class axis moved from last to 1
 //!   (transform "moveaxis(-1, 1)", applied to one-hot labels too);
 //! - binary cross-entropy on one-hot labels: Keras `binary_crossentropy` (function and
-//!   class) and torch `binary_cross_entropy` / `binary_cross_entropy_with_logits`.
+//!   class) and torch `binary_cross_entropy` / `binary_cross_entropy_with_logits`
+//!   (class-index labels are one-hot encoded first, through `tf.one_hot`, when every
+//!   label is a class; `inputs` still says "labels" and the note says so).
 //!
 //! Values: each candidate's value is the op's scalar output, or its per-sample output
 //! summed or averaged in float64 and rounded to the output's dtype (the framework sums
@@ -99,6 +104,7 @@ struct Traits {
     class_weighted: bool,
     sample_weighted: bool,
     cw_as_sw: bool,
+    one_hot: bool,
 }
 
 /// One call evaluated on the arrays.
@@ -111,7 +117,8 @@ pub struct Candidate {
     /// The op's input names mapped to "labels", "predictions", "sample_weight" or
     /// "class_weight".
     pub inputs: BTreeMap<String, String>,
-    /// Applied to the predictions before the call: "softmax" or "moveaxis(-1, 1)".
+    /// Applied to the predictions before the call: "softmax", "moveaxis(-1, 1)" or
+    /// "moveaxis(1, -1)" (a move is applied to one-hot labels too).
     pub transform: Option<String>,
     /// "mean" or "sum" when the op's per-sample output is reduced afterwards.
     pub reduce: Option<String>,
@@ -169,6 +176,8 @@ struct Data {
     sample_weight: Option<DynArray>,
     class_weight: Option<DynArray>,
     cw_per_sample: Option<DynArray>,
+    /// Index labels one-hot encoded (through `tf.one_hot`), for the binary losses.
+    one_hot: Option<DynArray>,
     layout: LabelLayout,
     probabilities: bool,
 }
@@ -254,7 +263,28 @@ impl Data {
             (Some(cw), _) if sample_weight.is_none() => per_sample_class_weight(&labels, layout, cw)?,
             _ => None,
         };
+        let one_hot = match layout {
+            LabelLayout::OneHot => None,
+            // Only when every label is a class (tf.one_hot would give zero rows for the others).
+            LabelLayout::Indices
+                if labels
+                    .to_i64("explain", "labels")
+                    .is_ok_and(|l| l.iter().all(|&v| v >= 0 && (v as u64) < *ps.last().unwrap_or(&0) as u64)) =>
+            {
+                let depth = *ps.last().unwrap_or(&0) as i64;
+                let dtype = if predictions.dtype() == DType::F64 { "float64" } else { "float32" };
+                registry::eval(
+                    "tf.one_hot",
+                    vec![("indices".into(), labels.clone())],
+                    vec![("depth".into(), json!(depth)), ("dtype".into(), json!(dtype))],
+                    None,
+                )
+                .ok()
+            }
+            LabelLayout::Indices => None,
+        };
         Ok(Data {
+            one_hot,
             probabilities: is_probabilities(predictions),
             labels,
             predictions: predictions.clone(),
@@ -432,6 +462,40 @@ fn tf_specs(d: &Data, out: &mut Vec<Spec>) {
     }
 }
 
+/// For predictions of rank >= 3, the Keras and TF calls again with the classes moved
+/// from axis 1 (PyTorch's layout) to the last axis (transform "moveaxis(1, -1)").
+fn moved_keras_tf(d: &Data, out: &mut Vec<Spec>) {
+    if d.predictions.shape().len() < 3 {
+        return;
+    }
+    let onehot = d.layout == LabelLayout::OneHot;
+    let moved: Vec<Spec> = out
+        .iter()
+        .map(|s| {
+            let mut call = s
+                .call
+                .replace("y_pred", "keras.ops.moveaxis(y_pred, 1, -1)")
+                .replace("logits=x", "logits=tf.experimental.numpy.moveaxis(x, 1, -1)");
+            if onehot {
+                call = call
+                    .replace("(y_true,", "(keras.ops.moveaxis(y_true, 1, -1),")
+                    .replace("labels=y,", "labels=tf.experimental.numpy.moveaxis(y, 1, -1),");
+            }
+            Spec {
+                op: s.op,
+                params: s.params.clone(),
+                inputs: s.inputs.clone(),
+                transform: Some("moveaxis(1, -1)"),
+                reduce: s.reduce,
+                note: format!("{}; classes moved from axis 1 to the last axis", s.note),
+                call,
+                traits: Traits { moved: true, ..s.traits },
+            }
+        })
+        .collect();
+    out.extend(moved);
+}
+
 fn torch_specs(d: &Data, out: &mut Vec<Spec>) {
     let rank = d.predictions.shape().len();
     let moves: &[bool] = if rank >= 3 { &[false, true] } else { &[false] };
@@ -530,7 +594,10 @@ fn torch_specs(d: &Data, out: &mut Vec<Spec>) {
 }
 
 fn binary_specs(d: &Data, out: &mut Vec<Spec>) {
-    if d.layout != LabelLayout::OneHot {
+    let start = out.len();
+    let c = d.predictions.shape().last().copied().unwrap_or(0);
+    let encode = d.layout == LabelLayout::Indices;
+    if encode && d.one_hot.is_none() {
         return;
     }
     for &fl in &[false, true] {
@@ -596,18 +663,33 @@ fn binary_specs(d: &Data, out: &mut Vec<Spec>) {
             });
         }
     }
+    if encode {
+        for s in &mut out[start..] {
+            s.traits.one_hot = true;
+            s.note.push_str("; index labels one-hot encoded first");
+            s.call = s
+                .call
+                .replace("(y_true,", &format!("(keras.ops.one_hot(y_true, {c}),"))
+                .replace(", y)", &format!(", F.one_hot(y, {c}).float())"))
+                .replace(", y,", &format!(", F.one_hot(y, {c}).float(),"));
+        }
+    }
 }
 
 /// Run one spec through the op table; `None` when it does not apply.
 fn evaluate(d: &Data, s: &Spec) -> Option<f64> {
-    let moved = s.transform == Some("moveaxis(-1, 1)");
     let mut pred = d.predictions.clone();
     let mut labels = d.labels.clone();
-    if moved {
-        let r = pred.shape().len();
-        pred = permute(&pred, r - 1, 1);
+    let r = pred.shape().len();
+    let moves = match s.transform {
+        Some("moveaxis(-1, 1)") => Some((r - 1, 1)),
+        Some("moveaxis(1, -1)") => Some((1, r - 1)),
+        _ => None,
+    };
+    if let Some((from, to)) = moves {
+        pred = permute(&pred, from, to);
         if d.layout == LabelLayout::OneHot {
-            labels = permute(&labels, r - 1, 1);
+            labels = permute(&labels, from, to);
         }
     }
     if s.transform == Some("softmax") {
@@ -616,6 +698,7 @@ fn evaluate(d: &Data, s: &Spec) -> Option<f64> {
     let mut inputs = Vec::new();
     for &(name, what) in &s.inputs {
         let a = match what {
+            "labels" if s.traits.one_hot => d.one_hot.clone()?,
             "labels" => labels.clone(),
             "predictions" => pred.clone(),
             "sample_weight" => d.sample_weight.clone()?,
@@ -670,6 +753,7 @@ pub fn explain(
     let mut specs = Vec::new();
     keras_specs(&d, &mut specs);
     tf_specs(&d, &mut specs);
+    moved_keras_tf(&d, &mut specs);
     torch_specs(&d, &mut specs);
     binary_specs(&d, &mut specs);
     let mut candidates = Vec::new();
@@ -815,7 +899,11 @@ fn fmt_v(v: f64) -> String {
 fn explain_match(d: &Data, top: &Candidate, sug: &Candidate) -> String {
     let t = top.traits;
     let want = format!("{} = {} is what you most likely wanted.", sug.call, fmt_v(sug.value));
-    let layout = if t.moved { " PyTorch takes the classes on axis 1, so the predictions' last axis was moved there." } else { "" };
+    let layout = match (t.moved, t.family) {
+        (false, _) => "",
+        (true, Some(Family::Torch)) => " PyTorch takes the classes on axis 1, so the predictions' last axis was moved there.",
+        (true, _) => " Keras and TensorFlow take the classes on the last axis, so the predictions' axis 1 was moved there.",
+    };
     let trap = if t.binary {
         "A sigmoid loss was used for a softmax problem: binary cross-entropy treats each class of the one-hot labels as an independent yes/no and averages over the classes, which is not the categorical cross-entropy.".to_string()
     } else if t.nll_raw {

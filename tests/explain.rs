@@ -196,6 +196,43 @@ fn torch_classes_on_axis_one() {
     assert!(e.observed[0].matches.iter().any(|m| e.candidates[m.candidate].op == "keras.losses.SparseCategoricalCrossentropy"));
 }
 
+/// X3 in PyTorch's layout (N, C, T) = (2, 4, 3): X3.transpose(0, 2, 1).
+fn x3_nct() -> DynArray {
+    let mut v = vec![0.0f32; 24];
+    for n in 0..2 {
+        for t in 0..3 {
+            for c in 0..4 {
+                v[n * 12 + c * 3 + t] = X3[n * 12 + t * 4 + c];
+            }
+        }
+    }
+    f32a(&[2, 4, 3], &v)
+}
+
+#[test]
+fn keras_and_torch_on_torch_layout() {
+    // torch.nn.functional.cross_entropy(xt, y3), xt of shape (N, C, T); then
+    // keras.losses.SparseCategoricalCrossentropy()(y3, keras.ops.moveaxis(xt, 1, -1)) (logits as probabilities)
+    let e = explain(&i64a(&[2, 3], &Y3), &x3_nct(), None, None, &[1.661902904510498, 5.8960113525390625]).unwrap();
+    let c = top(&e, 0);
+    assert_eq!((c.op.as_str(), c.transform.as_deref()), ("torch.nn.functional.cross_entropy", None));
+    assert!(e.observed[0].matches.iter().any(|m| e.candidates[m.candidate].transform.as_deref() == Some("moveaxis(1, -1)")));
+    let c = top(&e, 1);
+    assert_eq!((c.op.as_str(), c.transform.as_deref()), ("keras.losses.SparseCategoricalCrossentropy", Some("moveaxis(1, -1)")));
+    assert_eq!(c.params["from_logits"], false);
+    assert!(e.observed[1].explanation.contains("from_logits=False") && e.observed[1].explanation.contains("last axis"));
+}
+
+#[test]
+fn binary_cross_entropy_on_one_hot_encoded_indices() {
+    // torch.nn.functional.binary_cross_entropy_with_logits(x, F.one_hot(y, 3).float(), reduction="sum")
+    let e = explain(&yi(), &x(), None, None, &[8.32130241394043]).unwrap();
+    let c = top(&e, 0);
+    assert_eq!((c.op.as_str(), &c.params["reduction"]), ("torch.nn.functional.binary_cross_entropy_with_logits", &json!("sum")));
+    assert!(c.call.contains("F.one_hot(y, 3)"));
+    assert!(e.observed[0].explanation.contains("sigmoid loss"));
+}
+
 #[test]
 fn class_weights_torch_and_keras_fit() {
     let cw = f32a(&[3], &CW);
@@ -247,7 +284,7 @@ fn every_candidate_reruns_through_the_op_table() {
     // `op`, `params` and `inputs` are what `xent eval` takes: re-running gives the value.
     let e = explain(&onehot(), &x(), None, Some(&f32a(&[3], &CW)), &[]).unwrap();
     assert!(e.candidates.len() >= 30);
-    for c in e.candidates.iter().filter(|c| c.transform.is_none()) {
+    for c in e.candidates.iter().filter(|c| c.transform.is_none() && !c.note.contains("one-hot encoded")) {
         let inputs = c
             .inputs
             .iter()
@@ -299,7 +336,7 @@ fn check_call(v: &Value) {
     for w in inputs.values() {
         assert!(["labels", "predictions", "sample_weight", "class_weight"].contains(&w.as_str().unwrap()), "{w}");
     }
-    assert!(v["transform"].is_null() || ["softmax", "moveaxis(-1, 1)"].contains(&v["transform"].as_str().unwrap()));
+    assert!(v["transform"].is_null() || ["softmax", "moveaxis(-1, 1)", "moveaxis(1, -1)"].contains(&v["transform"].as_str().unwrap()));
     assert!(v["reduce"].is_null() || ["mean", "sum"].contains(&v["reduce"].as_str().unwrap()));
 }
 
