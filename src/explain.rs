@@ -39,8 +39,10 @@
 //! nearest are equally good and all listed: first those of the family the labels
 //! suggest (one-hot → Keras, then TF, then PyTorch; indices → PyTorch, then Keras,
 //! then TF), then those whose reduction is a parameter of the call before those
-//! reduced afterwards, then in candidate order. When the nearest is more than `1e-4`
-//! relative away, the observation has no match and the three nearest are listed.
+//! reduced afterwards, then the nearer first, then in candidate order. When the
+//! nearest is more than `1e-4` relative away, the observation has no match and the
+//! three nearest are listed. (With two classes, binary and categorical cross-entropy
+//! of probabilities are the same number: both are listed.)
 //!
 //! ```
 //! use ndarray::array;
@@ -818,7 +820,11 @@ fn observe(d: &Data, cands: &[Candidate], v: f64) -> Observed {
     let found = best.is_finite() && best / scale <= MATCH;
     let matches: Vec<usize> = if found {
         let mut tied: Vec<usize> = order.iter().copied().filter(|&i| diff(&cands[i]) - best <= TIE * scale).collect();
-        tied.sort_by_key(|&i| (family_rank(d.layout, cands[i].traits.family), cands[i].traits.after, i));
+        // Family, then reduction as a parameter first, then the nearer, then candidate order.
+        tied.sort_by(|&a, &b| {
+            let key = |i: usize| (family_rank(d.layout, cands[i].traits.family), cands[i].traits.after);
+            key(a).cmp(&key(b)).then(diff(&cands[a]).total_cmp(&diff(&cands[b]))).then(a.cmp(&b))
+        });
         tied
     } else {
         order.iter().copied().take(3).collect()
