@@ -930,10 +930,16 @@ fn explain_match(d: &Data, top: &Candidate, sug: &Candidate) -> String {
             .to_string()
     } else if t.sum {
         "This is the sum over the batch, not the mean (reduction \"sum\" or a sum taken afterwards).".to_string()
-    } else if t.cw_as_sw {
+    } else if t.cw_as_sw && d.layout == LabelLayout::Indices {
         "Keras's fit(class_weight=) multiplies each sample's loss by class_weight[y] and divides by the batch size, where PyTorch's cross_entropy(weight=) divides by the sum of the weights.".to_string()
-    } else if t.class_weighted && !t.sum {
+    } else if t.cw_as_sw {
+        "Keras's fit(class_weight=) multiplies each sample's loss by class_weight[y] and divides by the batch size, as PyTorch's cross_entropy(weight=) does with probability targets (with class-index targets PyTorch divides by the sum of the weights).".to_string()
+    } else if t.class_weighted && !t.sum && d.layout == LabelLayout::Indices {
         "PyTorch's weighted mean divides by the sum of the target classes' weights, sum(w[y]·loss) / sum(w[y]), not by the batch size as Keras's class_weight does.".to_string()
+    } else if t.class_weighted && !t.sum {
+        "With probability (one-hot) targets PyTorch's weighted mean divides by the batch size, sum(Σ_c w_c y_c·(−log p_c)) / N, not by the sum of the weights as it does for class-index targets.".to_string()
+    } else if t.sample_weighted && !t.sum {
+        "With sample weights, Keras's sum_over_batch_size divides sum(w·loss) by the batch size, not by sum(w).".to_string()
     } else {
         return format!("{} reads these arrays as they are meant, with no trap.{layout}", top.call);
     };

@@ -247,6 +247,13 @@ fn class_weights_torch_and_keras_fit() {
     assert_eq!(c.op, "keras.losses.SparseCategoricalCrossentropy");
     assert_eq!(c.inputs["sample_weight"], "class_weight");
     assert!(e.observed[1].explanation.contains("divides by the batch size"));
+    // torch.nn.functional.cross_entropy(x, one_hot(y), weight=cw): with probability
+    // targets PyTorch divides by N, which is what Keras's fit(class_weight=) gives too.
+    let e = explain(&onehot(), &x(), None, Some(&cw), &[0.639194130897522]).unwrap();
+    let c = top(&e, 0);
+    assert_eq!((c.op.as_str(), c.inputs["sample_weight"].as_str()), ("keras.losses.CategoricalCrossentropy", "class_weight"));
+    assert!(e.observed[0].matches.iter().any(|m| e.candidates[m.candidate].inputs.get("weight").is_some_and(|w| w == "class_weight")));
+    assert!(e.observed[0].explanation.contains("with probability targets"), "{}", e.observed[0].explanation);
 }
 
 #[test]
@@ -256,6 +263,7 @@ fn keras_sample_weights() {
     let c = top(&e, 0);
     assert_eq!((c.op.as_str(), &c.params["from_logits"]), ("keras.losses.CategoricalCrossentropy", &json!(true)));
     assert_eq!(c.inputs["sample_weight"], "sample_weight");
+    assert!(e.observed[0].explanation.contains("not by sum(w)"));
 }
 
 #[test]
