@@ -740,7 +740,7 @@ fn shortest_f32(v: f64) -> f64 {
 /// one weight per class, PyTorch's `weight` (and Keras's `fit(class_weight=)`).
 ///
 /// # Errors
-/// [`Error::DType`] for integer predictions or non-integral float index labels;
+/// [`Error::Usage`] for an observed value that is not finite; [`Error::DType`] for integer predictions or non-integral float index labels;
 /// [`Error::Shape`] when the labels fit the predictions in neither layout, the class
 /// weights are not one-dimensional, or no candidate applies to the arrays (then the
 /// message carries the error of the plainest call).
@@ -751,6 +751,9 @@ pub fn explain(
     class_weight: Option<&DynArray>,
     observed: &[f64],
 ) -> Result<Explanation> {
+    if let Some(v) = observed.iter().find(|v| !v.is_finite()) {
+        return Err(Error::Usage(format!("explain: an observed value must be a finite number, got {v}")));
+    }
     let d = Data::new(labels, predictions, sample_weight, class_weight)?;
     let mut specs = Vec::new();
     keras_specs(&d, &mut specs);

@@ -435,3 +435,29 @@ fn cli_errors_are_one_line_with_exit_codes() {
     assert_eq!(xent(&["explain", "--labels", y]).status.code(), Some(2));
     assert_eq!(xent(&["explain", "--labels", y, "--predictions", x, "--observed", "abc"]).status.code(), Some(2));
 }
+
+#[test]
+fn hostile_inputs_never_panic() {
+    let nanx = f32a(&[4, 3], &[f32::NAN; 12]);
+    // Every value NaN: no candidate, a typed error.
+    assert!(explain(&yi(), &nanx, None, None, &[1.0]).is_err());
+    // Empty batch and zero classes: an error or an explanation, never a panic.
+    let _ = explain(&i64a(&[0], &[]), &f32a(&[0, 3], &[]), None, None, &[0.0]);
+    let _ = explain(&i64a(&[2], &[0, 0]), &f32a(&[2, 0], &[]), None, None, &[0.0]);
+    let _ = explain(&f32a(&[0, 3], &[]), &f32a(&[0, 3], &[]), None, None, &[0.0]);
+    // Weights of the wrong length or shape.
+    let e = explain(&yi(), &x(), Some(&f32a(&[2], &[1.0, 2.0])), Some(&f32a(&[2], &[1.0, 2.0])), &[0.6347470879554749]).unwrap();
+    assert!(e.observed[0].found);
+    assert!(explain(&yi(), &x(), None, Some(&f32a(&[1, 3], &CW)), &[]).is_err());
+    // Non-integral float labels of the index layout; non-finite observed values.
+    assert!(explain(&f32a(&[4], &[0.5, 1.0, 2.0, 0.0]), &x(), None, None, &[]).is_err());
+    let err = explain(&yi(), &x(), None, None, &[f64::NAN]).unwrap_err();
+    assert!(err.is_usage(), "{err}");
+    // Integral float labels are class indices; rank-3 one-hot labels with moves.
+    let e = explain(&f32a(&[4], &[1.0, 0.0, 2.0, 1.0]), &x(), None, None, &[-1.5800000429153442]).unwrap();
+    assert_eq!(top(&e, 0).op, "torch.nn.functional.nll_loss");
+    let y3: Vec<f32> = (0..24).map(|i| if i % 4 == Y3[i / 4] as usize { 1.0 } else { 0.0 }).collect();
+    let e = explain(&f32a(&[2, 3, 4], &y3), &f32a(&[2, 3, 4], &X3), None, None, &[1.661902904510498]).unwrap();
+    assert!(e.observed[0].found);
+    assert!(e.candidates.iter().any(|c| c.transform.as_deref() == Some("moveaxis(-1, 1)")));
+}
