@@ -13,7 +13,8 @@ pub struct ExplainArgs {
     /// class indices (the predictions' shape without the last axis).
     #[arg(long, value_name = "Y.npy")]
     labels: PathBuf,
-    /// The predictions (logits or probabilities), classes on the last axis.
+    /// The predictions (logits or probabilities), classes on the last axis (for rank >= 3
+    /// also tried with the classes on axis 1, as PyTorch has them).
     #[arg(long, value_name = "P.npy")]
     predictions: PathBuf,
     /// Per-sample weights, given to the Keras loss classes as sample_weight.
