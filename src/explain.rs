@@ -14,7 +14,8 @@
 //!   the function per sample then reduced (`reduce` "mean" / "sum", taken afterwards),
 //!   and the loss classes with `reduction` `sum_over_batch_size` and `sum` (with the
 //!   sample weights if given, and with `class_weight[y]` as sample weights when class
-//!   weights are given, as `Model.fit(class_weight=...)` does);
+//!   weights are given, as `Model.fit(class_weight=...)` does; weighted calls also with
+//!   `mean_with_sample_weight`, which is PyTorch's `(loss * w).sum() / w.sum()`);
 //! - TensorFlow (2.21) `tf.nn.softmax_cross_entropy_with_logits` / sparse, mean and sum;
 //! - for predictions of rank ≥ 3, the Keras and TF calls also with the classes moved
 //!   from axis 1 (PyTorch's layout) to the last axis (transform "moveaxis(1, -1)",
@@ -106,6 +107,7 @@ struct Traits {
     class_weighted: bool,
     sample_weighted: bool,
     cw_as_sw: bool,
+    wmean: bool,
     one_hot: bool,
 }
 
@@ -396,8 +398,12 @@ fn keras_specs(d: &Data, out: &mut Vec<Spec>) {
             } else if d.cw_per_sample.is_some() {
                 weights.push((Some("class_weight"), false, true));
             }
-            for &(red, sum) in &[("sum_over_batch_size", false), ("sum", true)] {
+            for &(red, sum) in &[("sum_over_batch_size", false), ("sum", true), ("mean_with_sample_weight", false)] {
                 for &(w, sw, cw) in &weights {
+                    let wmean = red == "mean_with_sample_weight";
+                    if wmean && w.is_none() {
+                        continue;
+                    }
                     let mut p = params.clone();
                     p.push(("reduction", json!(red)));
                     let mut inputs = vec![("y_true", "labels"), ("y_pred", "predictions")];
@@ -413,8 +419,11 @@ fn keras_specs(d: &Data, out: &mut Vec<Spec>) {
                             wnote = "; weighted by sample_weight".into();
                         }
                     }
-                    let red_s = if sum { "reduction=\"sum\"" } else { "" };
-                    let red_note = if sum { "summed over the batch" } else { "divided by the batch size" };
+                    let (red_s, red_note) = match (sum, wmean) {
+                        (true, _) => ("reduction=\"sum\"", "summed over the batch"),
+                        (false, true) => ("reduction=\"mean_with_sample_weight\"", "divided by the sum of the weights"),
+                        (false, false) => ("", "divided by the batch size"),
+                    };
                     out.push(Spec {
                         op: cname,
                         params: p,
@@ -423,7 +432,7 @@ fn keras_specs(d: &Data, out: &mut Vec<Spec>) {
                         reduce: None,
                         note: format!("{assume}{smooth_note}{wnote}; {red_note}"),
                         call: format!("keras.losses.{short_c}({})(y_true, y_pred{wcall})", args(&[fl_s, sm, red_s])),
-                        traits: Traits { sum, sample_weighted: sw, cw_as_sw: cw, ..base },
+                        traits: Traits { sum, sample_weighted: sw, cw_as_sw: cw, wmean, ..base },
                     });
                 }
             }
@@ -933,6 +942,8 @@ fn explain_match(d: &Data, top: &Candidate, sug: &Candidate) -> String {
             .to_string()
     } else if t.sum {
         "This is the sum over the batch, not the mean (reduction \"sum\" or a sum taken afterwards).".to_string()
+    } else if t.wmean {
+        "reduction=\"mean_with_sample_weight\" divides sum(w·loss) by sum(w) (as PyTorch's weighted mean over class-index targets, or (loss·w).sum() / w.sum()), where Keras's default sum_over_batch_size divides by the batch size.".to_string()
     } else if t.cw_as_sw && d.layout == LabelLayout::Indices {
         "Keras's fit(class_weight=) multiplies each sample's loss by class_weight[y] and divides by the batch size, where PyTorch's cross_entropy(weight=) divides by the sum of the weights.".to_string()
     } else if t.cw_as_sw {

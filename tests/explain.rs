@@ -264,6 +264,12 @@ fn keras_sample_weights() {
     assert_eq!((c.op.as_str(), &c.params["from_logits"]), ("keras.losses.CategoricalCrossentropy", &json!(true)));
     assert_eq!(c.inputs["sample_weight"], "sample_weight");
     assert!(e.observed[0].explanation.contains("not by sum(w)"));
+    // keras.losses.CategoricalCrossentropy(from_logits=True, reduction="mean_with_sample_weight")(y, x, sample_weight=w),
+    // the same number as PyTorch's (F.cross_entropy(x, y, reduction="none") * w).sum() / w.sum()
+    let e = explain(&onehot(), &x(), Some(&f32a(&[4], &SW)), None, &[0.720696747303009]).unwrap();
+    let c = top(&e, 0);
+    assert_eq!((c.op.as_str(), &c.params["reduction"]), ("keras.losses.CategoricalCrossentropy", &json!("mean_with_sample_weight")));
+    assert!(e.observed[0].explanation.contains("by sum(w)"));
 }
 
 #[test]
