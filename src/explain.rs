@@ -23,7 +23,8 @@
 //! - PyTorch (2.15) `torch.nn.functional.cross_entropy`, `reduction` mean and sum,
 //!   `label_smoothing` 0 and 0.1, with the class weights if given; on the raw
 //!   predictions and on `softmax(predictions, dim=1)` (softmax applied twice, transform
-//!   "softmax"); `nll_loss` on the raw predictions (log_softmax forgotten); for
+//!   "softmax"); `nll_loss` on the raw predictions (log_softmax forgotten; exactly
+//!   one-hot labels are given to it as their argmax, which its note says); for
 //!   predictions of rank ≥ 3, also with the class axis moved from last to 1
 //!   (transform "moveaxis(-1, 1)", applied to one-hot labels too);
 //! - binary cross-entropy on one-hot labels: Keras `binary_crossentropy` (function and
@@ -109,6 +110,7 @@ struct Traits {
     cw_as_sw: bool,
     wmean: bool,
     one_hot: bool,
+    argmax: bool,
 }
 
 /// One call evaluated on the arrays.
@@ -182,6 +184,8 @@ struct Data {
     cw_per_sample: Option<DynArray>,
     /// Index labels one-hot encoded (through `tf.one_hot`), for the binary losses.
     one_hot: Option<DynArray>,
+    /// Exactly one-hot labels as int64 class indices (their argmax), for `nll_loss`.
+    indices: Option<DynArray>,
     layout: LabelLayout,
     probabilities: bool,
 }
@@ -287,8 +291,13 @@ impl Data {
             }
             LabelLayout::Indices => None,
         };
+        let indices = match layout {
+            LabelLayout::OneHot => argmax_of_one_hot(&labels),
+            LabelLayout::Indices => None,
+        };
         Ok(Data {
             one_hot,
+            indices,
             probabilities: is_probabilities(predictions),
             labels,
             predictions: predictions.clone(),
@@ -298,6 +307,25 @@ impl Data {
             layout,
         })
     }
+}
+
+/// The class index of every row along the last axis when each row is exactly one-hot
+/// (zeros and a single one), as int64 of the labels' shape without the last axis.
+fn argmax_of_one_hot(labels: &DynArray) -> Option<DynArray> {
+    let f = labels.to_f64();
+    let c = *f.shape().last()?;
+    if c == 0 || f.is_empty() {
+        return None;
+    }
+    let flat: Vec<f64> = f.iter().copied().collect();
+    let mut idx = Vec::with_capacity(flat.len() / c);
+    for row in flat.chunks(c) {
+        if !row.iter().all(|&v| v == 0.0 || v == 1.0) || row.iter().filter(|&&v| v == 1.0).count() != 1 {
+            return None;
+        }
+        idx.push(row.iter().position(|&v| v == 1.0)? as i64);
+    }
+    ArrayD::from_shape_vec(IxDyn(&f.shape()[..f.ndim() - 1]), idx).ok().map(DynArray::I64)
 }
 
 /// `class_weight[y]` for every sample (the class of a one-hot row: its largest
@@ -576,18 +604,20 @@ fn torch_specs(d: &Data, out: &mut Vec<Spec>) {
                     }
                 }
             }
-            if !onehot {
+            // nll_loss takes class indices: one-hot rows are read as their argmax.
+            if !onehot || d.indices.is_some() {
                 for &(r, sum) in &[("mean", false), ("sum", true)] {
                     let mut inputs = vec![("input", "predictions"), ("target", "labels")];
                     inputs.extend(w_input);
                     let red_s = if sum { ", reduction=\"sum\"" } else { "" };
+                    let (ym, argmax_note) = if onehot { ("y.argmax(-1)", "; one-hot labels as class indices (argmax)") } else { (ym, "") };
                     out.push(Spec {
                         op: "torch.nn.functional.nll_loss",
                         params: vec![("reduction", json!(r))],
                         inputs,
                         transform: if moved { Some("moveaxis(-1, 1)") } else { None },
                         reduce: None,
-                        note: format!("input are log-probabilities: -input[y], no log_softmax{move_note}{w_note}"),
+                        note: format!("input are log-probabilities: -input[y], no log_softmax{move_note}{w_note}{argmax_note}"),
                         call: format!("F.nll_loss({xm}, {ym}{w_call}{red_s})"),
                         traits: Traits {
                             family: Some(Family::Torch),
@@ -595,6 +625,7 @@ fn torch_specs(d: &Data, out: &mut Vec<Spec>) {
                             moved,
                             sum,
                             class_weighted: weighted,
+                            argmax: onehot,
                             ..Traits::default()
                         },
                     });
@@ -710,6 +741,7 @@ fn evaluate(d: &Data, s: &Spec) -> Option<f64> {
     for &(name, what) in &s.inputs {
         let a = match what {
             "labels" if s.traits.one_hot => d.one_hot.clone()?,
+            "labels" if s.traits.argmax => d.indices.clone()?,
             "labels" => labels.clone(),
             "predictions" => pred.clone(),
             "sample_weight" => d.sample_weight.clone()?,
