@@ -909,6 +909,7 @@ fn suggest(d: &Data, cands: &[Candidate], top: &Candidate) -> usize {
             && u.sample_weighted == t.sample_weighted
             && u.cw_as_sw == t.cw_as_sw
             && u.class_weighted == t.class_weighted
+            && u.wmean == t.wmean
     };
     let same_family = |c: &Candidate| c.traits.family == t.family && (c.op == top.op || top.traits.binary || t.nll_raw);
     if reads_right(d.probabilities, &t) && !t.sum {
@@ -956,6 +957,8 @@ fn explain_match(d: &Data, top: &Candidate, sug: &Candidate) -> String {
     };
     let trap = if t.binary {
         "A sigmoid loss was used for a softmax problem: binary cross-entropy treats each class of the one-hot labels as an independent yes/no and averages over the classes, which is not the categorical cross-entropy.".to_string()
+    } else if t.nll_raw && d.probabilities {
+        "nll_loss expects log-probabilities, but the predictions are probabilities (log forgotten, or softmax where log_softmax belongs): the value is minus the target probabilities, between -1 and 0.".to_string()
     } else if t.nll_raw {
         "nll_loss expects log-probabilities, but the predictions are raw logits (log_softmax forgotten): the value is minus the target logits, and it can be negative and unbounded.".to_string()
     } else if t.softmax_twice {

@@ -136,6 +136,15 @@ fn torch_nll_loss_with_one_hot_labels_given() {
 }
 
 #[test]
+fn torch_nll_loss_on_probabilities() {
+    // torch.nn.functional.nll_loss(p, y) with p = softmax output (log forgotten)
+    let e = explain(&yi(), &p(), None, None, &[-0.5800249576568604]).unwrap();
+    let c = top(&e, 0);
+    assert_eq!(c.op, "torch.nn.functional.nll_loss");
+    assert!(e.observed[0].explanation.contains("predictions are probabilities"), "{}", e.observed[0].explanation);
+}
+
+#[test]
 fn torch_softmax_applied_twice() {
     // torch.nn.functional.cross_entropy(torch.softmax(x, dim=1), y)
     let e = explain(&yi(), &x(), None, None, &[0.8884682059288025]).unwrap();
