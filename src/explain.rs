@@ -188,8 +188,6 @@ struct Data {
     indices: Option<DynArray>,
     layout: LabelLayout,
     probabilities: bool,
-    /// Every prediction in [0, 1] (probabilities, or sigmoid outputs).
-    unit_interval: bool,
 }
 
 fn permute(a: &DynArray, from: usize, to: usize) -> DynArray {
@@ -301,7 +299,6 @@ impl Data {
             one_hot,
             indices,
             probabilities: is_probabilities(predictions),
-            unit_interval: predictions.to_f64().iter().all(|v| (0.0..=1.0).contains(v)),
             labels,
             predictions: predictions.clone(),
             sample_weight: sample_weight.cloned(),
@@ -915,9 +912,7 @@ fn suggest(d: &Data, cands: &[Candidate], top: &Candidate) -> usize {
             && u.wmean == t.wmean
     };
     let same_family = |c: &Candidate| c.traits.family == t.family && (c.op == top.op || top.traits.binary || t.nll_raw);
-    // Sigmoid-like outputs read as probabilities: no candidate reads them better.
-    let sigmoid_like = t.family == Some(Family::Keras) && t.from_logits == Some(false) && !d.probabilities && d.unit_interval;
-    if (reads_right(d.probabilities, &t) || sigmoid_like) && !t.sum {
+    if reads_right(d.probabilities, &t) && !t.sum {
         return index_of(cands, top);
     }
     cands
@@ -968,8 +963,6 @@ fn explain_match(d: &Data, top: &Candidate, sug: &Candidate) -> String {
         "nll_loss expects log-probabilities, but the predictions are raw logits (log_softmax forgotten): the value is minus the target logits, and it can be negative and unbounded.".to_string()
     } else if t.softmax_twice {
         "softmax applied twice: cross_entropy applies log_softmax itself, so softmax(x) fed to it is squashed toward uniform and the loss stays near log(C) and barely trains.".to_string()
-    } else if t.family == Some(Family::Keras) && t.from_logits == Some(false) && !d.probabilities && d.unit_interval {
-        "y_pred lies in [0, 1] but its rows do not sum to 1 (sigmoid outputs?): with from_logits=False Keras renormalises each row to sum 1 (and clips) before the log, so this is not the loss of the values as given; a softmax output layer (or binary_crossentropy, for independent classes) is what such outputs need.".to_string()
     } else if t.family == Some(Family::Keras) && t.from_logits == Some(false) && !d.probabilities {
         "y_pred holds logits, but from_logits=False makes Keras treat them as probabilities: it renormalises and clips them.".to_string()
     } else if t.family == Some(Family::Keras) && t.from_logits == Some(true) && d.probabilities {

@@ -291,31 +291,6 @@ fn keras_sample_weights() {
 }
 
 #[test]
-fn keras_from_logits_false_on_sigmoid_outputs() {
-    // keras.losses.CategoricalCrossentropy()(y, s), s = sigmoid(X): in [0, 1], rows not summing to 1
-    // s = (1 / (1 + np.exp(-X))).astype(np.float32)
-    let s = [
-        0.5174929,
-        0.9381966,
-        0.92056143,
-        0.2650274,
-        0.3543437,
-        0.25922513,
-        0.75767964,
-        0.47252768,
-        0.81607825,
-        0.024363592,
-        0.95811343,
-        0.4526424,
-    ];
-    let e = explain(&onehot(), &f32a(&[4, 3], &s), None, None, &[0.8627800941467285]).unwrap();
-    let c = top(&e, 0);
-    assert_eq!((c.op.as_str(), &c.params["from_logits"]), ("keras.losses.CategoricalCrossentropy", &json!(false)));
-    assert!(e.observed[0].explanation.contains("do not sum to 1"), "{}", e.observed[0].explanation);
-    assert_eq!(suggested(&e, 0).params["from_logits"], false);
-}
-
-#[test]
 fn keras_sparse_from_logits_false_on_logits() {
     // keras.losses.SparseCategoricalCrossentropy()(y, x) on raw logits
     let e = explain(&yi(), &x(), None, None, &[0.629827082157135]).unwrap();
