@@ -83,6 +83,18 @@ pub fn categorical_crossentropy_probs_vjp<T: Float>(
     same_shape("categorical_crossentropy", "y_true", y_true.shape(), "y_pred", y_pred.shape())?;
     check_grad("categorical_crossentropy", g.shape(), &reduced_shape(y_pred.shape(), axis))?;
     let (lo, hi) = eps_bounds::<T>(eps);
+    if T::DTYPE == crate::DType::F32 {
+        // `(g_k − Σ g_i q_i) / s` cancels when the targets are smoothed: evaluate it in
+        // float64 on the same float32 values, against the same float32 clip bounds (so
+        // the same entries are clipped), and round once. float32 subnormals are normal
+        // in float64: flush them first, as the float32 path's `daz` does.
+        let w = |a: &ArrayViewD<'_, T>| a.mapv(|v| daz(v).f64());
+        let (lo, hi) = (lo.f64(), hi.f64());
+        let r = through_renormalisation(&w(y_true).view(), &w(y_pred).view(), axis, &w(g).view(), |tk, q, gg| {
+            through_clip(q, lo, hi, -gg * tk / clip(q, lo, hi))
+        });
+        return Ok(r.mapv(|v| T::of(v)));
+    }
     Ok(through_renormalisation(y_true, y_pred, axis, g, |tk, q, gg| through_clip(q, lo, hi, -gg * tk / clip(q, lo, hi))))
 }
 
@@ -232,14 +244,34 @@ pub fn categorical_focal_probs_vjp<T: Float>(
     same_shape("categorical_focal_crossentropy", "y_true", y_true.shape(), "y_pred", y_pred.shape())?;
     check_grad("categorical_focal_crossentropy", g.shape(), &reduced_shape(y_pred.shape(), axis))?;
     let (lo, hi) = eps_bounds::<T>(eps);
+    if T::DTYPE == crate::DType::F32 {
+        // As in `categorical_crossentropy_probs_vjp`: the renormalisation's gradient
+        // cancels in float32; evaluate in float64 against the float32 clip bounds.
+        let w = |a: &ArrayViewD<'_, T>| a.mapv(|v| daz(v).f64());
+        let d = focal_vjp_rows(&w(y_true).view(), &w(y_pred).view(), axis, alpha, gamma, (lo.f64(), hi.f64()), &w(g).view());
+        return Ok(d.mapv(|v| T::of(v)));
+    }
+    Ok(focal_vjp_rows(y_true, y_pred, axis, alpha, gamma, (lo, hi), g))
+}
+
+/// The rows of [`categorical_focal_probs_vjp`] in `T`, with the clip bounds given.
+fn focal_vjp_rows<T: Float>(
+    y_true: &ArrayViewD<'_, T>,
+    y_pred: &ArrayViewD<'_, T>,
+    axis: usize,
+    alpha: f64,
+    gamma: f64,
+    (lo, hi): (T, T),
+    g: &ArrayViewD<'_, T>,
+) -> ArrayD<T> {
     let (a, gm) = (c::<T>(alpha), c::<T>(gamma));
-    Ok(through_renormalisation(y_true, y_pred, axis, g, |tk, qh, gg| {
+    through_renormalisation(y_true, y_pred, axis, g, |tk, qh, gg| {
         let q = clip(qh, lo, hi);
         let om = T::one() - q;
         // d/dq [α (1−q)^γ (−t ln q)] = α[γ(1−q)^(γ−1) t ln q − (1−q)^γ t / q]
         let df = a * (gm * om.powf(gm - T::one()) * tk * q.ln() - om.powf(gm) * tk / q);
         through_clip(qh, lo, hi, gg * df)
-    }))
+    })
 }
 
 /// Keras' binary focal cross-entropy, element-wise before the mean over the last axis:
