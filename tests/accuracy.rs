@@ -16,20 +16,12 @@ const SLACK: f64 = 4.0 * f32::EPSILON as f64;
 
 /// Outputs where xent is still less accurate than the framework, each with why. The
 /// test fails if one of them becomes as accurate (then it leaves this list).
-const KNOWN: &[(&str, &str)] = &[
-    (
-        // the fused sparse kernel (the benchmarked one) computes the softmax in f32:
-        // label smoothing and weights make `a·p − b·w` cancel, magnifying its ulp
-        "public-109-cross_entropy-ls-weight-ignore-none:d/dinput",
-        "sparse CE gradient with label smoothing cancels; the fused f32 kernel's softmax has an ulp or two",
-    ),
-    (
-        // Keras' probability path clips at bounds cast to float32; an f64 evaluation
-        // would move the clip, so it stays in f32, where (g − Σg·q)/Σp cancels
-        "public-053-categorical_crossentropy-soft-ls-fl0:d/dy_pred",
-        "renormalised probability gradient with smoothed labels cancels in f32",
-    ),
-];
+const KNOWN: &[(&str, &str)] = &[(
+    // the fused sparse kernel (the benchmarked one) computes the softmax in f32:
+    // label smoothing and weights make `a·p − b·w` cancel, magnifying its ulp
+    "public-109-cross_entropy-ls-weight-ignore-none:d/dinput",
+    "sparse CE gradient with label smoothing cancels; the fused f32 kernel's softmax has an ulp or two",
+)];
 
 fn num(v: &Value) -> f64 {
     match v {

@@ -82,7 +82,44 @@ pub fn categorical_crossentropy_probs_vjp<T: Float>(
     same_shape("categorical_crossentropy", "y_true", y_true.shape(), "y_pred", y_pred.shape())?;
     check_grad("categorical_crossentropy", g.shape(), &reduced_shape(y_pred.shape(), axis))?;
     let (lo, hi) = eps_bounds::<T>(eps);
+    if T::DTYPE == crate::array::DType::F32 {
+        return Ok(cce_renormalisation_f64(y_true, y_pred, axis, g, lo, hi));
+    }
     Ok(through_renormalisation(y_true, y_pred, axis, g, |tk, q, gg| through_clip(q, lo, hi, -gg * tk / clip(q, lo, hi))))
+}
+
+/// [`categorical_crossentropy_probs_vjp`] for `float32` with the values in `f64`,
+/// rounded once: `(g_k − Σ g_i·q_i)/s` cancels with soft labels, magnifying every
+/// `f32` rounding before it. The clip decisions are Keras' own, taken on the `float32`
+/// `q = p/s` against the `float32` bounds; only the arithmetic is wider.
+fn cce_renormalisation_f64<T: Float>(
+    y_true: &ArrayViewD<'_, T>,
+    y_pred: &ArrayViewD<'_, T>,
+    axis: usize,
+    g: &ArrayViewD<'_, T>,
+    lo: T,
+    hi: T,
+) -> ArrayD<T> {
+    let mut grad = ArrayD::zeros(y_pred.raw_dim());
+    let mut gk = Vec::new();
+    Zip::from(grad.lanes_mut(Axis(axis))).and(y_true.lanes(Axis(axis))).and(y_pred.lanes(Axis(axis))).and(g).for_each(
+        |mut d, t, p, &gg| {
+            let s: T = p.iter().map(|&v| daz(v)).sum();
+            let s64: f64 = p.iter().map(|&v| daz(v).f64()).sum();
+            gk.clear();
+            let mut dot = 0.0f64;
+            for (&tk, &pk) in t.iter().zip(p.iter()) {
+                let q64 = daz(pk).f64() / s64;
+                let v = if through_clip(daz(pk) / s, lo, hi, T::one()) == T::one() { -gg.f64() * tk.f64() / q64 } else { 0.0 };
+                gk.push(v);
+                dot += v * q64;
+            }
+            for (dk, &v) in d.iter_mut().zip(&gk) {
+                *dk = T::of((v - dot) / s64);
+            }
+        },
+    );
+    grad
 }
 
 /// The VJP through Keras' renormalisation `q = p / s`, `s = Σ_axis p`: given the
