@@ -83,22 +83,24 @@ pub fn categorical_crossentropy_probs_vjp<T: Float>(
     check_grad("categorical_crossentropy", g.shape(), &reduced_shape(y_pred.shape(), axis))?;
     let (lo, hi) = eps_bounds::<T>(eps);
     if T::DTYPE == crate::array::DType::F32 {
-        return Ok(cce_renormalisation_f64(y_true, y_pred, axis, g, lo, hi));
+        return Ok(through_renormalisation_f64(y_true, y_pred, axis, g, lo, hi, |tk, q, gg| -gg * tk / q));
     }
     Ok(through_renormalisation(y_true, y_pred, axis, g, |tk, q, gg| through_clip(q, lo, hi, -gg * tk / clip(q, lo, hi))))
 }
 
-/// [`categorical_crossentropy_probs_vjp`] for `float32` with the values in `f64`,
-/// rounded once: `(g_k − Σ g_i·q_i)/s` cancels with soft labels, magnifying every
+/// [`through_renormalisation`] for `float32` with the values in `f64`, rounded once:
+/// `(g_k − Σ g_i·q_i)/s` cancels with soft labels (and near `q = 1`), magnifying every
 /// `f32` rounding before it. The clip decisions are Keras' own, taken on the `float32`
-/// `q = p/s` against the `float32` bounds; only the arithmetic is wider.
-fn cce_renormalisation_f64<T: Float>(
+/// `q = p/s` against the `float32` bounds `[lo, hi]`; `f(t, q, G)` is the gradient
+/// with respect to an unclipped `q` (0 is used where Keras' clip cuts it).
+fn through_renormalisation_f64<T: Float>(
     y_true: &ArrayViewD<'_, T>,
     y_pred: &ArrayViewD<'_, T>,
     axis: usize,
     g: &ArrayViewD<'_, T>,
     lo: T,
     hi: T,
+    f: impl Fn(f64, f64, f64) -> f64,
 ) -> ArrayD<T> {
     let mut grad = ArrayD::zeros(y_pred.raw_dim());
     let mut gk = Vec::new();
@@ -110,7 +112,7 @@ fn cce_renormalisation_f64<T: Float>(
             let mut dot = 0.0f64;
             for (&tk, &pk) in t.iter().zip(p.iter()) {
                 let q64 = daz(pk).f64() / s64;
-                let v = if through_clip(daz(pk) / s, lo, hi, T::one()) == T::one() { -gg.f64() * tk.f64() / q64 } else { 0.0 };
+                let v = if through_clip(daz(pk) / s, lo, hi, T::one()) == T::one() { f(tk.f64(), q64, gg.f64()) } else { 0.0 };
                 gk.push(v);
                 dot += v * q64;
             }
@@ -268,6 +270,12 @@ pub fn categorical_focal_probs_vjp<T: Float>(
     same_shape("categorical_focal_crossentropy", "y_true", y_true.shape(), "y_pred", y_pred.shape())?;
     check_grad("categorical_focal_crossentropy", g.shape(), &reduced_shape(y_pred.shape(), axis))?;
     let (lo, hi) = eps_bounds::<T>(eps);
+    if T::DTYPE == crate::array::DType::F32 {
+        return Ok(through_renormalisation_f64(y_true, y_pred, axis, g, lo, hi, |tk, q, gg| {
+            let om = 1.0 - q;
+            gg * alpha * (gamma * om.powf(gamma - 1.0) * tk * q.ln() - om.powf(gamma) * tk / q)
+        }));
+    }
     let (a, gm) = (c::<T>(alpha), c::<T>(gamma));
     Ok(through_renormalisation(y_true, y_pred, axis, g, |tk, qh, gg| {
         let q = clip(qh, lo, hi);
