@@ -199,8 +199,9 @@ pub fn logsumexp<T: Float>(x: &ArrayViewD<'_, T>, axis: usize, par: Par) -> Arra
 /// Logistic sigmoid, element-wise: `σ(x) = 1 / (1 + e^{−x})`, evaluated as
 /// `e^{x} / (1 + e^{x})` for `x < 0` so that neither branch overflows.
 ///
-/// Mirrors `tf.math.sigmoid` and `torch.sigmoid` to within a few ulp (TF clamps at
-/// 16.6355 so that its result is exactly 1.0f there; both saturate to 0 and 1).
+/// Mirrors `tf.math.sigmoid` to within a few ulp (TF clamps at 16.6355 so that its
+/// result is exactly 1.0f there). `torch.sigmoid`, which computes `1/(1 + e^{−x})`
+/// and so is 0 where that exp overflows, is [`sigmoid_recip`].
 ///
 /// ```
 /// use ndarray::array;
