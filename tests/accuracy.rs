@@ -240,3 +240,25 @@ fn log_softmax_gradient_to_an_ulp() {
         }
     }
 }
+
+/// Keras' categorical cross-entropy on probabilities with soft labels close to the
+/// prediction: `(−t_k/q_k + Σ t)/s` cancels; float32 keeps it to an ulp or two (the
+/// values in f64, the clip decisions on Keras' float32 `q`).
+#[test]
+fn keras_probability_gradient_with_soft_labels_to_an_ulp() {
+    let t = [0.2f32, 0.3, 0.5];
+    let p = [0.200_001f32, 0.299_999_5, 0.500_000_5];
+    let (t64, p64): (Vec<f64>, Vec<f64>) = (t.iter().map(|&v| f64::from(v)).collect(), p.iter().map(|&v| f64::from(v)).collect());
+    let s: f64 = p64.iter().sum();
+    let st: f64 = t64.iter().sum();
+    let got = eval(
+        "keras.losses.categorical_crossentropy",
+        &[("y_true", f32s(&[1, 3], &t64)), ("y_pred", f32s(&[1, 3], &p64))],
+        &[],
+        Some("y_pred"),
+    );
+    for k in 0..3 {
+        let want = (-t64[k] / (p64[k] / s) + st) / s;
+        assert!(near(got[k], want, 2.0), "{k}: {} vs {want}", got[k]);
+    }
+}

@@ -199,8 +199,9 @@ pub fn logsumexp<T: Float>(x: &ArrayViewD<'_, T>, axis: usize, par: Par) -> Arra
 /// Logistic sigmoid, element-wise: `σ(x) = 1 / (1 + e^{−x})`, evaluated as
 /// `e^{x} / (1 + e^{x})` for `x < 0` so that neither branch overflows.
 ///
-/// Mirrors `tf.math.sigmoid` and `torch.sigmoid` to within a few ulp (TF clamps at
-/// 16.6355 so that its result is exactly 1.0f there; both saturate to 0 and 1).
+/// Mirrors `tf.math.sigmoid` to within a few ulp (TF clamps at 16.6355 so that its
+/// result is exactly 1.0f there). `torch.sigmoid`, which computes `1/(1 + e^{−x})`
+/// and so is 0 where that exp overflows, is [`sigmoid_recip`].
 ///
 /// ```
 /// use ndarray::array;
@@ -291,7 +292,7 @@ pub fn sigmoid_vjp_from_input<T: Float>(x: &ArrayViewD<'_, T>, g: &ArrayViewD<'_
 /// ```
 /// use ndarray::array;
 /// let y = xent::ops::sigmoid_recip(&array![-100.0f32, -88.8, -88.0, 0.0, 100.0].into_dyn().view());
-/// assert_eq!(y, array![0.0f32, 0.0, 6.054601e-39, 0.5, 1.0].into_dyn());
+/// assert_eq!(y, array![0.0f32, 0.0, 6.054_601e-39, 0.5, 1.0].into_dyn());
 /// ```
 pub fn sigmoid_recip<T: Float>(x: &ArrayViewD<'_, T>) -> ArrayD<T> {
     x.mapv(sigmoid_recip1)
@@ -319,7 +320,7 @@ fn sigmoid_recip1<T: Float>(v: T) -> T {
 /// use ndarray::array;
 /// let x = array![0.0f32, -88.8, -88.0].into_dyn();
 /// let dx = xent::ops::sigmoid_recip_vjp(&x.view(), &array![1.0f32, 1.0, 1.0].into_dyn().view()).unwrap();
-/// assert_eq!(dx, array![0.25f32, 0.0, 6.054601e-39].into_dyn());
+/// assert_eq!(dx, array![0.25f32, 0.0, 6.054_601e-39].into_dyn());
 /// ```
 pub fn sigmoid_recip_vjp<T: Float>(x: &ArrayViewD<'_, T>, g: &ArrayViewD<'_, T>) -> Result<ArrayD<T>> {
     check_grad("sigmoid", g.shape(), x.shape())?;

@@ -83,19 +83,46 @@ pub fn categorical_crossentropy_probs_vjp<T: Float>(
     same_shape("categorical_crossentropy", "y_true", y_true.shape(), "y_pred", y_pred.shape())?;
     check_grad("categorical_crossentropy", g.shape(), &reduced_shape(y_pred.shape(), axis))?;
     let (lo, hi) = eps_bounds::<T>(eps);
-    if T::DTYPE == crate::DType::F32 {
-        // `(g_k − Σ g_i q_i) / s` cancels when the targets are smoothed: evaluate it in
-        // float64 on the same float32 values, against the same float32 clip bounds (so
-        // the same entries are clipped), and round once. float32 subnormals are normal
-        // in float64: flush them first, as the float32 path's `daz` does.
-        let w = |a: &ArrayViewD<'_, T>| a.mapv(|v| daz(v).f64());
-        let (lo, hi) = (lo.f64(), hi.f64());
-        let r = through_renormalisation(&w(y_true).view(), &w(y_pred).view(), axis, &w(g).view(), |tk, q, gg| {
-            through_clip(q, lo, hi, -gg * tk / clip(q, lo, hi))
-        });
-        return Ok(r.mapv(|v| T::of(v)));
+    if T::DTYPE == crate::array::DType::F32 {
+        return Ok(through_renormalisation_f64(y_true, y_pred, axis, g, lo, hi, |tk, q, gg| -gg * tk / q));
     }
     Ok(through_renormalisation(y_true, y_pred, axis, g, |tk, q, gg| through_clip(q, lo, hi, -gg * tk / clip(q, lo, hi))))
+}
+
+/// [`through_renormalisation`] for `float32` with the values in `f64`, rounded once:
+/// `(g_k − Σ g_i·q_i)/s` cancels with soft labels (and near `q = 1`), magnifying every
+/// `f32` rounding before it. The clip decisions are Keras' own, taken on the `float32`
+/// `q = p/s` against the `float32` bounds `[lo, hi]`; `f(t, q, G)` is the gradient
+/// with respect to an unclipped `q` (0 is used where Keras' clip cuts it).
+fn through_renormalisation_f64<T: Float>(
+    y_true: &ArrayViewD<'_, T>,
+    y_pred: &ArrayViewD<'_, T>,
+    axis: usize,
+    g: &ArrayViewD<'_, T>,
+    lo: T,
+    hi: T,
+    f: impl Fn(f64, f64, f64) -> f64,
+) -> ArrayD<T> {
+    let mut grad = ArrayD::zeros(y_pred.raw_dim());
+    let mut gk = Vec::new();
+    Zip::from(grad.lanes_mut(Axis(axis))).and(y_true.lanes(Axis(axis))).and(y_pred.lanes(Axis(axis))).and(g).for_each(
+        |mut d, t, p, &gg| {
+            let s: T = p.iter().map(|&v| daz(v)).sum();
+            let s64: f64 = p.iter().map(|&v| daz(v).f64()).sum();
+            gk.clear();
+            let mut dot = 0.0f64;
+            for (&tk, &pk) in t.iter().zip(p.iter()) {
+                let q64 = daz(pk).f64() / s64;
+                let v = if through_clip(daz(pk) / s, lo, hi, T::one()) == T::one() { f(tk.f64(), q64, gg.f64()) } else { 0.0 };
+                gk.push(v);
+                dot += v * q64;
+            }
+            for (dk, &v) in d.iter_mut().zip(&gk) {
+                *dk = T::of((v - dot) / s64);
+            }
+        },
+    );
+    grad
 }
 
 /// The VJP through Keras' renormalisation `q = p / s`, `s = Σ_axis p`: given the
@@ -244,34 +271,20 @@ pub fn categorical_focal_probs_vjp<T: Float>(
     same_shape("categorical_focal_crossentropy", "y_true", y_true.shape(), "y_pred", y_pred.shape())?;
     check_grad("categorical_focal_crossentropy", g.shape(), &reduced_shape(y_pred.shape(), axis))?;
     let (lo, hi) = eps_bounds::<T>(eps);
-    if T::DTYPE == crate::DType::F32 {
-        // As in `categorical_crossentropy_probs_vjp`: the renormalisation's gradient
-        // cancels in float32; evaluate in float64 against the float32 clip bounds.
-        let w = |a: &ArrayViewD<'_, T>| a.mapv(|v| daz(v).f64());
-        let d = focal_vjp_rows(&w(y_true).view(), &w(y_pred).view(), axis, alpha, gamma, (lo.f64(), hi.f64()), &w(g).view());
-        return Ok(d.mapv(|v| T::of(v)));
+    if T::DTYPE == crate::array::DType::F32 {
+        return Ok(through_renormalisation_f64(y_true, y_pred, axis, g, lo, hi, |tk, q, gg| {
+            let om = 1.0 - q;
+            gg * alpha * (gamma * om.powf(gamma - 1.0) * tk * q.ln() - om.powf(gamma) * tk / q)
+        }));
     }
-    Ok(focal_vjp_rows(y_true, y_pred, axis, alpha, gamma, (lo, hi), g))
-}
-
-/// The rows of [`categorical_focal_probs_vjp`] in `T`, with the clip bounds given.
-fn focal_vjp_rows<T: Float>(
-    y_true: &ArrayViewD<'_, T>,
-    y_pred: &ArrayViewD<'_, T>,
-    axis: usize,
-    alpha: f64,
-    gamma: f64,
-    (lo, hi): (T, T),
-    g: &ArrayViewD<'_, T>,
-) -> ArrayD<T> {
     let (a, gm) = (c::<T>(alpha), c::<T>(gamma));
-    through_renormalisation(y_true, y_pred, axis, g, |tk, qh, gg| {
+    Ok(through_renormalisation(y_true, y_pred, axis, g, |tk, qh, gg| {
         let q = clip(qh, lo, hi);
         let om = T::one() - q;
         // d/dq [α (1−q)^γ (−t ln q)] = α[γ(1−q)^(γ−1) t ln q − (1−q)^γ t / q]
         let df = a * (gm * om.powf(gm - T::one()) * tk * q.ln() - om.powf(gm) * tk / q);
         through_clip(qh, lo, hi, gg * df)
-    })
+    }))
 }
 
 /// Keras' binary focal cross-entropy, element-wise before the mean over the last axis:

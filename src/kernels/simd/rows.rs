@@ -124,17 +124,45 @@ fn sum_err<S: Simd>(s: S, a: S::V, b: S::V, t: S::V) -> S::V {
     s.add(s.sub(a, s.sub(t, bb)), s.sub(b, bb))
 }
 
-/// `exp((x − m) − l)` with the rounding errors of both subtractions folded back in
-/// (`e^{v + δ} ≈ e^v·(1 + δ)`): within about the `exp`'s own ulp however large
-/// `|x − m|` is, where the plain form is off by `|x − m − l|·eps/2` relative (8 ulp at
-/// `x − m = −16`). Lanes whose exp is 0 (`x = −inf`, underflow) stay exactly 0; NaN
-/// stays NaN.
+/// How a row's shift `m + l` enters [`exp_shifted`]: `(a, b, c)` with
+/// `m + l = a + b + c` exactly. For `|m| < 256` it is `(0, h, lo)`, `h = m + l` rounded
+/// and `lo` its rounding error (TwoSum), at most `2^-17`: small enough for the
+/// first-order correction. For larger `|m|` it is `(m, l, 0)`: every `x` whose exp is
+/// not negligible is then within a factor 2 of `m`, so `x − m` is exact (Sterbenz),
+/// while the rounding error of `m + l` could be as large as `l` itself.
 #[inline(always)]
-pub(crate) fn exp_shifted<S: Simd>(s: S, x: S::V, mv: S::V, lv: S::V) -> S::V {
-    let u = s.sub(x, mv);
-    let e1 = diff_err(s, x, mv, u);
-    let v = s.sub(u, lv);
-    let e2 = diff_err(s, u, lv, v);
+pub(crate) fn shift3(m: f32, l: f32) -> (f32, f32, f32) {
+    if m.abs() < 256.0 {
+        let h = m + l;
+        let bb = h - m;
+        (0.0, h, (m - (h - bb)) + (l - bb))
+    } else {
+        (m, l, 0.0)
+    }
+}
+
+/// `exp((x − m) − l)` with its rounding folded back in, `(a, b, c)` from [`shift3`]:
+/// `v = (x − a) − b` and `δ = err(v) − c`, the result `e^v·(1 + δ)`. Within about the
+/// `exp`'s own ulp however large `|x − m|` is, where the plain form is off by
+/// `|x − m − l|·eps/2` relative (8 ulp at `x − m = −16`). Lanes whose exp is 0
+/// (`x = −inf`, underflow) stay exactly 0; NaN stays NaN.
+#[inline(always)]
+pub(crate) fn exp_shifted<S: Simd>(s: S, x: S::V, a: S::V, b: S::V, c: S::V) -> S::V {
+    let u = s.sub(x, a);
+    let v = s.sub(u, b);
+    let e = s.sub(diff_err(s, u, b, v), c);
+    let p = s.exp(v);
+    s.mul_add(p, s.keep_where(p, e), p)
+}
+
+/// [`exp_shifted`] for lanes that each have their own `(m, l)` (the few-classes path):
+/// both subtractions compensated, `(x − m) − l`, whatever the size of `m`.
+#[inline(always)]
+pub(crate) fn exp_shifted_lanes<S: Simd>(s: S, x: S::V, m: S::V, l: S::V) -> S::V {
+    let u = s.sub(x, m);
+    let e1 = diff_err(s, x, m, u);
+    let v = s.sub(u, l);
+    let e2 = diff_err(s, u, l, v);
     let p = s.exp(v);
     s.mul_add(p, s.keep_where(p, s.add(e1, e2)), p)
 }
@@ -543,7 +571,8 @@ pub(crate) fn softmax_bwd<S: Io<E>, E: Copy>(s: S, y: &[E], gy: &[E], out: &mut 
 #[allow(clippy::too_many_arguments)] // one scalar per term of the formula
 pub(crate) fn log_softmax_bwd<S: Io<E>, E: Copy>(s: S, x: &[E], gy: &[E], out: &mut [E], m: f32, ls: f32, t: f32, nt: bool) {
     assert!(x.len() == out.len() && gy.len() == out.len());
-    let (tv, mv, lv, z) = (s.splat(t), s.splat(m), s.splat(ls), s.splat(0.0));
+    let (a3, b3, c3) = shift3(m, ls);
+    let (tv, av, bv, cv, z) = (s.splat(t), s.splat(a3), s.splat(b3), s.splat(c3), s.splat(0.0));
     write(
         s,
         out,
@@ -552,7 +581,7 @@ pub(crate) fn log_softmax_bwd<S: Io<E>, E: Copy>(s: S, x: &[E], gy: &[E], out: &
         |i, len| {
             // SAFETY: `write` keeps `i + len ≤ out.len() = y.len() = gy.len()`.
             let (a, b) = unsafe { (ldu(s, x, i, len, z), ldu(s, gy, i, len, z)) };
-            s.neg_mul_add(exp_shifted(s, a, mv, lv), tv, b)
+            s.neg_mul_add(exp_shifted(s, a, av, bv, cv), tv, b)
         },
     );
 }
@@ -562,8 +591,8 @@ pub(crate) fn log_softmax_bwd<S: Io<E>, E: Copy>(s: S, x: &[E], gy: &[E], out: &
 /// # Safety
 /// `i + len ≤ w.len()` for the weights `g.w`, `len ≤ N`.
 #[inline(always)]
-unsafe fn grad_vec<S: Io<f32>>(s: S, xv: S::V, g: &Grad<'_, f32>, i: usize, len: usize) -> S::V {
-    let p = exp_shifted(s, xv, s.splat(g.m), s.splat(g.l));
+unsafe fn grad_vec<S: Io<f32>>(s: S, xv: S::V, g: &Grad<'_, f32>, sh: (f32, f32, f32), i: usize, len: usize) -> S::V {
+    let p = exp_shifted(s, xv, s.splat(sh.0), s.splat(sh.1), s.splat(sh.2));
     let mut v = match g.w {
         // SAFETY: in bounds (caller).
         Some(w) => s.neg_mul_add(s.splat(g.b_all), unsafe { ldu(s, w, i, len, s.splat(0.0)) }, s.mul(s.splat(g.a), p)),
@@ -584,7 +613,7 @@ pub(crate) fn sparse_grad<S: Io<E> + Io<f32>, E: Copy>(s: S, x: &[E], out: &mut 
     if let Some(w) = g.w {
         assert_eq!(w.len(), x.len());
     }
-    let z = s.splat(0.0);
+    let (z, sh) = (s.splat(0.0), shift3(g.m, g.l));
     write(
         s,
         out,
@@ -592,7 +621,7 @@ pub(crate) fn sparse_grad<S: Io<E> + Io<f32>, E: Copy>(s: S, x: &[E], out: &mut 
         #[inline(always)]
         |i, len| {
             // SAFETY: `write` keeps `i + len ≤ out.len() = x.len() (= w.len())`.
-            unsafe { grad_vec(s, ldu(s, x, i, len, z), g, i, len) }
+            unsafe { grad_vec(s, ldu(s, x, i, len, z), g, sh, i, len) }
         },
     );
 }
@@ -603,11 +632,11 @@ pub(crate) fn sparse_grad_in_place<S: Io<E> + Io<f32>, E: Copy>(s: S, x: &mut [E
     if let Some(w) = g.w {
         assert_eq!(w.len(), x.len());
     }
-    let z = s.splat(0.0);
+    let (z, sh) = (s.splat(0.0), shift3(g.m, g.l));
     pieces::<S>(x.len(), |i, len| {
         // SAFETY: `pieces` keeps `i + len ≤ x.len() (= w.len())`, `len ≤ N`.
         unsafe {
-            let v = grad_vec(s, ldu(s, x, i, len, z), g, i, len);
+            let v = grad_vec(s, ldu(s, x, i, len, z), g, sh, i, len);
             stu(s, x, i, len, v);
         }
     });
@@ -680,7 +709,9 @@ pub(crate) fn dense_grad<S: Io<E> + Io<f32>, E: Copy>(
     if let Some(w) = w {
         assert_eq!(w.len(), x.len());
     }
-    let (mv, lv, av, sv, z) = (s.splat(m), s.splat(ls), s.splat(a), s.splat(sc), s.splat(0.0));
+    let (a3, b3, c3) = shift3(m, ls);
+    let (a3, b3, c3) = (s.splat(a3), s.splat(b3), s.splat(c3));
+    let (av, sv, z) = (s.splat(a), s.splat(sc), s.splat(0.0));
     write(
         s,
         out,
@@ -689,7 +720,7 @@ pub(crate) fn dense_grad<S: Io<E> + Io<f32>, E: Copy>(
         |i, len| {
             // SAFETY: `write` keeps `i + len ≤ out.len() = x.len() = t.len() (= w.len())`.
             unsafe {
-                let p = exp_shifted(s, ldu(s, x, i, len, z), mv, lv);
+                let p = exp_shifted(s, ldu(s, x, i, len, z), a3, b3, c3);
                 let mut tw = ldu(s, t, i, len, z);
                 if let Some(w) = w {
                     tw = s.mul(tw, ldu(s, w, i, len, z));
