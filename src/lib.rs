@@ -2,7 +2,11 @@
 #![warn(missing_docs)]
 
 pub mod array;
+#[cfg(feature = "cli")]
+#[doc(hidden)] // the runner of `xent bench`: serves the binary, not library API
 pub mod bench;
+#[cfg(feature = "cli")]
+#[doc(hidden)] // the steps of `xent demo`: serves the binary, not library API
 pub mod demo;
 pub mod error;
 pub mod float;
@@ -11,11 +15,19 @@ pub mod kernels;
 pub mod layout;
 pub mod npy;
 pub mod ops;
+#[cfg(feature = "registry")]
 pub mod registry;
 pub mod rng;
 pub mod tf;
 pub mod torch;
+#[cfg(feature = "cli")]
+#[doc(hidden)] // the runner of `xent train`: serves the binary, not library API
 pub mod train;
+
+/// The `half` version of xent's `f16`/`bf16` inputs.
+pub use half;
+/// The `ndarray` version xent's API takes and returns, so a dependant needs no second copy.
+pub use ndarray;
 
 pub use array::{DType, DynArray};
 pub use error::{Error, Result};
