@@ -5,6 +5,8 @@ pub mod array;
 #[cfg(feature = "cli")]
 #[doc(hidden)] // the runner of `xent bench`: serves the binary, not library API
 pub mod bench;
+#[cfg(feature = "candle")]
+pub mod candle;
 #[cfg(feature = "cli")]
 #[doc(hidden)] // the steps of `xent demo`: serves the binary, not library API
 pub mod demo;
