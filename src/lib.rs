@@ -14,6 +14,7 @@ pub mod error;
 pub mod float;
 pub mod keras;
 pub mod kernels;
+pub mod label;
 pub mod layout;
 pub mod npy;
 pub mod ops;
@@ -35,6 +36,7 @@ pub use array::{DType, DynArray};
 pub use error::{Error, Result};
 pub use float::Float;
 pub use kernels::Par;
+pub use label::Label;
 
 use std::sync::atomic::{AtomicUsize, Ordering};
 

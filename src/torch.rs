@@ -12,6 +12,9 @@ use crate::kernels::DenseGrad;
 use crate::layout::normalize_axis;
 use crate::ops::{self, Reduction, SparseOptions};
 
+mod step;
+pub use step::*;
+
 /// PyTorch's default `ignore_index`.
 pub const IGNORE_INDEX: i64 = -100;
 
