@@ -167,6 +167,12 @@ pub fn default_par() -> Par {
 }
 
 /// Set what [`default_par`] returns (the CLI's `--threads`).
+///
+/// ```
+/// xent::set_default_par(xent::Par::Rayon(2)); // at most 2 tasks per front-end call
+/// assert_eq!(xent::default_par(), xent::Par::Rayon(2));
+/// xent::set_default_par(xent::Par::all());
+/// ```
 pub fn set_default_par(par: Par) {
     let v = match par {
         Par::Seq => 0,

@@ -84,6 +84,12 @@ pub(crate) fn c<T: Float>(x: f64) -> T {
 ///
 /// # Errors
 /// [`Error::Shape`] naming `op` and both shapes.
+///
+/// ```
+/// assert!(xent::ops::check_grad_pub("op", &[2, 3], &[2, 3]).is_ok());
+/// let e = xent::ops::check_grad_pub("op", &[3], &[]).unwrap_err();
+/// assert!(e.to_string().contains("upstream gradient has shape [3]"));
+/// ```
 pub fn check_grad_pub(op: &str, g: &[usize], out: &[usize]) -> Result<()> {
     check_grad(op, g, out)
 }
