@@ -1,5 +1,5 @@
 //! One pass, loss and gradient: the class-index cross-entropy a training step calls,
-//! on xent's fused kernel ([`kernels::ce_sparse_fwd_bwd`]), with every label, shape and
+//! on xent's fused kernel ([`kernels::checked::ce_sparse_fwd_bwd`]), with every label, shape and
 //! length checked first.
 
 use ndarray::{ArrayD, ArrayViewD, ArrayViewMutD};
