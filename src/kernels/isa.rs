@@ -123,12 +123,12 @@ pub fn current_isa() -> Isa {
 ///
 /// # Example
 /// ```
-/// use xent::kernels::{softmax, with_isa, Geom, Isa, Par};
+/// use xent::kernels::{checked::softmax, with_isa, Geom, Isa, Par};
 /// let x = [1.0f32, 2.0, 3.0];
 /// let mut out = Vec::new();
 /// for isa in Isa::available() {
 ///     let mut y = [0.0f32; 3];
-///     with_isa(isa, || softmax(&x, Geom::rows(1, 3), &mut y, Par::Seq));
+///     with_isa(isa, || softmax(&x, Geom::rows(1, 3), &mut y, Par::Seq)).unwrap();
 ///     out.push(y);
 /// }
 /// // every ISA agrees with the scalar path to a few ulps
