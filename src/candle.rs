@@ -32,8 +32,10 @@
 //! # Backward: recomputed, not kept
 //! The forward pass keeps nothing but what candle's graph already holds (the input
 //! and target tensors). The backward recomputes what it needs from the input: for
-//! [`cross_entropy`] one log-sum-exp pass plus the gradient write (two reads of the
-//! logits and one write), for [`softmax`]/[`log_softmax`] the forward output.
+//! [`cross_entropy`] with index targets and a `Mean`/`Sum` reduction, xent's fused
+//! loss-and-gradient kernel (one read of the logits, one write of the gradient); for
+//! the other losses their `_grad` function (one or two reads); for
+//! [`softmax`]/[`log_softmax`] the forward output again.
 //! Memory: no extra tensor lives between `forward` and `backward`; during the
 //! backward one gradient the size of the input (plus one row of `f32` per position
 //! for the log-sum-exps, and an `f32` copy of a `float16`/`bfloat16` input). Keeping
@@ -134,7 +136,7 @@ fn view<'a, T>(data: &'a [T], l: &Layout) -> CResult<ArrayViewD<'a, T>> {
 
 /// The element type a candle float tensor is computed in: `f32` (for f32, f16, bf16)
 /// or `f64`.
-trait Compute: Float {
+trait Compute: Float + crate::ops::FusedLogit<Acc = Self> {
     /// `s` as this type (widening a 16-bit float), or `None` for another dtype.
     fn read<'a>(s: &'a CpuStorage, l: &Layout) -> Option<CResult<CowArray<'a, Self, IxDyn>>>;
     /// Round `a` once to the storage of dtype `dt`.
@@ -292,9 +294,16 @@ impl Kind {
                         probs = floats::<T>(op, "target", ts, tl, main)?;
                         torch::Target::Probs(probs.view())
                     };
-                    match g {
-                        None => torch::cross_entropy(x, tgt, &args),
-                        Some(g) => torch::cross_entropy_grad(x, tgt, &args, g),
+                    match (g, tgt) {
+                        (None, tgt) => torch::cross_entropy(x, tgt, &args),
+                        // a reduced loss with index targets: the fused kernel, one read of
+                        // the logits for the log-sum-exp and the gradient
+                        (Some(g), torch::Target::Indices(y)) if a.reduction != Reduction::None => {
+                            let up = g.iter().next().copied().unwrap_or_else(T::zero);
+                            let mut grad = ArrayD::from_elem(x.raw_dim(), T::zero());
+                            torch::cross_entropy_with_grad(x, &y, &args, up, &mut grad).map(|_| grad)
+                        }
+                        (Some(g), tgt) => torch::cross_entropy_grad(x, tgt, &args, g),
                     }
                     .map_err(wrap)
                 })

@@ -149,3 +149,34 @@ fn bad_labels_shapes_and_options_are_errors_not_panics() {
     // nothing was written on error
     assert_eq!(g, Array2::<f32>::zeros((2, 3)));
 }
+
+/// f16 and bf16 logits: the loss equals the f32 computation on the rounded logits (to
+/// f32 rounding), and the gradient is that f32 gradient rounded once (within one ulp
+/// of the 16-bit type, the two f32 computations differing by f32 rounding).
+#[test]
+fn half_precision_logits_compute_in_f32_and_round_once() {
+    fn check<H: xent::ops::FusedLogit<Acc = f32> + Into<f32> + Copy + std::fmt::Debug>(from: fn(f32) -> H, ulp: f32) {
+        let mut r = SplitMix64::new(3);
+        let shape = [6usize, 37];
+        let xh: ArrayD<H> = Array::from_shape_fn(IxDyn(&shape), |_| from((2.0 * r.normal()) as f32));
+        let xf: ArrayD<f32> = xh.mapv(|v| v.into());
+        let y: Vec<u16> = (0..6).map(|_| r.index(37) as u16).collect();
+        let args = CrossEntropyArgs::<f32> { label_smoothing: 0.1, ..Default::default() };
+        let mut gf = ArrayD::<f32>::zeros(IxDyn(&shape));
+        let lf = torch::cross_entropy_with_grad(&xf, &y, &args, 1.0, &mut gf).unwrap();
+        let mut gh = ArrayD::from_elem(IxDyn(&shape), from(0.0));
+        let lh = torch::cross_entropy_with_grad(&xh, &y, &args, 1.0, &mut gh).unwrap();
+        assert!((lh - lf).abs() <= 1e-5 * lf.abs(), "{lh} vs {lf}");
+        for (a, b) in gh.iter().zip(gf.iter()) {
+            let a: f32 = (*a).into();
+            assert!((a - b).abs() <= ulp * b.abs().max(1e-3), "{a} vs {b}");
+        }
+        // in place gives the same bits
+        let mut xi = xh.clone();
+        let li = torch::cross_entropy_with_grad_in_place(&mut xi, &y, &args, 1.0).unwrap();
+        assert_eq!(li.to_bits(), lh.to_bits());
+        assert_eq!(format!("{xi:?}"), format!("{gh:?}"));
+    }
+    check(half::f16::from_f32, 2f32.powi(-10));
+    check(half::bf16::from_f32, 2f32.powi(-7));
+}

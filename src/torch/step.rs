@@ -7,7 +7,7 @@ use super::{check_index_target, class_dim, smoothing, weight_slice, CrossEntropy
 use crate::error::{Error, Result};
 use crate::float::Float;
 use crate::label::Label;
-use crate::ops::{self, Reduction, SparseOptions};
+use crate::ops::{FusedLogit, Reduction, SparseOptions};
 
 fn index_options<'w, T: Float>(args: &CrossEntropyArgs<'_, T>, weight: Option<&'w [T]>, ls: f64) -> SparseOptions<'w, T> {
     SparseOptions { label_smoothing: T::of(ls), weight, ignore_index: Some(args.ignore_index), reduction: args.reduction }
@@ -20,6 +20,10 @@ fn index_options<'w, T: Float>(args: &CrossEntropyArgs<'_, T>, weight: Option<&'
 /// dimensionality (`Array2`, `ArrayView3`, `ArrayD`, …). The loss and gradient are the
 /// ones of [`super::cross_entropy`] and [`super::cross_entropy_grad`], computed by the
 /// fused kernel that reads each row once.
+///
+/// Element types ([`FusedLogit`]): `f32` and `f64` are computed in themselves; `f16`
+/// and `bf16` logits in `f32` (`args`, `upstream` and the returned loss are `f32`),
+/// the gradient rounded once to the logits' type, as PyTorch's CPU kernels do.
 ///
 /// `args.reduction` must be `Mean` or `Sum`; `upstream` is the gradient of the reduced
 /// loss (1 for a plain training step).
@@ -43,12 +47,12 @@ fn index_options<'w, T: Float>(args: &CrossEntropyArgs<'_, T>, weight: Option<&'
 pub fn cross_entropy_with_grad<'a, 'b, T, D, L, E, S>(
     input: impl AsArray<'a, T, D>,
     target: impl AsArray<'b, L, E>,
-    args: &CrossEntropyArgs<'_, T>,
-    upstream: T,
+    args: &CrossEntropyArgs<'_, T::Acc>,
+    upstream: T::Acc,
     grad: &mut ArrayBase<S, D>,
-) -> Result<T>
+) -> Result<T::Acc>
 where
-    T: Float,
+    T: FusedLogit,
     L: Label,
     D: Dimension,
     E: Dimension,
@@ -63,8 +67,7 @@ where
     let w = weight_slice(op, &args.weight, x.shape()[cd])?;
     let o = index_options(args, w.as_deref(), ls);
     let mut g = grad.view_mut().into_dyn();
-    ops::cross_entropy_sparse_fused(&x, cd, &y.view(), &o, upstream, &mut g, crate::default_par())
-        .map_err(|e| crate::tf::rename(e, op, "target"))
+    T::fused(&x, cd, &y.view(), &o, upstream, &mut g, crate::default_par()).map_err(|e| crate::tf::rename(e, op, "target"))
 }
 
 /// [`cross_entropy_with_grad`] that overwrites `input` with the gradient: the logits
@@ -87,11 +90,11 @@ where
 pub fn cross_entropy_with_grad_in_place<'b, T, D, L, E, S>(
     input: &mut ArrayBase<S, D>,
     target: impl AsArray<'b, L, E>,
-    args: &CrossEntropyArgs<'_, T>,
-    upstream: T,
-) -> Result<T>
+    args: &CrossEntropyArgs<'_, T::Acc>,
+    upstream: T::Acc,
+) -> Result<T::Acc>
 where
-    T: Float,
+    T: FusedLogit,
     L: Label,
     D: Dimension,
     E: Dimension,
@@ -105,8 +108,7 @@ where
     let ls = smoothing(op, args.label_smoothing)?;
     let w = weight_slice(op, &args.weight, x.shape()[cd])?;
     let o = index_options(args, w.as_deref(), ls);
-    ops::cross_entropy_sparse_fused_in_place(&mut x, cd, &y.view(), &o, upstream, crate::default_par())
-        .map_err(|e| crate::tf::rename(e, op, "target"))
+    T::fused_in_place(&mut x, cd, &y.view(), &o, upstream, crate::default_par()).map_err(|e| crate::tf::rename(e, op, "target"))
 }
 
 /// Fail unless `grad` has the input's shape.
