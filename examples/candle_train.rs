@@ -217,7 +217,7 @@ fn cases(rng: &mut SplitMix64) -> R<Vec<Case>> {
         reference: Box::new(|x| candle_nn::ops::log_softmax(&x.t()?, 0)),
     });
     v.push(Case {
-        name: "log_softmax dim 1 (rank 3)",
+        name: "log_softmax dim D::Minus2 (rank 3)",
         x: randn(rng, &[2, 6, 3], 2.0)?,
         xent: Box::new(|x, _| xc::log_softmax(x, 1)),
         reference: Box::new(|x| candle_nn::ops::log_softmax(x, 1)),
@@ -481,6 +481,16 @@ fn error_checks() -> R<usize> {
             xc::cross_entropy(&x, &Tensor::new(&[0u32, 1], &DEV)?, &CrossEntropyArgs { weight: Some(w), ..Default::default() })
         }),
     ];
+    // candle-nn's BCE with logits is log(sigmoid(x)): inf where xent's is finite
+    let x = Tensor::new(&[-200.0f32], &DEV)?;
+    let t = Tensor::new(&[1.0f32], &DEV)?;
+    let peer = candle_nn::loss::binary_cross_entropy_with_logit(&x, &t)?.to_scalar::<f32>()?;
+    let ours = xc::binary_cross_entropy_with_logits(&x, &t, None, None, Reduction::Mean)?.to_scalar::<f32>()?;
+    println!("errors: BCE with logits at x = -200, t = 1: candle-nn {peer}, xent {ours}");
+    if ours != 200.0 {
+        eprintln!("FAIL errors: xent's BCE with logits at x = -200 is {ours}, want 200");
+        failures += 1;
+    }
     for (what, r) in bad {
         match r {
             Ok(_) => {

@@ -452,6 +452,49 @@ fn check(k: &Kind, tensors: &[(&str, Option<&Tensor>)]) -> CResult<()> {
     Ok(())
 }
 
+/// A dimension argument of [`softmax`] and [`log_softmax`]: PyTorch's integer `dim`
+/// (`i64`, `i32`, `usize`; negative counts from the end) or candle's
+/// [`candle_core::D`] (`D::Minus1`, …).
+///
+/// ```
+/// use candle_core::D;
+/// use xent::candle::AsDim;
+/// assert_eq!(D::Minus1.to_dim(), -1);
+/// assert_eq!(2usize.to_dim(), 2);
+/// ```
+pub trait AsDim: Copy {
+    /// The dimension as PyTorch writes it.
+    fn to_dim(self) -> i64;
+}
+
+impl AsDim for i64 {
+    fn to_dim(self) -> i64 {
+        self
+    }
+}
+
+impl AsDim for i32 {
+    fn to_dim(self) -> i64 {
+        i64::from(self)
+    }
+}
+
+impl AsDim for usize {
+    fn to_dim(self) -> i64 {
+        i64::try_from(self).unwrap_or(i64::MAX)
+    }
+}
+
+impl AsDim for candle_core::D {
+    fn to_dim(self) -> i64 {
+        match self {
+            candle_core::D::Minus1 => -1,
+            candle_core::D::Minus2 => -2,
+            candle_core::D::Minus(n) => i64::try_from(n).map_or(i64::MIN, |n| -n),
+        }
+    }
+}
+
 fn unary(input: &Tensor, k: Kind) -> CResult<Tensor> {
     check(&k, &[("input", Some(input))])?;
     input.apply_op1(Fwd(k))
@@ -465,7 +508,8 @@ fn binary(input: &Tensor, target: &Tensor, k: Kind, extra: &[(&str, Option<&Tens
 }
 
 /// `torch.softmax(input, dim)` on a candle tensor: `exp(x − max) / Σ exp(x − max)`
-/// along `dim` (negative counts from the end; a 0-d tensor is a length-1 vector),
+/// along `dim` (an integer, negative counting from the end, or candle's `D::Minus1`;
+/// a 0-d tensor is a length-1 vector),
 /// with PyTorch's backward `y·(g − Σ g·y)`. See [`crate::torch::softmax`].
 ///
 /// # Errors
@@ -482,8 +526,8 @@ fn binary(input: &Tensor, target: &Tensor, k: Kind, extra: &[(&str, Option<&Tens
 /// # Ok(())
 /// # }
 /// ```
-pub fn softmax(input: &Tensor, dim: i64) -> CResult<Tensor> {
-    unary(input, Kind::Softmax { dim, log: false })
+pub fn softmax(input: &Tensor, dim: impl AsDim) -> CResult<Tensor> {
+    unary(input, Kind::Softmax { dim: dim.to_dim(), log: false })
 }
 
 /// `torch.log_softmax(input, dim)` on a candle tensor: `(x − max) − ln Σ exp(x − max)`
@@ -497,13 +541,13 @@ pub fn softmax(input: &Tensor, dim: i64) -> CResult<Tensor> {
 /// use candle_core::{Device, Tensor};
 /// # fn main() -> candle_core::Result<()> {
 /// let x = Tensor::new(&[0.0f32, 0.0], &Device::Cpu)?;
-/// let y = xent::candle::log_softmax(&x, 0)?.to_vec1::<f32>()?;
+/// let y = xent::candle::log_softmax(&x, candle_core::D::Minus1)?.to_vec1::<f32>()?;
 /// assert!((y[0] + 2f32.ln()).abs() < 1e-7);
 /// # Ok(())
 /// # }
 /// ```
-pub fn log_softmax(input: &Tensor, dim: i64) -> CResult<Tensor> {
-    unary(input, Kind::Softmax { dim, log: true })
+pub fn log_softmax(input: &Tensor, dim: impl AsDim) -> CResult<Tensor> {
+    unary(input, Kind::Softmax { dim: dim.to_dim(), log: true })
 }
 
 /// Arguments of [`cross_entropy`] and [`nll_loss`], PyTorch's names and defaults
