@@ -6,7 +6,7 @@
 //!    classifier learns.
 //! 2. For every function of `xent::candle` (softmax, log_softmax, cross_entropy with
 //!    index and probability targets, weights, ignore_index, label smoothing, every
-//!    reduction, rank 3, a transposed input; nll_loss; binary_cross_entropy;
+//!    reduction, rank 3, transposed, narrowed and broadcast inputs; nll_loss; binary_cross_entropy;
 //!    binary_cross_entropy_with_logits with weight and pos_weight; kl_div) and every
 //!    float dtype (f64, f32, f16, bf16): the values and the gradient of a random
 //!    projection of the output against the same function written with candle's own
@@ -296,6 +296,35 @@ fn cases(rng: &mut SplitMix64) -> R<Vec<Case>> {
             x: randn(rng, &[4, 6], 2.0)?,
             xent: Box::new(move |x, _| xc::cross_entropy(&x.t()?, &yt, &CrossEntropyArgs::default())),
             reference: Box::new(move |x| ref_ce_idx(&ls(&x.t()?)?, &y2, None, -100, 0.0, Reduction::Mean, &[6])),
+        });
+    }
+    {
+        // a narrowed view (start offset, row stride 6) and a broadcast one (stride 0)
+        let y = labels(rng, 5, 4);
+        let yt = Tensor::from_vec(y.iter().map(|&v| v as u32).collect::<Vec<_>>(), 5, &DEV)?;
+        let y2 = y.clone();
+        v.push(Case {
+            name: "cross_entropy narrowed input (offset, strided rows)",
+            x: randn(rng, &[5, 6], 2.0)?,
+            xent: Box::new(move |x, _| xc::cross_entropy(&x.narrow(1, 1, 4)?, &yt, &CrossEntropyArgs::default())),
+            reference: Box::new(move |x| ref_ce_idx(&ls(&x.narrow(1, 1, 4)?)?, &y2, None, -100, 0.0, Reduction::Mean, &[5])),
+        });
+        let y = labels(rng, 3, 5);
+        let yt = Tensor::from_vec(y.iter().map(|&v| v as u32).collect::<Vec<_>>(), 3, &DEV)?;
+        let y2 = y.clone();
+        v.push(Case {
+            name: "cross_entropy broadcast input (stride 0), sum",
+            x: randn(rng, &[1, 5], 2.0)?,
+            xent: Box::new(move |x, _| {
+                xc::cross_entropy(&x.broadcast_as((3, 5))?, &yt, &CrossEntropyArgs { reduction: Reduction::Sum, ..Default::default() })
+            }),
+            reference: Box::new(move |x| ref_ce_idx(&ls(&x.broadcast_as((3, 5))?)?, &y2, None, -100, 0.0, Reduction::Sum, &[3])),
+        });
+        v.push(Case {
+            name: "softmax broadcast input (stride 0)",
+            x: randn(rng, &[4, 1], 2.0)?,
+            xent: Box::new(|x, _| xc::softmax(&x.broadcast_as((4, 3))?, 0)),
+            reference: Box::new(|x| candle_nn::ops::softmax(&x.broadcast_as((4, 3))?, 0)),
         });
     }
     // cross_entropy, probability targets
