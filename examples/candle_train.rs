@@ -21,7 +21,7 @@
 use std::process::ExitCode;
 
 use candle_core::{DType, Device, Tensor, Var};
-use xent::candle::{self as xc, CrossEntropyArgs, KlDivReduction, Reduction};
+use xent::candle::{self as xc, CrossEntropyArgs, KlDivArgs, KlReduction, Reduction};
 use xent::rng::SplitMix64;
 
 type R<T> = candle_core::Result<T>;
@@ -422,7 +422,9 @@ fn cases(rng: &mut SplitMix64) -> R<Vec<Case>> {
         v.push(Case {
             name: "kl_div batchmean",
             x: randn(rng, &[3, 4], 1.0)?,
-            xent: Box::new(move |x, dt| xc::kl_div(x, &t.to_dtype(dt)?, KlDivReduction::BatchMean, false)),
+            xent: Box::new(move |x, dt| {
+                xc::kl_div(x, &t.to_dtype(dt)?, &KlDivArgs { reduction: KlReduction::BatchMean, log_target: false })
+            }),
             reference: Box::new(move |x| ((t2.log()? - x)? * &t2)?.sum_all()? / 3.0),
         });
         let lt = randn(rng, &[2, 5], 1.0)?;
@@ -430,7 +432,7 @@ fn cases(rng: &mut SplitMix64) -> R<Vec<Case>> {
         v.push(Case {
             name: "kl_div log_target, mean",
             x: randn(rng, &[2, 5], 1.0)?,
-            xent: Box::new(move |x, dt| xc::kl_div(x, &lt.to_dtype(dt)?, KlDivReduction::Mean, true)),
+            xent: Box::new(move |x, dt| xc::kl_div(x, &lt.to_dtype(dt)?, &KlDivArgs { reduction: KlReduction::Mean, log_target: true })),
             reference: Box::new(move |x| ((&lt2 - x)? * lt2.exp()?)?.mean_all()),
         });
     }

@@ -76,7 +76,8 @@ use ndarray::{ArrayD, ArrayViewD, CowArray, IxDyn, ShapeBuilder};
 use crate::float::Float;
 use crate::torch;
 
-pub use crate::ops::Reduction;
+pub use crate::ops::{KlReduction, Reduction};
+pub use crate::torch::KlDivArgs;
 
 type CResult<T> = candle_core::Result<T>;
 
@@ -233,7 +234,7 @@ enum Kind {
     Nll(CrossEntropyArgs),
     Bce { weight: Option<Tensor>, reduction: Reduction },
     BceLogits { weight: Option<Tensor>, pos_weight: Option<Tensor>, reduction: Reduction },
-    KlDiv { reduction: KlDivReduction, log_target: bool },
+    KlDiv(torch::KlDivArgs),
 }
 
 impl Kind {
@@ -245,7 +246,7 @@ impl Kind {
             Kind::Nll(_) => "torch.nn.functional.nll_loss",
             Kind::Bce { .. } => "torch.nn.functional.binary_cross_entropy",
             Kind::BceLogits { .. } => "torch.nn.functional.binary_cross_entropy_with_logits",
-            Kind::KlDiv { .. } => "torch.nn.functional.kl_div",
+            Kind::KlDiv(_) => "torch.nn.functional.kl_div",
         }
     }
 
@@ -332,13 +333,12 @@ impl Kind {
                     })
                 })
             }
-            Kind::KlDiv { reduction, log_target } => {
+            Kind::KlDiv(args) => {
                 let (ts, tl) = target()?;
                 let y = floats::<T>(op, "target", ts, tl, main)?;
-                let r = reduction.core();
                 match g {
-                    None => crate::ops::kl_div_torch(x, &y.view(), r, *log_target),
-                    Some(g) => crate::ops::kl_div_torch_vjp(x, &y.view(), r, *log_target, g),
+                    None => torch::kl_div(x, &y.view(), args),
+                    Some(g) => torch::kl_div_grad(x, &y.view(), args, g),
                 }
                 .map_err(wrap)
             }
@@ -698,50 +698,28 @@ pub fn binary_cross_entropy_with_logits(
     binary(input, target, k, &[("weight", weight), ("pos_weight", pos_weight)])
 }
 
-/// The reduction of [`kl_div`]: PyTorch's `reduction=` strings, `batchmean` included.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub enum KlDivReduction {
-    /// `'none'`: the pointwise loss.
-    None,
-    /// `'sum'`.
-    Sum,
-    /// `'mean'` (PyTorch's default): the sum over the number of elements.
-    #[default]
-    Mean,
-    /// `'batchmean'`: the sum over the size of dim 0 (the mathematically right KL).
-    BatchMean,
-}
-
-impl KlDivReduction {
-    fn core(self) -> crate::ops::KlDivReduction {
-        match self {
-            KlDivReduction::None => crate::ops::KlDivReduction::None,
-            KlDivReduction::Sum => crate::ops::KlDivReduction::Sum,
-            KlDivReduction::Mean => crate::ops::KlDivReduction::Mean,
-            KlDivReduction::BatchMean => crate::ops::KlDivReduction::BatchMean,
-        }
-    }
-}
-
 /// `torch.nn.functional.kl_div(input, target, reduction, log_target)` on candle
 /// tensors, `input` log-probabilities: pointwise `xlogy(t, t) − t·input` (0 where
-/// `t = 0`), or `exp(t)·(t − input)` with `log_target`, then reduced; the backward
-/// is `−g·t` (`−g·exp(t)`), scaled for the reduction. See [`crate::ops::kl_div_torch`].
+/// `t = 0`), or `exp(t)·(t − input)` with `log_target`, `input` and `target`
+/// broadcast, then reduced (`Mean` by default, `BatchMean` for the per-sample KL); the
+/// backward is `−g·t` (`−g·exp(t)`), scaled for the reduction. See
+/// [`crate::torch::kl_div`].
 ///
 /// # Errors
-/// A tensor off the CPU, a non-float or mismatched dtype, shapes that differ.
+/// A tensor off the CPU, a non-float or mismatched dtype, shapes that do not broadcast.
 ///
 /// ```
 /// use candle_core::{Device, Tensor};
-/// use xent::candle::{kl_div, KlDivReduction};
+/// use xent::candle::{kl_div, KlDivArgs, KlReduction};
 /// # fn main() -> candle_core::Result<()> {
 /// let logq = Tensor::new(&[[0.5f64.ln(), 0.5f64.ln()]], &Device::Cpu)?;
 /// let p = Tensor::new(&[[1.0f64, 0.0]], &Device::Cpu)?;
-/// let l = kl_div(&logq, &p, KlDivReduction::BatchMean, false)?.to_scalar::<f64>()?;
+/// let args = KlDivArgs { reduction: KlReduction::BatchMean, ..Default::default() };
+/// let l = kl_div(&logq, &p, &args)?.to_scalar::<f64>()?;
 /// assert!((l - 2f64.ln()).abs() < 1e-15);
 /// # Ok(())
 /// # }
 /// ```
-pub fn kl_div(input: &Tensor, target: &Tensor, reduction: KlDivReduction, log_target: bool) -> CResult<Tensor> {
-    binary(input, target, Kind::KlDiv { reduction, log_target }, &[])
+pub fn kl_div(input: &Tensor, target: &Tensor, args: &KlDivArgs) -> CResult<Tensor> {
+    binary(input, target, Kind::KlDiv(*args), &[])
 }

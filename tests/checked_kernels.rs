@@ -53,12 +53,12 @@ fn wrong_lengths_labels_and_weights_are_errors() {
     let mut xm = x();
     shape(checked::ce_sparse_fwd_bwd_in_place(&mut xm[..4], G, &[0, 1], &p, Scale::Uniform(1.0), &mut l2, &mut e2, Par::Seq));
     shape(checked::ce_dense_fwd(&x(), &short, G, None, &mut l2, &mut e2, Par::Seq));
-    shape(checked::ce_dense_bwd(&x(), &x(), G, Some(&[1.0, 1.0]), DenseGrad::Exact, &e2, Scale::Uniform(1.0), &mut g6, Par::Seq));
+    shape(checked::ce_dense_bwd(&x(), &x(), G, Some(&[1.0, 1.0]), DenseGrad::Exact, Scale::Uniform(1.0), &mut g6, Par::Seq));
     let huge = Geom { outer: usize::MAX, classes: 3, inner: 2 };
     shape(checked::softmax(&x(), huge, &mut g6, Par::Seq));
     // a weight with TF's kernel gradient
     assert!(matches!(
-        checked::ce_dense_bwd(&x(), &x(), G, Some(&[1.0; 3]), DenseGrad::Kernel, &e2, Scale::Uniform(1.0), &mut g6, Par::Seq),
+        checked::ce_dense_bwd(&x(), &x(), G, Some(&[1.0; 3]), DenseGrad::Kernel, Scale::Uniform(1.0), &mut g6, Par::Seq),
         Err(Error::Param { .. })
     ));
     // labels out of range, negative, or -100 without an ignore index

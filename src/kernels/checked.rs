@@ -260,7 +260,7 @@ pub fn ce_dense_fwd<T: Float>(x: &[T], t: &[T], g: Geom, weight: Option<&[T]>, l
     Ok(())
 }
 
-/// Probability-target cross-entropy backward, `grad = scale·(softmax·a − w ∘ t)` (`a = 1` for [`DenseGrad::Kernel`], `Σ w t` for [`DenseGrad::Exact`]); checked.
+/// Probability-target cross-entropy backward (the row's log-sum-exp recomputed in the pass), `grad = scale·(softmax·a − w ∘ t)` (`a = 1` for [`DenseGrad::Kernel`], `Σ w t` for [`DenseGrad::Exact`]); checked.
 ///
 /// # Errors
 /// As [`ce_dense_fwd`], plus [`Error::Param`] for a weight with [`DenseGrad::Kernel`].
@@ -271,7 +271,6 @@ pub fn ce_dense_bwd<T: Float>(
     g: Geom,
     weight: Option<&[T]>,
     mode: DenseGrad,
-    lse: &[T],
     scale: Scale<'_, T>,
     grad: &mut [T],
     par: Par,
@@ -281,13 +280,12 @@ pub fn ce_dense_bwd<T: Float>(
     for (name, l) in [("x", x.len()), ("t", t.len()), ("grad", grad.len())] {
         len(op, name, l, n)?;
     }
-    len(op, "lse", lse.len(), positions)?;
     weight_len(op, weight, g.classes)?;
     scale_len(op, &scale, positions)?;
     if mode == DenseGrad::Kernel && weight.is_some() {
         return Err(Error::param(op, "weight", "TensorFlow's fused kernel gradient (DenseGrad::Kernel) takes no class weights"));
     }
-    super::ce_dense_bwd(x, t, g, weight, mode, lse, scale, grad, par);
+    super::ce_dense_bwd(x, t, g, weight, mode, scale, grad, par);
     Ok(())
 }
 

@@ -13,12 +13,14 @@ mod activations;
 mod binary;
 mod categorical;
 mod fused;
+mod kl;
 mod probs;
 
 pub use activations::*;
 pub use binary::*;
 pub use categorical::*;
 pub use fused::*;
+pub use kl::*;
 pub use probs::*;
 
 use crate::error::{Error, Result};

@@ -11,10 +11,11 @@ use crate::layout::{reduced_shape, try_filled};
 
 /// TensorFlow runs its CPU kernels with denormals flushed to zero (FTZ/DAZ), so a
 /// subnormal probability counts as 0 in Keras' renormalisation: a row of subnormals
-/// sums to 0 and gives NaN there, as in TF.
+/// sums to 0 and gives NaN there, as in TF. Half-precision arithmetic is not flushed
+/// (TF computes `half` through float32, where a half subnormal is a normal number).
 #[inline]
 fn daz<T: Float>(v: T) -> T {
-    if v.is_subnormal() {
+    if T::DTYPE != crate::DType::F16 && v.is_subnormal() {
         T::zero()
     } else {
         v
@@ -384,102 +385,4 @@ pub fn kl_divergence_vjp<T: Float>(
         let tc = clip(t, lo, T::one());
         through_clip(p, lo, T::one(), -gg * tc / clip(p, lo, T::one()))
     }))
-}
-
-/// The reduction of [`kl_div_torch`]: PyTorch's `reduction=` values, `batchmean` included.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub enum KlDivReduction {
-    /// `'none'`: the pointwise loss.
-    None,
-    /// `'sum'`.
-    Sum,
-    /// `'mean'` (PyTorch's default): the sum over the number of elements (NaN when empty).
-    #[default]
-    Mean,
-    /// `'batchmean'`: the sum over the size of dim 0 (the sum for a 0-d input).
-    BatchMean,
-}
-
-impl KlDivReduction {
-    fn divisor(self, shape: &[usize]) -> Option<f64> {
-        match self {
-            KlDivReduction::None => None,
-            KlDivReduction::Sum => Some(1.0),
-            KlDivReduction::Mean => Some(shape.iter().product::<usize>() as f64),
-            KlDivReduction::BatchMean => Some(shape.first().map_or(1.0, |&n| n as f64)),
-        }
-    }
-}
-
-/// PyTorch's KL divergence with `input` log-probabilities: pointwise
-/// `ℓ = xlogy(t, t) − t·input` (`xlogy(0, 0) = 0`), or `exp(t)·(t − input)` with
-/// `log_target`, then reduced (the sum in `f64`).
-///
-/// Mirrors `torch.nn.functional.kl_div(input, target, reduction, log_target)`.
-/// `t = 0` against `input = −inf` gives NaN (`0·∞`), as in PyTorch.
-///
-/// # Errors
-/// [`crate::Error::Shape`] if the shapes differ.
-///
-/// ```
-/// use ndarray::array;
-/// use xent::ops::{kl_div_torch, KlDivReduction};
-/// let logq = array![[0.5f64.ln(), 0.5f64.ln()]].into_dyn();
-/// let p = array![[1.0f64, 0.0]].into_dyn();
-/// let l = kl_div_torch(&logq.view(), &p.view(), KlDivReduction::Sum, false).unwrap();
-/// assert!((l[[]] - 2f64.ln()).abs() < 1e-15);
-/// ```
-pub fn kl_div_torch<T: Float>(
-    input: &ArrayViewD<'_, T>,
-    target: &ArrayViewD<'_, T>,
-    reduction: KlDivReduction,
-    log_target: bool,
-) -> Result<ArrayD<T>> {
-    same_shape("kl_div", "target", target.shape(), "input", input.shape())?;
-    let l = Zip::from(input).and(target).map_collect(|&x, &t| {
-        if log_target {
-            t.exp() * (t - x)
-        } else {
-            let xlogy = if t == T::zero() { T::zero() } else { t * t.ln() };
-            xlogy - t * x
-        }
-    });
-    Ok(match reduction.divisor(input.shape()) {
-        None => l,
-        Some(d) => ndarray::arr0(T::of(l.iter().map(|v| v.f64()).sum::<f64>() / d)).into_dyn(),
-    })
-}
-
-/// Gradient of [`kl_div_torch`] w.r.t. `input`: `−s·t` (`−s·exp(t)` with `log_target`),
-/// `s` the upstream gradient scaled for the reduction.
-///
-/// # Errors
-/// As the forward, plus [`crate::Error::Shape`] for a wrong `g`.
-///
-/// ```
-/// use ndarray::array;
-/// use xent::ops::{kl_div_torch_vjp, KlDivReduction};
-/// let x = array![[-1.0f64, -2.0]].into_dyn();
-/// let t = array![[0.25f64, 0.75]].into_dyn();
-/// let dx = kl_div_torch_vjp(&x.view(), &t.view(), KlDivReduction::Mean, false, &ndarray::arr0(1.0).into_dyn().view()).unwrap();
-/// assert_eq!(dx, array![[-0.125, -0.375]].into_dyn());
-/// ```
-pub fn kl_div_torch_vjp<T: Float>(
-    input: &ArrayViewD<'_, T>,
-    target: &ArrayViewD<'_, T>,
-    reduction: KlDivReduction,
-    log_target: bool,
-    g: &ArrayViewD<'_, T>,
-) -> Result<ArrayD<T>> {
-    same_shape("kl_div", "target", target.shape(), "input", input.shape())?;
-    let d = reduction.divisor(input.shape());
-    check_grad("kl_div", g.shape(), if d.is_some() { &[] } else { input.shape() })?;
-    let t = target.mapv(|t| if log_target { t.exp() } else { t });
-    Ok(match d {
-        None => Zip::from(&t).and(g).map_collect(|&t, &g| -(g * t)),
-        Some(d) => {
-            let s = T::of(g.iter().next().map_or(0.0, |v| v.f64()) / d);
-            t.mapv(|t| -(s * t))
-        }
-    })
 }
