@@ -19,8 +19,13 @@
 //!
 //! # Dtypes, devices, layouts
 //! * `float32` and `float64` are computed in their own type. `float16` and `bfloat16`
-//!   are widened to `float32`, computed there and rounded once to the input's dtype
-//!   (PyTorch's CPU kernels also accumulate half types in `float32`).
+//!   are widened to `float32`, computed there and rounded once to the input's dtype.
+//!   Deviation: PyTorch 2.15's CPU kernels also accumulate in `float32` but round
+//!   intermediate tensors (the log-softmax before the NLL, for example) to the half
+//!   type, so its results differ from xent's by a few units of the half type's epsilon:
+//!   for `cross_entropy` with label smoothing on 16×37 random logits (50 draws),
+//!   PyTorch's loss was within 1.6 ε (f16) / 1.3 ε (bf16) of the `float32` value
+//!   rounded once, its gradient entries within 20 ε / 7 ε (relative, floor 1e-3).
 //! * Class-index targets may be `u8`, `u32`, `i16`, `i32` or `i64`; a float target of
 //!   [`cross_entropy`] means class probabilities, as in PyTorch.
 //! * Weights (`weight`, `pos_weight`) have the input's dtype (a `float16`/`bfloat16`
