@@ -79,6 +79,15 @@ fn sparse<T>(op: &str, g: Geom, labels: &[i64], p: &SparseCe<'_, T>) -> Result<u
 ///
 /// # Errors
 /// [`Error::Shape`] if `x` or `out` does not have `g.len()` elements.
+///
+/// ```
+/// use xent::kernels::{checked, Geom, Par};
+/// let g = Geom::rows(1, 2);
+/// let mut y = [0.0f64; 2];
+/// checked::softmax(&[0.0, 0.0], g, &mut y, Par::Seq).unwrap();
+/// assert_eq!(y, [0.5, 0.5]);
+/// assert!(checked::softmax(&[0.0, 0.0], g, &mut [0.0; 3], Par::Seq).is_err());
+/// ```
 pub fn softmax<T: Float>(x: &[T], g: Geom, out: &mut [T], par: Par) -> Result<()> {
     let op = "kernels::softmax";
     let (n, _) = counts(op, g)?;
@@ -92,6 +101,14 @@ pub fn softmax<T: Float>(x: &[T], g: Geom, out: &mut [T], par: Par) -> Result<()
 ///
 /// # Errors
 /// As [`softmax`].
+///
+/// ```
+/// use xent::kernels::{checked, Geom, Par};
+/// let g = Geom::rows(1, 2);
+/// let mut y = [0.0f64; 2];
+/// checked::log_softmax(&[0.0, 0.0], g, &mut y, Par::Seq).unwrap();
+/// assert_eq!(y, [-2f64.ln(), -2f64.ln()]);
+/// ```
 pub fn log_softmax<T: Float>(x: &[T], g: Geom, out: &mut [T], par: Par) -> Result<()> {
     let op = "kernels::log_softmax";
     let (n, _) = counts(op, g)?;
@@ -105,6 +122,14 @@ pub fn log_softmax<T: Float>(x: &[T], g: Geom, out: &mut [T], par: Par) -> Resul
 ///
 /// # Errors
 /// [`Error::Shape`] if `x` does not have `g.len()` elements or `out` `g.positions()`.
+///
+/// ```
+/// use xent::kernels::{checked, Geom, Par};
+/// let g = Geom::rows(1, 2);
+/// let mut l = [0.0f64; 1];
+/// checked::logsumexp(&[0.0, 0.0], g, &mut l, Par::Seq).unwrap();
+/// assert_eq!(l, [2f64.ln()]);
+/// ```
 pub fn logsumexp<T: Float>(x: &[T], g: Geom, out: &mut [T], par: Par) -> Result<()> {
     let op = "kernels::logsumexp";
     let (n, positions) = counts(op, g)?;
@@ -118,6 +143,14 @@ pub fn logsumexp<T: Float>(x: &[T], g: Geom, out: &mut [T], par: Par) -> Result<
 ///
 /// # Errors
 /// [`Error::Shape`] if `y`, `gy` or `out` does not have `g.len()` elements.
+///
+/// ```
+/// use xent::kernels::{checked, Geom, Par};
+/// let g = Geom::rows(1, 2);
+/// let mut dx = [0.0f64; 2];
+/// checked::softmax_bwd(&[0.5, 0.5], &[1.0, 0.0], g, &mut dx, Par::Seq).unwrap();
+/// assert_eq!(dx, [0.25, -0.25]);
+/// ```
 pub fn softmax_bwd<T: Float>(y: &[T], gy: &[T], g: Geom, out: &mut [T], par: Par) -> Result<()> {
     let op = "kernels::softmax_bwd";
     let (n, _) = counts(op, g)?;
@@ -132,6 +165,14 @@ pub fn softmax_bwd<T: Float>(y: &[T], gy: &[T], g: Geom, out: &mut [T], par: Par
 ///
 /// # Errors
 /// As [`softmax_bwd`].
+///
+/// ```
+/// use xent::kernels::{checked, Geom, Par};
+/// let g = Geom::rows(1, 2);
+/// let mut dx = [0.0f64; 2];
+/// checked::log_softmax_bwd(&[0.5f64.ln(), 0.5f64.ln()], &[1.0, 0.0], g, &mut dx, Par::Seq).unwrap();
+/// assert!((dx[0] - 0.5).abs() < 1e-15 && (dx[1] + 0.5).abs() < 1e-15);
+/// ```
 pub fn log_softmax_bwd<T: Float>(y: &[T], gy: &[T], g: Geom, out: &mut [T], par: Par) -> Result<()> {
     let op = "kernels::log_softmax_bwd";
     let (n, _) = counts(op, g)?;
@@ -148,6 +189,13 @@ pub fn log_softmax_bwd<T: Float>(y: &[T], gy: &[T], g: Geom, out: &mut [T], par:
 /// [`Error::Shape`] for a buffer of the wrong length or a weight not of length
 /// `classes`; [`Error::Label`] for a label outside `[0, classes)` that is not
 /// `p.ignore_index`.
+///
+/// ```
+/// use xent::kernels::{checked, Geom, Par, SparseCe};
+/// let (mut loss, mut lse) = ([0.0f64; 1], [0.0f64; 1]);
+/// checked::ce_sparse_fwd(&[0.0, 0.0], Geom::rows(1, 2), &[1], &SparseCe::default(), &mut loss, &mut lse, Par::Seq).unwrap();
+/// assert_eq!(loss, [2f64.ln()]);
+/// ```
 pub fn ce_sparse_fwd<T: Float>(
     x: &[T],
     g: Geom,
@@ -171,6 +219,14 @@ pub fn ce_sparse_fwd<T: Float>(
 /// # Errors
 /// As [`ce_sparse_fwd`].
 #[allow(clippy::too_many_arguments)] // every buffer of the fused loss is explicit
+///
+/// ```
+/// use xent::kernels::{checked, Geom, Par, Scale, SparseCe};
+/// let mut dx = [0.0f64; 2];
+/// let lse = [2f64.ln()];
+/// checked::ce_sparse_bwd(&[0.0, 0.0], Geom::rows(1, 2), &[1], &SparseCe::default(), &lse, Scale::Uniform(1.0), &mut dx, Par::Seq).unwrap();
+/// assert_eq!(dx, [0.5, -0.5]);
+/// ```
 pub fn ce_sparse_bwd<T: Float>(
     x: &[T],
     g: Geom,
@@ -196,6 +252,13 @@ pub fn ce_sparse_bwd<T: Float>(
 /// # Errors
 /// As [`ce_sparse_fwd`].
 #[allow(clippy::too_many_arguments)] // every buffer of the fused loss is explicit
+///
+/// ```
+/// use xent::kernels::{checked, Geom, Par, Scale, SparseCe};
+/// let (mut loss, mut lse, mut dx) = ([0.0f64; 1], [0.0; 1], [0.0; 2]);
+/// checked::ce_sparse_fwd_bwd(&[0.0, 0.0], Geom::rows(1, 2), &[0], &SparseCe::default(), Scale::Uniform(1.0), &mut loss, &mut lse, &mut dx, Par::Seq).unwrap();
+/// assert_eq!((loss, dx), ([2f64.ln()], [-0.5, 0.5]));
+/// ```
 pub fn ce_sparse_fwd_bwd<T: Float>(
     x: &[T],
     g: Geom,
@@ -223,6 +286,14 @@ pub fn ce_sparse_fwd_bwd<T: Float>(
 /// # Errors
 /// As [`ce_sparse_fwd`].
 #[allow(clippy::too_many_arguments)] // every buffer of the fused loss is explicit
+///
+/// ```
+/// use xent::kernels::{checked, Geom, Par, Scale, SparseCe};
+/// let mut x = [0.0f64, 0.0];
+/// let (mut loss, mut lse) = ([0.0; 1], [0.0; 1]);
+/// checked::ce_sparse_fwd_bwd_in_place(&mut x, Geom::rows(1, 2), &[0], &SparseCe::default(), Scale::Uniform(1.0), &mut loss, &mut lse, Par::Seq).unwrap();
+/// assert_eq!(x, [-0.5, 0.5]);
+/// ```
 pub fn ce_sparse_fwd_bwd_in_place<T: Float>(
     x: &mut [T],
     g: Geom,
@@ -248,6 +319,13 @@ pub fn ce_sparse_fwd_bwd_in_place<T: Float>(
 /// # Errors
 /// [`Error::Shape`] for a buffer of the wrong length or a weight not of length `classes`.
 #[allow(clippy::too_many_arguments)] // every buffer of the fused loss is explicit
+///
+/// ```
+/// use xent::kernels::{checked, Geom, Par};
+/// let (mut loss, mut lse) = ([0.0f64; 1], [0.0; 1]);
+/// checked::ce_dense_fwd(&[0.0, 0.0], &[0.5, 0.5], Geom::rows(1, 2), None, &mut loss, &mut lse, Par::Seq).unwrap();
+/// assert_eq!(loss, [2f64.ln()]);
+/// ```
 pub fn ce_dense_fwd<T: Float>(x: &[T], t: &[T], g: Geom, weight: Option<&[T]>, loss: &mut [T], lse: &mut [T], par: Par) -> Result<()> {
     let op = "kernels::ce_dense_fwd";
     let (n, positions) = counts(op, g)?;
@@ -265,6 +343,13 @@ pub fn ce_dense_fwd<T: Float>(x: &[T], t: &[T], g: Geom, weight: Option<&[T]>, l
 /// # Errors
 /// As [`ce_dense_fwd`], plus [`Error::Param`] for a weight with [`DenseGrad::Kernel`].
 #[allow(clippy::too_many_arguments)] // every buffer of the fused loss is explicit
+///
+/// ```
+/// use xent::kernels::{checked, DenseGrad, Geom, Par, Scale};
+/// let mut dx = [0.0f64; 2];
+/// checked::ce_dense_bwd(&[0.0, 0.0], &[1.0, 0.0], Geom::rows(1, 2), None, DenseGrad::Exact, Scale::Uniform(1.0), &mut dx, Par::Seq).unwrap();
+/// assert_eq!(dx, [-0.5, 0.5]);
+/// ```
 pub fn ce_dense_bwd<T: Float>(
     x: &[T],
     t: &[T],
@@ -293,6 +378,15 @@ pub fn ce_dense_bwd<T: Float>(
 ///
 /// # Errors
 /// As [`ce_sparse_fwd`].
+///
+/// ```
+/// use half::f16;
+/// use xent::kernels::{checked, Geom, Par, Scale, SparseCe};
+/// let x = [f16::ZERO, f16::ZERO];
+/// let (mut loss, mut lse) = ([0.0f32; 1], [0.0f32; 1]);
+/// checked::ce_sparse_fwd_half(&x, Geom::rows(1, 2), &[1], &SparseCe::default(), &mut loss, &mut lse, Par::Seq).unwrap();
+/// assert!((loss[0] - 2f32.ln()).abs() < 1e-6);
+/// ```
 pub fn ce_sparse_fwd_half<H: Half>(
     x: &[H],
     g: Geom,
@@ -316,6 +410,16 @@ pub fn ce_sparse_fwd_half<H: Half>(
 /// # Errors
 /// As [`ce_sparse_fwd`].
 #[allow(clippy::too_many_arguments)] // every buffer of the fused loss is explicit
+///
+/// ```
+/// use half::f16;
+/// use xent::kernels::{checked, Geom, Par, Scale, SparseCe};
+/// let x = [f16::ZERO, f16::ZERO];
+/// let (mut loss, mut lse) = ([0.0f32; 1], [0.0f32; 1]);
+/// let mut dx = [f16::ZERO; 2];
+/// checked::ce_sparse_fwd_bwd_half(&x, Geom::rows(1, 2), &[1], &SparseCe::default(), Scale::Uniform(1.0), &mut loss, &mut lse, &mut dx, Par::Seq).unwrap();
+/// assert_eq!(dx, [f16::from_f32(0.5), f16::from_f32(-0.5)]);
+/// ```
 pub fn ce_sparse_fwd_bwd_half<H: Half>(
     x: &[H],
     g: Geom,
@@ -343,6 +447,16 @@ pub fn ce_sparse_fwd_bwd_half<H: Half>(
 /// # Errors
 /// As [`ce_sparse_fwd`].
 #[allow(clippy::too_many_arguments)] // every buffer of the fused loss is explicit
+///
+/// ```
+/// use half::f16;
+/// use xent::kernels::{checked, Geom, Par, Scale, SparseCe};
+/// let x = [f16::ZERO, f16::ZERO];
+/// let (mut loss, mut lse) = ([0.0f32; 1], [0.0f32; 1]);
+/// let mut x = x;
+/// checked::ce_sparse_fwd_bwd_half_in_place(&mut x, Geom::rows(1, 2), &[1], &SparseCe::default(), Scale::Uniform(1.0), &mut loss, &mut lse, Par::Seq).unwrap();
+/// assert_eq!(x, [f16::from_f32(0.5), f16::from_f32(-0.5)]);
+/// ```
 pub fn ce_sparse_fwd_bwd_half_in_place<H: Half>(
     x: &mut [H],
     g: Geom,

@@ -78,6 +78,10 @@ pub enum Par {
 
 impl Par {
     /// `Par::Rayon(0)`: every thread of the current rayon pool.
+    ///
+    /// ```
+    /// assert_eq!(xent::Par::all(), xent::Par::Rayon(0));
+    /// ```
     pub fn all() -> Par {
         Par::Rayon(0)
     }
@@ -110,6 +114,12 @@ pub struct Geom {
 
 impl Geom {
     /// Contiguous rows: `rows × classes`, class axis last.
+    ///
+    /// ```
+    /// use xent::kernels::Geom;
+    /// let g = Geom::rows(4, 10);
+    /// assert_eq!((g.positions(), g.len(), g.is_empty()), (4, 40, false));
+    /// ```
     pub fn rows(rows: usize, classes: usize) -> Geom {
         Geom { outer: rows, classes, inner: 1 }
     }
