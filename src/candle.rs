@@ -40,10 +40,10 @@
 //! [`cross_entropy`] with index targets and a `Mean`/`Sum` reduction, xent's fused
 //! loss-and-gradient kernel (one read of the logits, one write of the gradient); for
 //! the other losses their `_grad` function (one or two reads); for
-//! [`softmax`]/[`log_softmax`] the forward output again.
+//! [`softmax`]/[`log_softmax`] it recomputes the forward output from the input.
 //! Memory: no extra tensor lives between `forward` and `backward`; during the
-//! backward one gradient the size of the input (plus one row of `f32` per position
-//! for the log-sum-exps, and an `f32` copy of a `float16`/`bfloat16` input). Keeping
+//! backward one gradient the size of the input (plus one value per position for the
+//! log-sum-exps, and an `f32` copy of a `float16`/`bfloat16` input). Keeping
 //! the gradient from a fused forward would save one read of the logits but hold a
 //! logits-sized tensor for as long as the graph lives; for a one-pass loss and
 //! gradient without candle's graph, use `xent::torch::cross_entropy_with_grad`.
