@@ -113,7 +113,9 @@ pub fn log_softmax<'a, T: Float, D: Dimension>(input: impl AsArray<'a, T, D>, di
     Ok(back(ops::log_softmax(&x, a, crate::default_par()), input.shape()))
 }
 
-/// Gradient of [`log_softmax`]: `g − exp(y)·Σ g` (`_log_softmax_backward_data`).
+/// Gradient of [`log_softmax`]: `g − exp(y)·Σ g` (`_log_softmax_backward_data`), with
+/// the softmax recomputed from the input ([`ops::log_softmax_vjp_from_input`]: the
+/// same value, more accurate than `exp` of the rounded `y`).
 ///
 /// # Errors
 /// As [`log_softmax`], plus [`Error::Shape`] for a wrong `g`.
@@ -133,14 +135,14 @@ pub fn log_softmax_grad<'a, 'g, T: Float, D: Dimension, G: Dimension>(
     let g = &g.into().into_dyn();
     let x = as_vector(input);
     let a = normalize_axis("torch.log_softmax", "input", dim, x.shape())?;
-    let y = ops::log_softmax(&x, a, crate::default_par());
     let gv = upstream_as(g, input.shape(), x.shape()).ok_or_else(|| {
         Error::shape("torch.log_softmax", format!("upstream gradient has shape {:?}, the input has shape {:?}", g.shape(), input.shape()))
     })?;
-    Ok(back(ops::log_softmax_vjp(&y.view(), &gv.view(), a, crate::default_par())?, input.shape()))
+    Ok(back(ops::log_softmax_vjp_from_input(&x, &gv.view(), a, crate::default_par())?, input.shape()))
 }
 
-/// `torch.sigmoid(input)`: see [`ops::sigmoid`].
+/// `torch.sigmoid(input)`: `1 / (1 + e^{−x})` as PyTorch computes it, 0 where
+/// `e^{−x}` overflows (below about −88.72 in float32): see [`ops::sigmoid_recip`].
 ///
 /// ```
 /// use ndarray::array;
@@ -148,10 +150,11 @@ pub fn log_softmax_grad<'a, 'g, T: Float, D: Dimension, G: Dimension>(
 /// ```
 pub fn sigmoid<'a, T: Float, D: Dimension>(input: impl AsArray<'a, T, D>) -> ArrayD<T> {
     let input = &input.into().into_dyn();
-    ops::sigmoid(input)
+    ops::sigmoid_recip(input)
 }
 
-/// Gradient of [`sigmoid`]: `g·(1 − y)·y` (`sigmoid_backward`).
+/// Gradient of [`sigmoid`]: `g·(1 − y)·y` (`sigmoid_backward`), evaluated without the
+/// cancellation of `1 − y`: see [`ops::sigmoid_recip_vjp`].
 ///
 /// # Errors
 /// [`Error::Shape`] for a wrong `g`.
@@ -167,7 +170,7 @@ pub fn sigmoid_grad<'a, 'g, T: Float, D: Dimension, G: Dimension>(
 ) -> Result<ArrayD<T>> {
     let input = &input.into().into_dyn();
     let g = &g.into().into_dyn();
-    ops::sigmoid_vjp(&ops::sigmoid(input).view(), g)
+    ops::sigmoid_recip_vjp(input, g)
 }
 
 /// `torch.nn.functional.logsigmoid(input)`: `min(x, 0) − log1p(e^{−|x|})`.

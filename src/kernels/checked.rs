@@ -183,6 +183,28 @@ pub fn log_softmax_bwd<T: Float>(y: &[T], gy: &[T], g: Geom, out: &mut [T], par:
     Ok(())
 }
 
+/// Log-softmax VJP from the input `x` (the softmax recomputed from `x`, more
+/// accurate than from the rounded forward output); checked.
+///
+/// # Errors
+/// As [`softmax_bwd`].
+///
+/// ```
+/// use xent::kernels::{checked, Geom, Par};
+/// let mut dx = [0.0f64; 2];
+/// checked::log_softmax_bwd_from_input(&[0.0, 0.0], &[1.0, 0.0], Geom::rows(1, 2), &mut dx, Par::Seq).unwrap();
+/// assert_eq!(dx, [0.5, -0.5]);
+/// ```
+pub fn log_softmax_bwd_from_input<T: Float>(x: &[T], gy: &[T], g: Geom, out: &mut [T], par: Par) -> Result<()> {
+    let op = "kernels::log_softmax_bwd_from_input";
+    let (n, _) = counts(op, g)?;
+    for (name, l) in [("x", x.len()), ("gy", gy.len()), ("out", out.len())] {
+        len(op, name, l, n)?;
+    }
+    super::log_softmax_bwd_from_input(x, gy, g, out, par);
+    Ok(())
+}
+
 /// Class-index cross-entropy forward (PyTorch's weights, smoothing, ignore index): `loss` and `lse` per position; checked.
 ///
 /// # Errors
