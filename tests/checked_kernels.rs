@@ -21,6 +21,10 @@ fn valid_buffers_give_the_core_ops_values() {
     assert_eq!(out, ops::softmax(&xa.view(), 1, Par::Seq).into_raw_vec_and_offset().0);
     checked::log_softmax(&x(), G, &mut out, Par::Seq).unwrap();
     assert_eq!(out, ops::log_softmax(&xa.view(), 1, Par::Seq).into_raw_vec_and_offset().0);
+    let gy = [1.0, 0.0, 0.5, -1.0, 2.0, 0.25];
+    let ga = ArrayD::from_shape_vec(IxDyn(&[2, 3]), gy.to_vec()).unwrap();
+    checked::log_softmax_bwd_from_input(&x(), &gy, G, &mut out, Par::Seq).unwrap();
+    assert_eq!(out, ops::log_softmax_vjp_from_input(&xa.view(), &ga.view(), 1, Par::Seq).unwrap().into_raw_vec_and_offset().0);
     let y = [2i64, 0];
     let (mut loss, mut lse, mut grad) = (vec![0.0; 2], vec![0.0; 2], vec![0.0; 6]);
     let p = SparseCe::default();
@@ -46,6 +50,7 @@ fn wrong_lengths_labels_and_weights_are_errors() {
     shape(checked::logsumexp(&x(), G, &mut [0.0; 3], Par::Seq));
     shape(checked::softmax_bwd(&x(), &short, G, &mut g6, Par::Seq));
     shape(checked::log_softmax_bwd(&x(), &x(), G, &mut g6[..4], Par::Seq));
+    shape(checked::log_softmax_bwd_from_input(&x(), &short, G, &mut g6, Par::Seq));
     shape(checked::ce_sparse_fwd(&x(), G, &[0], &p, &mut l2, &mut e2, Par::Seq));
     shape(checked::ce_sparse_fwd(&x(), G, &[0, 1], &p, &mut l2[..1], &mut e2, Par::Seq));
     shape(checked::ce_sparse_bwd(&x(), G, &[0, 1], &p, &e2, Scale::PerPosition(&[1.0]), &mut g6, Par::Seq));
