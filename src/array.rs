@@ -30,6 +30,10 @@ pub enum DType {
 
 impl DType {
     /// NumPy's name for the dtype (`float32`, `int64`, ...).
+    ///
+    /// ```
+    /// assert_eq!(xent::DType::F32.name(), "float32");
+    /// ```
     pub fn name(self) -> &'static str {
         match self {
             DType::F16 => "float16",
@@ -43,6 +47,10 @@ impl DType {
     }
 
     /// Size of one element in bytes.
+    ///
+    /// ```
+    /// assert_eq!(xent::DType::F16.size(), 2);
+    /// ```
     pub fn size(self) -> usize {
         match self {
             DType::U8 | DType::Bool => 1,
@@ -53,11 +61,19 @@ impl DType {
     }
 
     /// True for the floating-point dtypes.
+    ///
+    /// ```
+    /// assert!(xent::DType::F16.is_float() && !xent::DType::I64.is_float());
+    /// ```
     pub fn is_float(self) -> bool {
         matches!(self, DType::F16 | DType::F32 | DType::F64)
     }
 
     /// True for the integer dtypes (`bool` excluded).
+    ///
+    /// ```
+    /// assert!(xent::DType::U8.is_int() && !xent::DType::Bool.is_int());
+    /// ```
     pub fn is_int(self) -> bool {
         matches!(self, DType::U8 | DType::I32 | DType::I64)
     }
@@ -104,6 +120,11 @@ macro_rules! each {
 
 impl DynArray {
     /// The dtype of the elements.
+    ///
+    /// ```
+    /// let a = xent::DynArray::from(ndarray::ArrayD::<f32>::zeros(ndarray::IxDyn(&[2])));
+    /// assert_eq!(a.dtype(), xent::DType::F32);
+    /// ```
     pub fn dtype(&self) -> DType {
         match self {
             DynArray::F16(_) => DType::F16,
@@ -117,6 +138,13 @@ impl DynArray {
     }
 
     /// The shape.
+    ///
+    /// ```
+    /// let a = xent::DynArray::from(ndarray::ArrayD::<f64>::zeros(ndarray::IxDyn(&[2, 3])));
+    /// assert_eq!(a.shape(), &[2, 3]);
+    /// assert_eq!(a.len(), 6);
+    /// assert!(!a.is_empty());
+    /// ```
     pub fn shape(&self) -> &[usize] {
         each!(self, a => a.shape())
     }
@@ -136,6 +164,14 @@ impl DynArray {
     ///
     /// # Errors
     /// [`Error::DType`] naming `input` when the array holds floats.
+    ///
+    /// ```
+    /// use xent::DynArray;
+    /// let y = DynArray::I32(ndarray::array![3, -100].into_dyn());
+    /// assert_eq!(y.to_i64("op", "target").unwrap(), ndarray::array![3i64, -100].into_dyn());
+    /// let x = DynArray::from(ndarray::array![0.5f32].into_dyn());
+    /// assert!(x.to_i64("op", "target").is_err());
+    /// ```
     pub fn to_i64(&self, op: &str, input: &str) -> Result<ArrayD<i64>> {
         Ok(match self {
             DynArray::U8(a) => a.mapv(i64::from),
@@ -154,6 +190,11 @@ impl DynArray {
     }
 
     /// Every element converted to `f64` (exact for every supported dtype but huge int64).
+    ///
+    /// ```
+    /// let a = xent::DynArray::U8(ndarray::array![1u8, 255].into_dyn());
+    /// assert_eq!(a.to_f64(), ndarray::array![1.0, 255.0].into_dyn());
+    /// ```
     pub fn to_f64(&self) -> ArrayD<f64> {
         match self {
             DynArray::F16(a) => a.mapv(f64::from),
@@ -168,6 +209,11 @@ impl DynArray {
     }
 
     /// Every element converted to `f32` (rounded to nearest).
+    ///
+    /// ```
+    /// let a = xent::DynArray::F64(ndarray::array![0.1f64].into_dyn());
+    /// assert_eq!(a.to_f32()[[0]], 0.1f32);
+    /// ```
     pub fn to_f32(&self) -> ArrayD<f32> {
         match self {
             DynArray::F16(a) => a.mapv(f32::from),

@@ -409,7 +409,7 @@ pub fn weighted_cross_entropy_with_logits_grad<T: Float>(
 /// Half precision is not flushed (TF computes `half` through float32, where a half
 /// subnormal is a normal number), so this does nothing for `half::f16`.
 ///
-/// The op table ([`crate::registry`]) applies this to the inputs and the outputs of
+/// The op table (`xent::registry`, feature `registry`) applies this to the inputs and the outputs of
 /// every `tf.*` and `keras.*` op; a library caller who wants TF's bits applies it
 /// the same way. PyTorch does not flush: its ops keep subnormals.
 ///

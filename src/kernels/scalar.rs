@@ -175,7 +175,8 @@ pub fn dense_ce_row<T: Float>(x: &[T], t: &[T], w: Option<&[T]>, m: T, ls: T) ->
 
 /// The fused gradient row `out_k = a · exp(x_k − lse) − b_k`, where the caller has
 /// folded the label, smoothing, weights and scale into `a` and `b`.
-/// `b_k = b_all·w_k + b_y·[k = y]` (`w_k = 1` without weights).
+/// `b_k = b_all·w_k + b_y·[k = y]` (`w_k = 1` without weights; a `y` outside the
+/// row has no `b_y` term: the callers validate labels first).
 #[inline]
 #[allow(clippy::too_many_arguments)] // one scalar per term of the formula above
 pub fn sparse_grad_row<T: Float>(x: &[T], out: &mut [T], lse: T, a: T, b_all: T, w: Option<&[T]>, y: Option<usize>, b_y: T) {
@@ -191,8 +192,8 @@ pub fn sparse_grad_row<T: Float>(x: &[T], out: &mut [T], lse: T, a: T, b_all: T,
             }
         }
     }
-    if let Some(y) = y {
-        out[y] -= b_y;
+    if let Some(o) = y.and_then(|y| out.get_mut(y)) {
+        *o -= b_y;
     }
 }
 

@@ -39,6 +39,8 @@ pub struct RowKernels<T: 'static> {
     /// The few-classes path, where this ISA has one.
     pub(crate) small: Option<&'static SmallKernels<T>>,
     /// `out = x` (`nt`: non-temporal stores).
+    #[cfg_attr(not(feature = "cli"), allow(dead_code))]
+    // the copy is called by the bench runner (feature `cli`) only
     pub(crate) copy: fn(&[T], &mut [T], bool),
     /// `out = exp(x)`.
     #[cfg_attr(not(test), allow(dead_code))]
