@@ -17,7 +17,7 @@ pub mod tf;
 pub mod torch;
 pub mod train;
 
-pub use array::{DType, DynArray};
+pub use array::{DType, DynArray, DynView};
 pub use error::{Error, Result};
 pub use float::Float;
 pub use kernels::Par;
