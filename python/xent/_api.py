@@ -297,7 +297,7 @@ def _fmt_default(a: Arg) -> str:
 
 def docstring(spec: Spec, call: bool = False) -> str:
     fw = FRAMEWORKS.get(spec.framework)
-    lines = [spec.doc[:1].upper() + spec.doc[1:] + "."]
+    lines = [spec.doc + "."]
     lines.append("")
     lines.append(
         f"Mirrors ``{spec.name}``" + (f" of {fw}" if fw else "") + f", computed by xent (op ``{spec.name}`` of the table)."
@@ -313,7 +313,10 @@ def docstring(spec: Spec, call: bool = False) -> str:
         lines.append("Parameters:")
         for p in spec.params:
             kind = p["kind"] if p["kind"] != "Choice" else "one of " + ", ".join(p.get("choices", []))
-            lines.append(f"    {p['name']}: {kind}, table default {p['default']}")
+            line = f"    {p['name']}: {kind}, default {p['default']}"
+            if p["default"] != "null" and any(a.name == p["name"] and a.default is None for a in spec.args):
+                line += f" (None, the framework's default, means {p['default']})"
+            lines.append(line)
     lines.append("")
     lines.append("Returns a NumPy array of the dtype the framework returns (0-d for a reduced loss).")
     if spec.grad_wrt:
