@@ -70,7 +70,7 @@ class Spec:
 
     @property
     def framework(self) -> str:
-        return self.name.split(".", 1)[0]
+        return framework(self.name)
 
     @property
     def short(self) -> str:
@@ -81,6 +81,12 @@ class Spec:
         return self.name.rsplit(".", 1)[0] if "." in self.name else ""
 
 
+def framework(name: str) -> str:
+    """"tf", "keras" (also tf.keras...) or "torch" (or the name's first component)."""
+    parts = name.split(".")
+    return "keras" if "keras" in parts[:-1] else parts[0]
+
+
 def _nullable(p: dict) -> bool:
     return p["kind"].startswith("Opt") or (p["kind"] == "Choice" and "null" in p.get("choices", []))
 
@@ -88,7 +94,7 @@ def _nullable(p: dict) -> bool:
 def _signature_args(op: dict) -> tuple[bool, list, list]:
     """The framework's argument lists for one table entry: (is_class, args, call_args)."""
     name = op["name"]
-    fw = name.split(".", 1)[0]
+    fw = framework(name)
     short = name.rsplit(".", 1)[-1]
     is_class = short[:1].isupper()
     torch_style = fw == "torch" and any(p["name"] == "reduction" for p in op["params"])
@@ -108,8 +114,9 @@ def _signature_args(op: dict) -> tuple[bool, list, list]:
     for p in op["params"]:
         default = json.loads(p["default"])
         nullable = _nullable(p)
-        if default is None and not nullable and p["kind"] in ("Int", "Float"):
-            # A number the framework requires (tf.one_hot's depth, pos_weight).
+        if default is None and not nullable and p["kind"] in ("Int", "Float") and fw != "torch":
+            # A number the framework requires (tf.one_hot's depth, pos_weight); in
+            # PyTorch a null `dim` is the legacy implicit choice instead.
             default = _REQUIRED
         # Where the framework's Python signature says None for what the table
         # spells out (tf.nn.softmax(logits, axis=None)): None means the table's default.
@@ -160,7 +167,7 @@ def _signature_args(op: dict) -> tuple[bool, list, list]:
     # weight, pos_weight); __call__ takes the remaining inputs.
     ctor_inputs = [a for a in inputs if a.default is not _REQUIRED and a.name != "sample_weight"]
     call_inputs = [a for a in inputs if a not in ctor_inputs]
-    if fw == "torch":
+    if torch_style:
         # torch.nn.CrossEntropyLoss(weight=None, size_average=None, ignore_index=-100, ...):
         # weight stays positional, the rest is keyword-only (size_average is left out).
         args = ctor_inputs[:1] + params + ctor_inputs[1:]
