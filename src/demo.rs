@@ -98,7 +98,8 @@ pub struct DemoReport {
     pub log_softmax_x: ArrayD<f64>,
     /// The widely spread float32 row [`WIDE`].
     pub wide: ArrayD<f32>,
-    /// `log(tf.nn.softmax(wide))`: `−inf` where softmax underflowed.
+    /// `log(tf.nn.softmax(wide))` as TF computes it (subnormal results flushed to 0):
+    /// `[−inf, −inf, −inf, −inf, 0]`.
     pub log_of_softmax_wide: ArrayD<f32>,
     /// `tf.nn.log_softmax(wide)`: finite.
     pub log_softmax_wide: ArrayD<f32>,
@@ -189,7 +190,10 @@ pub fn run(seed: u64) -> Result<DemoReport> {
     let log_of_softmax_x = softmax_x.mapv(f64::ln);
     let log_softmax_x = tf::log_softmax(&x.view(), -1)?;
     let wide = ArrayD::from_shape_vec(IxDyn(&[WIDE.len()]), WIDE.to_vec()).expect("5 values");
-    let log_of_softmax_wide = tf::softmax(&wide.view(), -1)?.mapv(f32::ln);
+    // TF's CPU kernels flush subnormal results to zero: exp(-100) and exp(-90) are 0 there.
+    let mut softmax_wide = tf::softmax(&wide.view(), -1)?;
+    tf::flush_subnormals(&mut softmax_wide);
+    let log_of_softmax_wide = softmax_wide.mapv(f32::ln);
     let log_softmax_wide = tf::log_softmax(&wide.view(), -1)?;
 
     // 4. labels.
@@ -442,8 +446,8 @@ impl DemoReport {
         line(format!("     log(softmax) = {}", f32a(&self.log_of_softmax_wide)));
         line(format!("     log_softmax  = {}", f32a(&self.log_softmax_wide)));
         line(t.pick(
-            "   exp(x - max) underflows to 0 once x is about 104 below the maximum (smaller than float32's smallest\n   subnormal), and log(0) = -inf; just above that, subnormals keep only a few bits and log(softmax) is visibly off.\n   log_softmax = x - max - log(sum exp(x - max)) never takes the log of an underflowed number: that is why\n   frameworks compute cross-entropy from log_softmax.",
-            "   x가 최댓값보다 약 104 이상 작으면 exp(x - max)가 float32의 가장 작은 비정규 수보다 작아져 0이 되고,\n   log(0) = -inf가 됩니다. 그 경계 근처의 비정규 수는 유효 비트가 몇 개 남지 않아 log(softmax) 값도 눈에 띄게 틀립니다.\n   log_softmax = x - max - log(sum exp(x - max))는 언더플로된 수에 로그를 취하지 않습니다.\n   그래서 프레임워크들은 크로스 엔트로피를 log_softmax로 계산합니다.",
+            "   exp(x - max) is below float32's smallest normal number (about 1.2e-38) once x is about 87 below the maximum,\n   and TensorFlow's CPU kernels flush such subnormal results to exactly 0, so log(softmax) is -inf already at\n   -10 (90 below the maximum), not only at -100. log_softmax = x - max - log(sum exp(x - max)) never takes the\n   log of an underflowed number: that is why frameworks compute cross-entropy from log_softmax.",
+            "   x가 최댓값보다 약 87 이상 작으면 exp(x - max)가 float32의 가장 작은 정규 수(약 1.2e-38)보다 작아지고,\n   TensorFlow의 CPU 커널은 이런 비정규 결과를 정확히 0으로 만듭니다(flush-to-zero). 그래서 -100뿐 아니라\n   -10(최댓값보다 90 작음)에서도 log(softmax)가 -inf가 됩니다. log_softmax = x - max - log(sum exp(x - max))는\n   언더플로된 수에 로그를 취하지 않습니다. 그래서 프레임워크들은 크로스 엔트로피를 log_softmax로 계산합니다.",
         ));
 
         // 4.

@@ -8,10 +8,15 @@ use crate::array::{DType, DynArray, DynView};
 use crate::kernels::{Isa, RowKernels};
 use ndarray::{ArrayD, ArrayViewD};
 
-/// `f32` or `f64`: the element types the numerics are generic over.
+/// `f32`, `f64` or `half::f16`: the element types the numerics are generic over.
 ///
-/// Half-precision inputs (`half::f16`, `half::bf16`) are handled by the kernels that
-/// accept them explicitly and accumulate in `f32`; they do not implement this trait.
+/// `f32` and `f64` are what the ops compute in. `f16` is here for one purpose: to
+/// reproduce frameworks that compute in float16 with every intermediate rounded to
+/// half (the Keras loss functions on float16 inputs); each arithmetic operation and
+/// each `exp`/`ln` of `half::f16` is done in `f32` and rounded to half, as Eigen's
+/// `half` does in TensorFlow's CPU kernels. Everywhere else half-precision inputs
+/// (`half::f16`, `half::bf16`) are computed in `f32` and rounded once, by the kernels
+/// that accept them explicitly ([`crate::kernels::Half`]).
 pub trait Float:
     num_traits::Float
     + num_traits::FloatConst
@@ -109,5 +114,31 @@ impl Float for f64 {
     fn row_kernels(isa: Isa) -> &'static RowKernels<f64> {
         assert!(isa.is_available(), "xent: ISA {} is not supported by this CPU", isa.name());
         &crate::kernels::table::SCALAR_F64
+    }
+}
+
+impl Float for half::f16 {
+    const DTYPE: DType = DType::F16;
+    const EPSILON: half::f16 = half::f16::EPSILON;
+    #[inline(always)]
+    fn of(x: f64) -> half::f16 {
+        half::f16::from_f64(x)
+    }
+    #[inline(always)]
+    fn f64(self) -> f64 {
+        self.to_f64()
+    }
+    fn wrap(a: ArrayD<half::f16>) -> DynArray {
+        DynArray::F16(a)
+    }
+    fn unwrap_ref(a: &DynArray) -> Option<&ArrayD<half::f16>> {
+        match a {
+            DynArray::F16(a) => Some(a),
+            _ => None,
+        }
+    }
+    fn row_kernels(isa: Isa) -> &'static RowKernels<half::f16> {
+        assert!(isa.is_available(), "xent: ISA {} is not supported by this CPU", isa.name());
+        &crate::kernels::table::SCALAR_F16
     }
 }

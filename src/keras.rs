@@ -34,6 +34,11 @@ fn same(op: &str, t: &[usize], p: &[usize]) -> Result<()> {
     Ok(())
 }
 
+/// `a` widened to float32 (exact for half precision).
+fn to_f32<T: Float>(a: &ArrayViewD<'_, T>) -> ArrayD<f32> {
+    a.mapv(|v| v.f64() as f32)
+}
+
 /// `y_true` with categorical label smoothing; borrowed (no copy) without smoothing.
 /// Keras' categorical label smoothing `t·(1 − ls) + ls/C`, where C is the size of
 /// `y_true`'s **last** axis whatever `axis` says (`ops.shape(y_true)[-1]` in Keras 3).
@@ -123,6 +128,13 @@ fn cce<T: Float>(
     axis: i64,
     g: Option<&ArrayViewD<'_, T>>,
 ) -> Result<ArrayD<T>> {
+    if T::DTYPE == crate::DType::F16 && from_logits {
+        // TF's fused softmax cross-entropy kernel: computed in float32, rounded once
+        // (more accurate than TF's half intermediates; see docs/hardening.md).
+        let gf = g.map(to_f32);
+        let r = cce(&to_f32(y_true).view(), &to_f32(y_pred).view(), true, ls, axis, gf.as_ref().map(|a| a.view()).as_ref())?;
+        return Ok(r.mapv(|v| T::of(f64::from(v))));
+    }
     let op = "keras.losses.categorical_crossentropy";
     same(op, y_true.shape(), y_pred.shape())?;
     // Keras passes `axis` to tf.nn.softmax_cross_entropy_with_logits as given.
@@ -228,6 +240,12 @@ fn scce<T: Float>(
     axis: i64,
     g: Option<&ArrayViewD<'_, T>>,
 ) -> Result<ArrayD<T>> {
+    if T::DTYPE == crate::DType::F16 && from_logits {
+        // As in `cce`: TF's fused kernel, computed in float32 and rounded once.
+        let gf = g.map(to_f32);
+        let r = scce(y_true, &to_f32(y_pred).view(), true, ignore, axis, gf.as_ref().map(|a| a.view()).as_ref())?;
+        return Ok(r.mapv(|v| T::of(f64::from(v))));
+    }
     let op = "keras.losses.sparse_categorical_crossentropy";
     let (y, valid) = sparse_prep(op, y_true, y_pred.shape(), ignore, axis)?;
     let ax = y_pred.ndim() - 1;
@@ -685,7 +703,7 @@ fn reduction_grad<T: Float>(
 
 /// `keras.losses.CategoricalCrossentropy(from_logits=False, label_smoothing=0.0,
 /// axis=-1, reduction="sum_over_batch_size")`.
-#[derive(Debug, Clone, Copy, Default)]
+#[derive(Debug, Clone, Copy)]
 pub struct CategoricalCrossentropy {
     /// Treat `y_pred` as logits.
     pub from_logits: bool,
@@ -699,7 +717,7 @@ pub struct CategoricalCrossentropy {
 
 /// `keras.losses.SparseCategoricalCrossentropy(from_logits=False, ignore_class=None,
 /// reduction="sum_over_batch_size", axis=-1)`.
-#[derive(Debug, Clone, Copy, Default)]
+#[derive(Debug, Clone, Copy)]
 pub struct SparseCategoricalCrossentropy {
     /// Treat `y_pred` as logits.
     pub from_logits: bool,
@@ -713,7 +731,7 @@ pub struct SparseCategoricalCrossentropy {
 
 /// `keras.losses.BinaryCrossentropy(from_logits=False, label_smoothing=0.0, axis=-1,
 /// reduction="sum_over_batch_size")`.
-#[derive(Debug, Clone, Copy, Default)]
+#[derive(Debug, Clone, Copy)]
 pub struct BinaryCrossentropy {
     /// Treat `y_pred` as logits.
     pub from_logits: bool,
@@ -723,6 +741,30 @@ pub struct BinaryCrossentropy {
     pub axis: i64,
     /// The reduction.
     pub reduction: KerasReduction,
+}
+
+/// Keras' constructor defaults: `from_logits=False, label_smoothing=0.0, axis=-1,
+/// reduction="sum_over_batch_size"`.
+impl Default for CategoricalCrossentropy {
+    fn default() -> Self {
+        CategoricalCrossentropy { from_logits: false, label_smoothing: 0.0, axis: -1, reduction: KerasReduction::SumOverBatchSize }
+    }
+}
+
+/// Keras' constructor defaults: `from_logits=False, ignore_class=None,
+/// reduction="sum_over_batch_size", axis=-1`.
+impl Default for SparseCategoricalCrossentropy {
+    fn default() -> Self {
+        SparseCategoricalCrossentropy { from_logits: false, ignore_class: None, reduction: KerasReduction::SumOverBatchSize, axis: -1 }
+    }
+}
+
+/// Keras' constructor defaults: `from_logits=False, label_smoothing=0.0, axis=-1,
+/// reduction="sum_over_batch_size"`.
+impl Default for BinaryCrossentropy {
+    fn default() -> Self {
+        BinaryCrossentropy { from_logits: false, label_smoothing: 0.0, axis: -1, reduction: KerasReduction::SumOverBatchSize }
+    }
 }
 
 fn same_rank_pair<'a, T>(op: &str, t: &ArrayViewD<'a, T>, p: &ArrayViewD<'a, T>) -> Result<(ArrayViewD<'a, T>, ArrayViewD<'a, T>)> {
@@ -903,5 +945,228 @@ impl BinaryCrossentropy {
         let f = |t: &ArrayViewD<'_, T>, p: &ArrayViewD<'_, T>| binary_crossentropy(t, p, fl, ls, ax);
         let df = |t: &ArrayViewD<'_, T>, p: &ArrayViewD<'_, T>, u: &ArrayViewD<'_, T>| binary_crossentropy_grad(t, p, fl, ls, ax, u);
         class_grad("keras.losses.BinaryCrossentropy", y_true, y_pred, sample_weight, self.reduction, g, f, df)
+    }
+}
+
+/// `keras.losses.KLDivergence(reduction="sum_over_batch_size")`: [`kl_divergence`] per
+/// sample (over the last axis), times `sample_weight`, then the reduction.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct KLDivergence {
+    /// The reduction.
+    pub reduction: KerasReduction,
+}
+
+/// Keras' constructor default: `reduction="sum_over_batch_size"`.
+impl Default for KLDivergence {
+    fn default() -> Self {
+        KLDivergence { reduction: KerasReduction::SumOverBatchSize }
+    }
+}
+
+impl KLDivergence {
+    /// `loss(y_true, y_pred, sample_weight)`.
+    ///
+    /// # Errors
+    /// As [`kl_divergence`], plus [`Error::Shape`] for a `sample_weight` that does not
+    /// broadcast to the per-sample losses.
+    ///
+    /// ```
+    /// use ndarray::array;
+    /// use xent::keras::KLDivergence;
+    /// let t = array![[0.5f64, 0.5], [0.25, 0.75]].into_dyn();
+    /// let l = KLDivergence::default().call(&t.view(), &t.view(), None).unwrap();
+    /// assert_eq!(l[[]], 0.0);
+    /// ```
+    pub fn call<T: Float>(
+        &self,
+        y_true: &ArrayViewD<'_, T>,
+        y_pred: &ArrayViewD<'_, T>,
+        sample_weight: Option<&ArrayViewD<'_, T>>,
+    ) -> Result<ArrayD<T>> {
+        class_call("keras.losses.KLDivergence", y_true, y_pred, sample_weight, self.reduction, |t, p| kl_divergence(t, p))
+    }
+
+    /// Gradient of [`KLDivergence::call`] w.r.t. `y_pred`.
+    ///
+    /// # Errors
+    /// As [`KLDivergence::call`], plus [`Error::Shape`] for a wrong `g`.
+    pub fn grad<T: Float>(
+        &self,
+        y_true: &ArrayViewD<'_, T>,
+        y_pred: &ArrayViewD<'_, T>,
+        sample_weight: Option<&ArrayViewD<'_, T>>,
+        g: &ArrayViewD<'_, T>,
+    ) -> Result<ArrayD<T>> {
+        let df = |t: &ArrayViewD<'_, T>, p: &ArrayViewD<'_, T>, u: &ArrayViewD<'_, T>| kl_divergence_grad(t, p, u);
+        class_grad("keras.losses.KLDivergence", y_true, y_pred, sample_weight, self.reduction, g, |t, p| kl_divergence(t, p), df)
+    }
+}
+
+/// `keras.losses.BinaryFocalCrossentropy(apply_class_balancing=False, alpha=0.25,
+/// gamma=2.0, from_logits=False, label_smoothing=0.0, axis=-1,
+/// reduction="sum_over_batch_size")`: [`binary_focal_crossentropy`] per sample, times
+/// `sample_weight`, then the reduction.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct BinaryFocalCrossentropy {
+    /// Weight positives by `alpha` and negatives by `1 − alpha`.
+    pub apply_class_balancing: bool,
+    /// The class-balancing weight.
+    pub alpha: f64,
+    /// The focusing exponent.
+    pub gamma: f64,
+    /// Treat `y_pred` as logits.
+    pub from_logits: bool,
+    /// Label smoothing.
+    pub label_smoothing: f64,
+    /// Axis of the mean (default −1).
+    pub axis: i64,
+    /// The reduction.
+    pub reduction: KerasReduction,
+}
+
+/// Keras' constructor defaults (see the struct).
+impl Default for BinaryFocalCrossentropy {
+    fn default() -> Self {
+        BinaryFocalCrossentropy {
+            apply_class_balancing: false,
+            alpha: 0.25,
+            gamma: 2.0,
+            from_logits: false,
+            label_smoothing: 0.0,
+            axis: -1,
+            reduction: KerasReduction::SumOverBatchSize,
+        }
+    }
+}
+
+impl BinaryFocalCrossentropy {
+    /// `loss(y_true, y_pred, sample_weight)`.
+    ///
+    /// # Errors
+    /// As [`binary_focal_crossentropy`], plus [`Error::Shape`] for a `sample_weight`
+    /// that does not broadcast.
+    ///
+    /// ```
+    /// use ndarray::array;
+    /// use xent::keras::BinaryFocalCrossentropy;
+    /// let l = BinaryFocalCrossentropy { gamma: 0.0, ..Default::default() };
+    /// let v = l.call(&array![[1.0f64], [0.0]].into_dyn().view(), &array![[0.5f64], [0.5]].into_dyn().view(), None).unwrap();
+    /// assert!((v[[]] - 2f64.ln()).abs() < 1e-12); // gamma 0, no balancing: the clipped BCE
+    /// ```
+    pub fn call<T: Float>(
+        &self,
+        y_true: &ArrayViewD<'_, T>,
+        y_pred: &ArrayViewD<'_, T>,
+        sample_weight: Option<&ArrayViewD<'_, T>>,
+    ) -> Result<ArrayD<T>> {
+        let s = *self;
+        let f = move |t: &ArrayViewD<'_, T>, p: &ArrayViewD<'_, T>| {
+            binary_focal_crossentropy(t, p, s.apply_class_balancing, s.alpha, s.gamma, s.from_logits, s.label_smoothing, s.axis)
+        };
+        class_call("keras.losses.BinaryFocalCrossentropy", y_true, y_pred, sample_weight, self.reduction, f)
+    }
+
+    /// Gradient of [`BinaryFocalCrossentropy::call`] w.r.t. `y_pred`.
+    ///
+    /// # Errors
+    /// As [`BinaryFocalCrossentropy::call`], plus [`Error::Shape`] for a wrong `g`.
+    pub fn grad<T: Float>(
+        &self,
+        y_true: &ArrayViewD<'_, T>,
+        y_pred: &ArrayViewD<'_, T>,
+        sample_weight: Option<&ArrayViewD<'_, T>>,
+        g: &ArrayViewD<'_, T>,
+    ) -> Result<ArrayD<T>> {
+        let s = *self;
+        let f = move |t: &ArrayViewD<'_, T>, p: &ArrayViewD<'_, T>| {
+            binary_focal_crossentropy(t, p, s.apply_class_balancing, s.alpha, s.gamma, s.from_logits, s.label_smoothing, s.axis)
+        };
+        let df = move |t: &ArrayViewD<'_, T>, p: &ArrayViewD<'_, T>, u: &ArrayViewD<'_, T>| {
+            binary_focal_crossentropy_grad(t, p, s.apply_class_balancing, s.alpha, s.gamma, s.from_logits, s.label_smoothing, s.axis, u)
+        };
+        class_grad("keras.losses.BinaryFocalCrossentropy", y_true, y_pred, sample_weight, self.reduction, g, f, df)
+    }
+}
+
+/// `keras.losses.CategoricalFocalCrossentropy(alpha=0.25, gamma=2.0, from_logits=False,
+/// label_smoothing=0.0, axis=-1, reduction="sum_over_batch_size")`:
+/// [`categorical_focal_crossentropy`] per sample, times `sample_weight`, then the
+/// reduction.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct CategoricalFocalCrossentropy {
+    /// The weighting factor.
+    pub alpha: f64,
+    /// The focusing exponent.
+    pub gamma: f64,
+    /// Treat `y_pred` as logits.
+    pub from_logits: bool,
+    /// Label smoothing.
+    pub label_smoothing: f64,
+    /// Class axis (default −1).
+    pub axis: i64,
+    /// The reduction.
+    pub reduction: KerasReduction,
+}
+
+/// Keras' constructor defaults (see the struct).
+impl Default for CategoricalFocalCrossentropy {
+    fn default() -> Self {
+        CategoricalFocalCrossentropy {
+            alpha: 0.25,
+            gamma: 2.0,
+            from_logits: false,
+            label_smoothing: 0.0,
+            axis: -1,
+            reduction: KerasReduction::SumOverBatchSize,
+        }
+    }
+}
+
+impl CategoricalFocalCrossentropy {
+    /// `loss(y_true, y_pred, sample_weight)`.
+    ///
+    /// # Errors
+    /// As [`categorical_focal_crossentropy`], plus [`Error::Shape`] for a
+    /// `sample_weight` that does not broadcast.
+    ///
+    /// ```
+    /// use ndarray::array;
+    /// use xent::keras::CategoricalFocalCrossentropy;
+    /// let l = CategoricalFocalCrossentropy { alpha: 1.0, gamma: 0.0, ..Default::default() };
+    /// let v = l.call(&array![[1.0f64, 0.0]].into_dyn().view(), &array![[0.5f64, 0.5]].into_dyn().view(), None).unwrap();
+    /// assert!((v[[]] - 2f64.ln()).abs() < 1e-12); // alpha 1, gamma 0: the cross-entropy
+    /// ```
+    pub fn call<T: Float>(
+        &self,
+        y_true: &ArrayViewD<'_, T>,
+        y_pred: &ArrayViewD<'_, T>,
+        sample_weight: Option<&ArrayViewD<'_, T>>,
+    ) -> Result<ArrayD<T>> {
+        let s = *self;
+        let f = move |t: &ArrayViewD<'_, T>, p: &ArrayViewD<'_, T>| {
+            categorical_focal_crossentropy(t, p, s.alpha, s.gamma, s.from_logits, s.label_smoothing, s.axis)
+        };
+        class_call("keras.losses.CategoricalFocalCrossentropy", y_true, y_pred, sample_weight, self.reduction, f)
+    }
+
+    /// Gradient of [`CategoricalFocalCrossentropy::call`] w.r.t. `y_pred`.
+    ///
+    /// # Errors
+    /// As [`CategoricalFocalCrossentropy::call`], plus [`Error::Shape`] for a wrong `g`.
+    pub fn grad<T: Float>(
+        &self,
+        y_true: &ArrayViewD<'_, T>,
+        y_pred: &ArrayViewD<'_, T>,
+        sample_weight: Option<&ArrayViewD<'_, T>>,
+        g: &ArrayViewD<'_, T>,
+    ) -> Result<ArrayD<T>> {
+        let s = *self;
+        let f = move |t: &ArrayViewD<'_, T>, p: &ArrayViewD<'_, T>| {
+            categorical_focal_crossentropy(t, p, s.alpha, s.gamma, s.from_logits, s.label_smoothing, s.axis)
+        };
+        let df = move |t: &ArrayViewD<'_, T>, p: &ArrayViewD<'_, T>, u: &ArrayViewD<'_, T>| {
+            categorical_focal_crossentropy_grad(t, p, s.alpha, s.gamma, s.from_logits, s.label_smoothing, s.axis, u)
+        };
+        class_grad("keras.losses.CategoricalFocalCrossentropy", y_true, y_pred, sample_weight, self.reduction, g, f, df)
     }
 }

@@ -13,7 +13,8 @@
 //! The writer produces exactly what `numpy.save` writes (NumPy ≥ 1.24): format
 //! 1.0 (2.0 only when the header needs more than 65535 bytes), little-endian,
 //! C order, the header padded with spaces so that the data starts at a multiple
-//! of 64 bytes. [`write()`] replaces the target file atomically.
+//! of 64 bytes. [`write()`] replaces a regular file atomically and writes through
+//! FIFOs, devices and links ([`output_target`]).
 
 use std::convert::Infallible;
 use std::fmt::Write as _;
@@ -834,14 +835,139 @@ fn create_temp(path: &Path) -> io::Result<(PathBuf, fs::File)> {
     Err(last.unwrap_or_else(|| io::Error::other("could not create a unique temporary file")))
 }
 
-/// Write an array to a `.npy` file atomically.
+/// Where [`write()`] puts an array, decided from what is at the path (see
+/// [`output_target`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum OutputTarget {
+    /// Replace (or create) this regular file atomically: a temporary file in the same
+    /// directory, renamed over it. The path given, or the file a symbolic link at the
+    /// path points to (the link itself stays).
+    Replace(PathBuf),
+    /// Create this file under `/dev`, `/proc` or `/sys` without ever replacing
+    /// anything: a temporary file, hard-linked to the name (which fails if the name
+    /// appeared meanwhile), then unlinked.
+    CreateNew(PathBuf),
+    /// Open this existing FIFO, character device, or file under `/dev`, `/proc` or
+    /// `/sys` (a `/dev/fd/N` link to a regular file) and write into it in place;
+    /// `truncate` for a regular file.
+    Direct {
+        /// The path as given (the kernel follows its links).
+        path: PathBuf,
+        /// Truncate first (a regular file).
+        truncate: bool,
+    },
+    /// The process's standard output (`/dev/stdout`, `/dev/fd/1`, `/proc/self/fd/1`):
+    /// written through the open descriptor, which keeps its mode (append, offset).
+    Stdout,
+    /// The process's standard error (`/dev/stderr`, `/dev/fd/2`, `/proc/self/fd/2`).
+    Stderr,
+}
+
+/// Whether `p` lies under `/dev`, `/proc` or `/sys`, as written (made absolute) or
+/// once its directory's links are resolved.
+fn under_system_dir(p: &Path) -> bool {
+    use std::path::Component;
+    let sys = |q: &Path| {
+        let mut c = q.components();
+        matches!(c.next(), Some(Component::RootDir))
+            && matches!(c.next(), Some(Component::Normal(d)) if d == "dev" || d == "proc" || d == "sys")
+    };
+    let abs = if p.is_absolute() { p.to_path_buf() } else { std::env::current_dir().map_or_else(|_| p.to_path_buf(), |d| d.join(p)) };
+    sys(&abs) || abs.parent().and_then(|d| d.canonicalize().ok()).is_some_and(|d| sys(&d))
+}
+
+/// Follow a chain of symbolic links from `p` (at most 40, as Linux does) to the
+/// first path that is not a link: what the link points to, existing or not.
+fn follow_links(p: &Path) -> io::Result<PathBuf> {
+    let mut cur = p.to_path_buf();
+    for _ in 0..40 {
+        match fs::symlink_metadata(&cur) {
+            Ok(m) if m.file_type().is_symlink() => {
+                let t = fs::read_link(&cur)?;
+                cur = if t.is_absolute() { t } else { cur.parent().map_or_else(|| t.clone(), |d| d.join(&t)) };
+            }
+            _ => return Ok(cur),
+        }
+    }
+    Err(io::Error::other("too many levels of symbolic links"))
+}
+
+/// Decide how [`write()`] writes to `path`, without writing anything:
 ///
-/// The data goes to `path` plus a unique temporary suffix in the same directory,
-/// is flushed to disk (`fsync`), and the temporary file is then renamed over
-/// `path`. Readers see either the old file or the complete new one, never a
-/// partial file. On any failure the temporary file is removed and nothing at
-/// `path` is created or changed. A symbolic link at `path` is replaced, not
-/// followed.
+/// - a FIFO or character device (also through a link) is written directly, never
+///   renamed over;
+/// - `/dev/stdout` and `/dev/stderr` (and their `/dev/fd/N`, `/proc/self/fd/N` forms)
+///   are the process's own descriptors;
+/// - anything else under `/dev`, `/proc` or `/sys` is never renamed over: an existing
+///   file is written in place, a new one is created without replacing;
+/// - a symbolic link is followed: the file it points to is replaced (or created)
+///   atomically in that file's directory, and the link stays;
+/// - otherwise the path itself is replaced (or created) atomically.
+///
+/// # Errors
+/// [`Error::Io`] for a path that does not name a file, a block device or socket, a
+/// loop of links.
+///
+/// ```
+/// use std::path::Path;
+/// use xent::npy::{output_target, OutputTarget};
+/// assert_eq!(output_target(Path::new("/dev/stdout")).unwrap(), OutputTarget::Stdout);
+/// assert!(matches!(output_target(Path::new("/dev/null")).unwrap(), OutputTarget::Direct { .. }));
+/// assert_eq!(output_target(Path::new("no-such-dir/out.npy")).unwrap(), OutputTarget::Replace("no-such-dir/out.npy".into()));
+/// ```
+pub fn output_target(path: &Path) -> Result<OutputTarget> {
+    let name = path.display().to_string();
+    if path.file_name().is_none() {
+        return Err(io_err(&name, "the output path does not name a file"));
+    }
+    let s = path.as_os_str();
+    if s == "/dev/stdout" || s == "/dev/fd/1" || s == "/proc/self/fd/1" {
+        return Ok(OutputTarget::Stdout);
+    }
+    if s == "/dev/stderr" || s == "/dev/fd/2" || s == "/proc/self/fd/2" {
+        return Ok(OutputTarget::Stderr);
+    }
+    let resolved = follow_links(path).map_err(|e| io_err(&name, format!("cannot resolve the output path: {e}")))?;
+    let system = under_system_dir(path) || under_system_dir(&resolved);
+    match fs::metadata(path) {
+        Ok(m) => {
+            #[cfg(unix)]
+            {
+                use std::os::unix::fs::FileTypeExt;
+                let t = m.file_type();
+                if t.is_fifo() || t.is_char_device() {
+                    return Ok(OutputTarget::Direct { path: path.to_path_buf(), truncate: false });
+                }
+                if t.is_block_device() || t.is_socket() {
+                    return Err(io_err(&name, "is a block device or socket; refusing to write to it"));
+                }
+            }
+            if system {
+                if m.is_dir() {
+                    return Err(io_err(&name, "exists and is a directory"));
+                }
+                return Ok(OutputTarget::Direct { path: path.to_path_buf(), truncate: true });
+            }
+            // The file a link points to, whatever links its directories hold.
+            Ok(OutputTarget::Replace(if resolved == path { resolved } else { fs::canonicalize(path).unwrap_or(resolved) }))
+        }
+        Err(_) if system => Ok(OutputTarget::CreateNew(resolved)),
+        Err(_) => Ok(OutputTarget::Replace(resolved)),
+    }
+}
+
+/// Write an array to a `.npy` file, replacing a regular file atomically and writing
+/// through what must not be replaced; [`output_target`] says which.
+///
+/// A regular file (or a new one) is written atomically: the data goes to `path` plus a
+/// unique temporary suffix in the same directory, is flushed to disk (`fsync`), and
+/// the temporary file is then renamed over `path`. Readers see either the old file or
+/// the complete new one, never a partial file. On any failure the temporary file is
+/// removed and nothing at `path` is created or changed. A symbolic link at `path` is
+/// followed: the file it points to is replaced that way and the link stays. A FIFO,
+/// a character device, `/dev/stdout` and anything else under `/dev`, `/proc` or
+/// `/sys` is written in place and never renamed over (opening a FIFO waits for a
+/// reader).
 ///
 /// # Errors
 /// [`Error::Io`] naming `path`, with the failed step and the OS reason (for
@@ -849,6 +975,27 @@ fn create_temp(path: &Path) -> io::Result<(PathBuf, fs::File)> {
 pub fn write(path: &Path, a: &DynArray) -> Result<()> {
     let name = path.display().to_string();
     let fail = |what: &str, e: io::Error| io_err(&name, format!("{what}: {e}"));
+    match output_target(path)? {
+        OutputTarget::Replace(p) => write_atomic(&p, &name, a, false),
+        OutputTarget::CreateNew(p) => write_atomic(&p, &name, a, true),
+        OutputTarget::Stdout => write_stream(&mut io::stdout().lock(), a).map_err(|e| fail("cannot write to standard output", e)),
+        OutputTarget::Stderr => write_stream(&mut io::stderr().lock(), a).map_err(|e| fail("cannot write to standard error", e)),
+        OutputTarget::Direct { path: p, truncate } => {
+            let f = fs::OpenOptions::new().write(true).truncate(truncate).open(&p).map_err(|e| fail("cannot open", e))?;
+            write_stream(&mut &f, a).map_err(|e| fail("cannot write", e))
+        }
+    }
+}
+
+/// The whole array to a stream, buffered, flushed.
+fn write_stream(w: &mut impl Write, a: &DynArray) -> io::Result<()> {
+    let mut b = io::BufWriter::with_capacity(CHUNK, w);
+    write_to(&mut b, a)?;
+    b.flush()
+}
+
+fn write_atomic(path: &Path, name: &str, a: &DynArray, no_replace: bool) -> Result<()> {
+    let fail = |what: &str, e: io::Error| io_err(name, format!("{what}: {e}"));
     let (tmp, file) = create_temp(path).map_err(|e| fail("cannot create a temporary file", e))?;
     let written = (|| -> io::Result<()> {
         let mut w = io::BufWriter::with_capacity(CHUNK, &file);
@@ -861,9 +1008,10 @@ pub fn write(path: &Path, a: &DynArray) -> Result<()> {
         let _ = fs::remove_file(&tmp);
         return Err(fail("cannot write", e));
     }
-    if let Err(e) = fs::rename(&tmp, path) {
+    let published = if no_replace { fs::hard_link(&tmp, path).and_then(|()| fs::remove_file(&tmp)) } else { fs::rename(&tmp, path) };
+    if let Err(e) = published {
         let _ = fs::remove_file(&tmp);
-        return Err(fail("cannot replace the file", e));
+        return Err(fail(if no_replace { "cannot create the file" } else { "cannot replace the file" }, e));
     }
     // Make the rename itself durable. The new file is already in place, so a
     // failure here is not reported as a failed write.

@@ -126,6 +126,7 @@ const fn p(name: &'static str, kind: ParamKind, default: &'static str) -> ParamS
 }
 
 const TORCH_RED: ParamKind = ParamKind::Choice(&["none", "mean", "sum"]);
+const KL_RED: ParamKind = ParamKind::Choice(&["none", "batchmean", "sum", "mean"]);
 const KERAS_RED: ParamKind = ParamKind::Choice(&["sum_over_batch_size", "sum", "none", "mean", "mean_with_sample_weight", "null"]);
 
 /// Every op xent implements.
@@ -308,6 +309,45 @@ pub static OPS: &[OpSpec] = &[
         grad_wrt: &["y_pred"],
         run: keras_bce_class,
     },
+    OpSpec {
+        name: "keras.losses.KLDivergence",
+        doc: "kl_divergence per sample, times sample_weight, then the reduction (float32)",
+        inputs: &[i("y_true", F), i("y_pred", F), opt("sample_weight", F)],
+        params: &[p("reduction", KERAS_RED, "\"sum_over_batch_size\"")],
+        grad_wrt: &["y_pred"],
+        run: keras_kl_class,
+    },
+    OpSpec {
+        name: "keras.losses.BinaryFocalCrossentropy",
+        doc: "binary_focal_crossentropy, times sample_weight, then the reduction (float32)",
+        inputs: &[i("y_true", F), i("y_pred", F), opt("sample_weight", F)],
+        params: &[
+            p("apply_class_balancing", ParamKind::Bool, "false"),
+            p("alpha", ParamKind::Float, "0.25"),
+            p("gamma", ParamKind::Float, "2.0"),
+            p("from_logits", ParamKind::Bool, "false"),
+            p("label_smoothing", ParamKind::Float, "0.0"),
+            p("axis", ParamKind::Int, "-1"),
+            p("reduction", KERAS_RED, "\"sum_over_batch_size\""),
+        ],
+        grad_wrt: &["y_pred"],
+        run: keras_bfce_class,
+    },
+    OpSpec {
+        name: "keras.losses.CategoricalFocalCrossentropy",
+        doc: "categorical_focal_crossentropy, times sample_weight, then the reduction (float32)",
+        inputs: &[i("y_true", F), i("y_pred", F), opt("sample_weight", F)],
+        params: &[
+            p("alpha", ParamKind::Float, "0.25"),
+            p("gamma", ParamKind::Float, "2.0"),
+            p("from_logits", ParamKind::Bool, "false"),
+            p("label_smoothing", ParamKind::Float, "0.0"),
+            p("axis", ParamKind::Int, "-1"),
+            p("reduction", KERAS_RED, "\"sum_over_batch_size\""),
+        ],
+        grad_wrt: &["y_pred"],
+        run: keras_cfce_class,
+    },
     // ---------------------------------------------------------------- PyTorch
     OpSpec {
         name: "torch.softmax",
@@ -385,21 +425,119 @@ pub static OPS: &[OpSpec] = &[
         grad_wrt: &["input"],
         run: torch_bcel,
     },
+    OpSpec {
+        name: "torch.nn.functional.kl_div",
+        doc: "target (ln target - input), 0 where target = 0 (log_target: exp(target)(target - input)); input is log-probabilities; input and target broadcast; batchmean = sum / input.shape[0], mean = sum / numel",
+        inputs: &[i("input", F), i("target", F)],
+        params: &[p("reduction", KL_RED, "\"mean\""), p("log_target", ParamKind::Bool, "false")],
+        grad_wrt: &["input"],
+        run: torch_kl,
+    },
+    // ------------------------------------------------- PyTorch loss classes (torch.nn)
+    OpSpec {
+        name: "torch.nn.CrossEntropyLoss",
+        doc: "nn.CrossEntropyLoss(weight, ignore_index, reduction, label_smoothing)(input, target): cross_entropy",
+        inputs: &[i("input", F), i("target", InputKind::Any), opt("weight", F)],
+        params: &[
+            p("ignore_index", ParamKind::Int, "-100"),
+            p("reduction", TORCH_RED, "\"mean\""),
+            p("label_smoothing", ParamKind::Float, "0.0"),
+        ],
+        grad_wrt: &["input"],
+        run: torch_ce,
+    },
+    OpSpec {
+        name: "torch.nn.NLLLoss",
+        doc: "nn.NLLLoss(weight, ignore_index, reduction)(input, target): nll_loss",
+        inputs: &[i("input", F), i("target", TORCH_LABELS), opt("weight", F)],
+        params: &[p("ignore_index", ParamKind::Int, "-100"), p("reduction", TORCH_RED, "\"mean\"")],
+        grad_wrt: &["input"],
+        run: torch_nll,
+    },
+    OpSpec {
+        name: "torch.nn.BCELoss",
+        doc: "nn.BCELoss(weight, reduction)(input, target): binary_cross_entropy",
+        inputs: &[i("input", F), i("target", F), opt("weight", F)],
+        params: &[p("reduction", TORCH_RED, "\"mean\"")],
+        grad_wrt: &["input"],
+        run: torch_bce,
+    },
+    OpSpec {
+        name: "torch.nn.BCEWithLogitsLoss",
+        doc: "nn.BCEWithLogitsLoss(weight, reduction, pos_weight)(input, target): binary_cross_entropy_with_logits",
+        inputs: &[i("input", F), i("target", F), opt("weight", F), opt("pos_weight", F)],
+        params: &[p("reduction", TORCH_RED, "\"mean\"")],
+        grad_wrt: &["input"],
+        run: torch_bcel,
+    },
+    OpSpec {
+        name: "torch.nn.KLDivLoss",
+        doc: "nn.KLDivLoss(reduction, log_target)(input, target): kl_div",
+        inputs: &[i("input", F), i("target", F)],
+        params: &[p("reduction", KL_RED, "\"mean\""), p("log_target", ParamKind::Bool, "false")],
+        grad_wrt: &["input"],
+        run: torch_kl,
+    },
 ];
 
-/// The op named `name`.
+/// Other names of the table's ops: each is the same function in the framework
+/// (`torch.nn.functional.softmax` and `torch.softmax` compute the same thing).
+/// [`find`] accepts them, after the [`PREFIXES`] rules.
+pub static ALIASES: &[(&str, &str)] = &[
+    ("torch.nn.functional.softmax", "torch.softmax"),
+    ("torch.special.softmax", "torch.softmax"),
+    ("torch.nn.functional.log_softmax", "torch.log_softmax"),
+    ("torch.special.log_softmax", "torch.log_softmax"),
+    ("torch.nn.functional.sigmoid", "torch.sigmoid"),
+    ("tf.math.softmax", "tf.nn.softmax"),
+    ("tf.math.log_softmax", "tf.nn.log_softmax"),
+    ("tf.sigmoid", "tf.math.sigmoid"),
+    ("tf.nn.sigmoid", "tf.math.sigmoid"),
+];
+
+/// Module spellings users copy from their code, rewritten before the lookup:
+/// `F.` (`import torch.nn.functional as F`), `nn.` (`from torch import nn`) and
+/// `tf.keras.losses.` (Keras 3 is `tf.keras` in TensorFlow 2.21).
+pub static PREFIXES: &[(&str, &str)] = &[("F.", "torch.nn.functional."), ("nn.", "torch.nn."), ("tf.keras.losses.", "keras.losses.")];
+
+/// `name` with a [`PREFIXES`] rule applied, and then an [`ALIASES`] entry: the name
+/// to look up in [`OPS`].
+///
+/// ```
+/// assert_eq!(xent::registry::canonical("F.softmax"), "torch.softmax");
+/// assert_eq!(xent::registry::canonical("nn.CrossEntropyLoss"), "torch.nn.CrossEntropyLoss");
+/// assert_eq!(xent::registry::canonical("tf.keras.losses.KLDivergence"), "keras.losses.KLDivergence");
+/// assert_eq!(xent::registry::canonical("tf.nn.softmax"), "tf.nn.softmax");
+/// ```
+pub fn canonical(name: &str) -> String {
+    let expanded = PREFIXES.iter().find_map(|(p, full)| name.strip_prefix(p).map(|rest| format!("{full}{rest}")));
+    let n = expanded.unwrap_or_else(|| name.to_string());
+    match ALIASES.iter().find(|(a, _)| *a == n) {
+        Some((_, c)) => (*c).to_string(),
+        None => n,
+    }
+}
+
+/// The op named `name`: a table name, an alias ([`ALIASES`]) or either with a module
+/// prefix users write ([`PREFIXES`]: `F.cross_entropy`, `nn.CrossEntropyLoss`,
+/// `tf.keras.losses.KLDivergence`). Messages name the op by its table name.
 ///
 /// # Errors
 /// [`Error::Usage`] suggesting the nearest op name.
 ///
 /// ```
 /// assert!(xent::registry::find("torch.softmax").is_ok());
+/// assert_eq!(xent::registry::find("F.log_softmax").unwrap().name, "torch.log_softmax");
 /// let e = xent::registry::find("torch.sofmax").unwrap_err();
 /// assert!(e.to_string().contains("did you mean `torch.softmax`"));
+/// let e = xent::registry::find("F.cross_entropi").unwrap_err();
+/// assert!(e.to_string().contains("did you mean `torch.nn.functional.cross_entropy`"));
 /// ```
 pub fn find(name: &str) -> Result<&'static OpSpec> {
-    OPS.iter().find(|o| o.name == name).ok_or_else(|| {
-        Error::Usage(format!("unknown op `{}`{}; `xent eval --help` lists them", cut(name), suggest(name, OPS.iter().map(|o| o.name))))
+    let c = canonical(name);
+    OPS.iter().find(|o| o.name == c).ok_or_else(|| {
+        let names = OPS.iter().map(|o| o.name).chain(ALIASES.iter().map(|(a, _)| *a));
+        Error::Usage(format!("unknown op `{}`{}; `xent eval --help` lists them", cut(name), suggest(&c, names)))
     })
 }
 
@@ -482,7 +620,37 @@ pub fn eval_views(op: &str, inputs: Vec<(String, DynView<'_>)>, params: Vec<(Str
             });
         }
     }
+    if flushes(call.op.name) {
+        return run_flushed(call, grad);
+    }
     (call.op.run)(&call, grad).map_err(|e| named(e, call.op.name))
+}
+
+/// TensorFlow and Keras (TF backend) ops run on TF's CPU kernels, which flush
+/// subnormal float32/float64 results to zero and read subnormal inputs as zero;
+/// PyTorch's do not.
+fn flushes(op: &str) -> bool {
+    op.starts_with("tf.") || op.starts_with("keras.")
+}
+
+/// Run a TF/Keras op as TF's flush-to-zero CPU kernels do: subnormal float inputs
+/// read as zero (copied only when there are some), subnormal results flushed
+/// ([`tf::flush_subnormals`]).
+fn run_flushed(mut call: Call, grad: Option<&str>) -> Result<DynArray> {
+    for a in call.inputs.values_mut() {
+        match a {
+            DynArray::F32(x) if tf::has_subnormals(&x.view()) => tf::flush_subnormals(x),
+            DynArray::F64(x) if tf::has_subnormals(&x.view()) => tf::flush_subnormals(x),
+            _ => {}
+        }
+    }
+    let mut out = (call.op.run)(&call, grad).map_err(|e| named(e, call.op.name))?;
+    match &mut out {
+        DynArray::F32(x) => tf::flush_subnormals(x),
+        DynArray::F64(x) => tf::flush_subnormals(x),
+        _ => {}
+    }
+    Ok(out)
 }
 
 /// Name the table's op in an error raised by a core op or a helper (`cross_entropy`,
@@ -534,6 +702,18 @@ pub fn check(op: &str, inputs: &[&str], params: &[(String, Value)], grad: Option
     }
     let mut pseen = std::collections::BTreeSet::new();
     for (name, v) in params {
+        if let Some(inp) = spec.inputs.iter().find(|s| s.name == name) {
+            if !spec.params.iter().any(|s| s.name == name) {
+                // `weight=None` as Python writes it: the optional input left out.
+                if v.is_null() && inp.optional {
+                    continue;
+                }
+                return Err(Error::Usage(format!(
+                    "{}: `{name}` is a tensor input, not a parameter; give it as a .npy file: --input {name}=FILE.npy",
+                    spec.name
+                )));
+            }
+        }
         let Some(p) = spec.params.iter().find(|s| s.name == name) else {
             let known = if spec.params.is_empty() {
                 "it takes none".to_string()
@@ -564,6 +744,61 @@ pub fn check(op: &str, inputs: &[&str], params: &[(String, Value)], grad: Option
         }
     }
     Ok(())
+}
+
+/// A parameter value as typed on a command line: JSON (`true`, `0.1`, `null`,
+/// `"mean"`, `[1, 2]`), Python's literals `True`, `False`, `None` (also inside a list or
+/// dict, with single-quoted strings), a number as Python writes it (`.5`, `1.`), a
+/// string in single quotes (`'sum'`), or else the bare string.
+///
+/// ```
+/// use serde_json::json;
+/// use xent::registry::parse_value;
+/// assert_eq!(parse_value("True"), json!(true));
+/// assert_eq!(parse_value("None"), json!(null));
+/// assert_eq!(parse_value("0.1"), json!(0.1));
+/// assert_eq!(parse_value(".5"), json!(0.5));
+/// assert_eq!(parse_value("'sum'"), json!("sum"));
+/// assert_eq!(parse_value("batchmean"), json!("batchmean"));
+/// assert_eq!(parse_value("[True, None, 'a', 0.5]"), json!([true, null, "a", 0.5]));
+/// ```
+pub fn parse_value(v: &str) -> Value {
+    match v.trim() {
+        "True" => return Value::Bool(true),
+        "False" => return Value::Bool(false),
+        "None" => return Value::Null,
+        _ => {}
+    }
+    if let Ok(j) = serde_json::from_str(v) {
+        return j;
+    }
+    let t = v.trim();
+    // A Python list or dict literal: its True/False/None words and single quotes.
+    if t.starts_with('[') || t.starts_with('{') {
+        let words = t.split_inclusive(|c: char| !c.is_alphanumeric() && c != '_');
+        let py: String = words
+            .map(|w| {
+                let (word, sep) = w.split_at(w.trim_end_matches(|c: char| !c.is_alphanumeric() && c != '_').len());
+                let word = match word {
+                    "True" => "true",
+                    "False" => "false",
+                    "None" => "null",
+                    other => other,
+                };
+                format!("{word}{}", sep.replace('\'', "\""))
+            })
+            .collect();
+        if let Ok(j) = serde_json::from_str(&py) {
+            return j;
+        }
+    }
+    if let Some(n) = t.parse::<f64>().ok().filter(|f| f.is_finite()).and_then(serde_json::Number::from_f64) {
+        return Value::Number(n);
+    }
+    match t.strip_prefix('\'').and_then(|r| r.strip_suffix('\'')) {
+        Some(inner) => Value::String(inner.to_string()),
+        None => Value::String(v.to_string()),
+    }
 }
 
 /// A parameter value as JSON, cut to 60 characters for messages.
@@ -772,6 +1007,21 @@ macro_rules! float_op {
     };
 }
 
+/// [`float_op!`] for the Keras loss *functions*, which compute float16 inputs in
+/// float16 with every intermediate rounded to half (Keras' epsilon cast to half, so
+/// the clip is `[1.1920929e-7, 1]`, and ratios or logs that overflow half give inf):
+/// their float16 body runs in `half::f16` arithmetic, not in float32.
+macro_rules! float_op_half {
+    ($name:ident, $body:ident) => {
+        fn $name(c: &Call, g: Option<&str>) -> Result<DynArray> {
+            match c.main_dtype() {
+                DType::F16 => Ok(DynArray::F16($body::<f16>(c, g)?)),
+                _ => by_float(c, g, $body::<f32>, $body::<f64>),
+            }
+        }
+    };
+}
+
 /// Forward, or the VJP with ones of the forward's shape.
 fn fwd_or_grad<T: Float>(
     g: Option<&str>,
@@ -884,7 +1134,7 @@ fn tf_wce_t<T: Float>(c: &Call, g: Option<&str>) -> Result<ArrayD<T>> {
 
 // --------------------------------------------------------------------- Keras bodies
 
-float_op!(keras_cce, keras_cce_t);
+float_op_half!(keras_cce, keras_cce_t);
 fn keras_cce_t<T: Float>(c: &Call, g: Option<&str>) -> Result<ArrayD<T>> {
     let (t, p) = (c.float::<T>("y_true")?, c.float::<T>("y_pred")?);
     let (fl, ls, ax) = (c.bool("from_logits"), c.f64("label_smoothing")?, c.i64("axis")?);
@@ -895,7 +1145,7 @@ fn keras_cce_t<T: Float>(c: &Call, g: Option<&str>) -> Result<ArrayD<T>> {
     )
 }
 
-float_op!(keras_scce, keras_scce_t);
+float_op_half!(keras_scce, keras_scce_t);
 fn keras_scce_t<T: Float>(c: &Call, g: Option<&str>) -> Result<ArrayD<T>> {
     let (y, p) = (c.labels("y_true")?, c.float::<T>("y_pred")?);
     let (fl, ig, ax) = (c.bool("from_logits"), c.opt_i64("ignore_class"), c.i64("axis")?);
@@ -906,7 +1156,7 @@ fn keras_scce_t<T: Float>(c: &Call, g: Option<&str>) -> Result<ArrayD<T>> {
     )
 }
 
-float_op!(keras_bce, keras_bce_t);
+float_op_half!(keras_bce, keras_bce_t);
 fn keras_bce_t<T: Float>(c: &Call, g: Option<&str>) -> Result<ArrayD<T>> {
     let (t, p) = (c.float::<T>("y_true")?, c.float::<T>("y_pred")?);
     let (fl, ls, ax) = (c.bool("from_logits"), c.f64("label_smoothing")?, c.i64("axis")?);
@@ -917,7 +1167,7 @@ fn keras_bce_t<T: Float>(c: &Call, g: Option<&str>) -> Result<ArrayD<T>> {
     )
 }
 
-float_op!(keras_cfce, keras_cfce_t);
+float_op_half!(keras_cfce, keras_cfce_t);
 fn keras_cfce_t<T: Float>(c: &Call, g: Option<&str>) -> Result<ArrayD<T>> {
     let (t, p) = (c.float::<T>("y_true")?, c.float::<T>("y_pred")?);
     let (a, gm, fl, ls, ax) = (c.f64("alpha")?, c.f64("gamma")?, c.bool("from_logits"), c.f64("label_smoothing")?, c.i64("axis")?);
@@ -928,7 +1178,7 @@ fn keras_cfce_t<T: Float>(c: &Call, g: Option<&str>) -> Result<ArrayD<T>> {
     )
 }
 
-float_op!(keras_bfce, keras_bfce_t);
+float_op_half!(keras_bfce, keras_bfce_t);
 fn keras_bfce_t<T: Float>(c: &Call, g: Option<&str>) -> Result<ArrayD<T>> {
     let (t, p) = (c.float::<T>("y_true")?, c.float::<T>("y_pred")?);
     let (b, a, gm, fl, ls, ax) = (
@@ -946,7 +1196,7 @@ fn keras_bfce_t<T: Float>(c: &Call, g: Option<&str>) -> Result<ArrayD<T>> {
     )
 }
 
-float_op!(keras_kl, keras_kl_t);
+float_op_half!(keras_kl, keras_kl_t);
 fn keras_kl_t<T: Float>(c: &Call, g: Option<&str>) -> Result<ArrayD<T>> {
     let (t, p) = (c.float::<T>("y_true")?, c.float::<T>("y_pred")?);
     fwd_or_grad(g, || keras::kl_divergence(&t.view(), &p.view()), |u| keras::kl_divergence_grad(&t.view(), &p.view(), u))
@@ -1005,7 +1255,69 @@ fn keras_bce_class(c: &Call, g: Option<&str>) -> Result<DynArray> {
     })
 }
 
+fn keras_kl_class(c: &Call, g: Option<&str>) -> Result<DynArray> {
+    keras_class(c, g, |c, g| {
+        let (t, p, sw) = (c.float::<f32>("y_true")?, c.float::<f32>("y_pred")?, c.opt_float::<f32>("sample_weight")?);
+        let l = keras::KLDivergence { reduction: c.keras_reduction()? };
+        let swv = sw.as_ref().map(|s| s.view());
+        fwd_or_grad(g, || l.call(&t.view(), &p.view(), swv.as_ref()), |u| l.grad(&t.view(), &p.view(), swv.as_ref(), u))
+    })
+}
+
+fn keras_bfce_class(c: &Call, g: Option<&str>) -> Result<DynArray> {
+    keras_class(c, g, |c, g| {
+        let (t, p, sw) = (c.float::<f32>("y_true")?, c.float::<f32>("y_pred")?, c.opt_float::<f32>("sample_weight")?);
+        let l = keras::BinaryFocalCrossentropy {
+            apply_class_balancing: c.bool("apply_class_balancing"),
+            alpha: c.f64("alpha")?,
+            gamma: c.f64("gamma")?,
+            from_logits: c.bool("from_logits"),
+            label_smoothing: c.f64("label_smoothing")?,
+            axis: c.i64("axis")?,
+            reduction: c.keras_reduction()?,
+        };
+        let swv = sw.as_ref().map(|s| s.view());
+        fwd_or_grad(g, || l.call(&t.view(), &p.view(), swv.as_ref()), |u| l.grad(&t.view(), &p.view(), swv.as_ref(), u))
+    })
+}
+
+fn keras_cfce_class(c: &Call, g: Option<&str>) -> Result<DynArray> {
+    keras_class(c, g, |c, g| {
+        let (t, p, sw) = (c.float::<f32>("y_true")?, c.float::<f32>("y_pred")?, c.opt_float::<f32>("sample_weight")?);
+        let l = keras::CategoricalFocalCrossentropy {
+            alpha: c.f64("alpha")?,
+            gamma: c.f64("gamma")?,
+            from_logits: c.bool("from_logits"),
+            label_smoothing: c.f64("label_smoothing")?,
+            axis: c.i64("axis")?,
+            reduction: c.keras_reduction()?,
+        };
+        let swv = sw.as_ref().map(|s| s.view());
+        fwd_or_grad(g, || l.call(&t.view(), &p.view(), swv.as_ref()), |u| l.grad(&t.view(), &p.view(), swv.as_ref(), u))
+    })
+}
+
 // --------------------------------------------------------------------- PyTorch bodies
+
+float_op!(torch_kl, torch_kl_t);
+fn torch_kl_t<T: Float>(c: &Call, g: Option<&str>) -> Result<ArrayD<T>> {
+    // "kl_div: Integral inputs not supported."
+    let tgt = c.input("target")?;
+    if !tgt.dtype().is_float() {
+        return Err(Error::DType {
+            op: c.op.name.into(),
+            input: "target".into(),
+            got: tgt.dtype().to_string(),
+            expected: "float16, float32 or float64 (probabilities, or log-probabilities with log_target)".into(),
+        });
+    }
+    let (x, t) = (c.float::<T>("input")?, c.float::<T>("target")?);
+    let args = torch::KlDivArgs {
+        reduction: crate::ops::KlReduction::parse(c.op.name, c.str("reduction").unwrap_or("mean"))?,
+        log_target: c.bool("log_target"),
+    };
+    fwd_or_grad(g, || torch::kl_div(&x.view(), &t.view(), &args), |u| torch::kl_div_grad(&x.view(), &t.view(), &args, u))
+}
 
 fn torch_dim(c: &Call, x_rank: usize) -> Result<i64> {
     match c.opt_i64("dim") {
@@ -1137,8 +1449,16 @@ fn torch_bcel_t<T: Float>(c: &Call, g: Option<&str>) -> Result<ArrayD<T>> {
 /// ```
 pub fn help() -> String {
     let mut s = String::from("OPS (inputs; parameters with defaults):\n");
+    s.push_str("  Also accepted, as in Python code:\n");
+    for (p, full) in PREFIXES {
+        s.push_str(&format!("      `{p}X` for `{full}X`\n"));
+    }
     for o in OPS {
         s.push_str(&format!("  {}\n      {}\n      inputs: {}\n", o.name, o.doc, input_list(o)));
+        let aka: Vec<&str> = ALIASES.iter().filter(|(_, c)| *c == o.name).map(|(a, _)| *a).collect();
+        if !aka.is_empty() {
+            s.push_str(&format!("      also: {}\n", aka.join(", ")));
+        }
         if !o.params.is_empty() {
             let ps: Vec<String> = o.params.iter().map(|p| format!("{}={}", p.name, p.default)).collect();
             s.push_str(&format!("      params: {}\n", ps.join(", ")));

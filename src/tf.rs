@@ -238,7 +238,21 @@ pub(crate) fn sce_axis(op: &str, axis: i64, shape: &[usize]) -> Result<usize> {
             ),
         ));
     }
-    normalize_axis(op, "logits", axis, shape)
+    let a = normalize_axis(op, "logits", axis, shape)?;
+    // TF flattens the logits to `[-1, C]` and reshapes the per-row cost back. With no
+    // classes its Reshape infers -1 from the non-zero dimensions only, so when another
+    // dimension is also 0 the cost has `Π nonzero dims` rows, not 0, and the final
+    // reshape raises.
+    if shape[a] == 0 && shape.iter().any(|&d| d == 0) {
+        let rows: usize = shape.iter().enumerate().filter(|&(i, &d)| i != a && d > 0).map(|(_, &d)| d).product();
+        if shape.iter().enumerate().any(|(i, &d)| i != a && d == 0) {
+            return Err(Error::shape(
+                op,
+                format!("Input to reshape is a tensor with {rows} values, but the requested shape has 0 (logits of shape {shape:?} have no classes on axis {a} and no rows)"),
+            ));
+        }
+    }
+    Ok(a)
 }
 
 fn sparse_checks(op: &str, labels: &ArrayViewD<'_, i64>, logits: &[usize]) -> Result<usize> {
@@ -383,4 +397,35 @@ pub fn weighted_cross_entropy_with_logits_grad<T: Float>(
     g: &ArrayViewD<'_, T>,
 ) -> Result<ArrayD<T>> {
     ops::weighted_sigmoid_cross_entropy_vjp(labels, logits, pos_weight, g)
+}
+
+/// TensorFlow's CPU kernels run with denormals flushed to zero (FTZ and DAZ set in
+/// MXCSR): every subnormal float32/float64 result is 0, and a subnormal input reads as
+/// 0. This sets subnormal elements of `a` to zero (keeping the sign bit: `-0.0`
+/// stays negative as in hardware), so a result computed exactly can be made TF's.
+///
+/// Half precision is not flushed (TF computes `half` through float32, where a half
+/// subnormal is a normal number), so this does nothing for `half::f16`.
+///
+/// The op table ([`crate::registry`]) applies this to the inputs and the outputs of
+/// every `tf.*` and `keras.*` op; a library caller who wants TF's bits applies it
+/// the same way. PyTorch does not flush: its ops keep subnormals.
+///
+/// ```
+/// use ndarray::array;
+/// let mut y = xent::tf::softmax(&array![[-100.0f32, -10.0, 0.0, 10.0, 100.0]].into_dyn().view(), -1).unwrap();
+/// assert!(y[[0, 2]] > 0.0); // exp(-100) ≈ 3.8e-44, a subnormal
+/// xent::tf::flush_subnormals(&mut y);
+/// assert_eq!(y, array![[0.0f32, 0.0, 0.0, 0.0, 1.0]].into_dyn()); // what TF prints
+/// ```
+pub fn flush_subnormals<T: Float>(a: &mut ArrayD<T>) {
+    if T::DTYPE == crate::DType::F16 {
+        return;
+    }
+    a.mapv_inplace(|v| if v.is_subnormal() { T::zero().copysign(v) } else { v });
+}
+
+/// Whether any element of `a` is subnormal (and would be flushed by TF).
+pub fn has_subnormals<T: Float>(a: &ArrayViewD<'_, T>) -> bool {
+    T::DTYPE != crate::DType::F16 && a.iter().any(|v| v.is_subnormal())
 }

@@ -96,6 +96,15 @@ fn every_differentiable_op_is_covered() {
         "torch.nn.functional.nll_loss",
         "torch.nn.functional.binary_cross_entropy",
         "torch.nn.functional.binary_cross_entropy_with_logits",
+        "keras.losses.KLDivergence",
+        "keras.losses.BinaryFocalCrossentropy",
+        "keras.losses.CategoricalFocalCrossentropy",
+        "torch.nn.functional.kl_div",
+        "torch.nn.CrossEntropyLoss",
+        "torch.nn.NLLLoss",
+        "torch.nn.BCELoss",
+        "torch.nn.BCEWithLogitsLoss",
+        "torch.nn.KLDivLoss",
     ];
     for op in registry::OPS.iter().filter(|o| !o.grad_wrt.is_empty()) {
         assert!(covered.contains(&op.name), "{} has a gradient but no finite-difference check", op.name);
@@ -202,6 +211,42 @@ fn keras_gradients() {
             |p| l.call(&y.view(), &p.view(), Some(&sw.view())).unwrap().sum(),
             |g| l.grad(&y.view(), &p.view(), Some(&sw.view()), g).unwrap(),
         );
+        let (t, p) = (r.dist(&[4, 3]).to_f64(), r.probs(&[4, 3]).to_f64());
+        let l = xent::keras::KLDivergence { reduction: red };
+        check_fn(
+            "KLDivergence",
+            &out,
+            &p,
+            |p| l.call(&t.view(), &p.view(), Some(&sw.view())).unwrap().sum(),
+            |g| l.grad(&t.view(), &p.view(), Some(&sw.view()), g).unwrap(),
+        );
+        for fl in [false, true] {
+            let p = if fl { r.logits(&[4, 3]).to_f64() } else { r.probs(&[4, 3]).to_f64() };
+            let l = xent::keras::CategoricalFocalCrossentropy {
+                from_logits: fl,
+                gamma: 1.5,
+                label_smoothing: 0.1,
+                reduction: red,
+                ..Default::default()
+            };
+            check_fn(
+                "CategoricalFocalCrossentropy",
+                &out,
+                &p,
+                |p| l.call(&t.view(), &p.view(), Some(&sw.view())).unwrap().sum(),
+                |g| l.grad(&t.view(), &p.view(), Some(&sw.view()), g).unwrap(),
+            );
+            let tb = r.probs(&[4, 3]).to_f64();
+            let l =
+                xent::keras::BinaryFocalCrossentropy { from_logits: fl, apply_class_balancing: true, reduction: red, ..Default::default() };
+            check_fn(
+                "BinaryFocalCrossentropy",
+                &out,
+                &p,
+                |p| l.call(&tb.view(), &p.view(), Some(&sw.view())).unwrap().sum(),
+                |g| l.grad(&tb.view(), &p.view(), Some(&sw.view()), g).unwrap(),
+            );
+        }
         let (t, p) = (r.probs(&[4, 2]).to_f64(), r.probs(&[4, 2]).to_f64());
         let l = xent::keras::BinaryCrossentropy { axis: -1, reduction: red, ..Default::default() };
         check_fn(
@@ -289,5 +334,58 @@ fn torch_gradients() {
             vec![("reduction", json!(red))],
             "input",
         );
+        // The torch.nn classes through the table (float64 in, float64 out).
+        check(
+            "torch.nn.CrossEntropyLoss",
+            vec![
+                ("input", r.logits(&[5, 4])),
+                ("target", DynArray::I64(ndarray::array![0i64, 3, -100, 2, 3].into_dyn())),
+                ("weight", w.clone()),
+            ],
+            vec![("reduction", json!(red)), ("label_smoothing", json!(0.1))],
+            "input",
+        );
+        check(
+            "nn.NLLLoss",
+            vec![("input", r.logits(&[5, 4])), ("target", DynArray::I64(ndarray::array![0i64, 3, 1, 2, 1].into_dyn()))],
+            vec![("reduction", json!(red))],
+            "input",
+        );
+        check(
+            "torch.nn.BCELoss",
+            vec![("input", r.probs(&[3, 4])), ("target", r.probs(&[3, 4]))],
+            vec![("reduction", json!(red))],
+            "input",
+        );
+        check(
+            "torch.nn.BCEWithLogitsLoss",
+            vec![("input", r.logits(&[3, 4])), ("target", r.probs(&[3, 4])), ("pos_weight", r.probs(&[4]))],
+            vec![("reduction", json!(red))],
+            "input",
+        );
+    }
+    for red in ["none", "batchmean", "sum", "mean"] {
+        for lt in [false, true] {
+            let t = if lt { r.logits(&[3, 4]) } else { r.dist(&[3, 4]) };
+            check(
+                "torch.nn.functional.kl_div",
+                vec![("input", r.logits(&[3, 4])), ("target", t.clone())],
+                vec![("reduction", json!(red)), ("log_target", json!(lt))],
+                "input",
+            );
+            // Broadcast: input (4,) against target (3, 4), and input (3, 1) against (3, 4).
+            check(
+                "torch.nn.KLDivLoss",
+                vec![("input", r.logits(&[4])), ("target", t.clone())],
+                vec![("reduction", json!(red)), ("log_target", json!(lt))],
+                "input",
+            );
+            check(
+                "torch.nn.KLDivLoss",
+                vec![("input", r.logits(&[3, 1])), ("target", t)],
+                vec![("reduction", json!(red)), ("log_target", json!(lt))],
+                "input",
+            );
+        }
     }
 }

@@ -56,10 +56,24 @@ enum Values {
 
 const SPECIALS: [f64; 12] = [f64::NAN, f64::INFINITY, f64::NEG_INFINITY, 0.0, -0.0, 5e-324, 1e-40, 3.0e38, -3.0e38, f64::MAX, -1e300, 1.0];
 
+/// The functional op a `torch.nn` loss class computes (the same inputs and rules).
+fn functional(op: &str) -> &str {
+    match op {
+        "torch.nn.CrossEntropyLoss" => "torch.nn.functional.cross_entropy",
+        "torch.nn.NLLLoss" => "torch.nn.functional.nll_loss",
+        "torch.nn.BCELoss" => "torch.nn.functional.binary_cross_entropy",
+        "torch.nn.BCEWithLogitsLoss" => "torch.nn.functional.binary_cross_entropy_with_logits",
+        "torch.nn.KLDivLoss" => "torch.nn.functional.kl_div",
+        o => o,
+    }
+}
+
 /// Whether the op reads this float input as probabilities in [0, 1].
 fn is_probability(op: &str, input: &str, params: &[(String, Value)]) -> bool {
     let from_logits = params.iter().any(|(k, v)| k == "from_logits" && v == &json!(true));
-    match op {
+    let log_target = params.iter().any(|(k, v)| k == "log_target" && v == &json!(true));
+    match functional(op) {
+        "torch.nn.functional.kl_div" => input == "target" && !log_target,
         "torch.nn.functional.binary_cross_entropy" => input == "input" || input == "target",
         "torch.nn.functional.binary_cross_entropy_with_logits" => input == "target",
         "tf.nn.sigmoid_cross_entropy_with_logits" | "tf.nn.weighted_cross_entropy_with_logits" => input == "labels",
@@ -111,7 +125,7 @@ fn class_axis(op: &str, base: &[usize], params: &[(String, Value)]) -> Option<us
         return None;
     }
     let get = |k: &str| params.iter().find(|(n, _)| n == k).and_then(|(_, v)| v.as_i64());
-    if op.starts_with("torch.nn.functional.") {
+    if functional(op).starts_with("torch.nn.functional.") {
         return Some(if r == 1 { 0 } else { 1 });
     }
     let axis = get("axis").unwrap_or(-1);
@@ -131,7 +145,7 @@ fn without(base: &[usize], axis: Option<usize>) -> Vec<usize> {
 fn fitting_shape(rng: &mut Rng, op: &str, input: &str, base: &[usize], params: &[(String, Value)]) -> Vec<usize> {
     let ax = class_axis(op, base, params);
     let last = if base.is_empty() { None } else { Some(base.len() - 1) };
-    match (op, input) {
+    match (functional(op), input) {
         ("tf.nn.sparse_softmax_cross_entropy_with_logits", "labels") => without(base, last),
         (o, "y_true") if o.to_lowercase().contains("sparse") => {
             let mut s = without(base, last);
@@ -355,8 +369,14 @@ fn expected_shape(op: &str, c: &Case) -> Option<Vec<usize>> {
         let a = if a < 0 { a + r } else { a };
         (0..r).contains(&a).then_some(a as usize)
     };
-    Some(match op {
+    Some(match functional(op) {
         "tf.nn.softmax" | "tf.nn.log_softmax" => input(c, "logits")?.shape().to_vec(),
+        "torch.nn.functional.kl_div" => match red("mean").as_str() {
+            // input and target broadcast: the shape is the input's when they agree.
+            "none" if input(c, "target")?.shape() != input(c, "input")?.shape() => return None,
+            "none" => input(c, "input")?.shape().to_vec(),
+            _ => vec![],
+        },
         "tf.math.sigmoid" | "tf.math.log_sigmoid" => input(c, "x")?.shape().to_vec(),
         "torch.softmax" | "torch.log_softmax" | "torch.sigmoid" | "torch.nn.functional.logsigmoid" => input(c, "input")?.shape().to_vec(),
         "tf.nn.softmax_cross_entropy_with_logits" => {
@@ -376,7 +396,12 @@ fn expected_shape(op: &str, c: &Case) -> Option<Vec<usize>> {
             let s = input(c, "y_pred")?.shape();
             without(s, Some(s.len() - 1))
         }
-        "keras.losses.CategoricalCrossentropy" | "keras.losses.SparseCategoricalCrossentropy" | "keras.losses.BinaryCrossentropy" => {
+        "keras.losses.CategoricalCrossentropy"
+        | "keras.losses.SparseCategoricalCrossentropy"
+        | "keras.losses.BinaryCrossentropy"
+        | "keras.losses.KLDivergence"
+        | "keras.losses.BinaryFocalCrossentropy"
+        | "keras.losses.CategoricalFocalCrossentropy" => {
             match red("sum_over_batch_size").as_str() {
                 "none" => return None, // per-sample shape after Keras' squeeze/expand: not restated here
                 // Keras' reduce_values returns per-sample values of shape (0,) unreduced.
@@ -470,9 +495,10 @@ fn check(op: &OpSpec, c: &Case) -> Result<Option<DynArray>, TestCaseError> {
 /// - Keras' probability path renormalises by the row sum, so a row of zeros gives NaN.
 fn finiteness_exempt(op: &str, c: &Case) -> bool {
     let empty = c.inputs.iter().any(|(_, a)| a.is_empty());
-    let mean = param(c, "reduction").and_then(Value::as_str).unwrap_or("mean") == "mean";
+    // kl_div's `batchmean` divides by the batch size: 0/0 for an empty batch too.
+    let mean = matches!(param(c, "reduction").and_then(Value::as_str).unwrap_or("mean"), "mean" | "batchmean");
     let from_logits = param(c, "from_logits") == Some(&json!(true));
-    match op {
+    match functional(op) {
         o if o.starts_with("torch.nn.functional.") && mean && empty => true,
         "torch.nn.functional.cross_entropy" | "torch.nn.functional.nll_loss" => {
             // A total target weight of 0: every target ignored, or class weights of 0.
@@ -482,7 +508,8 @@ fn finiteness_exempt(op: &str, c: &Case) -> bool {
         }
         "keras.losses.categorical_crossentropy"
         | "keras.losses.CategoricalCrossentropy"
-        | "keras.losses.categorical_focal_crossentropy" => {
+        | "keras.losses.categorical_focal_crossentropy"
+        | "keras.losses.CategoricalFocalCrossentropy" => {
             !from_logits && input(c, "y_pred").is_some_and(|p| p.to_f64().iter().any(|&v| v == 0.0))
         }
         _ => false,

@@ -44,6 +44,18 @@ const PREDICTION: &[(&str, [&str; 3], [&str; 3])] = &[
     ("torch.nn.functional.nll_loss", ["nf", "-f", "+f"], ["0f000f", "0f000f", "0f000f"]),
     ("torch.nn.functional.binary_cross_entropy", ["error", "error", "error"], ["error", "error", "error"]),
     ("torch.nn.functional.binary_cross_entropy_with_logits", ["fnffff", "fnffff", "fnffff"], ["fnffff", "f0ffff", "ffffff"]),
+    // kl_div: target·(ln target − input) with 0·ln 0 = 0; the gradient −target never
+    // depends on the input (PyTorch 2.15 gives the same patterns).
+    ("torch.nn.functional.kl_div", ["0n000f", "0-000f", "0+000f"], ["0f000f", "0f000f", "0f000f"]),
+    // The classes compute what their functions compute.
+    ("keras.losses.KLDivergence", ["nf", "ff", "ff"], ["f0ffff", "f0ffff", "f0ffff"]),
+    ("keras.losses.BinaryFocalCrossentropy", ["nf", "nf", "nf"], ["fnffff", "fnffff", "fnffff"]),
+    ("keras.losses.CategoricalFocalCrossentropy", ["nf", "nf", "nf"], ["nnnfff", "nnnfff", "nnnfff"]),
+    ("torch.nn.CrossEntropyLoss", ["nf", "nf", "+f"], ["nnnfff", "nnnfff", "ffffff"]),
+    ("torch.nn.NLLLoss", ["nf", "-f", "+f"], ["0f000f", "0f000f", "0f000f"]),
+    ("torch.nn.BCELoss", ["error", "error", "error"], ["error", "error", "error"]),
+    ("torch.nn.BCEWithLogitsLoss", ["fnffff", "fnffff", "fnffff"], ["fnffff", "f0ffff", "ffffff"]),
+    ("torch.nn.KLDivLoss", ["0n000f", "0-000f", "0+000f"], ["0f000f", "0f000f", "0f000f"]),
 ];
 
 /// The same with the special value in the float target (y_true, labels, target) at
@@ -61,6 +73,14 @@ const TARGET: &[(&str, [&str; 3], [&str; 3])] = &[
     ("keras.losses.BinaryCrossentropy", ["nf", "nf", "nf"], ["fnffff", "f-ffff", "f+ffff"]),
     ("torch.nn.functional.binary_cross_entropy", ["error", "error", "error"], ["error", "error", "error"]),
     ("torch.nn.functional.binary_cross_entropy_with_logits", ["fnffff", "f-ffff", "f+ffff"], ["fnffff", "f-ffff", "f+ffff"]),
+    // kl_div: ∞·ln ∞ − ∞·x and −∞·ln(−∞) are NaN; the gradient is −target.
+    ("torch.nn.functional.kl_div", ["0n000f", "0n000f", "0n000f"], ["0n000f", "0-000f", "0+000f"]),
+    ("torch.nn.KLDivLoss", ["0n000f", "0n000f", "0n000f"], ["0n000f", "0-000f", "0+000f"]),
+    ("keras.losses.KLDivergence", ["nf", "ff", "ff"], ["fnffff", "ffffff", "ffffff"]),
+    ("keras.losses.CategoricalFocalCrossentropy", ["nf", "+f", "-f"], ["nnnfff", "+n+fff", "-n-fff"]),
+    ("keras.losses.BinaryFocalCrossentropy", ["nf", "nf", "nf"], ["fnffff", "fnffff", "fnffff"]),
+    ("torch.nn.BCELoss", ["error", "error", "error"], ["error", "error", "error"]),
+    ("torch.nn.BCEWithLogitsLoss", ["fnffff", "f-ffff", "f+ffff"], ["fnffff", "f-ffff", "f+ffff"]),
 ];
 
 fn pattern(r: &xent::Result<DynArray>) -> String {

@@ -1,28 +1,38 @@
-//! `xent eval OP --input NAME=FILE.npy ... [--param KEY=VALUE ...] [--grad NAME] -o OUT.npy`
+//! `xent eval OP --input NAME=FILE.npy ... [--param KEY=VALUE ...] [--grad NAME] [-o OUT.npy | -o -]`
 
+use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
-use serde_json::Value;
 use xent::Error;
 
 /// Arguments of `xent eval`.
 #[derive(clap::Args, Debug)]
 pub struct EvalArgs {
-    /// The op, by its framework name (e.g. torch.nn.functional.cross_entropy).
+    /// The op, by its framework name (e.g. torch.nn.functional.cross_entropy, or as
+    /// written in Python code: F.cross_entropy, nn.CrossEntropyLoss, tf.keras.losses.X).
     op: String,
     /// An input as NAME=FILE.npy (repeat for each input).
     #[arg(long = "input", value_name = "NAME=FILE")]
     inputs: Vec<String>,
-    /// A parameter as KEY=VALUE; VALUE is JSON (true, 0.1, null, "mean") or a bare string.
+    /// A parameter as KEY=VALUE; VALUE is JSON (true, 0.1, null, "mean", [1, 2]), a Python
+    /// literal (True, False, None, 'mean') or a bare string. Tensor arguments (weight,
+    /// pos_weight, sample_weight) are inputs: --input weight=FILE.npy.
     #[arg(long = "param", value_name = "KEY=VALUE")]
     params: Vec<String>,
     /// Write the gradient of sum(output) with respect to this input instead of the output.
     #[arg(long, value_name = "NAME")]
     grad: Option<String>,
-    /// Output .npy file (written atomically: nothing is left behind on failure).
+    /// Output .npy file, replaced atomically (nothing is left behind on failure); a
+    /// symbolic link is followed (the file it points to is replaced, the link stays); a
+    /// FIFO or character device (/dev/null, /dev/stdout) is written directly, nothing
+    /// under /dev is ever renamed over. `-o -` writes the .npy bytes to standard output.
+    /// Without -o the result is printed as text on standard output: every number exact,
+    /// in the shortest form that reads back to the same value (all the digits it needs, up
+    /// to 9 significant for float32 and 17 for float64; never rounded to fewer), nested in
+    /// brackets like numpy's repr, one line per row; nan, inf, -inf; True/False for bool.
     #[arg(short, long, value_name = "OUT.npy")]
-    output: PathBuf,
+    output: Option<PathBuf>,
     /// Threads for the kernels (default: all cores).
     #[arg(long)]
     threads: Option<usize>,
@@ -32,11 +42,6 @@ fn split_kv<'a>(what: &str, s: &'a str) -> Result<(&'a str, &'a str), Error> {
     s.split_once('=')
         .filter(|(k, _)| !k.is_empty())
         .ok_or_else(|| Error::Usage(format!("--{what} `{}` must look like NAME=VALUE", xent::registry::cut(s))))
-}
-
-/// A parameter value: JSON if it parses, otherwise the bare string.
-fn param_value(v: &str) -> Value {
-    serde_json::from_str(v).unwrap_or_else(|_| Value::String(v.to_string()))
 }
 
 fn same_file(a: &Path, b: &Path) -> bool {
@@ -61,13 +66,19 @@ fn check_input(name: &str, p: &Path) -> Result<(), Error> {
 }
 
 /// Check the output path before any work: its directory must exist, and whatever is
-/// there already must be a file (or a symbolic link) that may be replaced, never a
-/// directory, device, FIFO or socket.
+/// there already must be something xent may write: a regular file (or a link to one:
+/// the link is followed), a FIFO or a character device, never a directory, block
+/// device or socket. See [`xent::npy::output_target`].
 fn check_output(out: &Path) -> Result<(), Error> {
     if out.file_name().is_none() {
         return Err(io(out, "the output path does not name a file"));
     }
-    let dir = match out.parent() {
+    let target = xent::npy::output_target(out)?;
+    let file = match &target {
+        xent::npy::OutputTarget::Replace(p) | xent::npy::OutputTarget::CreateNew(p) => p.as_path(),
+        _ => return Ok(()),
+    };
+    let dir = match file.parent() {
         Some(d) if !d.as_os_str().is_empty() => d,
         _ => Path::new("."),
     };
@@ -76,9 +87,9 @@ fn check_output(out: &Path) -> Result<(), Error> {
         Ok(m) if !m.is_dir() => return Err(io(out, format!("cannot write into {}: not a directory", dir.display()))),
         Ok(_) => {}
     }
-    match std::fs::symlink_metadata(out) {
-        Ok(m) if !(m.is_file() || m.file_type().is_symlink()) => {
-            Err(io(out, "exists and is not a regular file (a directory, device, FIFO or socket); refusing to replace it"))
+    match std::fs::metadata(file) {
+        Ok(m) if !m.is_file() => {
+            Err(io(out, "exists and is not a regular file, FIFO or character device (a directory?); refusing to replace it"))
         }
         _ => Ok(()),
     }
@@ -93,19 +104,23 @@ fn run_inner(a: &EvalArgs) -> Result<(), Error> {
     let mut params = Vec::new();
     for s in &a.params {
         let (k, v) = split_kv("param", s)?;
-        params.push((k.to_string(), param_value(v)));
+        params.push((k.to_string(), xent::registry::parse_value(v)));
     }
     let name_refs: Vec<&str> = names.iter().map(|(n, _)| n.as_str()).collect();
     xent::registry::check(&a.op, &name_refs, &params, a.grad.as_deref())?;
-    for (n, p) in &names {
-        if same_file(p, &a.output) {
-            return Err(Error::Io {
-                path: a.output.display().to_string(),
-                msg: format!("the output path is also input `{n}`; refusing to overwrite an input"),
-            });
+    // `-o -`: the .npy bytes on standard output; no `-o`: text on standard output.
+    let out_path = a.output.as_deref().filter(|p| p.as_os_str() != "-");
+    if let Some(out) = out_path {
+        for (n, p) in &names {
+            if same_file(p, out) {
+                return Err(Error::Io {
+                    path: out.display().to_string(),
+                    msg: format!("the output path is also input `{n}`; refusing to overwrite an input"),
+                });
+            }
         }
+        check_output(out)?;
     }
-    check_output(&a.output)?;
     for (n, p) in &names {
         check_input(n, p)?;
     }
@@ -117,7 +132,19 @@ fn run_inner(a: &EvalArgs) -> Result<(), Error> {
         xent::set_default_par(if t <= 1 { xent::Par::Seq } else { xent::Par::Rayon(t) });
     }
     let out = xent::registry::eval(&a.op, inputs, params, a.grad.as_deref())?;
-    xent::npy::write(&a.output, &out)
+    match (&a.output, out_path) {
+        (_, Some(p)) => xent::npy::write(p, &out),
+        (Some(_), None) => write_stdout(|w| xent::npy::write_to(w, &out)),
+        (None, _) => write_stdout(|w| w.write_all(super::text::format(&out).as_bytes())),
+    }
+}
+
+fn write_stdout(f: impl FnOnce(&mut std::io::BufWriter<std::io::StdoutLock<'static>>) -> std::io::Result<()>) -> Result<(), Error> {
+    let stdout = std::io::stdout();
+    let mut w = std::io::BufWriter::new(stdout.lock());
+    f(&mut w)
+        .and_then(|()| w.flush())
+        .map_err(|e| Error::Io { path: "<stdout>".into(), msg: format!("cannot write to standard output: {e}") })
 }
 
 /// Run `xent eval`.

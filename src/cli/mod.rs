@@ -3,6 +3,7 @@
 mod bench;
 mod demo;
 mod eval;
+mod text;
 mod train;
 
 use std::process::ExitCode;

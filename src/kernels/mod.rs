@@ -1018,13 +1018,19 @@ pub fn ce_dense_fwd<T: Float>(x: &[T], t: &[T], g: Geom, weight: Option<&[T]>, l
     drive(g, par, x, Some(t), None, None, None, Some(loss), Some(lse), |r| {
         let (m, s) = (k.max_sum_exp)(r.a);
         let l = lse_from(m, s, r.a.len());
-        ((k.dense_ce)(r.a, r.b.expect("t"), weight, l), l)
+        let ls = if m == T::neg_infinity() { T::nan() } else { s.ln() };
+        ((k.dense_ce)(r.a, r.b.expect("t"), weight, m, ls), l)
     });
 }
 
 /// Dense cross-entropy backward: `grad = scale · (softmax·a − w ∘ t)` with `a = 1` for
 /// [`DenseGrad::Kernel`] (TensorFlow's fused kernel, `w` must be `None`) and
 /// `a = Σ_c w_c t_c` for [`DenseGrad::Exact`].
+///
+/// Each row's `(max, Σ exp)` is computed here, in the pass that reads the row into
+/// cache for the write pass, and the softmax is `exp((x − m) − ln s)`: the log-sum-exp
+/// is never rounded as one number (a forward `lse` would lose the digits of `ln s`
+/// next to a large max).
 #[allow(clippy::too_many_arguments)] // every buffer of the fused loss is explicit
 pub fn ce_dense_bwd<T: Float>(
     x: &[T],
@@ -1032,7 +1038,6 @@ pub fn ce_dense_bwd<T: Float>(
     g: Geom,
     weight: Option<&[T]>,
     mode: DenseGrad,
-    lse: &[T],
     scale: Scale<'_, T>,
     grad: &mut [T],
     par: Par,
@@ -1042,7 +1047,9 @@ pub fn ce_dense_bwd<T: Float>(
     if let Scale::PerPosition(s) = scale {
         check("scale", s.len(), g.positions());
     }
-    drive(g, par, x, Some(t), Some(grad), Some(lse), None, None, None, |r| {
+    drive(g, par, x, Some(t), Some(grad), None, None, None, None, |r| {
+        let (m, s) = (k.max_sum_exp)(r.a);
+        let ls = if m == T::neg_infinity() { T::nan() } else { s.ln() };
         let tr = r.b.expect("t");
         let a = match mode {
             DenseGrad::Kernel => T::one(),
@@ -1051,7 +1058,7 @@ pub fn ce_dense_bwd<T: Float>(
                 None => (k.sum)(tr),
             },
         };
-        (k.dense_grad)(r.a, tr, weight, r.pin, a, scale.at(r.pos), r.out.expect("grad"), nt);
+        (k.dense_grad)(r.a, tr, weight, m, ls, a, scale.at(r.pos), r.out.expect("grad"), nt);
         (T::zero(), T::zero())
     });
 }

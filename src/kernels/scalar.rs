@@ -111,20 +111,22 @@ pub fn weighted_sum<T: Float>(x: &[T], w: Option<&[T]>) -> T {
     s
 }
 
-/// Dense cross-entropy of one row given its log-sum-exp:
-/// `Σ_c w_c t_c (lse − x_c)` (weights 1 when `w` is `None`).
+/// Dense cross-entropy of one row given its max `m` and `ls = ln Σ exp(x − m)`:
+/// `Σ_c w_c t_c (ls − (x_c − m))` (weights 1 when `w` is `None`). The log-sum-exp
+/// `m + ls` is never formed: rounding it would lose the digits of `ls` when `|m|` is
+/// large (logits near 1000 in float32).
 #[inline]
-pub fn dense_ce_row<T: Float>(x: &[T], t: &[T], w: Option<&[T]>, lse: T) -> T {
+pub fn dense_ce_row<T: Float>(x: &[T], t: &[T], w: Option<&[T]>, m: T, ls: T) -> T {
     let mut s = T::zero();
     match w {
         Some(w) => {
             for ((&v, &tc), &wc) in x.iter().zip(t).zip(w) {
-                s += wc * tc * (lse - v);
+                s += wc * tc * (ls - (v - m));
             }
         }
         None => {
             for (&v, &tc) in x.iter().zip(t) {
-                s += tc * (lse - v);
+                s += tc * (ls - (v - m));
             }
         }
     }
@@ -154,19 +156,21 @@ pub fn sparse_grad_row<T: Float>(x: &[T], out: &mut [T], lse: T, a: T, b_all: T,
     }
 }
 
-/// Dense gradient row: `out_k = s · (p_k · a − w_k t_k)` where `p = exp(x − lse)`.
+/// Dense gradient row: `out_k = s · (p_k · a − w_k t_k)` where
+/// `p = exp((x − m) − ls)`, `m` the row max and `ls = ln Σ exp(x − m)`.
 /// TF's fused kernel is `a = 1`, `w = 1`; the exact derivative is `a = Σ_c w_c t_c`.
 #[inline]
-pub fn dense_grad_row<T: Float>(x: &[T], t: &[T], w: Option<&[T]>, lse: T, a: T, s: T, out: &mut [T]) {
+#[allow(clippy::too_many_arguments)] // one scalar per term of the formula above
+pub fn dense_grad_row<T: Float>(x: &[T], t: &[T], w: Option<&[T]>, m: T, ls: T, a: T, s: T, out: &mut [T]) {
     match w {
         Some(w) => {
             for (((o, &v), &tc), &wc) in out.iter_mut().zip(x).zip(t).zip(w) {
-                *o = s * ((v - lse).exp() * a - wc * tc);
+                *o = s * (((v - m) - ls).exp() * a - wc * tc);
             }
         }
         None => {
             for ((o, &v), &tc) in out.iter_mut().zip(x).zip(t) {
-                *o = s * ((v - lse).exp() * a - tc);
+                *o = s * (((v - m) - ls).exp() * a - tc);
             }
         }
     }

@@ -78,12 +78,12 @@ pub struct RowKernels<T: 'static> {
     pub(crate) sparse_grad_in_place: fn(&mut [T], &Grad<'_, T>),
     /// `Σ w_c (l − x_c)`.
     pub(crate) smooth_sum: fn(&[T], Option<&[T]>, T) -> T,
-    /// `Σ w_c t_c (l − x_c)`.
+    /// `Σ w_c t_c (ls − (x_c − m))`, arguments `(x, t, w, m, ls)`.
     #[allow(clippy::type_complexity)] // the signature is the formula's operands
-    pub(crate) dense_ce: fn(&[T], &[T], Option<&[T]>, T) -> T,
-    /// `out = sc·(exp(x − l)·a − w∘t)`, arguments `(x, t, w, l, a, sc, out, nt)`.
+    pub(crate) dense_ce: fn(&[T], &[T], Option<&[T]>, T, T) -> T,
+    /// `out = sc·(exp((x − m) − ls)·a − w∘t)`, arguments `(x, t, w, m, ls, a, sc, out, nt)`.
     #[allow(clippy::type_complexity)] // the signature is the formula's operands
-    pub(crate) dense_grad: fn(&[T], &[T], Option<&[T]>, T, T, T, &mut [T], bool),
+    pub(crate) dense_grad: fn(&[T], &[T], Option<&[T]>, T, T, T, T, &mut [T], bool),
 }
 
 /// Kernels of the few-classes path ([`super::simd::small`]): rows in groups of
@@ -235,7 +235,7 @@ fn s_log_softmax_bwd<T: Float>(y: &[T], gy: &[T], out: &mut [T], t: T, _nt: bool
 }
 
 fn s_grad_at<T: Float>(v: T, g: &Grad<'_, T>, k: usize) -> T {
-    let p = g.a * (v - g.m - g.l).exp();
+    let p = g.a * ((v - g.m) - g.l).exp();
     let mut o = match g.w {
         Some(w) => p - g.b_all * w[k],
         None => p - g.b_all,
@@ -267,8 +267,8 @@ fn s_smooth_sum<T: Float>(x: &[T], w: Option<&[T]>, l: T) -> T {
 }
 
 #[allow(clippy::too_many_arguments)] // mirrors `RowKernels::dense_grad`
-fn s_dense_grad<T: Float>(x: &[T], t: &[T], w: Option<&[T]>, l: T, a: T, sc: T, out: &mut [T], _nt: bool) {
-    scalar::dense_grad_row(x, t, w, l, a, sc, out);
+fn s_dense_grad<T: Float>(x: &[T], t: &[T], w: Option<&[T]>, m: T, ls: T, a: T, sc: T, out: &mut [T], _nt: bool) {
+    scalar::dense_grad_row(x, t, w, m, ls, a, sc, out);
 }
 
 /// The scalar table of `T`.
@@ -299,6 +299,9 @@ pub(crate) const fn scalar_table<T: Float>() -> RowKernels<T> {
 
 pub(crate) static SCALAR_F32: RowKernels<f32> = scalar_table::<f32>();
 pub(crate) static SCALAR_F64: RowKernels<f64> = scalar_table::<f64>();
+
+/// The scalar table of `half::f16` (every operation rounded to half; see [`Float`]).
+pub(crate) static SCALAR_F16: RowKernels<half::f16> = scalar_table::<half::f16>();
 
 // ---------------------------------------------------------------------------------
 // SIMD tables (`f32`).
@@ -351,8 +354,8 @@ macro_rules! simd_table {
                 fn sparse_grad(x: &[f32], out: &mut [f32], g: &Grad<'_, f32>, nt: bool) = rows::sparse_grad;
                 fn sparse_grad_in_place(x: &mut [f32], g: &Grad<'_, f32>) = rows::sparse_grad_in_place;
                 fn smooth_sum(x: &[f32], w: Option<&[f32]>, l: f32) -> f32 = rows::smooth_sum;
-                fn dense_ce(x: &[f32], t: &[f32], w: Option<&[f32]>, l: f32) -> f32 = rows::dense_ce;
-                fn dense_grad(x: &[f32], t: &[f32], w: Option<&[f32]>, l: f32, a: f32, sc: f32, out: &mut [f32], nt: bool) = rows::dense_grad;
+                fn dense_ce(x: &[f32], t: &[f32], w: Option<&[f32]>, m: f32, ls: f32) -> f32 = rows::dense_ce;
+                fn dense_grad(x: &[f32], t: &[f32], w: Option<&[f32]>, m: f32, ls: f32, a: f32, sc: f32, out: &mut [f32], nt: bool) = rows::dense_grad;
                 fn small_stats(x: &[f32], c: usize, m: &mut [f32], se: &mut [f32], ls: &mut [f32]) = small::stats;
                 fn small_ce_stats(x: &[f32], c: usize, y: &[i32], keep: &[f32], scale: &[f32], p: &CeParams<'_, f32>, loss: &mut [f32], lse: &mut [f32], grad: Option<CeGradRows<'_, f32>>) = small::ce_stats;
                 fn small_grad(x: &[f32], lay: &Layout<'_, f32>, m: &[f32], l: &[f32], a: &[f32], b: &[f32], fix: Option<Fix<'_, f32>>, out: &mut [f32]) = small::grad;

@@ -10,6 +10,10 @@ use crate::kernels::{self, DenseGrad, Geom, Par, Scale, SparseCe};
 use crate::layout::{contiguous, geom, reduced_shape, slice, try_filled};
 
 /// Options of the class-index cross-entropy (PyTorch's vocabulary, the most general).
+///
+/// The default is framework-neutral (no smoothing, no weights, nothing ignored, mean):
+/// TensorFlow and Keras build on it. PyTorch's defaults (`ignore_index=-100`) are those
+/// of [`crate::torch::CrossEntropyArgs`].
 #[derive(Debug, Clone)]
 pub struct SparseOptions<'a, T> {
     /// Label smoothing ε in [0, 1]; 0 disables it.
@@ -209,6 +213,14 @@ pub fn cross_entropy_sparse<T: Float>(
     let mut loss = ArrayD::zeros(IxDyn(&p.pshape));
     let mut lse = vec![T::zero(); p.geo.positions()];
     kernels::ce_sparse_fwd(slice(&p.x), p.geo, slice(&p.labels), &o.kernel(), loss.as_slice_mut().expect("fresh"), &mut lse, par);
+    if p.geo.classes == 0 && o.label_smoothing > T::zero() {
+        // No classes: PyTorch's smoothing term is `Σ_c(...)·(ε / C)` = `0·∞`, NaN at every
+        // position (all of them ignored, or none at all) and in the sum.
+        loss.fill(T::nan());
+        if o.reduction == Reduction::Sum {
+            return Ok(ArrayD::from_elem(IxDyn(&[]), T::nan()));
+        }
+    }
     Ok(reduce(loss, o.reduction, p.denom))
 }
 
@@ -244,10 +256,14 @@ pub fn cross_entropy_sparse_vjp<T: Float>(
     let op = "cross_entropy";
     let p = prepare(op, logits, axis, labels, o)?;
     let up = upstream(op, g, &p.pshape, o.reduction, p.denom)?;
-    let mut lse = vec![T::zero(); p.geo.positions()];
-    kernels::logsumexp(slice(&p.x), p.geo, &mut lse, par);
+    // The fused kernel keeps each row's max and ln Σ exp apart (`exp((x − m) − ln s)`),
+    // where a backward from a rounded log-sum-exp would lose the digits of ln s next
+    // to a large max; its loss and lse outputs are discarded.
+    let n = p.geo.positions();
+    let (mut loss, mut lse) = (vec![T::zero(); n], vec![T::zero(); n]);
     let mut grad = ArrayD::zeros(logits.raw_dim());
-    kernels::ce_sparse_bwd(slice(&p.x), p.geo, slice(&p.labels), &o.kernel(), &lse, up.scale(), grad.as_slice_mut().expect("fresh"), par);
+    let gs = grad.as_slice_mut().expect("fresh");
+    kernels::ce_sparse_fwd_bwd(slice(&p.x), p.geo, slice(&p.labels), &o.kernel(), up.scale(), &mut loss, &mut lse, gs, par);
     Ok(grad)
 }
 
@@ -293,7 +309,9 @@ pub fn cross_entropy_dense<T: Float>(
     let xc = contiguous(logits);
     let t = smoothed(targets, label_smoothing, g);
     kernels::ce_dense_fwd(slice(&xc), slice(&t), g, weight, loss.as_slice_mut().expect("fresh"), &mut lse, par);
-    Ok(reduce(loss, reduction, g.positions() as f64))
+    // PyTorch's mean for probability targets divides by `numel / C`: 0/0 (NaN) when
+    // there are no classes, even with rows present.
+    Ok(reduce(loss, reduction, if g.classes == 0 { f64::NAN } else { g.positions() as f64 }))
 }
 
 fn smoothed<'a, T: Float>(t: &'a ArrayViewD<'_, T>, eps: T, g: Geom) -> ndarray::CowArray<'a, T, IxDyn> {
@@ -342,15 +360,13 @@ pub fn cross_entropy_dense_vjp<T: Float>(
     let op = "cross_entropy";
     same_shape(op, "target", targets.shape(), "input", logits.shape())?;
     let pshape = reduced_shape(logits.shape(), axis);
-    let mut lse = try_filled(op, "log-sum-exp", &pshape, T::zero())?.into_raw_vec_and_offset().0;
     let geo = geom(logits.shape(), axis);
     check_weight(op, weight, geo.classes)?;
     let xc = contiguous(logits);
     let t = smoothed(targets, label_smoothing, geo);
     let up = upstream(op, g, &pshape, reduction, geo.positions() as f64)?;
-    kernels::logsumexp(slice(&xc), geo, &mut lse, par);
     let mut grad = ArrayD::zeros(logits.raw_dim());
-    kernels::ce_dense_bwd(slice(&xc), slice(&t), geo, weight, mode, &lse, up.scale(), grad.as_slice_mut().expect("fresh"), par);
+    kernels::ce_dense_bwd(slice(&xc), slice(&t), geo, weight, mode, up.scale(), grad.as_slice_mut().expect("fresh"), par);
     Ok(grad)
 }
 

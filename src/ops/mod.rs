@@ -12,11 +12,13 @@
 mod activations;
 mod binary;
 mod categorical;
+mod kl;
 mod probs;
 
 pub use activations::*;
 pub use binary::*;
 pub use categorical::*;
+pub use kl::*;
 pub use probs::*;
 
 use crate::error::{Error, Result};

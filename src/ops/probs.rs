@@ -11,10 +11,11 @@ use crate::layout::{reduced_shape, try_filled};
 
 /// TensorFlow runs its CPU kernels with denormals flushed to zero (FTZ/DAZ), so a
 /// subnormal probability counts as 0 in Keras' renormalisation: a row of subnormals
-/// sums to 0 and gives NaN there, as in TF.
+/// sums to 0 and gives NaN there, as in TF. Half-precision arithmetic is not flushed
+/// (TF computes `half` through float32, where a half subnormal is a normal number).
 #[inline]
 fn daz<T: Float>(v: T) -> T {
-    if v.is_subnormal() {
+    if T::DTYPE != crate::DType::F16 && v.is_subnormal() {
         T::zero()
     } else {
         v

@@ -577,14 +577,15 @@ pub(crate) fn smooth_sum<S: Io<E> + Io<f32>, E: Copy>(s: S, x: &[E], w: Option<&
     s.reduce_add(s.add(acc[0], acc[1]))
 }
 
-/// Dense cross-entropy row: `Σ w_c·t_c·(l − x_c)`.
+/// Dense cross-entropy row: `Σ w_c·t_c·(ls − (x_c − m))` (the log-sum-exp `m + ls`
+/// is never rounded as one number).
 #[inline(always)]
-pub(crate) fn dense_ce<S: Io<E> + Io<f32>, E: Copy>(s: S, x: &[E], t: &[E], w: Option<&[f32]>, l: f32) -> f32 {
+pub(crate) fn dense_ce<S: Io<E> + Io<f32>, E: Copy>(s: S, x: &[E], t: &[E], w: Option<&[f32]>, m: f32, ls: f32) -> f32 {
     assert_eq!(x.len(), t.len());
     if let Some(w) = w {
         assert_eq!(w.len(), x.len());
     }
-    let (lv, z) = (s.splat(l), s.splat(0.0));
+    let (mv, lv, z) = (s.splat(m), s.splat(ls), s.splat(0.0));
     let mut acc = [z; 2];
     let mut k = 0;
     pieces::<S>(x.len(), |i, len| {
@@ -594,14 +595,14 @@ pub(crate) fn dense_ce<S: Io<E> + Io<f32>, E: Copy>(s: S, x: &[E], t: &[E], w: O
             if let Some(w) = w {
                 tw = s.mul(tw, ldu(s, w, i, len, z));
             }
-            acc[k] = s.mul_add(tw, s.sub(lv, ldu(s, x, i, len, lv)), acc[k]);
+            acc[k] = s.mul_add(tw, s.sub(lv, s.sub(ldu(s, x, i, len, mv), mv)), acc[k]);
         }
         k ^= 1;
     });
     s.reduce_add(s.add(acc[0], acc[1]))
 }
 
-/// Dense cross-entropy gradient row: `out = sc·(exp(x − l)·a − w∘t)`.
+/// Dense cross-entropy gradient row: `out = sc·(exp((x − m) − ls)·a − w∘t)`.
 #[allow(clippy::too_many_arguments)] // one scalar per term of the formula
 #[inline(always)]
 pub(crate) fn dense_grad<S: Io<E> + Io<f32>, E: Copy>(
@@ -609,7 +610,8 @@ pub(crate) fn dense_grad<S: Io<E> + Io<f32>, E: Copy>(
     x: &[E],
     t: &[E],
     w: Option<&[f32]>,
-    l: f32,
+    m: f32,
+    ls: f32,
     a: f32,
     sc: f32,
     out: &mut [E],
@@ -619,7 +621,7 @@ pub(crate) fn dense_grad<S: Io<E> + Io<f32>, E: Copy>(
     if let Some(w) = w {
         assert_eq!(w.len(), x.len());
     }
-    let (lv, av, sv, z) = (s.splat(l), s.splat(a), s.splat(sc), s.splat(0.0));
+    let (mv, lv, av, sv, z) = (s.splat(m), s.splat(ls), s.splat(a), s.splat(sc), s.splat(0.0));
     write(
         s,
         out,
@@ -628,7 +630,7 @@ pub(crate) fn dense_grad<S: Io<E> + Io<f32>, E: Copy>(
         |i, len| {
             // SAFETY: `write` keeps `i + len ≤ out.len() = x.len() = t.len() (= w.len())`.
             unsafe {
-                let p = s.exp(s.sub(ldu(s, x, i, len, z), lv));
+                let p = s.exp(s.sub(s.sub(ldu(s, x, i, len, z), mv), lv));
                 let mut tw = ldu(s, t, i, len, z);
                 if let Some(w) = w {
                     tw = s.mul(tw, ldu(s, w, i, len, z));
