@@ -232,7 +232,23 @@ macro_rules! each_view {
     };
 }
 
-impl DynView<'_> {
+impl<'a> DynView<'a> {
+    /// The same view with a shorter lifetime (`ndarray`'s views are not covariant).
+    pub fn reborrow<'b>(self) -> DynView<'b>
+    where
+        'a: 'b,
+    {
+        match self {
+            DynView::F16(a) => DynView::F16(a.reborrow()),
+            DynView::F32(a) => DynView::F32(a.reborrow()),
+            DynView::F64(a) => DynView::F64(a.reborrow()),
+            DynView::U8(a) => DynView::U8(a.reborrow()),
+            DynView::I32(a) => DynView::I32(a.reborrow()),
+            DynView::I64(a) => DynView::I64(a.reborrow()),
+            DynView::Bool(a) => DynView::Bool(a.reborrow()),
+        }
+    }
+
     /// The dtype of the elements.
     pub fn dtype(&self) -> DType {
         match self {

@@ -137,6 +137,12 @@ impl Float for half::f16 {
             _ => None,
         }
     }
+    fn unwrap_view<'v, 'a>(a: &'v DynView<'a>) -> Option<&'v ArrayViewD<'a, half::f16>> {
+        match a {
+            DynView::F16(a) => Some(a),
+            _ => None,
+        }
+    }
     fn row_kernels(isa: Isa) -> &'static RowKernels<half::f16> {
         assert!(isa.is_available(), "xent: ISA {} is not supported by this CPU", isa.name());
         &crate::kernels::table::SCALAR_F16

@@ -634,16 +634,35 @@ fn flushes(op: &str) -> bool {
 }
 
 /// Run a TF/Keras op as TF's flush-to-zero CPU kernels do: subnormal float inputs
-/// read as zero (copied only when there are some), subnormal results flushed
-/// ([`tf::flush_subnormals`]).
-fn run_flushed(mut call: Call, grad: Option<&str>) -> Result<DynArray> {
-    for a in call.inputs.values_mut() {
-        match a {
-            DynArray::F32(x) if tf::has_subnormals(&x.view()) => tf::flush_subnormals(x),
-            DynArray::F64(x) if tf::has_subnormals(&x.view()) => tf::flush_subnormals(x),
-            _ => {}
-        }
+/// read as zero (copied only when there are some: the caller's arrays are never
+/// written), subnormal results flushed ([`tf::flush_subnormals`]).
+fn run_flushed(call: Call<'_>, grad: Option<&str>) -> Result<DynArray> {
+    let flushed: Vec<(String, DynArray)> = call
+        .inputs
+        .iter()
+        .filter_map(|(n, a)| {
+            let f = match a {
+                DynView::F32(x) if tf::has_subnormals(x) => {
+                    let mut o = x.to_owned();
+                    tf::flush_subnormals(&mut o);
+                    DynArray::F32(o)
+                }
+                DynView::F64(x) if tf::has_subnormals(x) => {
+                    let mut o = x.to_owned();
+                    tf::flush_subnormals(&mut o);
+                    DynArray::F64(o)
+                }
+                _ => return None,
+            };
+            Some((n.clone(), f))
+        })
+        .collect();
+    let Call { op, inputs, params } = call;
+    let mut inputs: BTreeMap<String, DynView<'_>> = inputs.into_iter().map(|(n, a)| (n, a.reborrow())).collect();
+    for (n, a) in &flushed {
+        inputs.insert(n.clone(), a.view());
     }
+    let call = Call { op, inputs, params };
     let mut out = (call.op.run)(&call, grad).map_err(|e| named(e, call.op.name))?;
     match &mut out {
         DynArray::F32(x) => tf::flush_subnormals(x),
