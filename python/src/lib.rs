@@ -21,7 +21,7 @@ use pyo3::exceptions::{PyTypeError, PyValueError};
 use pyo3::prelude::*;
 use pyo3::types::{PyBool, PyDict, PyFloat, PyInt, PyList, PyString};
 use serde_json::Value;
-use xent::registry::{InputKind, ParamKind, OPS};
+use xent::registry::{InputKind, ParamKind, ALIASES, OPS, PREFIXES};
 use xent::{DynArray, DynView};
 
 pyo3::create_exception!(
@@ -179,7 +179,8 @@ fn to_numpy(py: Python<'_>, a: DynArray) -> Bound<'_, PyAny> {
 /// The op table: a list of dicts, one per op, with `name`, `doc`, `inputs` (dicts of
 /// `name`, `kind` ("Float", "Labels", "Any", ...), `dtypes` for label inputs,
 /// `optional`), `params` (dicts of `name`, `kind` ("Bool", "Int", "OptFloat",
-/// "Choice", ...), `choices`, `default` as a JSON string) and `grad_wrt`.
+/// "Choice", ...), `choices`, `default` as a JSON string), `grad_wrt` and `aliases`
+/// (other names of the same framework function, [`xent::registry::ALIASES`]).
 #[pyfunction]
 fn ops(py: Python<'_>) -> PyResult<Bound<'_, PyList>> {
     let out = PyList::empty(py);
@@ -219,15 +220,33 @@ fn ops(py: Python<'_>) -> PyResult<Bound<'_, PyList>> {
         }
         d.set_item("params", params)?;
         d.set_item("grad_wrt", o.grad_wrt.to_vec())?;
+        let aliases: Vec<&str> = ALIASES.iter().filter(|(_, c)| *c == o.name).map(|(a, _)| *a).collect();
+        d.set_item("aliases", aliases)?;
         out.append(d)?;
     }
     Ok(out)
+}
+
+/// The table name of `name`, which may be an alias (`torch.nn.functional.softmax`) or
+/// carry a module spelling users write (`F.`, `nn.`, `tf.keras.losses.`).
+#[pyfunction]
+fn canonical(name: &str) -> String {
+    xent::registry::canonical(name)
+}
+
+/// The module spellings the table accepts, as (prefix, what it stands for) pairs:
+/// `("tf.keras.losses.", "keras.losses.")`.
+#[pyfunction]
+fn prefixes() -> Vec<(&'static str, &'static str)> {
+    PREFIXES.to_vec()
 }
 
 #[pymodule]
 fn _xent(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(eval, m)?)?;
     m.add_function(wrap_pyfunction!(ops, m)?)?;
+    m.add_function(wrap_pyfunction!(canonical, m)?)?;
+    m.add_function(wrap_pyfunction!(prefixes, m)?)?;
     m.add("Error", m.py().get_type::<Error>())?;
     m.add("__version__", env!("CARGO_PKG_VERSION"))?;
     Ok(())

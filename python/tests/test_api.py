@@ -410,3 +410,39 @@ def test_signature_rules_for_ops_the_table_may_gain(op, ctor, call):
     assert str(inspect.Signature([a.parameter() for a in args])) == ctor
     if call is not None:
         assert str(inspect.Signature([a.parameter() for a in call_args])) == call
+
+
+def test_aliases_and_module_spellings_of_the_table():
+    # ALIASES of the op table: the same function under each framework name, with
+    # that name's own signature.
+    assert str(inspect.signature(F.softmax)) == "(input, dim=None, *, dtype=None)"
+    assert str(inspect.signature(xent.torch.special.softmax)) == "(input, dim, *, dtype=None)"
+    assert str(inspect.signature(xent.tf.math.softmax)) == "(logits, axis=None, name=None)"
+    assert F.softmax.op == xent.torch.softmax.op == "torch.softmax"
+    x = np.array([[1.0, 2.0, 4.0]], np.float32)
+    np.testing.assert_array_equal(F.softmax(x, 1), xent.torch.softmax(x, 1))
+    np.testing.assert_array_equal(xent.tf.sigmoid(x), xent.tf.math.sigmoid(x))
+    # PREFIXES: tf.keras.losses is Keras' module, importable too.
+    import xent.tf.keras.losses as tkl
+
+    assert tkl is xent.keras.losses and xent.tf.keras.losses.KLDivergence is xent.keras.losses.KLDivergence
+    # xent.eval / xent.grad take every spelling the command line takes.
+    np.testing.assert_array_equal(xent.eval("F.softmax", input=x, dim=1), F.softmax(x, dim=1))
+    np.testing.assert_array_equal(
+        xent.grad("nn.CrossEntropyLoss", "input", input=x, target=[2]),
+        xent.torch.nn.CrossEntropyLoss().grad("input", x, [2]),
+    )
+
+
+def test_torch_loss_classes():
+    w = np.array([1.0, 2.0, 3.0], np.float32)
+    loss = xent.torch.nn.CrossEntropyLoss(w, reduction="sum", label_smoothing=0.1)
+    np.testing.assert_array_equal(loss(LOGITS, TARGET), F.cross_entropy(LOGITS, TARGET, w, reduction="sum", label_smoothing=0.1))
+    np.testing.assert_array_equal(loss.forward(LOGITS, TARGET), loss(LOGITS, TARGET))
+    assert str(inspect.signature(xent.torch.nn.CrossEntropyLoss)) == (
+        "(weight=None, *, ignore_index=-100, reduction='mean', label_smoothing=0.0)"
+    )
+    assert str(inspect.signature(xent.torch.nn.BCEWithLogitsLoss)) == "(weight=None, *, reduction='mean', pos_weight=None)"
+    assert str(inspect.signature(xent.torch.nn.KLDivLoss)) == "(*, reduction='mean', log_target=False)"
+    with pytest.raises(TypeError, match="too many positional arguments"):
+        xent.torch.nn.CrossEntropyLoss(w, None)

@@ -46,6 +46,19 @@ def test_torch():
     F.cross_entropy(xr, y, w, reduction="sum").backward()
     close(xent.grad("torch.nn.functional.cross_entropy", "input", input=xr, target=y, weight=w, reduction="sum"), xr.grad.numpy())
     close(xent.torch.nn.functional.one_hot(y, 6), F.one_hot(y, 6).numpy())
+    close(xent.torch.nn.functional.softmax(x, dim=0), F.softmax(x, dim=0).numpy())
+    close(
+        xent.torch.nn.CrossEntropyLoss(W, label_smoothing=0.1)(X, Y),
+        torch.nn.CrossEntropyLoss(w, label_smoothing=0.1)(x, y).numpy(),
+    )
+    close(
+        xent.torch.nn.BCEWithLogitsLoss(pos_weight=W, reduction="sum")(X, T),
+        torch.nn.BCEWithLogitsLoss(pos_weight=w, reduction="sum")(x, torch.tensor(T)).numpy(),
+    )
+    logp = F.log_softmax(x, 1)
+    for kw in ({"reduction": "batchmean"}, {"reduction": "none"}):
+        close(xent.torch.nn.functional.kl_div(logp, torch.tensor(P), **kw), F.kl_div(logp, torch.tensor(P), **kw).numpy())
+        close(xent.torch.nn.KLDivLoss(**kw)(logp, torch.tensor(P)), torch.nn.KLDivLoss(**kw)(logp, torch.tensor(P)).numpy())
 
 
 def test_tensorflow_keras():
@@ -69,6 +82,8 @@ def test_tensorflow_keras():
             keras.losses.CategoricalCrossentropy(**kw)(P, B, sample_weight=SW).numpy(),
         )
         close(xent.keras.losses.BinaryCrossentropy(**kw)(T, B), keras.losses.BinaryCrossentropy(**kw)(T, B).numpy())
+    close(xent.tf.keras.losses.KLDivergence()(P, B), tf.keras.losses.KLDivergence()(P, B).numpy())
+    close(xent.tf.math.softmax(x, axis=0), tf.math.softmax(x, axis=0).numpy())
     close(
         xent.keras.losses.SparseCategoricalCrossentropy(from_logits=True)(Y, X),
         keras.losses.SparseCategoricalCrossentropy(from_logits=True)(Y, X).numpy(),

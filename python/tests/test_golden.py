@@ -97,9 +97,22 @@ def compare(got: np.ndarray, ref: dict, alt, lenient_nan: bool, tol=None):
 # ------------------------------------------------------------ the calls
 
 
+def resolve(name: str):
+    """The generated function or class a case's op name stands for: walked as an
+    attribute path under xent (aliases, tf.keras.losses...), else through the table's
+    spelling rules (F.cross_entropy, nn.CrossEntropyLoss)."""
+    obj = xent
+    try:
+        for part in name.split("."):
+            obj = getattr(obj, part)
+        return obj
+    except AttributeError:
+        return xent._OBJECTS[xent._xent.canonical(name)]
+
+
 def framework_call(case: dict, inputs: dict, params: dict):
     """The op through its generated function or class, by keyword."""
-    obj = xent._OBJECTS[case["op"]]
+    obj = resolve(case["op"])
     if isinstance(obj, type):
         ctor_names = {p.name for p in obj._ctor_sig.parameters.values()}
         ctor = {k: v for k, v in {**inputs, **params}.items() if k in ctor_names}

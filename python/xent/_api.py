@@ -59,7 +59,7 @@ class Arg:
 class Spec:
     """One op of the table, with the Python signature(s) derived from it."""
 
-    name: str
+    name: str  # the Python name: the table's, or an alias of it
     doc: str
     inputs: list
     params: list
@@ -67,6 +67,7 @@ class Spec:
     is_class: bool
     args: list  # function: every argument; class: the constructor's
     call_args: list  # class only: the arguments of __call__
+    op: str = ""  # the table's name (what runs)
 
     @property
     def framework(self) -> str:
@@ -91,9 +92,10 @@ def _nullable(p: dict) -> bool:
     return p["kind"].startswith("Opt") or (p["kind"] == "Choice" and "null" in p.get("choices", []))
 
 
-def _signature_args(op: dict) -> tuple[bool, list, list]:
-    """The framework's argument lists for one table entry: (is_class, args, call_args)."""
-    name = op["name"]
+def _signature_args(op: dict, name: str | None = None) -> tuple[bool, list, list]:
+    """The framework's argument lists for one table entry under its name or an alias
+    of it: (is_class, args, call_args)."""
+    name = name or op["name"]
     fw = framework(name)
     short = name.rsplit(".", 1)[-1]
     is_class = short[:1].isupper()
@@ -193,19 +195,34 @@ def specs() -> list[Spec]:
 def _read_specs() -> list[Spec]:
     out = []
     for op in _xent.ops():
-        is_class, args, call_args = _signature_args(op)
-        out.append(
-            Spec(
-                op["name"],
-                op["doc"],
-                op["inputs"],
-                op["params"],
-                list(op["grad_wrt"]),
-                is_class,
-                args,
-                call_args,
+        # The table's name, then its aliases (torch.nn.functional.softmax for
+        # torch.softmax), each with its own framework signature.
+        for name in [op["name"], *op.get("aliases", [])]:
+            is_class, args, call_args = _signature_args(op, name)
+            out.append(
+                Spec(
+                    name,
+                    op["doc"],
+                    op["inputs"],
+                    op["params"],
+                    list(op["grad_wrt"]),
+                    is_class,
+                    args,
+                    call_args,
+                    op["name"],
+                )
             )
-        )
+    return out
+
+
+def module_aliases() -> list:
+    """(alias, module) pairs of namespaces from the table's module spellings whose
+    alias is a dotted path: ("tf.keras.losses", "keras.losses")."""
+    out = []
+    for prefix, full in _xent.prefixes():
+        a, f = prefix.rstrip("."), full.rstrip(".")
+        if "." in a:
+            out.append((a, f))
     return out
 
 
@@ -307,7 +324,7 @@ def docstring(spec: Spec, call: bool = False) -> str:
     lines = [spec.doc + "."]
     lines.append("")
     lines.append(
-        f"Mirrors ``{spec.name}``" + (f" of {fw}" if fw else "") + f", computed by xent (op ``{spec.name}`` of the table)."
+        f"Mirrors ``{spec.name}``" + (f" of {fw}" if fw else "") + f", computed by xent (op ``{spec.op}`` of the table)."
     )
     lines.append("")
     lines.append("Inputs (NumPy arrays or anything ``numpy.asarray`` takes):")
@@ -328,7 +345,7 @@ def docstring(spec: Spec, call: bool = False) -> str:
     lines.append("Returns a NumPy array of the dtype the framework returns (0-d for a reduced loss).")
     if spec.grad_wrt:
         lines.append(
-            f"Gradient of sum(output): ``xent.grad({spec.name!r}, wrt, **inputs_and_params)``"
+            f"Gradient of sum(output): ``xent.grad({spec.op!r}, wrt, **inputs_and_params)``"
             f" with wrt in {', '.join(spec.grad_wrt)}."
         )
     lines.append("Raises xent.Error (a ValueError) for bad data, TypeError for a wrong argument name.")
@@ -354,7 +371,7 @@ def _split(values: dict, by_name: dict) -> tuple[dict, dict]:
 def make_function(spec: Spec):
     sig = inspect.Signature([a.parameter() for a in spec.args])
     by_name = {a.name: a for a in spec.args}
-    name = spec.name
+    name = spec.op
 
     def f(*args, **kwargs):
         values = _bind(f.__qualname__, sig, args, kwargs)
@@ -365,7 +382,7 @@ def make_function(spec: Spec):
     f.__module__ = "xent." + spec.namespace
     f.__signature__ = sig
     f.__doc__ = docstring(spec)
-    f.op = spec.name
+    f.op = spec.op
     return f
 
 
@@ -409,7 +426,7 @@ def make_class(spec: Spec) -> type:
     ctor_sig = inspect.Signature([a.parameter() for a in spec.args])
     call_sig = inspect.Signature([a.parameter() for a in spec.call_args])
     ns = {
-        "op": spec.name,
+        "op": spec.op,
         "_ctor_sig": ctor_sig,
         "_call_sig": call_sig,
         "_by_name": by_name,
@@ -441,11 +458,11 @@ def build(package: types.ModuleType) -> dict:
 
     Returns {op name: function or class}."""
     made = {}
-    for spec in specs():
-        parts = spec.namespace.split(".") if spec.namespace else []
+
+    def module(dotted: str) -> types.ModuleType:
         mod = package
         path = package.__name__
-        for part in parts:
+        for part in dotted.split(".") if dotted else []:
             path = f"{path}.{part}"
             child = getattr(mod, part, None)
             if not isinstance(child, types.ModuleType):
@@ -454,15 +471,25 @@ def build(package: types.ModuleType) -> dict:
                 sys.modules[path] = child
                 setattr(mod, part, child)
             mod = child
+        return mod
+
+    for spec in specs():
         obj = make_class(spec) if spec.is_class else make_function(spec)
-        setattr(mod, spec.short, obj)
+        setattr(module(spec.namespace), spec.short, obj)
         made[spec.name] = obj
+    # Module spellings: xent.tf.keras.losses is xent.keras.losses.
+    for alias, full in module_aliases():
+        target = module(full)
+        parent, _, last = alias.rpartition(".")
+        setattr(module(parent), last, target)
+        sys.modules[f"{package.__name__}.{alias}"] = target
     return made
 
 
 def _lookup(op: str) -> Spec:
+    name = _xent.canonical(op)
     for s in specs():
-        if s.name == op:
+        if s.name == name:
             return s
     # The compiled module's message, with its "did you mean".
     _xent.eval(op, {}, {})

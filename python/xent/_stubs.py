@@ -107,10 +107,24 @@ def render() -> dict:
             children.setdefault(here, set())
             modules.setdefault(here, [])
         modules[spec.namespace].append(spec)
+    # Module spellings (xent.tf.keras.losses is xent.keras.losses): re-exported.
+    reexports: dict = {}
+    for alias, full in _api.module_aliases():
+        parts = alias.split(".")
+        for k in range(len(parts) - 1):
+            parent, here = ".".join(parts[:k]), ".".join(parts[: k + 1])
+            children.setdefault(parent, set()).add(parts[k])
+            children.setdefault(here, set())
+            modules.setdefault(here, [])
+        fparent, _, flast = full.rpartition(".")
+        src = "xent" + (f".{fparent}" if fparent else "")
+        reexports.setdefault(".".join(parts[:-1]), []).append(f"from {src} import {flast} as {parts[-1]}")
     out = {}
     for ns in sorted(modules):
         kids = sorted(children.get(ns, ()))
         imports = f"from . import {', '.join(f'{k} as {k}' for k in kids)}" if kids else ""
+        if reexports.get(ns):
+            imports = "\n".join(([imports] if imports else []) + sorted(reexports[ns]))
         if ns == "":
             out["__init__.pyi"] = HEADER + ROOT.format(imports=imports)
             continue

@@ -3,7 +3,7 @@ from typing import Any, Literal
 
 from numpy.typing import ArrayLike, NDArray
 
-from . import nn as nn
+from . import nn as nn, special as special
 
 def log_softmax(input: ArrayLike, dim: int, *, dtype: Any = None) -> NDArray[Any]:
     """log_softmax along dim.

@@ -27,6 +27,31 @@ class BinaryCrossentropy(Loss):
     def __init__(self, from_logits: bool = False, label_smoothing: float = 0.0, axis: int = -1, reduction: Literal['sum_over_batch_size', 'sum', 'none', 'mean', 'mean_with_sample_weight'] | None = 'sum_over_batch_size', name: str | None = None) -> None: ...
     def __call__(self, y_true: ArrayLike, y_pred: ArrayLike, sample_weight: ArrayLike | None = None) -> NDArray[Any]: ...
 
+class BinaryFocalCrossentropy(Loss):
+    """binary_focal_crossentropy, times sample_weight, then the reduction (float32).
+
+    Mirrors ``keras.losses.BinaryFocalCrossentropy`` of Keras 3.15, computed by xent (op ``keras.losses.BinaryFocalCrossentropy`` of the table).
+
+    Inputs (NumPy arrays or anything ``numpy.asarray`` takes):
+        y_true: float16/32/64
+        y_pred: float16/32/64
+        sample_weight: float16/32/64, optional
+    Parameters:
+        apply_class_balancing: Bool, default false
+        alpha: Float, default 0.25
+        gamma: Float, default 2.0
+        from_logits: Bool, default false
+        label_smoothing: Float, default 0.0
+        axis: Int, default -1
+        reduction: one of sum_over_batch_size, sum, none, mean, mean_with_sample_weight, null, default "sum_over_batch_size"
+
+    Returns a NumPy array of the dtype the framework returns (0-d for a reduced loss).
+    Gradient of sum(output): ``xent.grad('keras.losses.BinaryFocalCrossentropy', wrt, **inputs_and_params)`` with wrt in y_pred.
+    Raises xent.Error (a ValueError) for bad data, TypeError for a wrong argument name.
+    """
+    def __init__(self, apply_class_balancing: bool = False, alpha: float = 0.25, gamma: float = 2.0, from_logits: bool = False, label_smoothing: float = 0.0, axis: int = -1, reduction: Literal['sum_over_batch_size', 'sum', 'none', 'mean', 'mean_with_sample_weight'] | None = 'sum_over_batch_size', name: str | None = None) -> None: ...
+    def __call__(self, y_true: ArrayLike, y_pred: ArrayLike, sample_weight: ArrayLike | None = None) -> NDArray[Any]: ...
+
 class CategoricalCrossentropy(Loss):
     """categorical_crossentropy, times sample_weight, then the reduction.
 
@@ -47,6 +72,49 @@ class CategoricalCrossentropy(Loss):
     Raises xent.Error (a ValueError) for bad data, TypeError for a wrong argument name.
     """
     def __init__(self, from_logits: bool = False, label_smoothing: float = 0.0, axis: int = -1, reduction: Literal['sum_over_batch_size', 'sum', 'none', 'mean', 'mean_with_sample_weight'] | None = 'sum_over_batch_size', name: str | None = None) -> None: ...
+    def __call__(self, y_true: ArrayLike, y_pred: ArrayLike, sample_weight: ArrayLike | None = None) -> NDArray[Any]: ...
+
+class CategoricalFocalCrossentropy(Loss):
+    """categorical_focal_crossentropy, times sample_weight, then the reduction (float32).
+
+    Mirrors ``keras.losses.CategoricalFocalCrossentropy`` of Keras 3.15, computed by xent (op ``keras.losses.CategoricalFocalCrossentropy`` of the table).
+
+    Inputs (NumPy arrays or anything ``numpy.asarray`` takes):
+        y_true: float16/32/64
+        y_pred: float16/32/64
+        sample_weight: float16/32/64, optional
+    Parameters:
+        alpha: Float, default 0.25
+        gamma: Float, default 2.0
+        from_logits: Bool, default false
+        label_smoothing: Float, default 0.0
+        axis: Int, default -1
+        reduction: one of sum_over_batch_size, sum, none, mean, mean_with_sample_weight, null, default "sum_over_batch_size"
+
+    Returns a NumPy array of the dtype the framework returns (0-d for a reduced loss).
+    Gradient of sum(output): ``xent.grad('keras.losses.CategoricalFocalCrossentropy', wrt, **inputs_and_params)`` with wrt in y_pred.
+    Raises xent.Error (a ValueError) for bad data, TypeError for a wrong argument name.
+    """
+    def __init__(self, alpha: float = 0.25, gamma: float = 2.0, from_logits: bool = False, label_smoothing: float = 0.0, axis: int = -1, reduction: Literal['sum_over_batch_size', 'sum', 'none', 'mean', 'mean_with_sample_weight'] | None = 'sum_over_batch_size', name: str | None = None) -> None: ...
+    def __call__(self, y_true: ArrayLike, y_pred: ArrayLike, sample_weight: ArrayLike | None = None) -> NDArray[Any]: ...
+
+class KLDivergence(Loss):
+    """kl_divergence per sample, times sample_weight, then the reduction (float32).
+
+    Mirrors ``keras.losses.KLDivergence`` of Keras 3.15, computed by xent (op ``keras.losses.KLDivergence`` of the table).
+
+    Inputs (NumPy arrays or anything ``numpy.asarray`` takes):
+        y_true: float16/32/64
+        y_pred: float16/32/64
+        sample_weight: float16/32/64, optional
+    Parameters:
+        reduction: one of sum_over_batch_size, sum, none, mean, mean_with_sample_weight, null, default "sum_over_batch_size"
+
+    Returns a NumPy array of the dtype the framework returns (0-d for a reduced loss).
+    Gradient of sum(output): ``xent.grad('keras.losses.KLDivergence', wrt, **inputs_and_params)`` with wrt in y_pred.
+    Raises xent.Error (a ValueError) for bad data, TypeError for a wrong argument name.
+    """
+    def __init__(self, reduction: Literal['sum_over_batch_size', 'sum', 'none', 'mean', 'mean_with_sample_weight'] | None = 'sum_over_batch_size', name: str | None = None) -> None: ...
     def __call__(self, y_true: ArrayLike, y_pred: ArrayLike, sample_weight: ArrayLike | None = None) -> NDArray[Any]: ...
 
 class SparseCategoricalCrossentropy(Loss):

@@ -18,6 +18,19 @@ def log_softmax(logits: ArrayLike, axis: int | None = None, name: str | None = N
     Raises xent.Error (a ValueError) for bad data, TypeError for a wrong argument name.
     """
 
+def sigmoid(x: ArrayLike, name: str | None = None) -> NDArray[Any]:
+    """1 / (1 + exp(-x)).
+
+    Mirrors ``tf.nn.sigmoid`` of TensorFlow 2.21, computed by xent (op ``tf.math.sigmoid`` of the table).
+
+    Inputs (NumPy arrays or anything ``numpy.asarray`` takes):
+        x: float16/32/64
+
+    Returns a NumPy array of the dtype the framework returns (0-d for a reduced loss).
+    Gradient of sum(output): ``xent.grad('tf.math.sigmoid', wrt, **inputs_and_params)`` with wrt in x.
+    Raises xent.Error (a ValueError) for bad data, TypeError for a wrong argument name.
+    """
+
 def sigmoid_cross_entropy_with_logits(labels: ArrayLike, logits: ArrayLike, name: str | None = None) -> NDArray[Any]:
     """max(x, 0) - x z + log1p(exp(-|x|)).
 

@@ -57,6 +57,38 @@ def cross_entropy(input: ArrayLike, target: ArrayLike, weight: ArrayLike | None 
     Raises xent.Error (a ValueError) for bad data, TypeError for a wrong argument name.
     """
 
+def kl_div(input: ArrayLike, target: ArrayLike, *, reduction: Literal['none', 'batchmean', 'sum', 'mean'] = 'mean', log_target: bool = False) -> NDArray[Any]:
+    """target (ln target - input), 0 where target = 0 (log_target: exp(target)(target - input)); input is log-probabilities; input and target broadcast; batchmean = sum / input.shape[0], mean = sum / numel.
+
+    Mirrors ``torch.nn.functional.kl_div`` of PyTorch 2.15, computed by xent (op ``torch.nn.functional.kl_div`` of the table).
+
+    Inputs (NumPy arrays or anything ``numpy.asarray`` takes):
+        input: float16/32/64
+        target: float16/32/64
+    Parameters:
+        reduction: one of none, batchmean, sum, mean, default "mean"
+        log_target: Bool, default false
+
+    Returns a NumPy array of the dtype the framework returns (0-d for a reduced loss).
+    Gradient of sum(output): ``xent.grad('torch.nn.functional.kl_div', wrt, **inputs_and_params)`` with wrt in input.
+    Raises xent.Error (a ValueError) for bad data, TypeError for a wrong argument name.
+    """
+
+def log_softmax(input: ArrayLike, dim: int | None = None, *, dtype: Any = None) -> NDArray[Any]:
+    """log_softmax along dim.
+
+    Mirrors ``torch.nn.functional.log_softmax`` of PyTorch 2.15, computed by xent (op ``torch.log_softmax`` of the table).
+
+    Inputs (NumPy arrays or anything ``numpy.asarray`` takes):
+        input: float16/32/64
+    Parameters:
+        dim: Int, default null
+
+    Returns a NumPy array of the dtype the framework returns (0-d for a reduced loss).
+    Gradient of sum(output): ``xent.grad('torch.log_softmax', wrt, **inputs_and_params)`` with wrt in input.
+    Raises xent.Error (a ValueError) for bad data, TypeError for a wrong argument name.
+    """
+
 def logsigmoid(input: ArrayLike) -> NDArray[Any]:
     """min(x, 0) - log1p(exp(-|x|)).
 
@@ -99,5 +131,33 @@ def one_hot(input: ArrayLike, num_classes: int = -1) -> NDArray[Any]:
         num_classes: Int, default -1
 
     Returns a NumPy array of the dtype the framework returns (0-d for a reduced loss).
+    Raises xent.Error (a ValueError) for bad data, TypeError for a wrong argument name.
+    """
+
+def sigmoid(input: ArrayLike) -> NDArray[Any]:
+    """1 / (1 + exp(-x)).
+
+    Mirrors ``torch.nn.functional.sigmoid`` of PyTorch 2.15, computed by xent (op ``torch.sigmoid`` of the table).
+
+    Inputs (NumPy arrays or anything ``numpy.asarray`` takes):
+        input: float16/32/64
+
+    Returns a NumPy array of the dtype the framework returns (0-d for a reduced loss).
+    Gradient of sum(output): ``xent.grad('torch.sigmoid', wrt, **inputs_and_params)`` with wrt in input.
+    Raises xent.Error (a ValueError) for bad data, TypeError for a wrong argument name.
+    """
+
+def softmax(input: ArrayLike, dim: int | None = None, *, dtype: Any = None) -> NDArray[Any]:
+    """softmax along dim.
+
+    Mirrors ``torch.nn.functional.softmax`` of PyTorch 2.15, computed by xent (op ``torch.softmax`` of the table).
+
+    Inputs (NumPy arrays or anything ``numpy.asarray`` takes):
+        input: float16/32/64
+    Parameters:
+        dim: Int, default null
+
+    Returns a NumPy array of the dtype the framework returns (0-d for a reduced loss).
+    Gradient of sum(output): ``xent.grad('torch.softmax', wrt, **inputs_and_params)`` with wrt in input.
     Raises xent.Error (a ValueError) for bad data, TypeError for a wrong argument name.
     """
