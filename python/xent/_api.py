@@ -92,6 +92,12 @@ def _nullable(p: dict) -> bool:
     return p["kind"].startswith("Opt") or (p["kind"] == "Choice" and "null" in p.get("choices", []))
 
 
+def _extra(args: list, a: Arg) -> None:
+    """Add a framework-only argument unless the table already has one of that name."""
+    if all(b.name != a.name for b in args):
+        args.append(a)
+
+
 def _signature_args(op: dict, name: str | None = None) -> tuple[bool, list, list]:
     """The framework's argument lists for one table entry under its name or an alias
     of it: (is_class, args, call_args)."""
@@ -159,9 +165,9 @@ def _signature_args(op: dict, name: str | None = None) -> tuple[bool, list, list
             for a in args[len(inputs) if first_opt is None else first_opt + 1 :]:
                 a.keyword_only = True
         if fw == "torch" and "softmax" in short:
-            args.append(Arg("dtype", "extra", "DType", None, keyword_only=True))
+            _extra(args, Arg("dtype", "extra", "DType", None, keyword_only=True))
         if fw == "tf":
-            args.append(Arg("name", "extra", "Str", None))
+            _extra(args, Arg("name", "extra", "Str", None))
         return False, order(args), []
 
     # A class: the constructor takes the parameters and the tensor-valued constructor
@@ -178,7 +184,7 @@ def _signature_args(op: dict, name: str | None = None) -> tuple[bool, list, list
     else:
         args = params + ctor_inputs
         if fw == "keras":
-            args.append(Arg("name", "extra", "Str", None))
+            _extra(args, Arg("name", "extra", "Str", None))
     return True, order(args), order(call_inputs)
 
 
@@ -271,7 +277,7 @@ def _dtype_name(v: Any) -> Any:
 
 def as_param(v: Any) -> Any:
     """A parameter value as None/bool/int/float/str (NumPy and 0-d tensor scalars unwrapped)."""
-    if v is None or isinstance(v, (bool, str)):
+    if v is None or type(v) in (bool, str, int, float):
         return v
     if isinstance(v, np.bool_):
         return bool(v)
@@ -352,13 +358,16 @@ def docstring(spec: Spec, call: bool = False) -> str:
     return "\n".join(lines)
 
 
-def _bind(qualname: str, sig: inspect.Signature, args: tuple, kwargs: dict) -> dict:
+def _bind(qualname: str, sig: inspect.Signature, args: tuple, kwargs: dict, defaults: bool = False) -> dict:
     try:
         b = sig.bind(*args, **kwargs)
     except TypeError as e:
         raise TypeError(f"{qualname}() {e}") from None
-    b.apply_defaults()
-    return dict(b.arguments)
+    if defaults:
+        b.apply_defaults()
+    # Arguments left out are left out for the table too: its defaults are the
+    # framework's (where the signature says None, None means the table's default).
+    return b.arguments
 
 
 def _split(values: dict, by_name: dict) -> tuple[dict, dict]:
@@ -396,7 +405,7 @@ class Loss:
     _by_name: dict
 
     def __init__(self, *args, **kwargs):
-        values = _bind(type(self).__name__, self._ctor_sig, args, kwargs)
+        values = _bind(type(self).__name__, self._ctor_sig, args, kwargs, defaults=True)
         self._values = values
         for k, v in values.items():
             setattr(self, k, v)
