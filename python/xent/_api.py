@@ -321,11 +321,7 @@ def run(spec_name: str, values: dict, params: dict, grad: str | None, args_by_na
 # ----------------------------------------------------------------------- generation
 
 
-def _fmt_default(a: Arg) -> str:
-    return "" if a.default is _REQUIRED else f" (default {a.default!r})"
-
-
-def docstring(spec: Spec, call: bool = False) -> str:
+def docstring(spec: Spec) -> str:
     fw = FRAMEWORKS.get(spec.framework)
     lines = [spec.doc + "."]
     lines.append("")
