@@ -343,6 +343,14 @@ def docstring(spec: Spec) -> str:
             if p["default"] != "null" and any(a.name == p["name"] and a.default is None for a in spec.args):
                 line += f" (None, the framework's default, means {p['default']})"
             lines.append(line)
+    if spec.is_class:
+        ctor = inspect.Signature([a.parameter() for a in spec.args])
+        call = inspect.Signature([a.parameter() for a in spec.call_args])
+        lines.append("")
+        lines.append(f"Use: ``loss = {spec.short}{ctor}``, then ``loss{call}``")
+        if spec.grad_wrt:
+            wrt = spec.grad_wrt[0]
+            lines.append(f"(its gradient: ``loss.grad({wrt!r}, {', '.join(a.name for a in spec.call_args if a.default is _REQUIRED)})``).")
     lines.append("")
     lines.append("Returns a NumPy array of the dtype the framework returns (0-d for a reduced loss).")
     if spec.grad_wrt:

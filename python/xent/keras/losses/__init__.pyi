@@ -20,6 +20,9 @@ class BinaryCrossentropy(Loss):
         axis: Int, default -1
         reduction: one of sum_over_batch_size, sum, none, mean, mean_with_sample_weight, null, default "sum_over_batch_size"
 
+    Use: ``loss = BinaryCrossentropy(from_logits=False, label_smoothing=0.0, axis=-1, reduction='sum_over_batch_size', name=None)``, then ``loss(y_true, y_pred, sample_weight=None)``
+    (its gradient: ``loss.grad('y_pred', y_true, y_pred)``).
+
     Returns a NumPy array of the dtype the framework returns (0-d for a reduced loss).
     Gradient of sum(output): ``xent.grad('keras.losses.BinaryCrossentropy', wrt, **inputs_and_params)`` with wrt in y_pred.
     Raises xent.Error (a ValueError) for bad data, TypeError for a wrong argument name.
@@ -45,6 +48,9 @@ class BinaryFocalCrossentropy(Loss):
         axis: Int, default -1
         reduction: one of sum_over_batch_size, sum, none, mean, mean_with_sample_weight, null, default "sum_over_batch_size"
 
+    Use: ``loss = BinaryFocalCrossentropy(apply_class_balancing=False, alpha=0.25, gamma=2.0, from_logits=False, label_smoothing=0.0, axis=-1, reduction='sum_over_batch_size', name=None)``, then ``loss(y_true, y_pred, sample_weight=None)``
+    (its gradient: ``loss.grad('y_pred', y_true, y_pred)``).
+
     Returns a NumPy array of the dtype the framework returns (0-d for a reduced loss).
     Gradient of sum(output): ``xent.grad('keras.losses.BinaryFocalCrossentropy', wrt, **inputs_and_params)`` with wrt in y_pred.
     Raises xent.Error (a ValueError) for bad data, TypeError for a wrong argument name.
@@ -66,6 +72,9 @@ class CategoricalCrossentropy(Loss):
         label_smoothing: Float, default 0.0
         axis: Int, default -1
         reduction: one of sum_over_batch_size, sum, none, mean, mean_with_sample_weight, null, default "sum_over_batch_size"
+
+    Use: ``loss = CategoricalCrossentropy(from_logits=False, label_smoothing=0.0, axis=-1, reduction='sum_over_batch_size', name=None)``, then ``loss(y_true, y_pred, sample_weight=None)``
+    (its gradient: ``loss.grad('y_pred', y_true, y_pred)``).
 
     Returns a NumPy array of the dtype the framework returns (0-d for a reduced loss).
     Gradient of sum(output): ``xent.grad('keras.losses.CategoricalCrossentropy', wrt, **inputs_and_params)`` with wrt in y_pred.
@@ -91,6 +100,9 @@ class CategoricalFocalCrossentropy(Loss):
         axis: Int, default -1
         reduction: one of sum_over_batch_size, sum, none, mean, mean_with_sample_weight, null, default "sum_over_batch_size"
 
+    Use: ``loss = CategoricalFocalCrossentropy(alpha=0.25, gamma=2.0, from_logits=False, label_smoothing=0.0, axis=-1, reduction='sum_over_batch_size', name=None)``, then ``loss(y_true, y_pred, sample_weight=None)``
+    (its gradient: ``loss.grad('y_pred', y_true, y_pred)``).
+
     Returns a NumPy array of the dtype the framework returns (0-d for a reduced loss).
     Gradient of sum(output): ``xent.grad('keras.losses.CategoricalFocalCrossentropy', wrt, **inputs_and_params)`` with wrt in y_pred.
     Raises xent.Error (a ValueError) for bad data, TypeError for a wrong argument name.
@@ -109,6 +121,9 @@ class KLDivergence(Loss):
         sample_weight: float16/32/64, optional
     Parameters:
         reduction: one of sum_over_batch_size, sum, none, mean, mean_with_sample_weight, null, default "sum_over_batch_size"
+
+    Use: ``loss = KLDivergence(reduction='sum_over_batch_size', name=None)``, then ``loss(y_true, y_pred, sample_weight=None)``
+    (its gradient: ``loss.grad('y_pred', y_true, y_pred)``).
 
     Returns a NumPy array of the dtype the framework returns (0-d for a reduced loss).
     Gradient of sum(output): ``xent.grad('keras.losses.KLDivergence', wrt, **inputs_and_params)`` with wrt in y_pred.
@@ -131,6 +146,9 @@ class SparseCategoricalCrossentropy(Loss):
         ignore_class: OptInt, default null
         reduction: one of sum_over_batch_size, sum, none, mean, mean_with_sample_weight, null, default "sum_over_batch_size"
         axis: Int, default -1
+
+    Use: ``loss = SparseCategoricalCrossentropy(from_logits=False, ignore_class=None, reduction='sum_over_batch_size', axis=-1, name=None)``, then ``loss(y_true, y_pred, sample_weight=None)``
+    (its gradient: ``loss.grad('y_pred', y_true, y_pred)``).
 
     Returns a NumPy array of the dtype the framework returns (0-d for a reduced loss).
     Gradient of sum(output): ``xent.grad('keras.losses.SparseCategoricalCrossentropy', wrt, **inputs_and_params)`` with wrt in y_pred.

@@ -19,6 +19,9 @@ class BCELoss(Loss):
     Parameters:
         reduction: one of none, mean, sum, default "mean"
 
+    Use: ``loss = BCELoss(weight=None, *, reduction='mean')``, then ``loss(input, target)``
+    (its gradient: ``loss.grad('input', input, target)``).
+
     Returns a NumPy array of the dtype the framework returns (0-d for a reduced loss).
     Gradient of sum(output): ``xent.grad('torch.nn.BCELoss', wrt, **inputs_and_params)`` with wrt in input.
     Raises xent.Error (a ValueError) for bad data, TypeError for a wrong argument name.
@@ -39,6 +42,9 @@ class BCEWithLogitsLoss(Loss):
         pos_weight: float16/32/64, optional
     Parameters:
         reduction: one of none, mean, sum, default "mean"
+
+    Use: ``loss = BCEWithLogitsLoss(weight=None, *, reduction='mean', pos_weight=None)``, then ``loss(input, target)``
+    (its gradient: ``loss.grad('input', input, target)``).
 
     Returns a NumPy array of the dtype the framework returns (0-d for a reduced loss).
     Gradient of sum(output): ``xent.grad('torch.nn.BCEWithLogitsLoss', wrt, **inputs_and_params)`` with wrt in input.
@@ -62,6 +68,9 @@ class CrossEntropyLoss(Loss):
         reduction: one of none, mean, sum, default "mean"
         label_smoothing: Float, default 0.0
 
+    Use: ``loss = CrossEntropyLoss(weight=None, *, ignore_index=-100, reduction='mean', label_smoothing=0.0)``, then ``loss(input, target)``
+    (its gradient: ``loss.grad('input', input, target)``).
+
     Returns a NumPy array of the dtype the framework returns (0-d for a reduced loss).
     Gradient of sum(output): ``xent.grad('torch.nn.CrossEntropyLoss', wrt, **inputs_and_params)`` with wrt in input.
     Raises xent.Error (a ValueError) for bad data, TypeError for a wrong argument name.
@@ -81,6 +90,9 @@ class KLDivLoss(Loss):
     Parameters:
         reduction: one of none, batchmean, sum, mean, default "mean"
         log_target: Bool, default false
+
+    Use: ``loss = KLDivLoss(*, reduction='mean', log_target=False)``, then ``loss(input, target)``
+    (its gradient: ``loss.grad('input', input, target)``).
 
     Returns a NumPy array of the dtype the framework returns (0-d for a reduced loss).
     Gradient of sum(output): ``xent.grad('torch.nn.KLDivLoss', wrt, **inputs_and_params)`` with wrt in input.
@@ -102,6 +114,9 @@ class NLLLoss(Loss):
     Parameters:
         ignore_index: Int, default -100
         reduction: one of none, mean, sum, default "mean"
+
+    Use: ``loss = NLLLoss(weight=None, *, ignore_index=-100, reduction='mean')``, then ``loss(input, target)``
+    (its gradient: ``loss.grad('input', input, target)``).
 
     Returns a NumPy array of the dtype the framework returns (0-d for a reduced loss).
     Gradient of sum(output): ``xent.grad('torch.nn.NLLLoss', wrt, **inputs_and_params)`` with wrt in input.
