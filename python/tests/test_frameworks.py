@@ -88,3 +88,39 @@ def test_tensorflow_keras():
         xent.keras.losses.SparseCategoricalCrossentropy(from_logits=True)(Y, X),
         keras.losses.SparseCategoricalCrossentropy(from_logits=True)(Y, X).numpy(),
     )
+
+
+def test_dtypes_and_inputs_as_the_frameworks():
+    # float16/32/64 through Keras, TF and PyTorch with the frameworks' own tensors as
+    # inputs; the result's dtype must be the framework's.
+    tf = pytest.importorskip("tensorflow")
+    keras = pytest.importorskip("keras")
+    torch = pytest.importorskip("torch")
+    for dt, tol in ((np.float16, 2e-3), (np.float32, 1e-5), (np.float64, 1e-9)):
+        p, b, x = P.astype(dt), B.astype(dt), X.astype(dt)
+        close(xent.keras.losses.categorical_crossentropy(p, b), keras.losses.categorical_crossentropy(p, b).numpy(), tol, tol)
+        close(
+            xent.keras.losses.CategoricalCrossentropy(from_logits=True, reduction="sum")(p, x),
+            keras.losses.CategoricalCrossentropy(from_logits=True, reduction="sum")(p, x).numpy(),
+            max(tol, 1e-5),  # Keras' loss classes compute in float32 whatever the input
+            max(tol, 1e-6),
+        )
+        close(xent.tf.nn.softmax(tf.constant(x)), tf.nn.softmax(tf.constant(x)).numpy(), tol, tol)
+        t, y = torch.tensor(x), torch.tensor(Y)
+        close(
+            xent.torch.nn.CrossEntropyLoss(label_smoothing=0.1, reduction="none")(t, y),
+            torch.nn.CrossEntropyLoss(label_smoothing=0.1, reduction="none")(t, y).numpy(),
+            tol,
+            tol,
+        )
+    # Python lists: float32 and int64, as torch.tensor / tf.constant make them.
+    close(
+        xent.torch.nn.functional.cross_entropy([[2.0, 1.0, 0.1]], [0]),
+        torch.nn.functional.cross_entropy(torch.tensor([[2.0, 1.0, 0.1]]), torch.tensor([0])).numpy(),
+        0,
+        0,
+    )
+    close(xent.tf.one_hot([0, 3, -1], 3, on_value=5, off_value=-1), tf.one_hot([0, 3, -1], 3, on_value=5, off_value=-1).numpy(), 0, 0)
+    # TF flushes subnormals to zero
+    s = np.array([[1e-40, 0.0, -1e-40]], np.float32)
+    close(xent.tf.nn.softmax(s), tf.nn.softmax(s).numpy(), 0, 0)
