@@ -139,6 +139,13 @@ fn cce<T: Float>(
     same(op, y_true.shape(), y_pred.shape())?;
     // Keras passes `axis` to tf.nn.softmax_cross_entropy_with_logits as given.
     let a = if from_logits { crate::tf::sce_axis(op, axis, y_pred.shape())? } else { normalize_axis(op, "y_pred", axis, y_pred.shape())? };
+    if let (true, Some(g), true) = (from_logits, g, ls != 0.0 && T::DTYPE == crate::DType::F32) {
+        // Smoothed float32 labels are rounded twice (`t·(1 − ls)`, `+ ls/C`) and the
+        // gradient `softmax − t'` cancels where they meet: computed in float64 and
+        // rounded once, the gradient keeps the digits Keras' float32 loses.
+        let wide = |a: &ArrayViewD<'_, T>| a.mapv(|v| v.f64());
+        return Ok(cce::<f64>(&wide(y_true).view(), &wide(y_pred).view(), true, ls, axis, Some(&wide(g).view()))?.mapv(T::of));
+    }
     let t = smooth_cat(y_true, ls);
     let par = crate::default_par();
     match (from_logits, g) {

@@ -95,7 +95,9 @@ pub fn log_softmax<T: Float>(input: &ArrayViewD<'_, T>, dim: i64) -> Result<Arra
     Ok(back(ops::log_softmax(&x, a, crate::default_par()), input.shape()))
 }
 
-/// Gradient of [`log_softmax`]: `g − exp(y)·Σ g` (`_log_softmax_backward_data`).
+/// Gradient of [`log_softmax`]: `g − exp(y)·Σ g` (`_log_softmax_backward_data`), with
+/// the softmax recomputed from the input ([`ops::log_softmax_vjp_from_input`]: the
+/// same value, more accurate than `exp` of the rounded `y`).
 ///
 /// # Errors
 /// As [`log_softmax`], plus [`Error::Shape`] for a wrong `g`.
@@ -109,24 +111,25 @@ pub fn log_softmax<T: Float>(input: &ArrayViewD<'_, T>, dim: i64) -> Result<Arra
 pub fn log_softmax_grad<T: Float>(input: &ArrayViewD<'_, T>, dim: i64, g: &ArrayViewD<'_, T>) -> Result<ArrayD<T>> {
     let x = as_vector(input);
     let a = normalize_axis("torch.log_softmax", "input", dim, x.shape())?;
-    let y = ops::log_softmax(&x, a, crate::default_par());
     let gv = upstream_as(g, input.shape(), x.shape()).ok_or_else(|| {
         Error::shape("torch.log_softmax", format!("upstream gradient has shape {:?}, the input has shape {:?}", g.shape(), input.shape()))
     })?;
-    Ok(back(ops::log_softmax_vjp(&y.view(), &gv.view(), a, crate::default_par())?, input.shape()))
+    Ok(back(ops::log_softmax_vjp_from_input(&x, &gv.view(), a, crate::default_par())?, input.shape()))
 }
 
-/// `torch.sigmoid(input)`: see [`ops::sigmoid`].
+/// `torch.sigmoid(input)`: `1 / (1 + e^{−x})` as PyTorch computes it, 0 where
+/// `e^{−x}` overflows (below about −88.72 in float32): see [`ops::sigmoid_recip`].
 ///
 /// ```
 /// use ndarray::array;
 /// assert_eq!(xent::torch::sigmoid(&array![0.0f64].into_dyn().view())[[0]], 0.5);
 /// ```
 pub fn sigmoid<T: Float>(input: &ArrayViewD<'_, T>) -> ArrayD<T> {
-    ops::sigmoid(input)
+    ops::sigmoid_recip(input)
 }
 
-/// Gradient of [`sigmoid`]: `g·(1 − y)·y` (`sigmoid_backward`).
+/// Gradient of [`sigmoid`]: `g·(1 − y)·y` (`sigmoid_backward`), evaluated without the
+/// cancellation of `1 − y`: see [`ops::sigmoid_recip_vjp`].
 ///
 /// # Errors
 /// [`Error::Shape`] for a wrong `g`.
@@ -137,7 +140,7 @@ pub fn sigmoid<T: Float>(input: &ArrayViewD<'_, T>) -> ArrayD<T> {
 /// assert_eq!(dx[[0]], 0.25);
 /// ```
 pub fn sigmoid_grad<T: Float>(input: &ArrayViewD<'_, T>, g: &ArrayViewD<'_, T>) -> Result<ArrayD<T>> {
-    ops::sigmoid_vjp(&ops::sigmoid(input).view(), g)
+    ops::sigmoid_recip_vjp(input, g)
 }
 
 /// `torch.nn.functional.logsigmoid(input)`: `min(x, 0) − log1p(e^{−|x|})`.

@@ -731,28 +731,79 @@ pub fn logsumexp<T: Float>(x: &[T], g: Geom, out: &mut [T], par: Par) {
     }
 }
 
-/// Softmax VJP: `out = y ∘ (gy − Σ_c gy_c y_c)`, `y` the forward softmax output.
+/// Softmax VJP: `out = y ∘ (gy − Σ_c gy_c y_c)`, `y` the forward softmax output,
+/// evaluated per row as `y ∘ (gy − Σ_c gy_c y_c / Σ_c y_c)`: the same value when
+/// `Σ y = 1`, and the exact VJP of the softmax that was actually rounded. The
+/// normaliser makes a constant `gy` (the gradient of `sum(softmax)`, 0 in exact
+/// arithmetic) give exactly 0 (numerator and denominator are accumulated alike),
+/// where the plain form leaves `y·gy·(1 − Σ y)`, rounding noise of `|gy|·eps`.
 pub fn softmax_bwd<T: Float>(y: &[T], gy: &[T], g: Geom, out: &mut [T], par: Par) {
     let k = table::kernels::<T>();
     let nt = use_nt::<T>(g);
     drive(g, par, y, Some(gy), Some(out), None, None, None, None, |r| {
         let gy = r.b.expect("gy");
-        let d = (k.dot)(r.a, gy);
-        (k.softmax_bwd)(r.a, gy, r.out.expect("out"), d, nt);
+        let (d, sy) = (k.dot_sum)(r.a, gy);
+        (k.softmax_bwd)(r.a, gy, r.out.expect("out"), d / sy, nt);
         (T::zero(), T::zero())
     });
 }
 
-/// Log-softmax VJP: `out = gy − exp(y) · Σ_c gy_c`, `y` the forward log-softmax output.
+/// Log-softmax VJP from the forward output: `out = gy − exp(y) · Σ_c gy_c`, `y` the
+/// forward log-softmax output (`Σ gy` compensated). [`log_softmax_bwd_from_input`] is
+/// more accurate when the input is at hand.
 pub fn log_softmax_bwd<T: Float>(y: &[T], gy: &[T], g: Geom, out: &mut [T], par: Par) {
     let k = table::kernels::<T>();
     let nt = use_nt::<T>(g);
     drive(g, par, y, Some(gy), Some(out), None, None, None, None, |r| {
         let gy = r.b.expect("gy");
         let t = (k.sum)(gy);
-        (k.log_softmax_bwd)(r.a, gy, r.out.expect("out"), t, nt);
+        (k.log_softmax_bwd)(r.a, gy, r.out.expect("out"), T::zero(), T::zero(), t, nt);
         (T::zero(), T::zero())
     });
+}
+
+/// Log-softmax VJP from the input `x`: `out = gy − p · Σ_c gy_c` with
+/// `p = exp((x − m) − ln s)` recomputed from `x` (row max `m`, `s = Σ exp(x − m)`), the
+/// rounding of both subtractions folded back in, and `Σ gy` compensated. The
+/// `exp(y)` of a rounded log-softmax `y` is off by `|y|·eps/2` relative, and
+/// `gy − p·Σ gy` amplifies that where it nearly cancels; this form keeps `p` to about
+/// an ulp. `f32` rows are computed in `f64` (row statistics, `p` and `Σ gy`) and
+/// rounded once: correct to the last bit or so even where the result cancels, at the
+/// price of scalar `f64` exps (this backward is not one of the benchmarked kernels).
+/// A row of only `−inf` or holding NaN gives NaN, as the forward.
+pub fn log_softmax_bwd_from_input<T: Float>(x: &[T], gy: &[T], g: Geom, out: &mut [T], par: Par) {
+    let k = table::kernels::<T>();
+    let nt = use_nt::<T>(g);
+    let wide = T::DTYPE == crate::array::DType::F32;
+    drive(g, par, x, Some(gy), Some(out), None, None, None, None, |r| {
+        let gy = r.b.expect("gy");
+        let (m, s) = (k.max_sum_exp)(r.a);
+        if wide {
+            let (m64, ls64) = row_stats_f64(r.a, m, s);
+            let t: f64 = gy.iter().map(|v| v.f64()).sum();
+            for ((o, &v), &b) in r.out.expect("out").iter_mut().zip(r.a).zip(gy) {
+                *o = T::of(b.f64() - (v.f64() - m64 - ls64).exp() * t);
+            }
+            return (T::zero(), T::zero());
+        }
+        let ls = if m == T::neg_infinity() { T::nan() } else { s.ln() };
+        let t = (k.sum)(gy);
+        (k.log_softmax_bwd)(r.a, gy, r.out.expect("out"), m, ls, t, nt);
+        (T::zero(), T::zero())
+    });
+}
+
+/// `(m, ln Σ exp(x − m))` of a row in `f64`, from the row kernels' `(m, s)`: NaN for
+/// the log-sum when the row has no finite max or `s` is NaN (a NaN or `+inf` entry),
+/// as the `f32` path. The `f64` precision is what lets a backward whose output
+/// nearly cancels (`g − p·Σg`, `p·a − t`) be correct to its last bit in `f32`: an
+/// `f32` softmax carries an ulp or two of error, which that cancellation magnifies.
+fn row_stats_f64<T: Float>(x: &[T], m: T, s: T) -> (f64, f64) {
+    let m64 = m.f64();
+    if m == T::neg_infinity() || s.is_nan() {
+        return (m64, f64::NAN);
+    }
+    (m64, x.iter().map(|v| (v.f64() - m64).exp()).sum::<f64>().ln())
 }
 
 fn is_ignored(label: i64, p: &SparseCe<'_, impl Float>) -> bool {
@@ -1030,7 +1081,9 @@ pub fn ce_dense_fwd<T: Float>(x: &[T], t: &[T], g: Geom, weight: Option<&[T]>, l
 /// Each row's `(max, Σ exp)` is computed here, in the pass that reads the row into
 /// cache for the write pass, and the softmax is `exp((x − m) − ln s)`: the log-sum-exp
 /// is never rounded as one number (a forward `lse` would lose the digits of `ln s`
-/// next to a large max).
+/// next to a large max). `f32` rows are computed in `f64` and rounded once (soft
+/// labels make `p·a − t` cancel, magnifying an `f32` softmax's ulp; this backward
+/// is not one of the benchmarked kernels).
 #[allow(clippy::too_many_arguments)] // every buffer of the fused loss is explicit
 pub fn ce_dense_bwd<T: Float>(
     x: &[T],
@@ -1047,10 +1100,15 @@ pub fn ce_dense_bwd<T: Float>(
     if let Scale::PerPosition(s) = scale {
         check("scale", s.len(), g.positions());
     }
+    let wide = T::DTYPE == crate::array::DType::F32;
     drive(g, par, x, Some(t), Some(grad), None, None, None, None, |r| {
         let (m, s) = (k.max_sum_exp)(r.a);
-        let ls = if m == T::neg_infinity() { T::nan() } else { s.ln() };
         let tr = r.b.expect("t");
+        if wide {
+            dense_grad_row_f64(r.a, tr, weight, m, s, mode, scale.at(r.pos), r.out.expect("grad"));
+            return (T::zero(), T::zero());
+        }
+        let ls = if m == T::neg_infinity() { T::nan() } else { s.ln() };
         let a = match mode {
             DenseGrad::Kernel => T::one(),
             DenseGrad::Exact => match weight {
@@ -1061,6 +1119,22 @@ pub fn ce_dense_bwd<T: Float>(
         (k.dense_grad)(r.a, tr, weight, m, ls, a, scale.at(r.pos), r.out.expect("grad"), nt);
         (T::zero(), T::zero())
     });
+}
+
+/// One row of [`ce_dense_bwd`] in `f64`, rounded once: `sc·(p·a − w∘t)` with
+/// `p = exp(x − m) / Σ exp(x − m)` (see [`row_stats_f64`] for why).
+#[allow(clippy::too_many_arguments)] // the operands of the formula
+fn dense_grad_row_f64<T: Float>(x: &[T], t: &[T], w: Option<&[T]>, m: T, s: T, mode: DenseGrad, sc: T, out: &mut [T]) {
+    let (m64, ls64) = row_stats_f64(x, m, s);
+    let wt = |k: usize| w.map_or(1.0, |w| w[k].f64()) * t[k].f64();
+    let a = match mode {
+        DenseGrad::Kernel => 1.0,
+        DenseGrad::Exact => (0..t.len()).map(wt).sum::<f64>(),
+    };
+    let sc = sc.f64();
+    for (k, (o, &v)) in out.iter_mut().zip(x).enumerate() {
+        *o = T::of(sc * ((v.f64() - m64 - ls64).exp() * a - wt(k)));
+    }
 }
 
 // ---------------------------------------------------------------------------------

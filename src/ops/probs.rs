@@ -307,6 +307,9 @@ pub fn binary_focal_vjp<T: Float>(
     g: &ArrayViewD<'_, T>,
 ) -> Result<ArrayD<T>> {
     check_grad("binary_focal_crossentropy", g.shape(), y_pred.shape())?;
+    if let (Some(x), false) = (logits, T::DTYPE == crate::array::DType::F16) {
+        return binary_focal_logits_vjp(y_true, x, balance, alpha, gamma, g);
+    }
     // d(bce)/d(input) with an upstream of ones: a broadcast 1, not an array of them.
     let one = ndarray::arr0(T::one()).into_dyn();
     let ones = one.broadcast(y_pred.raw_dim()).ok_or_else(|| crate::Error::shape("binary_focal_crossentropy", "cannot broadcast"))?;
@@ -327,6 +330,33 @@ pub fn binary_focal_vjp<T: Float>(
         // d(1 − p_t)^γ/dp = −γ(1 − p_t)^(γ−1)·(2t − 1)
         let dfocal = -gm * om.powf(gm - T::one()) * (t + t - T::one());
         *o = gg * w * (dfocal * dp * b + om.powf(gm) * db);
+    });
+    Ok(out)
+}
+
+/// [`binary_focal_vjp`] with respect to the logits, in `f64` and rounded once: with
+/// `p = σ(x)`, `1 − p_t = t·σ(−x) + (1 − t)·σ(x)`, `dp/dx = σ(x)·σ(−x)` and
+/// `∂bce = (1 − t)·σ(x) − t·σ(−x)`, none of which cancels near saturation as the
+/// framework's `1 − p` does.
+fn binary_focal_logits_vjp<T: Float>(
+    y_true: &ArrayViewD<'_, T>,
+    x: &ArrayViewD<'_, T>,
+    balance: bool,
+    alpha: f64,
+    gamma: f64,
+    g: &ArrayViewD<'_, T>,
+) -> Result<ArrayD<T>> {
+    super::same_shape("binary_focal_crossentropy", "y_true", y_true.shape(), "y_pred", x.shape())?;
+    let mut out = ArrayD::zeros(x.raw_dim());
+    Zip::from(&mut out).and(y_true).and(x).and(g).for_each(|o, &t, &x, &gg| {
+        let (t, x) = (t.f64(), x.f64());
+        let (p, n) = super::activations::sigmoid_pair(x);
+        let b = x.max(0.0) - x * t + (-x.abs()).exp().ln_1p();
+        let db = (1.0 - t) * p - t * n;
+        let om = t * n + (1.0 - t) * p;
+        let w = if balance { t * alpha + (1.0 - t) * (1.0 - alpha) } else { 1.0 };
+        let dfocal = -gamma * om.powf(gamma - 1.0) * (t + t - 1.0);
+        *o = T::of(gg.f64() * w * (dfocal * p * n * b + om.powf(gamma) * db));
     });
     Ok(out)
 }
