@@ -5,6 +5,7 @@ pub mod array;
 pub mod bench;
 pub mod demo;
 pub mod error;
+pub mod explain;
 pub mod float;
 pub mod keras;
 pub mod kernels;

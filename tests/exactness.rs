@@ -29,9 +29,12 @@ fn same_bits_or_ulps(a: &[f64], b: &[f64], ulps: f64, eps: f64) -> bool {
     a.len() == b.len() && a.iter().zip(b).all(|(&x, &y)| (x - y).abs() <= ulps * eps * x.abs().max(y.abs()) + 1e-300)
 }
 
-/// `(op, label input, prediction input, params, labels are indices)`: every softmax
-/// cross-entropy of the table whose loss depends on the logits only through `x − max`.
-fn ce_ops() -> Vec<(&'static str, &'static str, &'static str, Vec<(&'static str, Value)>, bool)> {
+/// `(op, label input, prediction input, params, labels are indices)`.
+type CeOp = (&'static str, &'static str, &'static str, Vec<(&'static str, Value)>, bool);
+
+/// Every softmax cross-entropy of the table whose loss depends on the logits only
+/// through `x − max`.
+fn ce_ops() -> Vec<CeOp> {
     vec![
         ("torch.nn.functional.cross_entropy", "target", "input", vec![("reduction", json!("sum"))], true),
         ("torch.nn.functional.cross_entropy", "target", "input", vec![("label_smoothing", json!(0.1))], true),
