@@ -5,7 +5,7 @@
 //! is that run-time-typed array: one `ndarray::ArrayD` per dtype.
 
 use half::f16;
-use ndarray::ArrayD;
+use ndarray::{ArrayD, ArrayViewD};
 
 use crate::error::{Error, Result};
 
@@ -219,6 +219,155 @@ impl DynArray {
             DynArray::F16(a) => a.mapv(f32::from),
             DynArray::F32(a) => a.clone(),
             other => other.to_f64().mapv(|v| v as f32),
+        }
+    }
+}
+
+/// A borrowed [`DynArray`]: a view of any layout into memory someone else owns (a
+/// NumPy array handed over by the Python binding, an array of the caller's), so that
+/// [`crate::registry::eval_views`] computes without copying its inputs.
+#[derive(Debug, Clone)]
+pub enum DynView<'a> {
+    /// float16 data.
+    F16(ArrayViewD<'a, f16>),
+    /// float32 data.
+    F32(ArrayViewD<'a, f32>),
+    /// float64 data.
+    F64(ArrayViewD<'a, f64>),
+    /// uint8 data.
+    U8(ArrayViewD<'a, u8>),
+    /// int32 data.
+    I32(ArrayViewD<'a, i32>),
+    /// int64 data.
+    I64(ArrayViewD<'a, i64>),
+    /// bool data.
+    Bool(ArrayViewD<'a, bool>),
+}
+
+impl DynArray {
+    /// A borrowed view of the array.
+    ///
+    /// ```
+    /// let a = xent::DynArray::F32(ndarray::ArrayD::zeros(ndarray::IxDyn(&[2, 3])));
+    /// assert_eq!(a.view().shape(), &[2, 3]);
+    /// ```
+    pub fn view(&self) -> DynView<'_> {
+        match self {
+            DynArray::F16(a) => DynView::F16(a.view()),
+            DynArray::F32(a) => DynView::F32(a.view()),
+            DynArray::F64(a) => DynView::F64(a.view()),
+            DynArray::U8(a) => DynView::U8(a.view()),
+            DynArray::I32(a) => DynView::I32(a.view()),
+            DynArray::I64(a) => DynView::I64(a.view()),
+            DynArray::Bool(a) => DynView::Bool(a.view()),
+        }
+    }
+}
+
+macro_rules! each_view {
+    ($self:expr, $a:ident => $body:expr) => {
+        match $self {
+            DynView::F16($a) => $body,
+            DynView::F32($a) => $body,
+            DynView::F64($a) => $body,
+            DynView::U8($a) => $body,
+            DynView::I32($a) => $body,
+            DynView::I64($a) => $body,
+            DynView::Bool($a) => $body,
+        }
+    };
+}
+
+impl<'a> DynView<'a> {
+    /// The same view with a shorter lifetime (`ndarray`'s views are not covariant).
+    pub fn reborrow<'b>(self) -> DynView<'b>
+    where
+        'a: 'b,
+    {
+        match self {
+            DynView::F16(a) => DynView::F16(a.reborrow()),
+            DynView::F32(a) => DynView::F32(a.reborrow()),
+            DynView::F64(a) => DynView::F64(a.reborrow()),
+            DynView::U8(a) => DynView::U8(a.reborrow()),
+            DynView::I32(a) => DynView::I32(a.reborrow()),
+            DynView::I64(a) => DynView::I64(a.reborrow()),
+            DynView::Bool(a) => DynView::Bool(a.reborrow()),
+        }
+    }
+
+    /// The dtype of the elements.
+    pub fn dtype(&self) -> DType {
+        match self {
+            DynView::F16(_) => DType::F16,
+            DynView::F32(_) => DType::F32,
+            DynView::F64(_) => DType::F64,
+            DynView::U8(_) => DType::U8,
+            DynView::I32(_) => DType::I32,
+            DynView::I64(_) => DType::I64,
+            DynView::Bool(_) => DType::Bool,
+        }
+    }
+
+    /// The shape.
+    pub fn shape(&self) -> &[usize] {
+        each_view!(self, a => a.shape())
+    }
+
+    /// Number of elements.
+    pub fn len(&self) -> usize {
+        each_view!(self, a => a.len())
+    }
+
+    /// True when the view has no elements.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// An owned copy (in standard layout).
+    pub fn to_owned(&self) -> DynArray {
+        match self {
+            DynView::F16(a) => DynArray::F16(a.to_owned()),
+            DynView::F32(a) => DynArray::F32(a.to_owned()),
+            DynView::F64(a) => DynArray::F64(a.to_owned()),
+            DynView::U8(a) => DynArray::U8(a.to_owned()),
+            DynView::I32(a) => DynArray::I32(a.to_owned()),
+            DynView::I64(a) => DynArray::I64(a.to_owned()),
+            DynView::Bool(a) => DynArray::Bool(a.to_owned()),
+        }
+    }
+
+    /// As [`DynArray::to_i64`].
+    ///
+    /// # Errors
+    /// [`Error::DType`] naming `input` when the view holds floats.
+    pub fn to_i64(&self, op: &str, input: &str) -> Result<ArrayD<i64>> {
+        Ok(match self {
+            DynView::U8(a) => a.mapv(i64::from),
+            DynView::I32(a) => a.mapv(i64::from),
+            DynView::I64(a) => a.to_owned(),
+            DynView::Bool(a) => a.mapv(i64::from),
+            other => {
+                return Err(Error::DType {
+                    op: op.into(),
+                    input: input.into(),
+                    got: other.dtype().to_string(),
+                    expected: "an integer dtype (int32, int64, uint8)".into(),
+                })
+            }
+        })
+    }
+
+    /// As [`DynArray::to_f64`].
+    pub fn to_f64(&self) -> ArrayD<f64> {
+        match self {
+            DynView::F16(a) => a.mapv(f64::from),
+            DynView::F32(a) => a.mapv(f64::from),
+            DynView::F64(a) => a.to_owned(),
+            DynView::U8(a) => a.mapv(f64::from),
+            DynView::I32(a) => a.mapv(f64::from),
+            // Precision loss above 2^53 is the documented behaviour of this conversion.
+            DynView::I64(a) => a.mapv(|v| v as f64),
+            DynView::Bool(a) => a.mapv(|v| f64::from(u8::from(v))),
         }
     }
 }

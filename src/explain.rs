@@ -1113,6 +1113,8 @@ impl Explanation {
 /// let s = xent::explain::demo_section(&r, xent::demo::Lang::En).unwrap();
 /// assert!(s.contains("from_logits=False makes Keras treat them as probabilities"));
 /// ```
+#[cfg(feature = "cli")]
+#[doc(hidden)] // serves `xent demo`, not library API
 pub fn demo_section(r: &crate::demo::DemoReport, lang: crate::demo::Lang) -> Result<String> {
     let ko = lang == crate::demo::Lang::Ko;
     let mean = |a: &ArrayD<f64>| a.iter().sum::<f64>() / a.len().max(1) as f64;

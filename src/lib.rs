@@ -138,7 +138,7 @@ pub use half;
 /// The `ndarray` version xent's API takes and returns, so a dependant needs no second copy.
 pub use ndarray;
 
-pub use array::{DType, DynArray};
+pub use array::{DType, DynArray, DynView};
 pub use error::{Error, Result};
 pub use float::Float;
 pub use kernels::Par;
