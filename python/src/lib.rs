@@ -241,8 +241,40 @@ fn prefixes() -> Vec<(&'static str, &'static str)> {
     PREFIXES.to_vec()
 }
 
+/// `xent::explain`: the candidate calls on `labels` and `predictions` (NumPy arrays),
+/// matched against the `observed` values. Returns `(json, table)`: the report as the
+/// JSON of `xent explain --json`, and the text `xent explain` prints.
+#[pyfunction]
+#[pyo3(signature = (labels, predictions, sample_weight=None, class_weight=None, observed=Vec::new()))]
+fn explain(
+    py: Python<'_>,
+    labels: &Bound<'_, PyAny>,
+    predictions: &Bound<'_, PyAny>,
+    sample_weight: Option<&Bound<'_, PyAny>>,
+    class_weight: Option<&Bound<'_, PyAny>>,
+    observed: Vec<f64>,
+) -> PyResult<(String, String)> {
+    let op = "explain";
+    let own = |name: &str, v: &Bound<'_, PyAny>| -> PyResult<DynArray> { Ok(borrow(op, name, v)?.view().to_owned()) };
+    let labels = own("labels", labels)?;
+    let predictions = own("predictions", predictions)?;
+    let sample_weight = sample_weight.map(|v| own("sample_weight", v)).transpose()?;
+    let class_weight = class_weight.map(|v| own("class_weight", v)).transpose()?;
+    let out = py.detach(|| {
+        catch_unwind(AssertUnwindSafe(|| {
+            xent::explain::explain(&labels, &predictions, sample_weight.as_ref(), class_weight.as_ref(), &observed)
+        }))
+    });
+    match out {
+        Ok(Ok(e)) => Ok((e.to_json().to_string(), e.render())),
+        Ok(Err(e)) => Err(Error::new_err(e.to_string())),
+        Err(_) => Err(Error::new_err("explain: internal error (a bug in xent, please report it)")),
+    }
+}
+
 #[pymodule]
 fn _xent(m: &Bound<'_, PyModule>) -> PyResult<()> {
+    m.add_function(wrap_pyfunction!(explain, m)?)?;
     m.add_function(wrap_pyfunction!(eval, m)?)?;
     m.add_function(wrap_pyfunction!(ops, m)?)?;
     m.add_function(wrap_pyfunction!(canonical, m)?)?;

@@ -446,3 +446,30 @@ def test_torch_loss_classes():
     assert str(inspect.signature(xent.torch.nn.KLDivLoss)) == "(*, reduction='mean', log_target=False)"
     with pytest.raises(TypeError, match="too many positional arguments"):
         xent.torch.nn.CrossEntropyLoss(w, None)
+
+
+def test_explain_finds_keras_on_raw_logits():
+    # keras.losses.categorical_crossentropy(y, x) on raw logits (from_logits=False), Keras 3.15.1:
+    # y = [[0, 1, 0]], x = [[2.0, 1.0, 0.1]] -> 1.1314021 (the README's doctest value);
+    # tf.nn.softmax_cross_entropy_with_logits(y, x) -> 1.4170300
+    y = np.array([[0.0, 1.0, 0.0]], np.float32)
+    x = np.array([[2.0, 1.0, 0.1]], np.float32)
+    e = xent.explain(y, x, observed=[1.1314021, 1.41703])
+    assert isinstance(e, xent.Explanation)
+    first = e.observed[0]["matches"][0]
+    # the function (mean) and the class (sum_over_batch_size) are equally good for one row
+    assert first["op"] in ("keras.losses.categorical_crossentropy", "keras.losses.CategoricalCrossentropy")
+    assert first["params"].get("from_logits", False) is False
+    assert "from_logits" in e.observed[0]["explanation"]
+    assert e.observed[1]["matches"][0]["value"] == pytest.approx(1.41703, rel=1e-6)
+    assert "keras.losses.categorical_crossentropy" in str(e)
+    # without observed values: one row per candidate
+    t = xent.explain([[0.0, 1.0, 0.0]], [[2.0, 1.0, 0.1]])
+    assert len(t.candidates) > 5 and t.observed == []
+
+
+def test_explain_errors_are_xent_errors():
+    with pytest.raises(xent.Error):
+        xent.explain([[0.0, 1.0]], [[1.0, 2.0, 3.0]])
+    with pytest.raises(xent.Error):
+        xent.explain([[0.0, 1.0]], [[1.0, 2.0]], observed=float("nan"))

@@ -69,4 +69,54 @@ def ops() -> list:
     return out
 
 
-__all__ = ["Error", "eval", "grad", "ops", *sorted({n.split(".", 1)[0] for n in _OBJECTS})]
+class Explanation:
+    """What ``xent.explain`` found: ``str()`` (and the REPL) show the table or the matches
+    exactly as ``xent explain`` prints them; ``.data`` is the report as a dict, the JSON of
+    ``xent explain --json`` (``candidates``, ``observed`` with ``matches``,
+    ``explanation`` and ``suggested``)."""
+
+    def __init__(self, data: dict, text: str):
+        self.data = data
+        self.text = text
+
+    @property
+    def candidates(self) -> list:
+        return self.data["candidates"]
+
+    @property
+    def observed(self) -> list:
+        return self.data["observed"]
+
+    def __str__(self) -> str:
+        return self.text
+
+    def __repr__(self) -> str:
+        return self.text
+
+
+def explain(labels, predictions, observed=None, sample_weight=None, class_weight=None) -> Explanation:
+    """Which framework call gives the number you saw: evaluates the calls people mistake
+    for each other (Keras with ``from_logits`` false and true, TF's softmax cross-entropy,
+    PyTorch's ``cross_entropy`` and ``nll_loss``, softmax applied twice, binary
+    cross-entropy on one-hot labels, each reduction) on ``labels`` and ``predictions``,
+    and with ``observed`` (a number or a list of them) names the calls that reproduce each
+    value, the trap, and the call you most likely wanted::
+
+        print(xent.explain(y, logits, observed=[1.2345678, 0.4170299]))
+
+    ``sample_weight``: per-sample weights (Keras classes); ``class_weight``: one weight
+    per class (PyTorch's ``weight``). Raises :class:`xent.Error` for arrays no candidate
+    applies to.
+    """
+    if observed is None:
+        observed = []
+    elif not isinstance(observed, (list, tuple)):
+        observed = [observed]
+    conv = _api.as_input
+    sw = None if sample_weight is None else conv(sample_weight)
+    cw = None if class_weight is None else conv(class_weight)
+    data, text = _xent.explain(conv(labels), conv(predictions), sw, cw, [float(v) for v in observed])
+    return Explanation(_json.loads(data), text)
+
+
+__all__ = ["Error", "Explanation", "eval", "explain", "grad", "ops", *sorted({n.split(".", 1)[0] for n in _OBJECTS})]

@@ -92,6 +92,24 @@ def grad(op: str, wrt: str, **kwargs: Any) -> NDArray[Any]:
 
 def ops() -> list[dict[str, Any]]:
     """The op table: name, doc, inputs, params (with defaults), grad_wrt of every op."""
+
+class Explanation:
+    """What ``xent.explain`` found: ``str()`` is the table ``xent explain`` prints, ``data`` its JSON."""
+    data: dict[str, Any]
+    text: str
+    @property
+    def candidates(self) -> list[dict[str, Any]]: ...
+    @property
+    def observed(self) -> list[dict[str, Any]]: ...
+
+def explain(
+    labels: Any,
+    predictions: Any,
+    observed: float | list[float] | None = None,
+    sample_weight: Any = None,
+    class_weight: Any = None,
+) -> Explanation:
+    """Which framework call gives the number you saw (``xent explain``)."""
 '''
 
 
