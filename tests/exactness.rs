@@ -92,7 +92,12 @@ proptest! {
                 for grad in [None, Some(pname)] {
                     let a = eval(op, vec![(lname, y.clone()), (pname, mk(0.0))], params.clone(), grad);
                     let b = eval(op, vec![(lname, y.clone()), (pname, mk(off))], params.clone(), grad);
-                    prop_assert!(same_bits_or_ulps(&a, &b, 4.0, eps), "{} {:?} offset {}: {:?} vs {:?}", op, grad, off, a, b);
+                    // A gradient element is `s·(p_k − t_k)`: its rounding is an ulp of the
+                    // softmax `p ≤ 1`, not of the difference (which cancels at the label
+                    // when p_y ≈ 1), so gradients are compared in ulps of 1 as well.
+                    let ok = same_bits_or_ulps(&a, &b, 4.0, eps)
+                        || (grad.is_some() && a.iter().zip(&b).all(|(x, y)| (x - y).abs() <= 4.0 * eps));
+                    prop_assert!(ok, "{} {:?} offset {}: {:?} vs {:?}", op, grad, off, a, b);
                 }
             }
         }
