@@ -225,7 +225,7 @@ impl DynArray {
 
 /// A borrowed [`DynArray`]: a view of any layout into memory someone else owns (a
 /// NumPy array handed over by the Python binding, an array of the caller's), so that
-/// [`crate::registry::eval_views`] computes without copying its inputs.
+/// `registry::eval_views` (feature `registry`) computes without copying its inputs.
 #[derive(Debug, Clone)]
 pub enum DynView<'a> {
     /// float16 data.
