@@ -402,6 +402,18 @@ pub static OPS: &[OpSpec] = &[
         run: torch_ce,
     },
     OpSpec {
+        name: "torch.nn.functional.linear_cross_entropy",
+        doc: "cross_entropy(input @ linear_weight^T + linear_bias, target) in blocks: the logits never exist whole",
+        inputs: &[i("input", F), i("linear_weight", F), i("target", InputKind::Any), opt("linear_bias", F), opt("weight", F)],
+        params: &[
+            p("reduction", TORCH_RED, "\"mean\""),
+            p("ignore_index", ParamKind::OptInt, "null"),
+            p("label_smoothing", ParamKind::Float, "0.0"),
+        ],
+        grad_wrt: &["input", "linear_weight", "linear_bias"],
+        run: torch_lce,
+    },
+    OpSpec {
         name: "torch.nn.functional.nll_loss",
         doc: "-w[y] input[y] on log-probabilities; weighted mean over non-ignored targets",
         inputs: &[i("input", F), i("target", TORCH_LABELS), opt("weight", F)],
@@ -1386,6 +1398,77 @@ fn torch_ce_t<T: Float>(c: &Call, g: Option<&str>) -> Result<ArrayD<T>> {
             || torch::cross_entropy(&x.view(), torch::Target::Indices(y.view()), &args),
             |u| torch::cross_entropy_grad(&x.view(), torch::Target::Indices(y.view()), &args, u),
         )
+    }
+}
+
+/// The chunk budget of the fused linear cross-entropies: `XENT_CHUNK_BYTES` if set
+/// (bytes), else [`crate::ops::DEFAULT_CHUNK_BYTES`].
+pub fn chunk_bytes() -> usize {
+    std::env::var("XENT_CHUNK_BYTES").ok().and_then(|v| v.trim().parse().ok()).unwrap_or(crate::ops::DEFAULT_CHUNK_BYTES)
+}
+
+/// Which of the fused linear ops' gradients `--grad NAME` asks for.
+fn linear_wants(c: &Call, g: &str, bias: &str) -> Result<crate::ops::LinearWants> {
+    if g == bias && c.opt_input(bias).is_none() {
+        return Err(Error::Usage(format!("{}: no gradient with respect to `{bias}`: it was not given", c.op.name)));
+    }
+    Ok(crate::ops::LinearWants { input: g == c.op.inputs[0].name, linear_weight: g == c.op.inputs[1].name, bias: g == bias })
+}
+
+/// Ones shaped like the loss: the upstream gradient of `sum(output)`.
+fn ones_like_loss<T: Float>(reduction: Reduction, batch: &[usize]) -> ArrayD<T> {
+    ArrayD::from_elem(IxDyn(if reduction == Reduction::None { batch } else { &[] }), T::one())
+}
+
+float_op!(torch_lce, torch_lce_t);
+fn torch_lce_t<T: Float>(c: &Call, g: Option<&str>) -> Result<ArrayD<T>> {
+    let (x, lw) = (c.float::<T>("input")?, c.float::<T>("linear_weight")?);
+    let (b, w) = (c.opt_float::<T>("linear_bias")?, c.opt_float::<T>("weight")?);
+    let args = torch::LinearCrossEntropyArgs {
+        linear_bias: b.as_ref().map(|v| v.view()),
+        weight: w.as_ref().map(|v| v.view()),
+        reduction: c.torch_reduction()?,
+        ignore_index: c.opt_i64("ignore_index"),
+        label_smoothing: c.f64("label_smoothing")?,
+        chunk_bytes: chunk_bytes(),
+    };
+    let logits = torch::linear_logits_shape(x.shape(), lw.shape(), b.as_ref().map(|v| v.shape()))?;
+    let tgt = c.input("target")?;
+    let (yv, tv);
+    let target = if tgt.dtype().is_float() {
+        if tgt.shape() != logits.as_slice() {
+            return Err(Error::DType {
+                op: c.op.name.into(),
+                input: "target".into(),
+                got: tgt.dtype().to_string(),
+                expected: format!(
+                    "int64 class indices (a float target must be class probabilities of the logits' shape {logits:?}, got {:?})",
+                    tgt.shape()
+                ),
+            });
+        }
+        tv = c.float::<T>("target")?;
+        torch::Target::Probs(tv.view())
+    } else {
+        if !matches!(tgt.dtype(), DType::I64 | DType::U8) {
+            return Err(Error::DType {
+                op: c.op.name.into(),
+                input: "target".into(),
+                got: tgt.dtype().to_string(),
+                expected: "int64 (Long) class indices or float probabilities".into(),
+            });
+        }
+        yv = c.labels("target")?;
+        torch::Target::Indices(yv.view())
+    };
+    match g {
+        None => torch::linear_cross_entropy(&x.view(), &lw.view(), target, &args),
+        Some(name) => {
+            let wants = linear_wants(c, name, "linear_bias")?;
+            let ones = ones_like_loss::<T>(args.reduction, &logits[..logits.len() - 1]);
+            let r = torch::linear_cross_entropy_grad(&x.view(), &lw.view(), target, &args, &ones.view(), wants)?;
+            Ok([r.input, r.linear_weight, r.linear_bias].into_iter().flatten().next().expect("the gradient asked for"))
+        }
     }
 }
 

@@ -13,12 +13,14 @@ mod activations;
 mod binary;
 mod categorical;
 mod kl;
+mod linear;
 mod probs;
 
 pub use activations::*;
 pub use binary::*;
 pub use categorical::*;
 pub use kl::*;
+pub use linear::*;
 pub use probs::*;
 
 use crate::error::{Error, Result};
