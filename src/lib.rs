@@ -3,6 +3,7 @@
 
 pub mod array;
 pub mod bench;
+pub mod cce;
 pub mod demo;
 pub mod error;
 pub mod float;

@@ -402,18 +402,6 @@ pub static OPS: &[OpSpec] = &[
         run: torch_ce,
     },
     OpSpec {
-        name: "torch.nn.functional.linear_cross_entropy",
-        doc: "cross_entropy(input @ linear_weight^T + linear_bias, target) in blocks: the logits never exist whole",
-        inputs: &[i("input", F), i("linear_weight", F), i("target", InputKind::Any), opt("linear_bias", F), opt("weight", F)],
-        params: &[
-            p("reduction", TORCH_RED, "\"mean\""),
-            p("ignore_index", ParamKind::OptInt, "null"),
-            p("label_smoothing", ParamKind::Float, "0.0"),
-        ],
-        grad_wrt: &["input", "linear_weight", "linear_bias"],
-        run: torch_lce,
-    },
-    OpSpec {
         name: "torch.nn.functional.nll_loss",
         doc: "-w[y] input[y] on log-probabilities; weighted mean over non-ignored targets",
         inputs: &[i("input", F), i("target", TORCH_LABELS), opt("weight", F)],
@@ -489,6 +477,32 @@ pub static OPS: &[OpSpec] = &[
         params: &[p("reduction", KL_RED, "\"mean\""), p("log_target", ParamKind::Bool, "false")],
         grad_wrt: &["input"],
         run: torch_kl,
+    },
+    // ---------------------------------------------------------------- fused linear cross-entropy (issue 12)
+    OpSpec {
+        name: "torch.nn.functional.linear_cross_entropy",
+        doc: "cross_entropy(input @ linear_weight^T + linear_bias, target) in blocks: the logits never exist whole",
+        inputs: &[i("input", F), i("linear_weight", F), i("target", InputKind::Any), opt("linear_bias", F), opt("weight", F)],
+        params: &[
+            p("reduction", TORCH_RED, "\"mean\""),
+            p("ignore_index", ParamKind::OptInt, "null"),
+            p("label_smoothing", ParamKind::Float, "0.0"),
+        ],
+        grad_wrt: &["input", "linear_weight", "linear_bias"],
+        run: torch_lce,
+    },
+    OpSpec {
+        name: "cut_cross_entropy.linear_cross_entropy",
+        doc: "Apple's Cut Cross-Entropy: cross_entropy(softcap tanh(e @ c^T / softcap), targets) over non-ignored rows, in blocks",
+        inputs: &[i("e", F), i("c", F), i("targets", TORCH_LONG)],
+        params: &[
+            p("ignore_index", ParamKind::Int, "-100"),
+            p("softcap", ParamKind::OptFloat, "null"),
+            p("reduction", TORCH_RED, "\"mean\""),
+            p("shift", ParamKind::Bool, "false"),
+        ],
+        grad_wrt: &["e", "c"],
+        run: cce_lce,
     },
 ];
 
@@ -1468,6 +1482,44 @@ fn torch_lce_t<T: Float>(c: &Call, g: Option<&str>) -> Result<ArrayD<T>> {
             let ones = ones_like_loss::<T>(args.reduction, &logits[..logits.len() - 1]);
             let r = torch::linear_cross_entropy_grad(&x.view(), &lw.view(), target, &args, &ones.view(), wants)?;
             Ok([r.input, r.linear_weight, r.linear_bias].into_iter().flatten().next().expect("the gradient asked for"))
+        }
+    }
+}
+
+/// Cut Cross-Entropy returns a float32 loss whatever the inputs' dtype (it computes
+/// `F.cross_entropy(logits.float(), ...)`); its gradients have the inputs' dtype.
+/// xent computes float64 inputs in float64 and rounds the loss to float32 (the
+/// package's float64 gradients carry float32 rounding; xent's do not).
+fn cce_lce(c: &Call, g: Option<&str>) -> Result<DynArray> {
+    match (g, c.main_dtype()) {
+        (None, DType::F16) => Ok(DynArray::F32(cce_lce_t::<f32>(c, g)?)),
+        (None, DType::F64) => Ok(DynArray::F32(cce_lce_t::<f64>(c, g)?.mapv(|v| v as f32))),
+        _ => by_float(c, g, cce_lce_t::<f32>, cce_lce_t::<f64>),
+    }
+}
+
+fn cce_lce_t<T: Float>(c: &Call, g: Option<&str>) -> Result<ArrayD<T>> {
+    let (e, cls, t) = (c.float::<T>("e")?, c.float::<T>("c")?, c.labels("targets")?);
+    let args = crate::cce::CceArgs {
+        ignore_index: c.i64("ignore_index")?,
+        softcap: c.opt_f64("softcap"),
+        reduction: c.torch_reduction()?,
+        shift: c.bool("shift"),
+        chunk_bytes: chunk_bytes(),
+    };
+    match g {
+        None => crate::cce::linear_cross_entropy(&e.view(), &cls.view(), &t.view(), &args),
+        Some(name) => {
+            let wants = linear_wants(c, name, "")?;
+            let mut batch = t.shape().to_vec();
+            if args.shift {
+                if let Some(last) = batch.last_mut() {
+                    *last = last.saturating_sub(1);
+                }
+            }
+            let ones = ones_like_loss::<T>(args.reduction, &batch);
+            let r = crate::cce::linear_cross_entropy_grad(&e.view(), &cls.view(), &t.view(), &args, &ones.view(), wants)?;
+            Ok([r.e, r.c].into_iter().flatten().next().expect("the gradient asked for"))
         }
     }
 }

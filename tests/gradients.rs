@@ -105,6 +105,8 @@ fn every_differentiable_op_is_covered() {
         "torch.nn.BCELoss",
         "torch.nn.BCEWithLogitsLoss",
         "torch.nn.KLDivLoss",
+        "torch.nn.functional.linear_cross_entropy",
+        "cut_cross_entropy.linear_cross_entropy",
     ];
     for op in registry::OPS.iter().filter(|o| !o.grad_wrt.is_empty()) {
         assert!(covered.contains(&op.name), "{} has a gradient but no finite-difference check", op.name);
@@ -386,6 +388,50 @@ fn torch_gradients() {
                 vec![("reduction", json!(red)), ("log_target", json!(lt))],
                 "input",
             );
+        }
+    }
+}
+
+/// The fused linear ops, with every option that changes the gradient, against central
+/// differences; each gradient input in turn.
+#[test]
+fn fused_linear_gradients() {
+    let mut r = Rng(xent::rng::SplitMix64::new(12));
+    let op = "torch.nn.functional.linear_cross_entropy";
+    let y = r.labels(&[5], 7);
+    for (params, probs) in [
+        (vec![], false),
+        (vec![("label_smoothing", json!(0.2)), ("reduction", json!("sum"))], false),
+        (vec![("reduction", json!("none")), ("ignore_index", json!(3))], false),
+        (vec![("label_smoothing", json!(0.1))], true),
+    ] {
+        for wrt in ["input", "linear_weight", "linear_bias"] {
+            // row 1 ignored: -100 by default, 3 with ignore_index=3
+            let ig = params.iter().find(|(k, _)| *k == "ignore_index").map_or(-100, |(_, v)| v.as_i64().unwrap());
+            let mut yi = y.clone();
+            if let DynArray::I64(a) = &mut yi {
+                a[1] = ig;
+            }
+            let target = if probs { r.dist(&[5, 7]) } else { yi };
+            let ins = vec![
+                ("input", r.logits(&[5, 3])),
+                ("linear_weight", r.logits(&[7, 3])),
+                ("target", target),
+                ("linear_bias", r.logits(&[7])),
+                ("weight", r.probs(&[7])),
+            ];
+            check(op, ins, params.clone(), wrt);
+        }
+    }
+    let op = "cut_cross_entropy.linear_cross_entropy";
+    for params in [
+        vec![],
+        vec![("softcap", json!(1.5)), ("shift", json!(true))],
+        vec![("softcap", json!(4.0)), ("reduction", json!("none")), ("shift", json!(true)), ("ignore_index", json!(0))],
+    ] {
+        for wrt in ["e", "c"] {
+            let ins = vec![("e", r.logits(&[2, 4, 3])), ("c", r.logits(&[6, 3])), ("targets", r.labels(&[2, 4], 6))];
+            check(op, ins, params.clone(), wrt);
         }
     }
 }

@@ -98,6 +98,7 @@ fn strided<T: Float>(
 ///
 /// # Panics
 /// If a slice is shorter than its extent (a caller bug).
+#[allow(clippy::too_many_arguments)] // a GEMM's three extents, three operands, mode and threads
 pub fn gemm_nt<T: Float>(m: usize, n: usize, k: usize, a: &[T], b: &[T], c: &mut [T], accumulate: bool, par: Par) {
     strided((m, n, k), c, (n, 1), accumulate, a, (k, 1), b, (1, k), par);
 }
@@ -106,6 +107,7 @@ pub fn gemm_nt<T: Float>(m: usize, n: usize, k: usize, a: &[T], b: &[T], c: &mut
 ///
 /// # Panics
 /// If a slice is shorter than its extent (a caller bug).
+#[allow(clippy::too_many_arguments)] // a GEMM's three extents, three operands, mode and threads
 pub fn gemm_nn<T: Float>(m: usize, n: usize, k: usize, a: &[T], b: &[T], c: &mut [T], accumulate: bool, par: Par) {
     strided((m, n, k), c, (n, 1), accumulate, a, (k, 1), b, (n, 1), par);
 }
@@ -114,6 +116,7 @@ pub fn gemm_nn<T: Float>(m: usize, n: usize, k: usize, a: &[T], b: &[T], c: &mut
 ///
 /// # Panics
 /// If a slice is shorter than its extent (a caller bug).
+#[allow(clippy::too_many_arguments)] // a GEMM's three extents, three operands, mode and threads
 pub fn gemm_tn<T: Float>(m: usize, n: usize, k: usize, a: &[T], b: &[T], c: &mut [T], accumulate: bool, par: Par) {
     strided((m, n, k), c, (n, 1), accumulate, a, (1, m), b, (n, 1), par);
 }
