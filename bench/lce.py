@@ -16,13 +16,16 @@ import argparse, json, resource, statistics, subprocess, sys, time
 
 
 def median_time(fn, reps):
+    """Median wall seconds and median CPU seconds (all threads) of fn after a warm-up."""
     fn()
-    ts = []
+    ts, cs = [], []
     for _ in range(reps):
+        c = time.process_time()
         t = time.perf_counter()
         fn()
         ts.append(time.perf_counter() - t)
-    return statistics.median(ts)
+        cs.append(time.process_time() - c)
+    return statistics.median(ts), statistics.median(cs)
 
 
 def torch_run(n, d, v, threads, reps, chunked):
@@ -40,9 +43,9 @@ def torch_run(n, d, v, threads, reps, chunked):
         w.grad = None
         F.linear_cross_entropy(x, w, y, options=opts).backward()
     rss0 = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-    t = median_time(f, reps)
+    t, cpu = median_time(f, reps)
     rss1 = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-    return t, (rss1 - rss0) * 1024
+    return t, cpu, (rss1 - rss0) * 1024
 
 
 def main():
@@ -57,9 +60,10 @@ def main():
     for s in a.shapes.split(","):
         n, d, v = (int(t) for t in s.split("x"))
         flops = 3 * 2 * n * d * v
+        load0 = open("/proc/loadavg").read().split()[0]
         out = subprocess.run([a.bin, str(n), str(d), str(v), str(a.threads), str(a.reps)], capture_output=True, text=True, check=True)
         xr = json.loads(out.stdout.strip().splitlines()[-1])
-        row = {"shape": s, "threads": a.threads, "xent_s": xr["seconds"], "xent_gflops": xr["gflops"],
+        row = {"shape": s, "threads": a.threads, "xent_s": xr["seconds"], "xent_cpu_s": xr["cpu_seconds"], "xent_gflops": xr["gflops"],
                "xent_extra_beyond_grads_MiB": xr["beyond_grads_bytes"] / 2**20}
         for name, chunked in [("torch_ref", False), ("torch_chunked", True)]:
             # each PyTorch path in its own process, so that ru_maxrss growth is its own
@@ -70,11 +74,14 @@ def main():
                 row[name + "_s"] = None
                 print(r.stderr[-500:], file=sys.stderr)
                 continue
-            t, rss = json.loads(r.stdout.strip().splitlines()[-1])
+            t, cpu, rss = json.loads(r.stdout.strip().splitlines()[-1])
             row[name + "_s"] = t
+            row[name + "_cpu_s"] = cpu
             row[name + "_gflops"] = flops / t / 1e9
             row[name + "_rss_growth_MiB"] = rss / 2**20
             row["ratio_xent_vs_" + name] = xr["seconds"] / t
+            row["cpu_ratio_xent_vs_" + name] = xr["cpu_seconds"] / cpu
+        row["loadavg_1min_start_end"] = [float(load0), float(open("/proc/loadavg").read().split()[0])]
         rows.append(row)
         print(json.dumps(row), flush=True)
     if a.json:

@@ -118,8 +118,31 @@ pub fn gemm_nn<T: Float>(m: usize, n: usize, k: usize, a: &[T], b: &[T], c: &mut
 /// If a slice is shorter than its extent (a caller bug).
 #[allow(clippy::too_many_arguments)] // a GEMM's three extents, three operands, mode and threads
 pub fn gemm_tn<T: Float>(m: usize, n: usize, k: usize, a: &[T], b: &[T], c: &mut [T], accumulate: bool, par: Par) {
-    strided((m, n, k), c, (n, 1), accumulate, a, (1, m), b, (n, 1), par);
+    // `gemm` packs a column-strided left operand slowly (measured 18–35 GFLOP/s against
+    // 45–50 with a short inner dimension, k ≈ 130, 2 threads): copy `aᵀ` in panels of
+    // rows (≤ 1 MiB each, in cache) and multiply each panel as a plain `nn` product.
+    assert!(extent(k, m, m, 1) <= a.len(), "xent gemm: left operand too short");
+    if k == 0 || m == 0 {
+        return strided((m, n, k), c, (n, 1), accumulate, a, (1, m), b, (n, 1), par);
+    }
+    let p = (PANEL_ELEMS / k).max(16).min(m);
+    let mut panel = vec![T::zero(); p * k];
+    let mut i0 = 0;
+    while i0 < m {
+        let i1 = (i0 + p).min(m);
+        let rows = i1 - i0;
+        for l in 0..k {
+            for (i, &v) in a[l * m + i0..l * m + i1].iter().enumerate() {
+                panel[i * k + l] = v;
+            }
+        }
+        strided((rows, n, k), &mut c[i0 * n..i1 * n], (n, 1), accumulate, &panel[..rows * k], (k, 1), b, (n, 1), par);
+        i0 = i1;
+    }
 }
+
+/// Elements of one transposed panel of [`gemm_tn`]'s left operand (1 MiB of f32).
+const PANEL_ELEMS: usize = 1 << 18;
 
 #[cfg(test)]
 mod tests {
@@ -156,6 +179,18 @@ mod tests {
             gemm_tn(m, n, k, &at, &b, &mut c, false, par);
             assert_eq(c.clone(), naive(m, n, k, |i, l| at[l * m + i], |l, j| b[l * n + j]));
         }
+    }
+
+    /// A long inner dimension: `gemm_tn` in several transposed panels.
+    #[test]
+    fn gemm_tn_in_panels() {
+        let (m, n, k) = (37, 3, 20000);
+        let at: Vec<f64> = (0..k * m).map(|i| ((i * 11 % 19) as f64 - 9.0) / 7.0).collect();
+        let b: Vec<f64> = (0..k * n).map(|i| ((i * 3 % 17) as f64 - 8.0) / 5.0).collect();
+        let mut c = vec![1.0; m * n];
+        gemm_tn(m, n, k, &at, &b, &mut c, true, Par::Seq);
+        let want = naive(m, n, k, |i, l| at[l * m + i], |l, j| b[l * n + j]);
+        assert!(c.iter().zip(&want).all(|(u, v)| (u - 1.0 - v).abs() < 1e-9 * (1.0 + v.abs())));
     }
 
     #[test]
