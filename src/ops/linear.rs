@@ -24,7 +24,14 @@
 //! a fourth, recomputing the logits). A vocabulary so large that one row of logits
 //! exceeds the budget runs one row per block (the budget is then `4·C` bytes).
 //!
-//! Peak extra memory: the block buffers (≤ the budget) plus the gradients returned.
+//! Peak extra memory: the block buffers (≤ the budget) plus the gradients returned,
+//! plus the GEMM crate's packing workspace (measured 20–30 MiB at the bench shapes of
+//! BENCHMARKS.md, 2 threads), plus `O(N)` per-row values.
+//!
+//! The vocabulary is not cut into chunks with an online `(max, Σ exp)` merge: one
+//! row's logits must fit the budget (`4·C` bytes in f32: 16 M classes at 64 MiB), and
+//! a smaller budget runs one row per block. Cutting the vocabulary as well would cost
+//! the fourth GEMM above and is left for a vocabulary sharded across processes.
 
 use ndarray::{Array1, Array2, ArrayD, ArrayView2, ArrayViewD, IxDyn};
 
