@@ -13,7 +13,7 @@
 //!
 //! Deviations: the gradients are exact, as `impl="torch_compile"` gives them
 //! (`impl="cce"` by default skips the gradient blocks whose softmax is below
-//! `filter_eps`, which xent does not do; `filter_eps` and `impl` are not taken); for
+//! `filter_eps`, which xent does not do; the op table takes `impl` and ignores it, `filter_eps` is not taken); for
 //! float16 inputs the logits are computed in float32 without the package's rounding of
 //! `e·cᵀ` (and of the soft cap) to float16; the package computes the cross-entropy
 //! in float32 whatever the inputs' dtype (`logits.float()`), xent computes float64

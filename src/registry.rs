@@ -500,6 +500,9 @@ pub static OPS: &[OpSpec] = &[
             p("softcap", ParamKind::OptFloat, "null"),
             p("reduction", TORCH_RED, "\"mean\""),
             p("shift", ParamKind::Bool, "false"),
+            // Accepted for the Python call's sake; both give xent's exact gradient
+            // (the package's `cce` would skip blocks below `filter_eps`).
+            p("impl", ParamKind::Choice(&["cce", "torch_compile"]), "\"cce\""),
         ],
         grad_wrt: &["e", "c"],
         run: cce_lce,
