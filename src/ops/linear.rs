@@ -158,7 +158,7 @@ fn check<'a, T: Float>(
             y.iter().filter(|&&v| Some(v) != o.ignore_index).map(|&v| o.weight.map_or(1.0, |w| w[v as usize].f64())).sum()
         }
         LinearTarget::Probs(t) => {
-            if t.len() != n * c {
+            if Some(t.len()) != n.checked_mul(c) {
                 return Err(Error::shape(op, format!("probability target has {} elements, the logits {n}×{c}", t.len())));
             }
             if c == 0 {
@@ -200,16 +200,19 @@ fn run<T: Float>(
     let probs = matches!(target, LinearTarget::Probs(_));
     let smooth_probs = probs && eps > T::zero();
     let bufs = 1 + usize::from(probs && grad) + usize::from(smooth_probs) + usize::from(grad && o.softcap.is_some());
-    let row_bytes = (c * size_of::<T>() * bufs).max(1);
+    let row_bytes = c.saturating_mul(size_of::<T>() * bufs).max(1);
     let r = (o.chunk_bytes / row_bytes).clamp(1, n.max(1));
-    let mut z = zeros::<T>(op, "block of logits", r * c)?;
-    let mut gbuf = zeros::<T>(op, "block of gradients", if probs && grad { r * c } else { 0 })?;
-    let mut sbuf = zeros::<T>(op, "block of smoothed targets", if smooth_probs { r * c } else { 0 })?;
-    let mut tbuf = zeros::<T>(op, "block of tanh", if grad && o.softcap.is_some() { r * c } else { 0 })?;
+    // Sizes from shapes with zero-length axes can overflow: saturate, and let the
+    // fallible allocation report it.
+    let rc = r.saturating_mul(c);
+    let mut z = zeros::<T>(op, "block of logits", rc)?;
+    let mut gbuf = zeros::<T>(op, "block of gradients", if probs && grad { rc } else { 0 })?;
+    let mut sbuf = zeros::<T>(op, "block of smoothed targets", if smooth_probs { rc } else { 0 })?;
+    let mut tbuf = zeros::<T>(op, "block of tanh", if grad && o.softcap.is_some() { rc } else { 0 })?;
     let mut loss = zeros::<T>(op, "loss", n)?;
     let mut lse = vec![T::zero(); r];
-    let mut dx = if wants.input { Some(zeros::<T>(op, "input gradient", n * d)?) } else { None };
-    let mut dw = if wants.linear_weight { Some(zeros::<T>(op, "linear_weight gradient", c * d)?) } else { None };
+    let mut dx = if wants.input { Some(zeros::<T>(op, "input gradient", n.saturating_mul(d))?) } else { None };
+    let mut dw = if wants.linear_weight { Some(zeros::<T>(op, "linear_weight gradient", c.saturating_mul(d))?) } else { None };
     let mut db = if wants.bias { Some(vec![0.0f64; c]) } else { None };
     let sparse = SparseCe { smoothing: eps, weight: o.weight, ignore_index: o.ignore_index };
 
@@ -476,6 +479,15 @@ mod tests {
                 assert!((fd - dx[[i, j]]).abs() < 1e-7, "{fd} vs {}", dx[[i, j]]);
             }
         }
+    }
+
+    /// (2^61 classes) × 0 features holds no data, but its logits cannot be allocated.
+    #[test]
+    fn a_vocabulary_too_large_to_allocate_is_an_error() {
+        let x = Array2::<f32>::zeros((2, 0));
+        let w = ndarray::ArrayView2::<f32>::from_shape((1 << 61, 0), &[]).unwrap();
+        let e = linear_cross_entropy(&x.view(), &w, &LinearTarget::Indices(&[0, 1]), &LinearCeOptions::default(), Par::Seq).unwrap_err();
+        assert!(e.to_string().contains("cannot allocate"), "{e}");
     }
 
     #[test]
