@@ -1437,7 +1437,28 @@ fn ones_like_loss<T: Float>(reduction: Reduction, batch: &[usize]) -> ArrayD<T> 
     ArrayD::from_elem(IxDyn(if reduction == Reduction::None { batch } else { &[] }), T::one())
 }
 
-float_op!(torch_lce, torch_lce_t);
+/// The fused linear ops compute in the dtype of their first input; a gradient is
+/// returned in the dtype of the input it is taken with respect to (the other float
+/// inputs were cast, as the table does; PyTorch would refuse mixed dtypes).
+fn in_dtype_of(c: &Call, g: Option<&str>, out: DynArray) -> Result<DynArray> {
+    let Some(name) = g else { return Ok(out) };
+    let want = c.input(name)?.dtype();
+    if out.dtype() == want {
+        return Ok(out);
+    }
+    let v = out.to_f64();
+    Ok(match want {
+        DType::F64 => DynArray::F64(v),
+        DType::F16 => DynArray::F16(v.mapv(f16::from_f64)),
+        _ => DynArray::F32(v.mapv(|x| x as f32)),
+    })
+}
+
+fn torch_lce(c: &Call, g: Option<&str>) -> Result<DynArray> {
+    let out = by_float(c, g, torch_lce_t::<f32>, torch_lce_t::<f64>)?;
+    in_dtype_of(c, g, out)
+}
+
 fn torch_lce_t<T: Float>(c: &Call, g: Option<&str>) -> Result<ArrayD<T>> {
     let (x, lw) = (c.float::<T>("input")?, c.float::<T>("linear_weight")?);
     let (b, w) = (c.opt_float::<T>("linear_bias")?, c.opt_float::<T>("weight")?);
@@ -1497,7 +1518,7 @@ fn cce_lce(c: &Call, g: Option<&str>) -> Result<DynArray> {
     match (g, c.main_dtype()) {
         (None, DType::F16) => Ok(DynArray::F32(cce_lce_t::<f32>(c, g)?)),
         (None, DType::F64) => Ok(DynArray::F32(cce_lce_t::<f64>(c, g)?.mapv(|v| v as f32))),
-        _ => by_float(c, g, cce_lce_t::<f32>, cce_lce_t::<f64>),
+        _ => in_dtype_of(c, g, by_float(c, g, cce_lce_t::<f32>, cce_lce_t::<f64>)?),
     }
 }
 
