@@ -102,7 +102,7 @@
 //! * `candle`: `xent::candle` (candle-core; candle-nn for the benchmark peer).
 //!
 //! A library-only dependant writes `xent = { version = "0.1", default-features = false }`
-//! and builds ndarray, num-traits, rayon, half and thiserror only.
+//! and builds ndarray, num-traits, rayon, half, thiserror and gemm (the fused linear cross-entropy) only.
 #![warn(missing_docs)]
 
 pub mod array;
@@ -111,6 +111,7 @@ pub mod array;
 pub mod bench;
 #[cfg(feature = "candle")]
 pub mod candle;
+pub mod cce;
 #[cfg(feature = "cli")]
 #[doc(hidden)] // the steps of `xent demo`: serves the binary, not library API
 pub mod demo;

@@ -478,6 +478,35 @@ pub static OPS: &[OpSpec] = &[
         grad_wrt: &["input"],
         run: torch_kl,
     },
+    // ---------------------------------------------------------------- fused linear cross-entropy (issue 12)
+    OpSpec {
+        name: "torch.nn.functional.linear_cross_entropy",
+        doc: "cross_entropy(input @ linear_weight^T + linear_bias, target) in blocks: the logits never exist whole",
+        inputs: &[i("input", F), i("linear_weight", F), i("target", InputKind::Any), opt("linear_bias", F), opt("weight", F)],
+        params: &[
+            p("reduction", TORCH_RED, "\"mean\""),
+            p("ignore_index", ParamKind::OptInt, "null"),
+            p("label_smoothing", ParamKind::Float, "0.0"),
+        ],
+        grad_wrt: &["input", "linear_weight", "linear_bias"],
+        run: torch_lce,
+    },
+    OpSpec {
+        name: "cut_cross_entropy.linear_cross_entropy",
+        doc: "Apple's Cut Cross-Entropy: cross_entropy(softcap tanh(e @ c^T / softcap), targets) over non-ignored rows, in blocks",
+        inputs: &[i("e", F), i("c", F), i("targets", TORCH_LONG)],
+        params: &[
+            p("ignore_index", ParamKind::Int, "-100"),
+            p("softcap", ParamKind::OptFloat, "null"),
+            p("reduction", TORCH_RED, "\"mean\""),
+            p("shift", ParamKind::Bool, "false"),
+            // Accepted for the Python call's sake; both give xent's exact gradient
+            // (the package's `cce` would skip blocks below `filter_eps`).
+            p("impl", ParamKind::Choice(&["cce", "torch_compile"]), "\"cce\""),
+        ],
+        grad_wrt: &["e", "c"],
+        run: cce_lce,
+    },
 ];
 
 /// Other names of the table's ops: each is the same function in the framework
@@ -1422,6 +1451,136 @@ fn torch_ce_t<T: Float>(c: &Call, g: Option<&str>) -> Result<ArrayD<T>> {
             || torch::cross_entropy(&x.view(), torch::Target::Indices(y.view()), &args),
             |u| torch::cross_entropy_grad(&x.view(), torch::Target::Indices(y.view()), &args, u),
         )
+    }
+}
+
+/// The chunk budget of the fused linear cross-entropies: `XENT_CHUNK_BYTES` if set
+/// (bytes), else [`crate::ops::DEFAULT_CHUNK_BYTES`].
+pub fn chunk_bytes() -> usize {
+    std::env::var("XENT_CHUNK_BYTES").ok().and_then(|v| v.trim().parse().ok()).unwrap_or(crate::ops::DEFAULT_CHUNK_BYTES)
+}
+
+/// Which of the fused linear ops' gradients `--grad NAME` asks for.
+fn linear_wants(c: &Call, g: &str, bias: &str) -> Result<crate::ops::LinearWants> {
+    if g == bias && c.opt_input(bias).is_none() {
+        return Err(Error::Usage(format!("{}: no gradient with respect to `{bias}`: it was not given", c.op.name)));
+    }
+    Ok(crate::ops::LinearWants { input: g == c.op.inputs[0].name, linear_weight: g == c.op.inputs[1].name, bias: g == bias })
+}
+
+/// Ones shaped like the loss: the upstream gradient of `sum(output)`.
+fn ones_like_loss<T: Float>(reduction: Reduction, batch: &[usize]) -> ArrayD<T> {
+    ArrayD::from_elem(IxDyn(if reduction == Reduction::None { batch } else { &[] }), T::one())
+}
+
+/// The fused linear ops compute in the dtype of their first input; a gradient is
+/// returned in the dtype of the input it is taken with respect to (the other float
+/// inputs were cast, as the table does; PyTorch would refuse mixed dtypes).
+fn in_dtype_of(c: &Call, g: Option<&str>, out: DynArray) -> Result<DynArray> {
+    let Some(name) = g else { return Ok(out) };
+    let want = c.input(name)?.dtype();
+    if out.dtype() == want {
+        return Ok(out);
+    }
+    let v = out.to_f64();
+    Ok(match want {
+        DType::F64 => DynArray::F64(v),
+        DType::F16 => DynArray::F16(v.mapv(f16::from_f64)),
+        _ => DynArray::F32(v.mapv(|x| x as f32)),
+    })
+}
+
+fn torch_lce(c: &Call, g: Option<&str>) -> Result<DynArray> {
+    let out = by_float(c, g, torch_lce_t::<f32>, torch_lce_t::<f64>)?;
+    in_dtype_of(c, g, out)
+}
+
+fn torch_lce_t<T: Float>(c: &Call, g: Option<&str>) -> Result<ArrayD<T>> {
+    let (x, lw) = (c.float::<T>("input")?, c.float::<T>("linear_weight")?);
+    let (b, w) = (c.opt_float::<T>("linear_bias")?, c.opt_float::<T>("weight")?);
+    let args = torch::LinearCrossEntropyArgs {
+        linear_bias: b.as_ref().map(|v| v.view()),
+        weight: w.as_ref().map(|v| v.view()),
+        reduction: c.torch_reduction()?,
+        ignore_index: c.opt_i64("ignore_index"),
+        label_smoothing: c.f64("label_smoothing")?,
+        chunk_bytes: chunk_bytes(),
+    };
+    let logits = torch::linear_logits_shape(x.shape(), lw.shape(), b.as_ref().map(|v| v.shape()))?;
+    let tgt = c.input("target")?;
+    let (yv, tv);
+    let target = if tgt.dtype().is_float() {
+        if tgt.shape() != logits.as_slice() {
+            return Err(Error::DType {
+                op: c.op.name.into(),
+                input: "target".into(),
+                got: tgt.dtype().to_string(),
+                expected: format!(
+                    "int64 class indices (a float target must be class probabilities of the logits' shape {logits:?}, got {:?})",
+                    tgt.shape()
+                ),
+            });
+        }
+        tv = c.float::<T>("target")?;
+        torch::Target::Probs(tv.view())
+    } else {
+        if !matches!(tgt.dtype(), DType::I64 | DType::U8) {
+            return Err(Error::DType {
+                op: c.op.name.into(),
+                input: "target".into(),
+                got: tgt.dtype().to_string(),
+                expected: "int64 (Long) class indices or float probabilities".into(),
+            });
+        }
+        yv = c.labels("target")?;
+        torch::Target::Indices(yv.view())
+    };
+    match g {
+        None => torch::linear_cross_entropy(&x.view(), &lw.view(), target, &args),
+        Some(name) => {
+            let wants = linear_wants(c, name, "linear_bias")?;
+            let ones = ones_like_loss::<T>(args.reduction, &logits[..logits.len() - 1]);
+            let r = torch::linear_cross_entropy_grad(&x.view(), &lw.view(), target, &args, &ones.view(), wants)?;
+            Ok([r.input, r.linear_weight, r.linear_bias].into_iter().flatten().next().expect("the gradient asked for"))
+        }
+    }
+}
+
+/// Cut Cross-Entropy returns a float32 loss whatever the inputs' dtype (it computes
+/// `F.cross_entropy(logits.float(), ...)`); its gradients have the inputs' dtype.
+/// xent computes float64 inputs in float64 and rounds the loss to float32 (the
+/// package's float64 gradients carry float32 rounding; xent's do not).
+fn cce_lce(c: &Call, g: Option<&str>) -> Result<DynArray> {
+    match (g, c.main_dtype()) {
+        (None, DType::F16) => Ok(DynArray::F32(cce_lce_t::<f32>(c, g)?)),
+        (None, DType::F64) => Ok(DynArray::F32(cce_lce_t::<f64>(c, g)?.mapv(|v| v as f32))),
+        _ => in_dtype_of(c, g, by_float(c, g, cce_lce_t::<f32>, cce_lce_t::<f64>)?),
+    }
+}
+
+fn cce_lce_t<T: Float>(c: &Call, g: Option<&str>) -> Result<ArrayD<T>> {
+    let (e, cls, t) = (c.float::<T>("e")?, c.float::<T>("c")?, c.labels("targets")?);
+    let args = crate::cce::CceArgs {
+        ignore_index: c.i64("ignore_index")?,
+        softcap: c.opt_f64("softcap"),
+        reduction: c.torch_reduction()?,
+        shift: c.bool("shift"),
+        chunk_bytes: chunk_bytes(),
+    };
+    match g {
+        None => crate::cce::linear_cross_entropy(&e.view(), &cls.view(), &t.view(), &args),
+        Some(name) => {
+            let wants = linear_wants(c, name, "")?;
+            let mut batch = t.shape().to_vec();
+            if args.shift {
+                if let Some(last) = batch.last_mut() {
+                    *last = last.saturating_sub(1);
+                }
+            }
+            let ones = ones_like_loss::<T>(args.reduction, &batch);
+            let r = crate::cce::linear_cross_entropy_grad(&e.view(), &cls.view(), &t.view(), &args, &ones.view(), wants)?;
+            Ok([r.e, r.c].into_iter().flatten().next().expect("the gradient asked for"))
+        }
     }
 }
 

@@ -660,3 +660,233 @@ fn rename_op(e: Error, op: &str) -> Error {
         other => other,
     }
 }
+
+/// Parameters of [`linear_cross_entropy`] with PyTorch 2.15's defaults.
+#[derive(Debug, Clone)]
+pub struct LinearCrossEntropyArgs<'a, T> {
+    /// Bias of the projection, shape `(C)`.
+    pub linear_bias: Option<ArrayViewD<'a, T>>,
+    /// Per-class loss weight, shape `(C)`.
+    pub weight: Option<ArrayViewD<'a, T>>,
+    /// `none`, `mean` (default) or `sum`.
+    pub reduction: Reduction,
+    /// `None` (the default) means −100 for index targets; must stay `None` with
+    /// probability targets.
+    pub ignore_index: Option<i64>,
+    /// Label smoothing ε ≤ 1 (negative values are ignored, as in PyTorch).
+    pub label_smoothing: f64,
+    /// xent's chunk budget in bytes (PyTorch's `options` has no equivalent meaning):
+    /// see [`ops::LinearCeOptions::chunk_bytes`].
+    pub chunk_bytes: usize,
+}
+
+impl<T> Default for LinearCrossEntropyArgs<'_, T> {
+    fn default() -> Self {
+        LinearCrossEntropyArgs {
+            linear_bias: None,
+            weight: None,
+            reduction: Reduction::Mean,
+            ignore_index: None,
+            label_smoothing: 0.0,
+            chunk_bytes: ops::DEFAULT_CHUNK_BYTES,
+        }
+    }
+}
+
+/// The gradients of [`linear_cross_entropy`], each shaped as its input.
+#[derive(Debug, Clone)]
+pub struct LinearCrossEntropyGrads<T> {
+    /// The loss.
+    pub loss: ArrayD<T>,
+    /// `input.grad`.
+    pub input: Option<ArrayD<T>>,
+    /// `linear_weight.grad`.
+    pub linear_weight: Option<ArrayD<T>>,
+    /// `linear_bias.grad` (when a bias was given).
+    pub linear_bias: Option<ArrayD<T>>,
+}
+
+/// `torch.nn.functional.linear_cross_entropy(input, linear_weight, target, *,
+/// linear_bias=None, weight=None, reduction='mean', ignore_index=None,
+/// label_smoothing=0.0)` (PyTorch 2.15): [`cross_entropy`] of the logits
+/// `input · linear_weightᵀ + linear_bias`, which xent never materialises
+/// ([`ops::linear_cross_entropy`]: blocks of rows within a chunk budget).
+///
+/// Shapes: `input` `(N, D)` or `(D)`, `linear_weight` `(C, D)`, `target` `(N)` / `()`
+/// class indices or `(N, C)` / `(C)` probabilities (a target is probabilities exactly
+/// when its shape is the logits' shape, as PyTorch decides), `linear_bias` and
+/// `weight` `(C)`. `ignore_index=None` means −100 for index targets.
+///
+/// Deviation: a K-dimensional `linear_weight` `(C, d_1, …, d_K, D)` is an error here
+/// (PyTorch reshapes the logits to `(N, C, d_1, …)`).
+///
+/// # Errors
+/// [`Error::Shape`] as PyTorch raises them (input rank not 1 or 2, `linear_weight`
+/// rank below 2, unequal `in_features`, bias shape, target shape), also for a
+/// K-dimensional `linear_weight`; [`Error::Param`] for `ignore_index` given with
+/// probability targets or `label_smoothing > 1`; [`Error::Label`] for a class index
+/// outside `[0, C)` that is not the ignore index.
+///
+/// ```
+/// use ndarray::array;
+/// use xent::torch::{linear_cross_entropy, LinearCrossEntropyArgs, Target};
+/// let x = array![[1.0f64, 2.0]].into_dyn();
+/// let w = array![[0.0, 0.0], [0.0, 0.0]].into_dyn();
+/// let y = array![1i64].into_dyn();
+/// let l = linear_cross_entropy(&x.view(), &w.view(), Target::Indices(y.view()), &LinearCrossEntropyArgs::default()).unwrap();
+/// assert!((l[[]] - 2f64.ln()).abs() < 1e-15);
+/// ```
+pub fn linear_cross_entropy<T: Float>(
+    input: &ArrayViewD<'_, T>,
+    linear_weight: &ArrayViewD<'_, T>,
+    target: Target<'_, T>,
+    args: &LinearCrossEntropyArgs<'_, T>,
+) -> Result<ArrayD<T>> {
+    Ok(lce_impl(input, linear_weight, target, args, None)?.loss)
+}
+
+/// Loss and gradients of [`linear_cross_entropy`] given the upstream gradient `g` of
+/// the loss (0-d for `mean`/`sum`; the loss's shape for `none`): what `input.grad`,
+/// `linear_weight.grad` and `linear_bias.grad` hold after `loss.backward(g)`. Only the
+/// gradients in `wants` are computed.
+///
+/// # Errors
+/// As [`linear_cross_entropy`], plus [`Error::Shape`] for a wrong `g`.
+///
+/// ```
+/// use ndarray::array;
+/// use xent::ops::LinearWants;
+/// use xent::torch::{linear_cross_entropy_grad, LinearCrossEntropyArgs, Target};
+/// let x = array![[1.0f64, 2.0]].into_dyn();
+/// let w = array![[0.0, 0.0], [0.0, 0.0]].into_dyn();
+/// let y = array![1i64].into_dyn();
+/// let g = ndarray::arr0(1.0).into_dyn();
+/// let r = linear_cross_entropy_grad(&x.view(), &w.view(), Target::Indices(y.view()), &LinearCrossEntropyArgs::default(), &g.view(), LinearWants::ALL).unwrap();
+/// // d logits = softmax − onehot = [0.5, −0.5]; d W = d logitsᵀ · x
+/// assert_eq!(r.linear_weight.unwrap(), array![[0.5, 1.0], [-0.5, -1.0]].into_dyn());
+/// ```
+pub fn linear_cross_entropy_grad<T: Float>(
+    input: &ArrayViewD<'_, T>,
+    linear_weight: &ArrayViewD<'_, T>,
+    target: Target<'_, T>,
+    args: &LinearCrossEntropyArgs<'_, T>,
+    g: &ArrayViewD<'_, T>,
+    wants: ops::LinearWants,
+) -> Result<LinearCrossEntropyGrads<T>> {
+    lce_impl(input, linear_weight, target, args, Some((g, wants)))
+}
+
+/// The logits' shape `input.shape[:-1] + (C,)` once PyTorch's checks of the input,
+/// weight and bias ranks and shapes pass.
+///
+/// # Errors
+/// As [`linear_cross_entropy`], with PyTorch's messages.
+pub fn linear_logits_shape(input: &[usize], linear_weight: &[usize], linear_bias: Option<&[usize]>) -> Result<Vec<usize>> {
+    let op = "torch.nn.functional.linear_cross_entropy";
+    if input.is_empty() || input.len() > 2 {
+        return Err(Error::shape(op, format!("expected input with dimensionality 1 or 2, got {}", input.len())));
+    }
+    if linear_weight.len() < 2 {
+        return Err(Error::shape(op, format!("expected linear_weight with dimensionality at least 2, got {}", linear_weight.len())));
+    }
+    let (d, dw) = (input[input.len() - 1], linear_weight[linear_weight.len() - 1]);
+    if d != dw {
+        return Err(Error::shape(
+            op,
+            format!("expected equal input and linear_weight last dimensions (in_features), got {d} and {dw}, respectively"),
+        ));
+    }
+    let c = linear_weight[0];
+    let want_bias = &linear_weight[..linear_weight.len() - 1];
+    if let Some(b) = linear_bias {
+        if b != want_bias {
+            return Err(Error::shape(op, format!("expected linear_bias shape {want_bias:?}, got {b:?}")));
+        }
+    }
+    if linear_weight.len() > 2 {
+        return Err(Error::shape(
+            op,
+            format!("a K-dimensional linear_weight (shape {linear_weight:?}) is not supported by xent; give it as (C, in_features)"),
+        ));
+    }
+    let mut shape = input[..input.len() - 1].to_vec();
+    shape.push(c);
+    Ok(shape)
+}
+
+fn lce_impl<T: Float>(
+    input: &ArrayViewD<'_, T>,
+    linear_weight: &ArrayViewD<'_, T>,
+    target: Target<'_, T>,
+    args: &LinearCrossEntropyArgs<'_, T>,
+    g: Option<(&ArrayViewD<'_, T>, ops::LinearWants)>,
+) -> Result<LinearCrossEntropyGrads<T>> {
+    let op = "torch.nn.functional.linear_cross_entropy";
+    let logits = linear_logits_shape(input.shape(), linear_weight.shape(), args.linear_bias.as_ref().map(|b| b.shape()))?;
+    let (c, d) = (linear_weight.shape()[0], linear_weight.shape()[1]);
+    let n = if input.ndim() == 2 { input.shape()[0] } else { 1 };
+    let tshape = match &target {
+        Target::Indices(y) => y.shape(),
+        Target::Probs(t) => t.shape(),
+    };
+    if tshape == logits.as_slice() && args.ignore_index.is_some() {
+        return Err(Error::param(op, "ignore_index", "ignore_index cannot be specified when target contains probabilities"));
+    }
+    let ls = smoothing(op, args.label_smoothing)?;
+    let w = weight_slice(op, &args.weight, c)?;
+    let bias: Option<Vec<T>> = args.linear_bias.as_ref().map(|b| b.iter().copied().collect());
+    let x2 = input.to_shape((n, d)).map_err(|e| Error::shape(op, e.to_string()))?;
+    let w2 = linear_weight.to_shape((c, d)).map_err(|e| Error::shape(op, e.to_string()))?;
+    let cd = if input.ndim() == 2 { 1 } else { 0 };
+    let (yv, tv);
+    let tgt = match &target {
+        Target::Indices(y) => {
+            check_index_target(op, &logits, y.shape(), cd)?;
+            yv = y.iter().copied().collect::<Vec<i64>>();
+            ops::LinearTarget::Indices(&yv)
+        }
+        Target::Probs(t) => {
+            if t.shape() != logits.as_slice() {
+                return Err(Error::shape(
+                    op,
+                    format!("probability target of shape {:?} must match the logits' shape {logits:?}", t.shape()),
+                ));
+            }
+            tv = t.iter().copied().collect::<Vec<T>>();
+            ops::LinearTarget::Probs(&tv)
+        }
+    };
+    let o = ops::LinearCeOptions {
+        bias: bias.as_deref(),
+        weight: w.as_deref(),
+        ignore_index: Some(args.ignore_index.unwrap_or(IGNORE_INDEX)),
+        label_smoothing: T::of(ls),
+        softcap: None,
+        reduction: args.reduction,
+        chunk_bytes: args.chunk_bytes,
+    };
+    let par = crate::default_par();
+    let out_shape: Vec<usize> = if args.reduction == Reduction::None { logits[..logits.len() - 1].to_vec() } else { vec![] };
+    let rename = |e| crate::tf::rename(e, op, "target");
+    match g {
+        None => {
+            let l = ops::linear_cross_entropy(&x2.view(), &w2.view(), &tgt, &o, par).map_err(rename)?;
+            Ok(LinearCrossEntropyGrads { loss: back(l, &out_shape), input: None, linear_weight: None, linear_bias: None })
+        }
+        Some((g, wants)) => {
+            if g.shape() != out_shape.as_slice() {
+                return Err(Error::shape(op, format!("upstream gradient has shape {:?}, the loss has shape {out_shape:?}", g.shape())));
+            }
+            let gshape: Vec<usize> = if args.reduction == Reduction::None { vec![n] } else { vec![] };
+            let gv = g.to_shape(IxDyn(&gshape)).map_err(|e| Error::shape(op, e.to_string()))?;
+            let wants = ops::LinearWants { bias: wants.bias && bias.is_some(), ..wants };
+            let r = ops::linear_cross_entropy_vjp(&x2.view(), &w2.view(), &tgt, &o, &gv.view(), wants, par).map_err(rename)?;
+            Ok(LinearCrossEntropyGrads {
+                loss: back(r.loss, &out_shape),
+                input: r.input.map(|a| back(a.into_dyn(), input.shape())),
+                linear_weight: r.linear_weight.map(|a| back(a.into_dyn(), linear_weight.shape())),
+                linear_bias: r.bias.map(|a| a.into_dyn()),
+            })
+        }
+    }
+}

@@ -102,6 +102,16 @@ fn exactness_cases_through_the_binary() {
     run_binary(load_exactness(), "exact");
 }
 
+/// Issue 12's fused linear cross-entropies (`tools/gen_differential_lce12.py`, seed 12:
+/// PyTorch 2.15's `linear_cross_entropy` and cut-cross-entropy 25.1.1), through the
+/// binary as well (the library run is `generated_cases_through_the_library`).
+#[test]
+fn lce12_cases_through_the_binary() {
+    let cases = load_files(&["generated/lce12.jsonl"]);
+    assert_eq!(cases.len(), 82);
+    run_binary(cases, "lce12");
+}
+
 fn load_files(files: &[&str]) -> Vec<Case> {
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/golden");
     let mut cases = Vec::new();

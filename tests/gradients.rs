@@ -105,6 +105,8 @@ fn every_differentiable_op_is_covered() {
         "torch.nn.BCELoss",
         "torch.nn.BCEWithLogitsLoss",
         "torch.nn.KLDivLoss",
+        "torch.nn.functional.linear_cross_entropy",
+        "cut_cross_entropy.linear_cross_entropy",
     ];
     for op in registry::OPS.iter().filter(|o| !o.grad_wrt.is_empty()) {
         assert!(covered.contains(&op.name), "{} has a gradient but no finite-difference check", op.name);
@@ -386,6 +388,84 @@ fn torch_gradients() {
                 vec![("reduction", json!(red)), ("log_target", json!(lt))],
                 "input",
             );
+        }
+    }
+}
+
+/// The fused linear ops, with every option that changes the gradient, against central
+/// differences; each gradient input in turn.
+#[test]
+fn fused_linear_gradients() {
+    let mut r = Rng(xent::rng::SplitMix64::new(12));
+    let op = "torch.nn.functional.linear_cross_entropy";
+    let y = r.labels(&[5], 7);
+    for (params, probs) in [
+        (vec![], false),
+        (vec![("label_smoothing", json!(0.2)), ("reduction", json!("sum"))], false),
+        (vec![("reduction", json!("none")), ("ignore_index", json!(3))], false),
+        (vec![("label_smoothing", json!(0.1))], true),
+    ] {
+        for wrt in ["input", "linear_weight", "linear_bias"] {
+            // row 1 ignored: -100 by default, 3 with ignore_index=3
+            let ig = params.iter().find(|(k, _)| *k == "ignore_index").map_or(-100, |(_, v)| v.as_i64().unwrap());
+            let mut yi = y.clone();
+            if let DynArray::I64(a) = &mut yi {
+                a[1] = ig;
+            }
+            let target = if probs { r.dist(&[5, 7]) } else { yi };
+            let ins = vec![
+                ("input", r.logits(&[5, 3])),
+                ("linear_weight", r.logits(&[7, 3])),
+                ("target", target),
+                ("linear_bias", r.logits(&[7])),
+                ("weight", r.probs(&[7])),
+            ];
+            check(op, ins, params.clone(), wrt);
+        }
+    }
+    // Cut Cross-Entropy's op returns its loss in float32, as the package does: the
+    // differences are taken of the float64 library function instead.
+    let op = "cut_cross_entropy.linear_cross_entropy";
+    for (params, args) in [
+        (vec![], xent::cce::CceArgs::default()),
+        (
+            vec![("softcap", json!(1.5)), ("shift", json!(true))],
+            xent::cce::CceArgs { softcap: Some(1.5), shift: true, ..Default::default() },
+        ),
+        (
+            vec![("softcap", json!(4.0)), ("reduction", json!("none")), ("shift", json!(true)), ("ignore_index", json!(0))],
+            xent::cce::CceArgs {
+                softcap: Some(4.0),
+                reduction: xent::ops::Reduction::None,
+                shift: true,
+                ignore_index: 0,
+                ..Default::default()
+            },
+        ),
+    ] {
+        for wrt in ["e", "c"] {
+            let ins = [("e", r.logits(&[2, 4, 3])), ("c", r.logits(&[6, 3])), ("targets", r.labels(&[2, 4], 6))];
+            let f64s = |k: usize| match &ins[k].1 {
+                DynArray::F64(a) => a.clone(),
+                _ => unreachable!(),
+            };
+            let DynArray::I64(t) = &ins[2].1 else { unreachable!() };
+            let (e0, c0) = (f64s(0), f64s(1));
+            let owned: Vec<(String, DynArray)> = ins.iter().map(|(k, v)| (k.to_string(), v.clone())).collect();
+            let ps: Vec<(String, Value)> = params.iter().map(|(k, v)| (k.to_string(), v.clone())).collect();
+            let grad = registry::eval(op, owned, ps, Some(wrt)).unwrap().to_f64();
+            let x0 = if wrt == "e" { e0.clone() } else { c0.clone() };
+            let h = 1e-6;
+            for (i, g) in grad.iter().enumerate() {
+                let f = |d: f64| {
+                    let mut x = x0.clone();
+                    *x.iter_mut().nth(i).unwrap() += d;
+                    let (e, c) = if wrt == "e" { (x, c0.clone()) } else { (e0.clone(), x) };
+                    xent::cce::linear_cross_entropy(&e.view(), &c.view(), &t.view(), &args).unwrap().sum()
+                };
+                let fd = (f(h) - f(-h)) / (2.0 * h);
+                assert!((g - fd).abs() <= 1e-6 + 1e-5 * fd.abs(), "{op} {params:?}: d/d{wrt}[{i}] analytic {g} vs finite difference {fd}");
+            }
         }
     }
 }

@@ -56,6 +56,11 @@ const PREDICTION: &[(&str, [&str; 3], [&str; 3])] = &[
     ("torch.nn.BCELoss", ["error", "error", "error"], ["error", "error", "error"]),
     ("torch.nn.BCEWithLogitsLoss", ["fnffff", "fnffff", "fnffff"], ["fnffff", "f0ffff", "ffffff"]),
     ("torch.nn.KLDivLoss", ["0n000f", "0-000f", "0+000f"], ["0f000f", "0f000f", "0f000f"]),
+    // The fused linear ops: a NaN or ±inf input element times the weight's zeros is NaN
+    // (IEEE, as in PyTorch's matmul), so the whole row of logits, its loss and its
+    // d input are NaN; the other row is untouched (PyTorch 2.15 gives the same).
+    ("torch.nn.functional.linear_cross_entropy", ["nf", "nf", "nf"], ["nnnfff", "nnnfff", "nnnfff"]),
+    ("cut_cross_entropy.linear_cross_entropy", ["nf", "nf", "nf"], ["nnnfff", "nnnfff", "nnnfff"]),
 ];
 
 /// The same with the special value in the float target (y_true, labels, target) at
@@ -112,6 +117,11 @@ fn run(op: &OpSpec, special: f64, in_target: bool) -> (String, String) {
         .map(|i| {
             let a = match i.kind {
                 InputKind::Labels(_) | InputKind::Any => labels(),
+                // The fused linear ops' weight: 3 classes × 3 features, a permutation, so
+                // that logits = [[x1, x2, x0], ...] and the labels [1, 2] fit.
+                InputKind::Float if matches!(i.name, "linear_weight" | "c") => {
+                    DynArray::F64(ArrayD::from_shape_vec(IxDyn(&[3, 3]), vec![0.0, 1.0, 0.0, 0.0, 0.0, 1.0, 1.0, 0.0, 0.0]).unwrap())
+                }
                 InputKind::Float => {
                     let mut v = if i.name == pred { vec![0.2, 0.5, 0.3, 0.1, 0.6, 0.3] } else { vec![0.0, 1.0, 0.0, 0.0, 0.0, 1.0] };
                     if (i.name == pred) != in_target {

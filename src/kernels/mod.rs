@@ -50,6 +50,7 @@ mod simd;
 #[macro_use]
 pub(crate) mod table;
 mod few;
+pub mod gemm;
 mod half_precision;
 #[cfg(test)]
 mod tests;

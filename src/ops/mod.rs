@@ -14,6 +14,7 @@ mod binary;
 mod categorical;
 mod fused;
 mod kl;
+mod linear;
 mod probs;
 
 pub use activations::*;
@@ -21,6 +22,7 @@ pub use binary::*;
 pub use categorical::*;
 pub use fused::*;
 pub use kl::*;
+pub use linear::*;
 pub use probs::*;
 
 use crate::error::{Error, Result};
