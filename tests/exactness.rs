@@ -100,14 +100,25 @@ proptest! {
 fn large_logits_examples() {
     let x = || f32a(&[1, 3], &[1000.0, 995.0, 990.0]);
     // F.cross_entropy(input=[[1000, 995, 990]], target=[[1, 0, 0]], reduction="sum")
-    let l = eval("torch.nn.functional.cross_entropy", vec![("input", x()), ("target", f32a(&[1, 3], &[1.0, 0.0, 0.0]))], vec![("reduction", json!("sum"))], None);
+    let l = eval(
+        "torch.nn.functional.cross_entropy",
+        vec![("input", x()), ("target", f32a(&[1, 3], &[1.0, 0.0, 0.0]))],
+        vec![("reduction", json!("sum"))],
+        None,
+    );
     assert_eq!(l, [f64::from(0.006760463f32)]);
     // the same input, target=[0]: the gradient
-    let g = eval("torch.nn.functional.cross_entropy", vec![("input", x()), ("target", DynArray::I64(ndarray::arr1(&[0i64]).into_dyn()))], vec![], Some("input"));
+    let g = eval(
+        "torch.nn.functional.cross_entropy",
+        vec![("input", x()), ("target", DynArray::I64(ndarray::arr1(&[0i64]).into_dyn()))],
+        vec![],
+        Some("input"),
+    );
     let want = [-0.0067376494f32, 0.0066925483, 4.5094035e-05];
     assert!(g.iter().zip(want).all(|(&a, b)| (a - f64::from(b)).abs() <= 2.0 * f64::from(f32::EPSILON) * f64::from(b).abs()), "{g:?}");
     // tf.nn.softmax_cross_entropy_with_logits(labels=[[1,0,0]], logits=[[1000,995,990]])
-    let l = eval("tf.nn.softmax_cross_entropy_with_logits", vec![("labels", f32a(&[1, 3], &[1.0, 0.0, 0.0])), ("logits", x())], vec![], None);
+    let l =
+        eval("tf.nn.softmax_cross_entropy_with_logits", vec![("labels", f32a(&[1, 3], &[1.0, 0.0, 0.0])), ("logits", x())], vec![], None);
     assert_eq!(l, [f64::from(0.006760463f32)]);
     // float64: input [[1e6, 1e6-5, 1e6-10]], probability target [[1,0,0]], mean
     let x64 = DynArray::F64(ndarray::arr2(&[[1e6, 1e6 - 5.0, 1e6 - 10.0]]).into_dyn());
@@ -168,18 +179,38 @@ fn zero_classes_with_rows_present() {
     let z = |shape: &[usize]| DynArray::F32(ArrayD::zeros(IxDyn(shape)));
     // F.cross_entropy(input=zeros((5,0)), target=zeros((5,0))) is NaN (mean over numel / C = 0/0)
     for ls in [0.0, 0.1] {
-        let l = eval("torch.nn.functional.cross_entropy", vec![("input", z(&[5, 0])), ("target", z(&[5, 0]))], vec![("label_smoothing", json!(ls))], None);
+        let l = eval(
+            "torch.nn.functional.cross_entropy",
+            vec![("input", z(&[5, 0])), ("target", z(&[5, 0]))],
+            vec![("label_smoothing", json!(ls))],
+            None,
+        );
         assert!(l[0].is_nan(), "{l:?}");
-        let l = eval("torch.nn.functional.cross_entropy", vec![("input", z(&[2, 0, 3])), ("target", z(&[2, 0, 3]))], vec![("label_smoothing", json!(ls))], None);
+        let l = eval(
+            "torch.nn.functional.cross_entropy",
+            vec![("input", z(&[2, 0, 3])), ("target", z(&[2, 0, 3]))],
+            vec![("label_smoothing", json!(ls))],
+            None,
+        );
         assert!(l[0].is_nan(), "{l:?}");
     }
     // index targets, all ignored, label_smoothing: the smoothing term is 0·(ε/0) = NaN
     let y = DynArray::I64(ArrayD::from_elem(IxDyn(&[5]), -100));
-    let l = eval("torch.nn.functional.cross_entropy", vec![("input", z(&[5, 0])), ("target", y.clone())], vec![("reduction", json!("none")), ("label_smoothing", json!(0.1))], None);
+    let l = eval(
+        "torch.nn.functional.cross_entropy",
+        vec![("input", z(&[5, 0])), ("target", y.clone())],
+        vec![("reduction", json!("none")), ("label_smoothing", json!(0.1))],
+        None,
+    );
     assert!(l.len() == 5 && l.iter().all(|v| v.is_nan()), "{l:?}");
     let l = eval("torch.nn.functional.cross_entropy", vec![("input", z(&[5, 0])), ("target", y)], vec![("reduction", json!("sum"))], None);
     assert_eq!(l, [0.0]);
     // tf.nn.softmax_cross_entropy_with_logits on (0, 0): TF's reshape raises
-    let e = xent::registry::eval("tf.nn.softmax_cross_entropy_with_logits", vec![("labels".into(), z(&[0, 0])), ("logits".into(), z(&[0, 0]))], vec![], None);
+    let e = xent::registry::eval(
+        "tf.nn.softmax_cross_entropy_with_logits",
+        vec![("labels".into(), z(&[0, 0])), ("logits".into(), z(&[0, 0]))],
+        vec![],
+        None,
+    );
     assert!(e.unwrap_err().to_string().contains("reshape"));
 }

@@ -13,6 +13,7 @@ mod activations;
 mod binary;
 mod categorical;
 mod kl;
+pub mod masked;
 mod probs;
 
 pub use activations::*;

@@ -1,0 +1,371 @@
+//! JAX (`jax.nn`, jax/jaxlib 0.10.2) and Optax (`optax.losses`, optax 0.2.8) on CPU:
+//! names, defaults, axes, `where` masks and label handling mapped onto the core ops
+//! ([`crate::ops::masked`] holds the numerics of JAX's graphs).
+//!
+//! JAX never raises on label values: an integer label `y` in `[−C, −1]` wraps to
+//! `y + C` (NumPy indexing), one outside `[−C, C)` reads NaN (`take_along_axis`'s fill
+//! mode) so its loss is NaN while its gradient stays finite (the scatter drops it), and
+//! `one_hot` gives an all-zero row. It raises on shapes that do not broadcast and on
+//! axes out of range, as here. `where` masks are broadcast to the prediction's shape;
+//! masked positions give 0 (softmax), −∞ (log_softmax) and take no part in the sums.
+//!
+//! Dtypes: float16, float32 and float64 inputs (JAX computes float64 only with x64 on;
+//! the golden data were made that way). Labels and targets are cast to the
+//! prediction's dtype.
+//!
+//! ```
+//! use ndarray::array;
+//! let x = array![[1.0f64, 2.0, 3.0]].into_dyn();
+//! let y = xent::jax::log_softmax(&x.view(), None, -1).unwrap();
+//! assert!((y[[0, 2]] - -0.40760596444437466).abs() < 1e-15);
+//! ```
+
+use ndarray::{ArrayD, ArrayViewD, IxDyn};
+
+use crate::error::{Error, Result};
+use crate::float::Float;
+use crate::kernels::Geom;
+use crate::layout::{geom, normalize_axis, reduced_shape};
+use crate::ops::masked as m;
+
+/// The contiguous elements of `x`.
+fn flat<T: Clone>(x: &ArrayViewD<'_, T>) -> Vec<T> {
+    x.as_standard_layout().iter().cloned().collect()
+}
+
+/// `w` broadcast to `shape` (NumPy rules), as one bool per element.
+///
+/// # Errors
+/// [`Error::Shape`] naming `op` when the shapes do not broadcast.
+pub fn broadcast_mask(op: &str, w: &ArrayViewD<'_, bool>, shape: &[usize]) -> Result<Vec<bool>> {
+    let b = w
+        .broadcast(IxDyn(shape))
+        .ok_or_else(|| Error::shape(op, format!("`where` of shape {:?} does not broadcast to the input's shape {shape:?}", w.shape())))?;
+    Ok(b.iter().copied().collect())
+}
+
+/// `a` broadcast to `shape` (NumPy rules).
+fn broadcast_to<T: Clone>(op: &str, name: &str, a: &ArrayViewD<'_, T>, shape: &[usize]) -> Result<Vec<T>> {
+    let b = a.broadcast(IxDyn(shape)).ok_or_else(|| {
+        Error::shape(op, format!("`{name}` of shape {:?} does not broadcast to the prediction's shape {shape:?}", a.shape()))
+    })?;
+    Ok(b.iter().cloned().collect())
+}
+
+fn arr<T>(shape: &[usize], v: Vec<T>) -> Result<ArrayD<T>> {
+    ArrayD::from_shape_vec(IxDyn(shape), v).map_err(|e| Error::shape("jax", e.to_string()))
+}
+
+/// Optax's rule: a `where` of lower rank than the logits gets the class axis inserted.
+fn expand_where(w: &ArrayViewD<'_, bool>, x_ndim: usize, axis: i64) -> Result<ArrayD<bool>> {
+    let w = w.to_owned();
+    if w.ndim() == x_ndim {
+        return Ok(w);
+    }
+    let a = normalize_axis("optax", "where", axis, &vec![0; w.ndim() + 1])?;
+    Ok(w.insert_axis(ndarray::Axis(a)))
+}
+
+struct Prep<T> {
+    x: Vec<T>,
+    w: Option<Vec<bool>>,
+    g: Geom,
+}
+
+fn prep<T: Float>(op: &str, name: &str, x: &ArrayViewD<'_, T>, w: Option<&ArrayViewD<'_, bool>>, axis: i64) -> Result<Prep<T>> {
+    let a = normalize_axis(op, name, axis, x.shape())?;
+    let w = w.map(|w| broadcast_mask(op, w, x.shape())).transpose()?;
+    Ok(Prep { x: flat(x), w, g: geom(x.shape(), a) })
+}
+
+/// `jax.nn.softmax(x, axis=-1, where=None)`.
+///
+/// # Errors
+/// [`Error::Axis`]; [`Error::Shape`] when `where` does not broadcast.
+pub fn softmax<T: Float>(x: &ArrayViewD<'_, T>, w: Option<&ArrayViewD<'_, bool>>, axis: i64) -> Result<ArrayD<T>> {
+    let p = prep("jax.nn.softmax", "x", x, w, axis)?;
+    arr(x.shape(), m::jax_softmax(&p.x, p.w.as_deref(), p.g))
+}
+
+/// The VJP of [`softmax`] with upstream `gy`.
+///
+/// # Errors
+/// As [`softmax`].
+pub fn softmax_grad<T: Float>(
+    x: &ArrayViewD<'_, T>,
+    w: Option<&ArrayViewD<'_, bool>>,
+    axis: i64,
+    gy: &ArrayViewD<'_, T>,
+) -> Result<ArrayD<T>> {
+    let p = prep("jax.nn.softmax", "x", x, w, axis)?;
+    arr(x.shape(), m::jax_softmax_vjp(&p.x, p.w.as_deref(), &flat(gy), p.g))
+}
+
+/// `jax.nn.log_softmax(x, axis=-1, where=None)`.
+///
+/// # Errors
+/// As [`softmax`].
+pub fn log_softmax<T: Float>(x: &ArrayViewD<'_, T>, w: Option<&ArrayViewD<'_, bool>>, axis: i64) -> Result<ArrayD<T>> {
+    let p = prep("jax.nn.log_softmax", "x", x, w, axis)?;
+    arr(x.shape(), m::jax_log_softmax(&p.x, p.w.as_deref(), p.g))
+}
+
+/// The VJP of [`log_softmax`] with upstream `gy`.
+///
+/// # Errors
+/// As [`softmax`].
+pub fn log_softmax_grad<T: Float>(
+    x: &ArrayViewD<'_, T>,
+    w: Option<&ArrayViewD<'_, bool>>,
+    axis: i64,
+    gy: &ArrayViewD<'_, T>,
+) -> Result<ArrayD<T>> {
+    let p = prep("jax.nn.log_softmax", "x", x, w, axis)?;
+    arr(x.shape(), m::jax_log_softmax_vjp(&p.x, p.w.as_deref(), &flat(gy), p.g))
+}
+
+/// The lanes of `jax.nn.logsumexp`: `axis = None` reduces over every element.
+fn lse_geom(a: &ArrayViewD<'_, impl Sized>, axis: Option<i64>, keepdims: bool) -> Result<(Geom, Vec<usize>)> {
+    match axis {
+        None => {
+            let n = a.len();
+            let out = if keepdims { vec![1; a.ndim()] } else { vec![] };
+            Ok((Geom { outer: 1, classes: n, inner: 1 }, out))
+        }
+        Some(ax) => {
+            let k = normalize_axis("jax.nn.logsumexp", "a", ax, a.shape())?;
+            let mut out = reduced_shape(a.shape(), k);
+            if keepdims {
+                out.insert(k, 1);
+            }
+            Ok((geom(a.shape(), k), out))
+        }
+    }
+}
+
+/// `jax.nn.logsumexp(a, axis=None, keepdims=False)` (`jax.scipy.special.logsumexp`):
+/// `ln Σ exp(a − m) + m` with `m` the maximum, or 0 when it is not finite (so an
+/// all-−∞ lane gives −∞ and one with +∞ gives +∞).
+///
+/// # Errors
+/// [`Error::Axis`].
+pub fn logsumexp<T: Float>(a: &ArrayViewD<'_, T>, axis: Option<i64>, keepdims: bool) -> Result<ArrayD<T>> {
+    let (g, shape) = lse_geom(a, axis, keepdims)?;
+    arr(&shape, m::jax_logsumexp(&flat(a), None, g))
+}
+
+/// The VJP of [`logsumexp`] with upstream `gy` (of the output's shape).
+///
+/// # Errors
+/// As [`logsumexp`].
+pub fn logsumexp_grad<T: Float>(a: &ArrayViewD<'_, T>, axis: Option<i64>, keepdims: bool, gy: &ArrayViewD<'_, T>) -> Result<ArrayD<T>> {
+    let (g, _) = lse_geom(a, axis, keepdims)?;
+    arr(a.shape(), m::jax_logsumexp_vjp(&flat(a), None, &flat(gy), g))
+}
+
+/// `jax.nn.sigmoid(x) = 1 / (1 + exp(−x))`.
+pub fn sigmoid<T: Float>(x: &ArrayViewD<'_, T>) -> ArrayD<T> {
+    x.mapv(m::jax_sigmoid)
+}
+
+/// The VJP of [`sigmoid`]: `gy · s (1 − s)`.
+pub fn sigmoid_grad<T: Float>(x: &ArrayViewD<'_, T>, gy: &ArrayViewD<'_, T>) -> ArrayD<T> {
+    ndarray::Zip::from(x).and(gy).map_collect(|&x, &g| m::jax_sigmoid_vjp(x, g))
+}
+
+/// `jax.nn.log_sigmoid(x) = −softplus(−x) = −logaddexp(−x, 0)`.
+pub fn log_sigmoid<T: Float>(x: &ArrayViewD<'_, T>) -> ArrayD<T> {
+    x.mapv(m::jax_log_sigmoid)
+}
+
+/// The VJP of [`log_sigmoid`].
+pub fn log_sigmoid_grad<T: Float>(x: &ArrayViewD<'_, T>, gy: &ArrayViewD<'_, T>) -> ArrayD<T> {
+    ndarray::Zip::from(x).and(gy).map_collect(|&x, &g| m::jax_log_sigmoid_vjp(x, g))
+}
+
+/// `jax.nn.one_hot(x, num_classes, axis=-1)`: `x == iota` along a new axis, as
+/// float32 (JAX's default float dtype); values outside `[0, num_classes)` (negative
+/// ones too) give all-zero rows. Float `x` compares by value (JAX warns, does not raise).
+///
+/// # Errors
+/// [`Error::Axis`] when `axis` is outside `[−rank − 1, rank]`; [`Error::Param`] for a
+/// negative `num_classes`; [`Error::Shape`] when the output cannot be allocated.
+pub fn one_hot(x: &ArrayViewD<'_, f64>, num_classes: i64, axis: i64) -> Result<ArrayD<f32>> {
+    const OP: &str = "jax.nn.one_hot";
+    let mut shape = x.shape().to_vec();
+    let a = normalize_axis(OP, "x", axis, &vec![0; shape.len() + 1])?;
+    let n = usize::try_from(num_classes).map_err(|_| Error::param(OP, "num_classes", format!("{num_classes} is negative")))?;
+    shape.insert(a, n);
+    let mut out = crate::layout::try_filled(OP, "output", &shape, 0f32)?;
+    let g = geom(&shape, a);
+    let xs = flat(x);
+    let data = out.as_slice_mut().expect("fresh");
+    for (lane, b) in m::lane_bases(g).enumerate() {
+        let v = xs[lane];
+        if v >= 0.0 && v < n as f64 && v.fract() == 0.0 {
+            data[b + (v as usize) * g.inner] = 1.0;
+        }
+    }
+    Ok(out)
+}
+
+// ------------------------------------------------------------------------- Optax
+
+/// Where-masked lanes of a per-class loss: the logits, the mask (optax rule), the
+/// labels broadcast to the logits' shape.
+fn prep_loss<T: Float>(
+    op: &str,
+    x: &ArrayViewD<'_, T>,
+    t: &ArrayViewD<'_, T>,
+    tname: &str,
+    w: Option<&ArrayViewD<'_, bool>>,
+    axis: i64,
+) -> Result<(Prep<T>, Vec<T>)> {
+    let w = w.map(|w| expand_where(w, x.ndim(), axis)).transpose()?;
+    let p = prep(op, "logits", x, w.as_ref().map(|w| w.view()).as_ref(), axis)?;
+    let t = broadcast_to(op, tname, t, x.shape())?;
+    Ok((p, t))
+}
+
+/// `optax.losses.softmax_cross_entropy(logits, labels, axis=-1, where=None)`:
+/// `−Σ_w labels · log_softmax(logits, where)` along `axis`. A `−∞` logit with a zero
+/// label gives NaN (`0 · −∞`), as in Optax; see `safe_softmax_cross_entropy`.
+///
+/// # Errors
+/// [`Error::Axis`]; [`Error::Shape`] when `labels` or `where` do not broadcast.
+pub fn softmax_cross_entropy<T: Float>(
+    x: &ArrayViewD<'_, T>,
+    t: &ArrayViewD<'_, T>,
+    w: Option<&ArrayViewD<'_, bool>>,
+    axis: i64,
+) -> Result<ArrayD<T>> {
+    const OP: &str = "optax.losses.softmax_cross_entropy";
+    let (p, t) = prep_loss(OP, x, t, "labels", w, axis)?;
+    let lp = m::jax_log_softmax(&p.x, p.w.as_deref(), p.g);
+    let wm = p.w.as_deref();
+    let out: Vec<T> = m::lane_bases(p.g)
+        .map(|b| {
+            let s =
+                (0..p.g.classes).map(|c| b + c * p.g.inner).filter(|&k| wm.is_none_or(|w| w[k])).fold(T::zero(), |a, k| a + t[k] * lp[k]);
+            -s
+        })
+        .collect();
+    arr(&reduced_shape(x.shape(), normalize_axis(OP, "logits", axis, x.shape())?), out)
+}
+
+/// The VJP of [`softmax_cross_entropy`] with respect to `logits`.
+///
+/// # Errors
+/// As [`softmax_cross_entropy`].
+pub fn softmax_cross_entropy_grad<T: Float>(
+    x: &ArrayViewD<'_, T>,
+    t: &ArrayViewD<'_, T>,
+    w: Option<&ArrayViewD<'_, bool>>,
+    axis: i64,
+    gy: &ArrayViewD<'_, T>,
+) -> Result<ArrayD<T>> {
+    const OP: &str = "optax.losses.softmax_cross_entropy";
+    let (p, t) = prep_loss(OP, x, t, "labels", w, axis)?;
+    let gyv = flat(gy);
+    let mut glp = vec![T::zero(); p.x.len()];
+    let wm = p.w.as_deref();
+    for (lane, b) in m::lane_bases(p.g).enumerate() {
+        for k in (0..p.g.classes).map(|c| b + c * p.g.inner) {
+            let gs = if wm.is_none_or(|w| w[k]) { -gyv[lane] } else { T::zero() };
+            glp[k] = gs * t[k];
+        }
+    }
+    arr(x.shape(), m::jax_log_softmax_vjp(&p.x, wm, &glp, p.g))
+}
+
+/// `labels` resolved as JAX indexes: `[−C, −1]` wraps, anything else outside
+/// `[0, C)` is `None` (reads NaN).
+fn wrap(y: i64, c: usize) -> Option<usize> {
+    let c = c as i64;
+    let y = if y < 0 { y + c } else { y };
+    (0..c).contains(&y).then_some(y as usize)
+}
+
+fn prep_int<T: Float>(
+    op: &str,
+    x: &ArrayViewD<'_, T>,
+    y: &ArrayViewD<'_, i64>,
+    w: Option<&ArrayViewD<'_, bool>>,
+    axis: i64,
+) -> Result<(Prep<T>, Vec<i64>, Vec<usize>)> {
+    let w = w.map(|w| expand_where(w, x.ndim(), axis)).transpose()?;
+    let p = prep(op, "logits", x, w.as_ref().map(|w| w.view()).as_ref(), axis)?;
+    let a = normalize_axis(op, "logits", axis, x.shape())?;
+    let rs = reduced_shape(x.shape(), a);
+    let yb = y.broadcast(IxDyn(&rs)).ok_or_else(|| {
+        Error::shape(op, format!("`labels` of shape {:?} does not match the logits' shape {:?} without axis {a}", y.shape(), x.shape()))
+    })?;
+    Ok((p, yb.iter().copied().collect(), rs))
+}
+
+/// `optax.losses.softmax_cross_entropy_with_integer_labels(logits, labels, axis=-1,
+/// where=None)`: `logsumexp_w(logits) − logits[label]`, 0 for lanes with no element
+/// in `where`. Labels in `[−C, −1]` wrap; others outside `[0, C)` give NaN.
+///
+/// # Errors
+/// [`Error::Axis`]; [`Error::Shape`] when `labels` or `where` do not fit.
+pub fn softmax_cross_entropy_with_integer_labels<T: Float>(
+    x: &ArrayViewD<'_, T>,
+    y: &ArrayViewD<'_, i64>,
+    w: Option<&ArrayViewD<'_, bool>>,
+    axis: i64,
+) -> Result<ArrayD<T>> {
+    const OP: &str = "optax.losses.softmax_cross_entropy_with_integer_labels";
+    let (p, y, rs) = prep_int(OP, x, y, w, axis)?;
+    let lse = m::jax_logsumexp(&p.x, p.w.as_deref(), p.g);
+    let wm = p.w.as_deref();
+    let out = m::lane_bases(p.g)
+        .enumerate()
+        .map(|(lane, b)| {
+            let ll = wrap(y[lane], p.g.classes).map_or(T::nan(), |c| p.x[b + c * p.g.inner]);
+            let any = wm.is_none_or(|w| (0..p.g.classes).any(|c| w[b + c * p.g.inner]));
+            if any {
+                lse[lane] - ll
+            } else {
+                T::zero()
+            }
+        })
+        .collect();
+    arr(&rs, out)
+}
+
+/// The VJP of [`softmax_cross_entropy_with_integer_labels`] with respect to `logits`:
+/// finite for out-of-range labels (their gather term is dropped).
+///
+/// # Errors
+/// As the forward.
+pub fn softmax_cross_entropy_with_integer_labels_grad<T: Float>(
+    x: &ArrayViewD<'_, T>,
+    y: &ArrayViewD<'_, i64>,
+    w: Option<&ArrayViewD<'_, bool>>,
+    axis: i64,
+    gy: &ArrayViewD<'_, T>,
+) -> Result<ArrayD<T>> {
+    const OP: &str = "optax.losses.softmax_cross_entropy_with_integer_labels";
+    let (p, y, _) = prep_int(OP, x, y, w, axis)?;
+    let wm = p.w.as_deref();
+    let gyv: Vec<T> = flat(gy);
+    let gl: Vec<T> = m::lane_bases(p.g)
+        .enumerate()
+        .map(|(lane, b)| {
+            let any = wm.is_none_or(|w| (0..p.g.classes).any(|c| w[b + c * p.g.inner]));
+            if any {
+                gyv[lane]
+            } else {
+                T::zero()
+            }
+        })
+        .collect();
+    let mut gx = m::jax_logsumexp_vjp(&p.x, wm, &gl, p.g);
+    for (lane, b) in m::lane_bases(p.g).enumerate() {
+        if let Some(c) = wrap(y[lane], p.g.classes) {
+            gx[b + c * p.g.inner] -= gl[lane];
+        }
+    }
+    arr(x.shape(), gx)
+}
