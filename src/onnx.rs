@@ -78,6 +78,8 @@ fn reduce<T: Float>(op: &str, loss: ArrayD<T>, wsum: T, reduction: &str) -> Resu
     match reduction {
         "none" => Ok(loss),
         "sum" => Ok(ArrayD::from_elem(IxDyn(&[]), loss.iter().fold(T::zero(), |a, &v| a + v))),
+        // No positions at all (a d_i of 0): ONNX Runtime gives 0, not 0/0.
+        "mean" if loss.is_empty() => Ok(ArrayD::from_elem(IxDyn(&[]), T::zero())),
         "mean" => Ok(ArrayD::from_elem(IxDyn(&[]), loss.iter().fold(T::zero(), |a, &v| a + v) / wsum)),
         other => Err(Error::param(op, "reduction", format!("`{other}` is not valid (expected none, mean or sum)"))),
     }
@@ -129,8 +131,10 @@ fn nll<T: Float>(
             format!("`{xname}` of shape {s:?} cannot be reshaped to (N, C, -1) (ONNX Runtime fails on N = 0 or C = 0)"),
         ));
     }
+    // ONNX Runtime does not check the weights' length: it gathers w[label], which fails
+    // only for a label past its end.
     if let Some(w) = weight {
-        if w.shape() != [c] {
+        if w.ndim() != 1 {
             return Err(Error::shape(op, format!("`weight` has shape {:?}, expected [{c}]", w.shape())));
         }
     }
@@ -158,7 +162,17 @@ fn nll<T: Float>(
         }
         let (b, i) = (k / inner, k % inner);
         let v = xs[(b * c + cls as usize) * inner + i];
-        let w = wv.as_ref().map_or(T::one(), |w| w[cls as usize]);
+        let w = match &wv {
+            None => T::one(),
+            Some(w) => *w.get(cls as usize).ok_or_else(|| Error::Label {
+                op: op.into(),
+                input: yname.into(),
+                index: k,
+                value: lab,
+                classes: w.len(),
+                extra: " (the weights have fewer entries than the label: ONNX Runtime's Gather fails)".into(),
+            })?,
+        };
         wsum += w;
         loss.push(-(v * w));
     }

@@ -243,7 +243,7 @@ pub(crate) fn sce_axis(op: &str, axis: i64, shape: &[usize]) -> Result<usize> {
     // classes its Reshape infers -1 from the non-zero dimensions only, so when another
     // dimension is also 0 the cost has `Π nonzero dims` rows, not 0, and the final
     // reshape raises.
-    if shape[a] == 0 && shape.iter().any(|&d| d == 0) {
+    if shape[a] == 0 && shape.contains(&0) {
         let rows: usize = shape.iter().enumerate().filter(|&(i, &d)| i != a && d > 0).map(|(_, &d)| d).product();
         if shape.iter().enumerate().any(|(i, &d)| i != a && d == 0) {
             return Err(Error::shape(

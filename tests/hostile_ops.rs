@@ -217,6 +217,7 @@ fn param_value(rng: &mut Rng, name: &str, kind: ParamKind, valid_only: bool) -> 
             }
         }
         ParamKind::OptFloat => rng.pick(&[json!(null), json!(0.5), json!(-2), json!(3), json!(1e30)]),
+        ParamKind::OptList => rng.pick(&[json!(null), json!([0, 1]), json!([0, 1, 2]), json!([2, 0, 1]), json!([1]), json!([])]),
         ParamKind::Choice(c) => {
             let i = rng.below(c.len());
             if c[i] == "null" {

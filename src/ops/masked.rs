@@ -169,9 +169,9 @@ pub fn jax_logaddexp<T: Float>(a: T, b: T) -> T {
 }
 
 /// The partial derivatives of [`jax_logaddexp`] (its custom JVP):
-/// `exp(r(a) − r(out))`, `exp(r(b) − r(out))` with `r` mapping ±∞ to 0.
+/// `exp(r(a) − r(out))`, `exp(r(b) − r(out))` with `r` mapping +∞ (only) to 0.
 pub fn jax_logaddexp_partials<T: Float>(a: T, b: T) -> (T, T) {
-    let r = |v: T| if v.is_infinite() { T::zero() } else { v };
+    let r = |v: T| if v == T::infinity() { T::zero() } else { v };
     let o = r(jax_logaddexp(a, b));
     ((r(a) - o).exp(), (r(b) - o).exp())
 }
