@@ -369,3 +369,402 @@ pub fn softmax_cross_entropy_with_integer_labels_grad<T: Float>(
     }
     arr(x.shape(), gx)
 }
+
+/// `optax.losses.safe_softmax_cross_entropy(logits, labels)` over the last axis:
+/// `−Σ where(labels ≠ 0, labels · log_softmax(logits), 0)`, so a `−∞` logit with a
+/// zero label adds 0 (not NaN); its custom JVP gives `labels − softmax · Σ labels`.
+///
+/// # Errors
+/// [`Error::Shape`] when `labels` does not broadcast to the logits' shape or the logits
+/// are 0-d.
+pub fn safe_softmax_cross_entropy<T: Float>(x: &ArrayViewD<'_, T>, t: &ArrayViewD<'_, T>) -> Result<ArrayD<T>> {
+    const OP: &str = "optax.losses.safe_softmax_cross_entropy";
+    let (p, t) = prep_loss(OP, x, t, "labels", None, -1)?;
+    let lp = m::jax_log_softmax(&p.x, None, p.g);
+    let out = m::lane_bases(p.g)
+        .map(|b| {
+            let s = (0..p.g.classes)
+                .map(|c| b + c * p.g.inner)
+                .fold(T::zero(), |a, k| a + if t[k] != T::zero() { t[k] * lp[k] } else { T::zero() });
+            -s
+        })
+        .collect();
+    arr(&reduced_shape(x.shape(), x.ndim() - 1), out)
+}
+
+/// The VJP of [`safe_softmax_cross_entropy`] (Optax's custom JVP, transposed):
+/// `gy · (softmax · Σ labels − labels)`.
+///
+/// # Errors
+/// As the forward.
+pub fn safe_softmax_cross_entropy_grad<T: Float>(
+    x: &ArrayViewD<'_, T>,
+    t: &ArrayViewD<'_, T>,
+    gy: &ArrayViewD<'_, T>,
+) -> Result<ArrayD<T>> {
+    const OP: &str = "optax.losses.safe_softmax_cross_entropy";
+    let (p, t) = prep_loss(OP, x, t, "labels", None, -1)?;
+    let sm = m::jax_softmax(&p.x, None, p.g);
+    let gyv = flat(gy);
+    let mut gx = vec![T::zero(); p.x.len()];
+    for (lane, b) in m::lane_bases(p.g).enumerate() {
+        let idx = || (0..p.g.classes).map(|c| b + c * p.g.inner);
+        // cotangent of each weighted term: -gy; JVP w x_dot - w Σ x_dot s, transposed.
+        let c = -gyv[lane];
+        let sw = idx().fold(T::zero(), |a, k| a + c * t[k]);
+        for k in idx() {
+            gx[k] = t[k] * c - sm[k] * sw;
+        }
+    }
+    arr(x.shape(), gx)
+}
+
+/// Element-wise ops with a label broadcast to the logits' shape.
+fn elementwise<T: Float>(op: &str, x: &ArrayViewD<'_, T>, z: &ArrayViewD<'_, T>, f: impl Fn(T, T) -> T) -> Result<ArrayD<T>> {
+    let z = broadcast_to(op, "labels", z, x.shape())?;
+    arr(x.shape(), flat(x).into_iter().zip(z).map(|(x, z)| f(x, z)).collect())
+}
+
+/// `optax.losses.sigmoid_binary_cross_entropy(logits, labels)`:
+/// `−z · log_sigmoid(x) − (1 − z) · log_sigmoid(−x)`, element-wise.
+///
+/// # Errors
+/// [`Error::Shape`] when `labels` does not broadcast to the logits' shape.
+pub fn sigmoid_binary_cross_entropy<T: Float>(x: &ArrayViewD<'_, T>, z: &ArrayViewD<'_, T>) -> Result<ArrayD<T>> {
+    elementwise("optax.losses.sigmoid_binary_cross_entropy", x, z, |x, z| m::optax_sigmoid_bce(x, z, T::one()).0)
+}
+
+/// The VJP of [`sigmoid_binary_cross_entropy`] with respect to `logits`.
+///
+/// # Errors
+/// As the forward.
+pub fn sigmoid_binary_cross_entropy_grad<T: Float>(
+    x: &ArrayViewD<'_, T>,
+    z: &ArrayViewD<'_, T>,
+    gy: &ArrayViewD<'_, T>,
+) -> Result<ArrayD<T>> {
+    let g = flat(gy);
+    let z = broadcast_to("optax.losses.sigmoid_binary_cross_entropy", "labels", z, x.shape())?;
+    arr(x.shape(), flat(x).into_iter().zip(z).zip(g).map(|((x, z), g)| m::optax_sigmoid_bce(x, z, g).1).collect())
+}
+
+/// `optax.losses.sigmoid_focal_loss(logits, labels, alpha=None, gamma=2.0)`:
+/// `BCE · (1 − p_t)^γ`, with `1 − p_t` computed as `exp(logsumexp([log p, log q],
+/// b=[1 − z, z]))`, times `α z + (1 − α)(1 − z)` when `alpha` is given.
+///
+/// # Errors
+/// [`Error::Shape`] when `labels` does not broadcast to the logits' shape.
+pub fn sigmoid_focal_loss<T: Float>(x: &ArrayViewD<'_, T>, z: &ArrayViewD<'_, T>, alpha: Option<f64>, gamma: f64) -> Result<ArrayD<T>> {
+    let (a, g) = (alpha.map(T::of), T::of(gamma));
+    elementwise("optax.losses.sigmoid_focal_loss", x, z, |x, z| m::optax_sigmoid_focal(x, z, a, g, T::one()).0)
+}
+
+/// The VJP of [`sigmoid_focal_loss`] with respect to `logits`.
+///
+/// # Errors
+/// As the forward.
+pub fn sigmoid_focal_loss_grad<T: Float>(
+    x: &ArrayViewD<'_, T>,
+    z: &ArrayViewD<'_, T>,
+    alpha: Option<f64>,
+    gamma: f64,
+    gy: &ArrayViewD<'_, T>,
+) -> Result<ArrayD<T>> {
+    let (a, gm) = (alpha.map(T::of), T::of(gamma));
+    let g = flat(gy);
+    let z = broadcast_to("optax.losses.sigmoid_focal_loss", "labels", z, x.shape())?;
+    arr(x.shape(), flat(x).into_iter().zip(z).zip(g).map(|((x, z), g)| m::optax_sigmoid_focal(x, z, a, gm, g).1).collect())
+}
+
+/// `optax.losses.poly_loss_cross_entropy(logits, labels, epsilon=2.0, axis=-1,
+/// where=None)`: `softmax_cross_entropy + ε Σ_w labels (1 − softmax(logits, where))`.
+/// As in Optax, `where` reaches `softmax` and the sum as given (NumPy broadcasting) and
+/// `softmax_cross_entropy` with the class axis inserted when it has a lower rank.
+///
+/// # Errors
+/// As [`softmax_cross_entropy`].
+pub fn poly_loss_cross_entropy<T: Float>(
+    x: &ArrayViewD<'_, T>,
+    t: &ArrayViewD<'_, T>,
+    w: Option<&ArrayViewD<'_, bool>>,
+    epsilon: f64,
+    axis: i64,
+) -> Result<ArrayD<T>> {
+    const OP: &str = "optax.losses.poly_loss_cross_entropy";
+    let ce = softmax_cross_entropy(x, t, w, axis)?;
+    let p = prep(OP, "logits", x, w, axis)?;
+    let tb = broadcast_to(OP, "labels", t, x.shape())?;
+    let sm = m::jax_softmax(&p.x, p.w.as_deref(), p.g);
+    let wm = p.w.as_deref();
+    let eps = T::of(epsilon);
+    let out: Vec<T> = m::lane_bases(p.g)
+        .zip(ce.iter())
+        .map(|(b, &ce)| {
+            let s = (0..p.g.classes)
+                .map(|c| b + c * p.g.inner)
+                .filter(|&k| wm.is_none_or(|w| w[k]))
+                .fold(T::zero(), |a, k| a + tb[k] * (T::one() - sm[k]));
+            ce + eps * s
+        })
+        .collect();
+    arr(ce.shape(), out)
+}
+
+/// The VJP of [`poly_loss_cross_entropy`] with respect to `logits`.
+///
+/// # Errors
+/// As the forward.
+pub fn poly_loss_cross_entropy_grad<T: Float>(
+    x: &ArrayViewD<'_, T>,
+    t: &ArrayViewD<'_, T>,
+    w: Option<&ArrayViewD<'_, bool>>,
+    epsilon: f64,
+    axis: i64,
+    gy: &ArrayViewD<'_, T>,
+) -> Result<ArrayD<T>> {
+    const OP: &str = "optax.losses.poly_loss_cross_entropy";
+    let gce = softmax_cross_entropy_grad(x, t, w, axis, gy)?;
+    let p = prep(OP, "logits", x, w, axis)?;
+    let tb = broadcast_to(OP, "labels", t, x.shape())?;
+    let wm = p.w.as_deref();
+    let gyv = flat(gy);
+    let eps = T::of(epsilon);
+    let mut gp = vec![T::zero(); p.x.len()];
+    for (lane, b) in m::lane_bases(p.g).enumerate() {
+        for k in (0..p.g.classes).map(|c| b + c * p.g.inner) {
+            // d/dp of labels * (1 - p), summed where w, scaled by ε.
+            gp[k] = if wm.is_none_or(|w| w[k]) { -(gyv[lane] * eps * tb[k]) } else { T::zero() };
+        }
+    }
+    let gs = m::jax_softmax_vjp(&p.x, wm, &gp, p.g);
+    arr(x.shape(), gce.iter().zip(gs).map(|(&a, b)| a + b).collect())
+}
+
+/// The KL family's per-element loss and its derivative in `log_predictions`.
+#[derive(Clone, Copy)]
+enum Kl {
+    /// `t (ln t − lp)`, 0 · … where `t = 0`.
+    Plain,
+    /// Plain + `exp(lp) − t`.
+    Convex,
+    /// `exp(lt) (lt − lp)`.
+    LogTargets,
+}
+
+impl Kl {
+    fn name(self) -> &'static str {
+        match self {
+            Kl::Plain => "optax.losses.kl_divergence",
+            Kl::Convex => "optax.losses.convex_kl_divergence",
+            Kl::LogTargets => "optax.losses.kl_divergence_with_log_targets",
+        }
+    }
+
+    fn tname(self) -> &'static str {
+        match self {
+            Kl::LogTargets => "log_targets",
+            _ => "targets",
+        }
+    }
+
+    fn term<T: Float>(self, lp: T, t: T) -> (T, T) {
+        match self {
+            Kl::Plain | Kl::Convex => (t * ((if t == T::zero() { T::zero() } else { t.ln() }) - lp), lp.exp() - t),
+            Kl::LogTargets => (t.exp() * (t - lp), T::zero()),
+        }
+    }
+
+    fn dterm<T: Float>(self, lp: T, t: T, g: T) -> T {
+        match self {
+            Kl::Plain => -(g * t),
+            Kl::Convex => -(g * t) + g * lp.exp(),
+            Kl::LogTargets => -(g * t.exp()),
+        }
+    }
+}
+
+fn kl_geom(op: &str, x: &ArrayViewD<'_, impl Sized>, axis: Option<i64>) -> Result<(Geom, Vec<usize>)> {
+    match axis {
+        None => Ok((Geom { outer: 1, classes: x.len(), inner: 1 }, vec![])),
+        Some(a) => {
+            let k = normalize_axis(op, "log_predictions", a, x.shape())?;
+            Ok((geom(x.shape(), k), reduced_shape(x.shape(), k)))
+        }
+    }
+}
+
+fn kl_fwd<T: Float>(
+    kind: Kl,
+    lp: &ArrayViewD<'_, T>,
+    t: &ArrayViewD<'_, T>,
+    w: Option<&ArrayViewD<'_, bool>>,
+    axis: Option<i64>,
+) -> Result<ArrayD<T>> {
+    let op = kind.name();
+    let (g, shape) = kl_geom(op, lp, axis)?;
+    let x = flat(lp);
+    let t = broadcast_to(op, kind.tname(), t, lp.shape())?;
+    let w = w.map(|w| broadcast_mask(op, w, lp.shape())).transpose()?;
+    let wm = w.as_deref();
+    let out = m::lane_bases(g)
+        .map(|b| {
+            let idx = || (0..g.classes).map(|c| b + c * g.inner).filter(|&k| wm.is_none_or(|w| w[k]));
+            let a = idx().fold(T::zero(), |a, k| a + kind.term(x[k], t[k]).0);
+            match kind {
+                Kl::Convex => a + idx().fold(T::zero(), |s, k| s + kind.term(x[k], t[k]).1),
+                _ => a,
+            }
+        })
+        .collect();
+    arr(&shape, out)
+}
+
+fn kl_bwd<T: Float>(
+    kind: Kl,
+    lp: &ArrayViewD<'_, T>,
+    t: &ArrayViewD<'_, T>,
+    w: Option<&ArrayViewD<'_, bool>>,
+    axis: Option<i64>,
+    gy: &ArrayViewD<'_, T>,
+) -> Result<ArrayD<T>> {
+    let op = kind.name();
+    let (g, _) = kl_geom(op, lp, axis)?;
+    let x = flat(lp);
+    let t = broadcast_to(op, kind.tname(), t, lp.shape())?;
+    let w = w.map(|w| broadcast_mask(op, w, lp.shape())).transpose()?;
+    let wm = w.as_deref();
+    let gyv = flat(gy);
+    let mut gx = vec![T::zero(); x.len()];
+    for (lane, b) in m::lane_bases(g).enumerate() {
+        for k in (0..g.classes).map(|c| b + c * g.inner) {
+            let gk = if wm.is_none_or(|w| w[k]) { gyv[lane] } else { T::zero() };
+            gx[k] = kind.dterm(x[k], t[k], gk);
+        }
+    }
+    arr(lp.shape(), gx)
+}
+
+/// `optax.losses.kl_divergence(log_predictions, targets, axis=-1, where=None)`:
+/// `Σ_w t (where(t = 0, 0, ln t) − lp)` (`axis = None`: over every element). A zero
+/// target beside `lp = −∞` gives NaN (0 · ∞), as in Optax.
+///
+/// # Errors
+/// [`Error::Axis`]; [`Error::Shape`] when `targets` or `where` do not broadcast.
+pub fn kl_divergence<T: Float>(
+    lp: &ArrayViewD<'_, T>,
+    t: &ArrayViewD<'_, T>,
+    w: Option<&ArrayViewD<'_, bool>>,
+    axis: Option<i64>,
+) -> Result<ArrayD<T>> {
+    kl_fwd(Kl::Plain, lp, t, w, axis)
+}
+
+/// The VJP of [`kl_divergence`] with respect to `log_predictions`: `−gy · t`.
+///
+/// # Errors
+/// As the forward.
+pub fn kl_divergence_grad<T: Float>(
+    lp: &ArrayViewD<'_, T>,
+    t: &ArrayViewD<'_, T>,
+    w: Option<&ArrayViewD<'_, bool>>,
+    axis: Option<i64>,
+    gy: &ArrayViewD<'_, T>,
+) -> Result<ArrayD<T>> {
+    kl_bwd(Kl::Plain, lp, t, w, axis, gy)
+}
+
+/// `optax.losses.convex_kl_divergence` (deprecated for `generalized_kl_divergence`,
+/// which it calls): [`kl_divergence`] `+ Σ_w (exp(lp) − t)`.
+///
+/// # Errors
+/// As [`kl_divergence`].
+pub fn convex_kl_divergence<T: Float>(
+    lp: &ArrayViewD<'_, T>,
+    t: &ArrayViewD<'_, T>,
+    w: Option<&ArrayViewD<'_, bool>>,
+    axis: Option<i64>,
+) -> Result<ArrayD<T>> {
+    kl_fwd(Kl::Convex, lp, t, w, axis)
+}
+
+/// The VJP of [`convex_kl_divergence`]: `gy (exp(lp) − t)`.
+///
+/// # Errors
+/// As the forward.
+pub fn convex_kl_divergence_grad<T: Float>(
+    lp: &ArrayViewD<'_, T>,
+    t: &ArrayViewD<'_, T>,
+    w: Option<&ArrayViewD<'_, bool>>,
+    axis: Option<i64>,
+    gy: &ArrayViewD<'_, T>,
+) -> Result<ArrayD<T>> {
+    kl_bwd(Kl::Convex, lp, t, w, axis, gy)
+}
+
+/// `optax.losses.kl_divergence_with_log_targets(log_predictions, log_targets, axis=-1,
+/// where=None)`: `Σ_w exp(lt) (lt − lp)`.
+///
+/// # Errors
+/// As [`kl_divergence`].
+pub fn kl_divergence_with_log_targets<T: Float>(
+    lp: &ArrayViewD<'_, T>,
+    lt: &ArrayViewD<'_, T>,
+    w: Option<&ArrayViewD<'_, bool>>,
+    axis: Option<i64>,
+) -> Result<ArrayD<T>> {
+    kl_fwd(Kl::LogTargets, lp, lt, w, axis)
+}
+
+/// The VJP of [`kl_divergence_with_log_targets`]: `−gy exp(lt)`.
+///
+/// # Errors
+/// As the forward.
+pub fn kl_divergence_with_log_targets_grad<T: Float>(
+    lp: &ArrayViewD<'_, T>,
+    lt: &ArrayViewD<'_, T>,
+    w: Option<&ArrayViewD<'_, bool>>,
+    axis: Option<i64>,
+    gy: &ArrayViewD<'_, T>,
+) -> Result<ArrayD<T>> {
+    kl_bwd(Kl::LogTargets, lp, lt, w, axis, gy)
+}
+
+/// `optax.losses.smooth_labels(labels, alpha, axis=-1, where=None)`:
+/// `(1 − α) labels + α / K` with `K` the length of `axis`, or with `where` the number of
+/// `True` along `axis` (a lane with none gives ±inf or NaN, α/0).
+///
+/// # Errors
+/// [`Error::Axis`]; [`Error::Shape`] when `where` does not broadcast.
+pub fn smooth_labels<T: Float>(labels: &ArrayViewD<'_, T>, w: Option<&ArrayViewD<'_, bool>>, alpha: f64, axis: i64) -> Result<ArrayD<T>> {
+    const OP: &str = "optax.losses.smooth_labels";
+    let p = prep(OP, "labels", labels, w, axis)?;
+    let a = T::of(alpha);
+    let mut out = vec![T::zero(); p.x.len()];
+    for b in m::lane_bases(p.g) {
+        let idx = || (0..p.g.classes).map(|c| b + c * p.g.inner);
+        let k = match p.w.as_deref() {
+            None => T::of(p.g.classes as f64),
+            Some(w) => T::of(idx().filter(|&k| w[k]).count() as f64),
+        };
+        for i in idx() {
+            out[i] = (T::one() - a) * p.x[i] + a / k;
+        }
+    }
+    arr(labels.shape(), out)
+}
+
+/// The VJP of [`smooth_labels`] with respect to `labels`: `(1 − α) gy`.
+///
+/// # Errors
+/// As the forward.
+pub fn smooth_labels_grad<T: Float>(
+    labels: &ArrayViewD<'_, T>,
+    w: Option<&ArrayViewD<'_, bool>>,
+    alpha: f64,
+    axis: i64,
+    gy: &ArrayViewD<'_, T>,
+) -> Result<ArrayD<T>> {
+    prep("optax.losses.smooth_labels", "labels", labels, w, axis)?;
+    let a = T::one() - T::of(alpha);
+    Ok(gy.mapv(|g| a * g))
+}

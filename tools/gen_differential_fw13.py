@@ -3,8 +3,8 @@ jax/jaxlib 0.10.2 + optax 0.2.8 (CPU), onnx 1.23.2 + onnxruntime 1.32.0 (CPU exe
 provider), scikit-learn 1.9.1 (numpy 2.4), in the golden format of shared/tools/conform.py.
 
 Every float32 case carries truth64: the same library call on float64 copies of the
-inputs (JAX with x64 enabled, which it is for the whole run: float32 inputs still compute
-in float32; one_hot is asked for float32, its x64-off default). An op with several outputs
+inputs (JAX runs with x64 off unless an input is float64, as JAX users run it; one_hot
+is asked for float32, its x64-off default). An op with several outputs
 (onnx.SoftmaxCrossEntropyLoss) has its first under "output", the others under
 "outputs". Exceptions become error cases.
 
@@ -38,11 +38,11 @@ def enc(a):
 def add(id, op, params, inputs, grad, fn, tol=None, extra=None):
     """fn(inputs) -> (output, {grad name: array}, {other output name: array})."""
     c = {"id": id, "op": op, "params": params, "inputs": {k: enc(v) for k, v in inputs.items()}}
-    if tol is None and op.startswith("sklearn.") and any(np.asarray(v).dtype in (np.float32, np.float16) for k, v in inputs.items() if k in ("y_proba", "y_pred")):
-        # scikit-learn computes float32/float16 probabilities in their dtype: the float64
-        # truth is no substitute; NumPy's SIMD float32 log is within an ulp or two of the
-        # correctly rounded one xent uses.
-        tol = {"rtol": 1e-6, "atol": 0.0} if any(np.asarray(v).dtype == np.float32 for v in inputs.values()) else {"rtol": 2e-3, "atol": 0.0}
+    if tol is None and op.startswith("sklearn.") and any(np.asarray(v).dtype == np.float16 for k, v in inputs.items() if k in ("y_proba", "y_pred")):
+        # scikit-learn computes float16 probabilities in float16 (clip at float16's eps):
+        # the float64 truth is no substitute. (float32 ones are matched bit for bit,
+        # NumPy's float32 log included; the float64 tolerance applies.)
+        tol = {"rtol": 2e-3, "atol": 0.0}
     try:
         out, grads, outs = fn(inputs)
         c.update({"grad": grad, "output": enc(out), "grads": {k: enc(v) for k, v in grads.items()}, "truth64": None})
@@ -67,13 +67,16 @@ def add(id, op, params, inputs, grad, fn, tol=None, extra=None):
 
 def jrun(f, wrt):
     def run(inputs):
-        ins = {k: jnp.asarray(v) for k, v in inputs.items()}
-        out = f(**ins)
-        grads = {}
-        if wrt:
-            g = jax.grad(lambda a: jnp.sum(f(**{**ins, wrt: a})))(ins[wrt])
-            grads[wrt] = np.asarray(g)
-        return np.asarray(out), grads, None
+        # x64 off unless the inputs are float64 (JAX's default configuration).
+        low = not any(np.asarray(v).dtype == np.float64 for v in inputs.values())
+        with jax.enable_x64(not low):
+            ins = {k: jnp.asarray(v) for k, v in inputs.items()}
+            out = f(**ins)
+            grads = {}
+            if wrt:
+                g = jax.grad(lambda a: jnp.sum(f(**{**ins, wrt: a})))(ins[wrt])
+                grads[wrt] = np.asarray(g)
+            return np.asarray(out), grads, None
     return run
 
 
@@ -208,6 +211,95 @@ add(f"osceix{n}", "optax.losses.softmax_cross_entropy_with_integer_labels", {}, 
 add(f"osceix{n}", "optax.losses.softmax_cross_entropy_with_integer_labels", {}, {"logits": np.zeros((2, 3), np.float32), "labels": np.array([0, 1, 2], np.int32)}, [], jrun(F_INT, None)); n += 1
 add(f"osceix{n}", "optax.losses.softmax_cross_entropy_with_integer_labels", {}, {"logits": np.zeros((2, 3), np.int32), "labels": np.array([0, 1], np.int32)}, [], jrun(F_INT, None)); n += 1
 
+
+# ------------------------------------------------------------------ the rest of optax.losses
+O = optax.losses
+for it in range(8):
+    d = dt(); s = shape(1)
+    x = logits(s, d); t = probs(s, d)
+    if it % 2:
+        x.ravel()[0] = -np.inf; t.ravel()[0] = 0.0
+    add(f"osafe{n}", "optax.losses.safe_softmax_cross_entropy" if it % 3 else "optax.safe_softmax_cross_entropy", {}, {"logits": x, "labels": t}, ["logits"],
+        jrun(lambda logits, labels: O.safe_softmax_cross_entropy(logits, labels), "logits")); n += 1
+    z = (rng.random(s) < 0.5).astype(d) if it % 2 else rng.random(s).astype(d)
+    add(f"osbce{n}", "optax.losses.sigmoid_binary_cross_entropy" if it % 3 else "optax.sigmoid_binary_cross_entropy", {}, {"logits": logits(s, d), "labels": z}, ["logits"],
+        jrun(lambda logits, labels: O.sigmoid_binary_cross_entropy(logits, labels), "logits")); n += 1
+    alpha = [None, 0.25, 0.8][it % 3]
+    gamma = [2.0, 0.0, 1.5, 3.0][it % 4]
+    p = {"gamma": gamma}
+    if alpha is not None:
+        p["alpha"] = alpha
+    add(f"ofocal{n}", "optax.losses.sigmoid_focal_loss" if it % 3 else "optax.sigmoid_focal_loss", p, {"logits": logits(s, d), "labels": z}, ["logits"],
+        jrun(lambda logits, labels, alpha=alpha, gamma=gamma: O.sigmoid_focal_loss(logits, labels, alpha=alpha, gamma=gamma), "logits")); n += 1
+XS = np.array([0.0, 3.0, -3.0, 30.0, -30.0, 100.0, -100.0, np.inf, -np.inf, np.nan], np.float32)
+ZS = np.array([1.0, 0.0, 1.0, 0.0, 1.0, 1.0, 0.0, 1.0, 0.0, 0.5], np.float32)
+for d in [np.float32, np.float64]:
+    add(f"osbcenf{n}", "optax.losses.sigmoid_binary_cross_entropy", {}, {"logits": XS.astype(d), "labels": ZS.astype(d)}, ["logits"],
+        jrun(lambda logits, labels: O.sigmoid_binary_cross_entropy(logits, labels), "logits")); n += 1
+    add(f"osbcenf{n}", "optax.losses.sigmoid_binary_cross_entropy", {}, {"logits": XS.astype(d), "labels": (1 - ZS).astype(d)}, ["logits"],
+        jrun(lambda logits, labels: O.sigmoid_binary_cross_entropy(logits, labels), "logits")); n += 1
+    for alpha in [None, 0.25]:
+        p = {} if alpha is None else {"alpha": alpha}
+        add(f"ofocalnf{n}", "optax.losses.sigmoid_focal_loss", p, {"logits": XS.astype(d), "labels": ZS.astype(d)}, ["logits"],
+            jrun(lambda logits, labels, alpha=alpha: O.sigmoid_focal_loss(logits, labels, alpha=alpha), "logits")); n += 1
+    add(f"osafenf{n}", "optax.losses.safe_softmax_cross_entropy", {}, {"logits": NF.astype(d), "labels": np.array([[1.0, 0.0, 0.0], [0.5, 0.5, 0.0], [0.0, 0.0, 1.0], [0.2, 0.3, 0.5], [0.0, 1.0, 0.0], [0.0, 0.0, 1.0]], d)}, ["logits"],
+        jrun(lambda logits, labels: O.safe_softmax_cross_entropy(logits, labels), "logits")); n += 1
+add(f"osbcei{n}", "optax.losses.sigmoid_binary_cross_entropy", {}, {"logits": logits((2, 3), np.float32), "labels": np.array([[0, 1, 1], [1, 0, 0]], np.int32)}, ["logits"],
+    jrun(lambda logits, labels: O.sigmoid_binary_cross_entropy(logits, labels), "logits")); n += 1
+add(f"osbcex{n}", "optax.losses.sigmoid_binary_cross_entropy", {}, {"logits": np.zeros((2, 3), np.float32), "labels": np.zeros((3, 2), np.float32)}, [],
+    jrun(lambda logits, labels: O.sigmoid_binary_cross_entropy(logits, labels), None)); n += 1
+for it in range(10):
+    d = dt(); s = shape(2)
+    ax = int(rng.integers(-len(s), len(s)))
+    inputs = {"logits": logits(s, d), "labels": probs(s, d, axis=ax)}
+    if it % 2:
+        inputs["where"] = rng.random(s) < 0.7
+    eps = [2.0, 1.0, -0.5][it % 3]
+    add(f"opoly{n}", "optax.losses.poly_loss_cross_entropy", {"epsilon": eps, "axis": ax}, inputs, ["logits"],
+        jrun(lambda logits, labels, where=None, eps=eps, ax=ax: O.poly_loss_cross_entropy(logits, labels, epsilon=eps, axis=ax, where=where), "logits")); n += 1
+for d in [np.float32, np.float64]:
+    add(f"opolynf{n}", "optax.losses.poly_loss_cross_entropy", {}, {"logits": NF.astype(d), "labels": np.array([[1.0, 0.0, 0.0], [0.5, 0.5, 0.0], [0.0, 0.0, 1.0], [0.2, 0.3, 0.5], [0.0, 1.0, 0.0], [0.0, 0.0, 1.0]], d)}, ["logits"],
+        jrun(lambda logits, labels: O.poly_loss_cross_entropy(logits, labels), "logits")); n += 1
+KLS = [("optax.losses.kl_divergence", "targets", O.kl_divergence, False), ("optax.losses.convex_kl_divergence", "targets", O.convex_kl_divergence, False),
+       ("optax.losses.kl_divergence_with_log_targets", "log_targets", O.kl_divergence_with_log_targets, True)]
+for it in range(15):
+    d = dt(); s = shape(1)
+    op, tn, f, logt = KLS[it % 3]
+    ax = None if it % 5 == 4 else int(rng.integers(-len(s), len(s)))
+    lp = np.log(probs(s, d)).astype(d)
+    t = probs(s, d)
+    if not logt and it % 2:
+        t.ravel()[0] = 0.0
+    if logt:
+        t = np.log(t).astype(d)
+    inputs = {"log_predictions": lp, tn: t}
+    if it % 4 == 1:
+        inputs["where"] = rng.random(s) < 0.7
+    p = {"axis": ax}
+    if it == 0:
+        op = "optax.kl_divergence"
+    add(f"okl{n}", op, p, inputs, ["log_predictions"],
+        (lambda f, tn, ax: jrun(lambda log_predictions, where=None, **kw: f(log_predictions, kw[tn], axis=ax, where=where), "log_predictions"))(f, tn, ax)); n += 1
+for op, tn, f, logt in KLS:
+    lp = np.array([0.0, -np.inf, -np.inf, np.nan, -1.0, np.inf], np.float32)
+    t = np.array([0.5, 0.0, 0.5, 0.1, 0.0, 0.2], np.float32)
+    if logt:
+        t = np.array([-1.0, -np.inf, 0.0, -2.0, np.inf, -1.0], np.float32)
+    add(f"oklnf{n}", op, {"axis": None}, {"log_predictions": lp, tn: t}, ["log_predictions"],
+        (lambda f, tn: jrun(lambda log_predictions, **kw: f(log_predictions, kw[tn], axis=None), "log_predictions"))(f, tn)); n += 1
+add(f"oklx{n}", "optax.losses.kl_divergence", {}, {"log_predictions": np.zeros((2, 3), np.float32), "targets": np.zeros((2, 3), np.int32)}, [],
+    jrun(lambda log_predictions, targets: O.kl_divergence(log_predictions, targets), None)); n += 1
+for it in range(8):
+    d = dt(); s = shape(1)
+    ax = int(rng.integers(-len(s), len(s)))
+    alpha = [0.1, 0.0, 0.5, 1.0][it % 4]
+    inputs = {"labels": probs(s, d, axis=ax)}
+    if it % 2:
+        inputs["where"] = rng.random(s) < 0.7
+    add(f"osmooth{n}", "optax.losses.smooth_labels" if it % 3 else "optax.smooth_labels", {"alpha": alpha, "axis": ax}, inputs, ["labels"],
+        jrun(lambda labels, where=None, alpha=alpha, ax=ax: O.smooth_labels(labels, alpha, axis=ax, where=where), "labels")); n += 1
+add(f"osmoothx{n}", "optax.losses.smooth_labels", {"alpha": 0.1}, {"labels": np.array([1, 0, 0], np.int32)}, [],
+    jrun(lambda labels: O.smooth_labels(labels, 0.1), None)); n += 1
 
 # ------------------------------------------------------------------ ONNX Runtime
 def onnx_run(opname, in_names, out_names, attrs, opset=13):

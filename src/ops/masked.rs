@@ -186,3 +186,52 @@ pub fn jax_log_sigmoid_vjp<T: Float>(x: T, g: T) -> T {
     let (da, _) = jax_logaddexp_partials(-x, T::zero());
     g * da
 }
+
+/// `jax.scipy.special.logsumexp([a0, a1], b=[b0, b1])` (Optax's `log(1 − p_t)` in
+/// `sigmoid_focal_loss`): terms with `b = 0` are dropped (`a = −∞`), `m` the max (0 when
+/// not finite), `ln |Σ b exp(a − m)| + m`, NaN when the sum is negative. Returns the
+/// value and its partial derivatives with respect to `a0` and `a1`.
+pub fn jax_logsumexp2_b<T: Float>(a: [T; 2], b: [T; 2]) -> (T, [T; 2]) {
+    let a = [0, 1].map(|k| if b[k] != T::zero() { a[k] } else { T::neg_infinity() });
+    let m = xmax(a[0], a[1]);
+    let m = if m.is_finite() { m } else { T::zero() };
+    let ex = [0, 1].map(|k| (a[k] - m).exp());
+    let s = ex[0] * b[0] + ex[1] * b[1];
+    let out = s.abs().ln() + m;
+    let out = if s < T::zero() { T::nan() } else { out };
+    // d out / d s = sel(s >= 0, 1, -1) / |s|; d s / d a_k = b_k exp(a_k - m), 0 where dropped.
+    let gs = if s >= T::zero() { T::one() / s.abs() } else { -(T::one() / s.abs()) };
+    let d = [0, 1].map(|k| if b[k] != T::zero() { gs * b[k] * ex[k] } else { T::zero() });
+    (out, d)
+}
+
+/// `optax.losses.sigmoid_binary_cross_entropy` for one element:
+/// `−z · log_sigmoid(x) − (1 − z) · log_sigmoid(−x)`, and its derivative in `x` times `g`.
+pub fn optax_sigmoid_bce<T: Float>(x: T, z: T, g: T) -> (T, T) {
+    let (lp, lq) = (jax_log_sigmoid(x), jax_log_sigmoid(-x));
+    let out = -z * lp - (T::one() - z) * lq;
+    let glp = g * (-z);
+    let glq = -g * (T::one() - z);
+    (out, jax_log_sigmoid_vjp(x, glp) - jax_log_sigmoid_vjp(-x, glq))
+}
+
+/// `optax.losses.sigmoid_focal_loss` for one element: `ce · exp(γ · log(1 − p_t))`, times
+/// `α z + (1 − α)(1 − z)` when `alpha` is given; and its derivative in `x` times `g`.
+pub fn optax_sigmoid_focal<T: Float>(x: T, z: T, alpha: Option<T>, gamma: T, g: T) -> (T, T) {
+    let wt = alpha.map(|a| a * z + (T::one() - a) * (T::one() - z));
+    let (lp, lq) = (jax_log_sigmoid(x), jax_log_sigmoid(-x));
+    let ce = -z * lp - (T::one() - z) * lq;
+    let (lomp, d) = jax_logsumexp2_b([lp, lq], [T::one() - z, z]);
+    let fw = (gamma * lomp).exp();
+    let loss = ce * fw;
+    let out = wt.map_or(loss, |w| w * loss);
+    // Reverse mode in the graph's order.
+    let gl = wt.map_or(g, |w| g * w);
+    let gce = gl * fw;
+    let gfw = gl * ce;
+    let glomp = gfw * fw * gamma;
+    let (_, gx_ce) = optax_sigmoid_bce(x, z, gce);
+    let glp = glomp * d[0];
+    let glq = glomp * d[1];
+    (out, gx_ce + jax_log_sigmoid_vjp(x, glp) - jax_log_sigmoid_vjp(-x, glq))
+}

@@ -19,6 +19,19 @@ fn mask(c: &Call, name: &str) -> Option<ArrayD<bool>> {
     })
 }
 
+/// Optax's `check_subdtype(x, jnp.floating)`: an integer or bool array raises `TypeError`.
+fn need_float(c: &Call, name: &str) -> Result<()> {
+    match c.opt_input(name) {
+        Some(a) if !a.dtype().is_float() => Err(Error::DType {
+            op: c.op.name.into(),
+            input: name.into(),
+            got: a.dtype().to_string(),
+            expected: "a floating dtype (Optax checks jnp.floating)".into(),
+        }),
+        _ => Ok(()),
+    }
+}
+
 macro_rules! float_op {
     ($name:ident, $body:ident) => {
         pub(super) fn $name(c: &Call, g: Option<&str>) -> Result<DynArray> {
@@ -170,4 +183,91 @@ pub(super) fn sklearn_log_loss(c: &Call, _g: Option<&str>) -> Result<DynArray> {
         }
     };
     Ok(DynArray::F64(ArrayD::from_elem(IxDyn(&[]), v)))
+}
+
+// --------------------------------------------------------------------------- more Optax
+
+float_op!(optax_safe_sce, optax_safe_sce_t);
+fn optax_safe_sce_t<T: Float>(c: &Call, g: Option<&str>) -> Result<ArrayD<T>> {
+    let (x, t) = (c.float::<T>("logits")?, c.float::<T>("labels")?);
+    fwd_or_grad(
+        g,
+        || jax::safe_softmax_cross_entropy(&x.view(), &t.view()),
+        |u| jax::safe_softmax_cross_entropy_grad(&x.view(), &t.view(), u),
+    )
+}
+
+float_op!(optax_sigmoid_bce, optax_sigmoid_bce_t);
+fn optax_sigmoid_bce_t<T: Float>(c: &Call, g: Option<&str>) -> Result<ArrayD<T>> {
+    let (x, t) = (c.float::<T>("logits")?, c.float::<T>("labels")?);
+    fwd_or_grad(
+        g,
+        || jax::sigmoid_binary_cross_entropy(&x.view(), &t.view()),
+        |u| jax::sigmoid_binary_cross_entropy_grad(&x.view(), &t.view(), u),
+    )
+}
+
+float_op!(optax_focal, optax_focal_t);
+fn optax_focal_t<T: Float>(c: &Call, g: Option<&str>) -> Result<ArrayD<T>> {
+    let (x, t, a, gm) = (c.float::<T>("logits")?, c.float::<T>("labels")?, c.opt_f64("alpha"), c.f64("gamma")?);
+    fwd_or_grad(
+        g,
+        || jax::sigmoid_focal_loss(&x.view(), &t.view(), a, gm),
+        |u| jax::sigmoid_focal_loss_grad(&x.view(), &t.view(), a, gm, u),
+    )
+}
+
+float_op!(optax_poly, optax_poly_t);
+fn optax_poly_t<T: Float>(c: &Call, g: Option<&str>) -> Result<ArrayD<T>> {
+    need_float(c, "labels")?;
+    let (x, t, w, e, axis) = (c.float::<T>("logits")?, c.float::<T>("labels")?, mask(c, "where"), c.f64("epsilon")?, c.i64("axis")?);
+    let wv = w.as_ref().map(|w| w.view());
+    fwd_or_grad(
+        g,
+        || jax::poly_loss_cross_entropy(&x.view(), &t.view(), wv.as_ref(), e, axis),
+        |u| jax::poly_loss_cross_entropy_grad(&x.view(), &t.view(), wv.as_ref(), e, axis, u),
+    )
+}
+
+float_op!(optax_kl, optax_kl_t);
+fn optax_kl_t<T: Float>(c: &Call, g: Option<&str>) -> Result<ArrayD<T>> {
+    need_float(c, "targets")?;
+    let (x, t, w, axis) = (c.float::<T>("log_predictions")?, c.float::<T>("targets")?, mask(c, "where"), c.opt_i64("axis"));
+    let wv = w.as_ref().map(|w| w.view());
+    fwd_or_grad(
+        g,
+        || jax::kl_divergence(&x.view(), &t.view(), wv.as_ref(), axis),
+        |u| jax::kl_divergence_grad(&x.view(), &t.view(), wv.as_ref(), axis, u),
+    )
+}
+
+float_op!(optax_convex_kl, optax_convex_kl_t);
+fn optax_convex_kl_t<T: Float>(c: &Call, g: Option<&str>) -> Result<ArrayD<T>> {
+    need_float(c, "targets")?;
+    let (x, t, w, axis) = (c.float::<T>("log_predictions")?, c.float::<T>("targets")?, mask(c, "where"), c.opt_i64("axis"));
+    let wv = w.as_ref().map(|w| w.view());
+    fwd_or_grad(
+        g,
+        || jax::convex_kl_divergence(&x.view(), &t.view(), wv.as_ref(), axis),
+        |u| jax::convex_kl_divergence_grad(&x.view(), &t.view(), wv.as_ref(), axis, u),
+    )
+}
+
+float_op!(optax_kl_log, optax_kl_log_t);
+fn optax_kl_log_t<T: Float>(c: &Call, g: Option<&str>) -> Result<ArrayD<T>> {
+    need_float(c, "log_targets")?;
+    let (x, t, w, axis) = (c.float::<T>("log_predictions")?, c.float::<T>("log_targets")?, mask(c, "where"), c.opt_i64("axis"));
+    let wv = w.as_ref().map(|w| w.view());
+    fwd_or_grad(
+        g,
+        || jax::kl_divergence_with_log_targets(&x.view(), &t.view(), wv.as_ref(), axis),
+        |u| jax::kl_divergence_with_log_targets_grad(&x.view(), &t.view(), wv.as_ref(), axis, u),
+    )
+}
+
+float_op!(optax_smooth_labels, optax_smooth_labels_t);
+fn optax_smooth_labels_t<T: Float>(c: &Call, g: Option<&str>) -> Result<ArrayD<T>> {
+    let (y, w, a, axis) = (c.float::<T>("labels")?, mask(c, "where"), c.f64("alpha")?, c.i64("axis")?);
+    let wv = w.as_ref().map(|w| w.view());
+    fwd_or_grad(g, || jax::smooth_labels(&y.view(), wv.as_ref(), a, axis), |u| jax::smooth_labels_grad(&y.view(), wv.as_ref(), a, axis, u))
 }
