@@ -119,7 +119,7 @@ fn load_fw13() -> Vec<Case> {
     cases
 }
 
-const FW13_CASES: usize = 338;
+const FW13_CASES: usize = 414;
 
 #[test]
 fn fw13_cases_through_the_library() {
