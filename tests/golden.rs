@@ -1,5 +1,6 @@
 //! The reference cases computed by TensorFlow 2.21.0 / Keras 3.15.1 and PyTorch 2.15.0
-//! (`tests/golden/*.jsonl`, copied from the project's shared golden data; the format is
+//! (and, in `generated/fw13.jsonl`, by jax 0.10.2 / optax 0.2.8, onnxruntime 1.32.0 and
+//! scikit-learn 1.9.1) (`tests/golden/*.jsonl`, copied from the project's shared golden data; the format is
 //! described in `shared/tools/conform.py`), run two ways: through the library's op
 //! table, and through the built `xent eval` binary on .npy files.
 
