@@ -20,6 +20,8 @@
 //! assert!((y[[0, 2]] - -0.40760596444437466).abs() < 1e-15);
 //! ```
 
+use std::borrow::Cow;
+
 use ndarray::{ArrayD, ArrayViewD, IxDyn};
 
 use crate::error::{Error, Result};
@@ -28,9 +30,12 @@ use crate::kernels::Geom;
 use crate::layout::{geom, normalize_axis, reduced_shape};
 use crate::ops::masked as m;
 
-/// The contiguous elements of `x`.
-fn flat<T: Clone>(x: &ArrayViewD<'_, T>) -> Vec<T> {
-    x.as_standard_layout().iter().cloned().collect()
+/// The contiguous elements of `x`, borrowed when it is already contiguous.
+fn flat<'a, T: Clone>(x: &'a ArrayViewD<'_, T>) -> Cow<'a, [T]> {
+    match x.as_slice() {
+        Some(s) => Cow::Borrowed(s),
+        None => Cow::Owned(x.iter().cloned().collect()),
+    }
 }
 
 /// `w` broadcast to `shape` (NumPy rules), as one bool per element.
@@ -44,12 +49,24 @@ pub fn broadcast_mask(op: &str, w: &ArrayViewD<'_, bool>, shape: &[usize]) -> Re
     Ok(b.iter().copied().collect())
 }
 
-/// `a` broadcast to `shape` (NumPy rules).
-fn broadcast_to<T: Clone>(op: &str, name: &str, a: &ArrayViewD<'_, T>, shape: &[usize]) -> Result<Vec<T>> {
+/// `a` broadcast to `shape` (NumPy rules), borrowed when it already has that shape.
+fn broadcast_to<'a, T: Clone>(op: &str, name: &str, a: &'a ArrayViewD<'_, T>, shape: &[usize]) -> Result<Cow<'a, [T]>> {
+    if a.shape() == shape {
+        if let Some(s) = a.as_slice() {
+            return Ok(Cow::Borrowed(s));
+        }
+    }
     let b = a.broadcast(IxDyn(shape)).ok_or_else(|| {
         Error::shape(op, format!("`{name}` of shape {:?} does not broadcast to the prediction's shape {shape:?}", a.shape()))
     })?;
     Ok(b.iter().cloned().collect())
+}
+
+/// The result of a reduction over lanes of no elements (an axis of length 0): every
+/// lane gets `v`, allocated fallibly (a (2^40, 0) input has 2^40 lanes). `None` when
+/// the input has elements.
+fn empty_lanes<T: Float>(op: &str, n: usize, shape: &[usize], v: T) -> Option<Result<ArrayD<T>>> {
+    (n == 0).then(|| crate::layout::try_filled(op, "output", shape, v))
 }
 
 fn arr<T>(shape: &[usize], v: Vec<T>) -> Result<ArrayD<T>> {
@@ -66,13 +83,13 @@ fn expand_where(w: &ArrayViewD<'_, bool>, x_ndim: usize, axis: i64) -> Result<Ar
     Ok(w.insert_axis(ndarray::Axis(a)))
 }
 
-struct Prep<T> {
-    x: Vec<T>,
+struct Prep<'a, T: Clone> {
+    x: Cow<'a, [T]>,
     w: Option<Vec<bool>>,
     g: Geom,
 }
 
-fn prep<T: Float>(op: &str, name: &str, x: &ArrayViewD<'_, T>, w: Option<&ArrayViewD<'_, bool>>, axis: i64) -> Result<Prep<T>> {
+fn prep<'a, T: Float>(op: &str, name: &str, x: &'a ArrayViewD<'_, T>, w: Option<&ArrayViewD<'_, bool>>, axis: i64) -> Result<Prep<'a, T>> {
     let a = normalize_axis(op, name, axis, x.shape())?;
     let w = w.map(|w| broadcast_mask(op, w, x.shape())).transpose()?;
     Ok(Prep { x: flat(x), w, g: geom(x.shape(), a) })
@@ -151,6 +168,9 @@ fn lse_geom(a: &ArrayViewD<'_, impl Sized>, axis: Option<i64>, keepdims: bool) -
 /// [`Error::Axis`].
 pub fn logsumexp<T: Float>(a: &ArrayViewD<'_, T>, axis: Option<i64>, keepdims: bool) -> Result<ArrayD<T>> {
     let (g, shape) = lse_geom(a, axis, keepdims)?;
+    if let Some(r) = empty_lanes("jax.nn.logsumexp", a.len(), &shape, T::neg_infinity()) {
+        return r;
+    }
     arr(&shape, m::jax_logsumexp(&flat(a), None, g))
 }
 
@@ -213,14 +233,14 @@ pub fn one_hot(x: &ArrayViewD<'_, f64>, num_classes: i64, axis: i64) -> Result<A
 
 /// Where-masked lanes of a per-class loss: the logits, the mask (optax rule), the
 /// labels broadcast to the logits' shape.
-fn prep_loss<T: Float>(
+fn prep_loss<'a, 'b, T: Float>(
     op: &str,
-    x: &ArrayViewD<'_, T>,
-    t: &ArrayViewD<'_, T>,
+    x: &'a ArrayViewD<'_, T>,
+    t: &'b ArrayViewD<'_, T>,
     tname: &str,
     w: Option<&ArrayViewD<'_, bool>>,
     axis: i64,
-) -> Result<(Prep<T>, Vec<T>)> {
+) -> Result<(Prep<'a, T>, Cow<'b, [T]>)> {
     let w = w.map(|w| expand_where(w, x.ndim(), axis)).transpose()?;
     let p = prep(op, "logits", x, w.as_ref().map(|w| w.view()).as_ref(), axis)?;
     let t = broadcast_to(op, tname, t, x.shape())?;
@@ -241,6 +261,10 @@ pub fn softmax_cross_entropy<T: Float>(
 ) -> Result<ArrayD<T>> {
     const OP: &str = "optax.losses.softmax_cross_entropy";
     let (p, t) = prep_loss(OP, x, t, "labels", w, axis)?;
+    let rs = reduced_shape(x.shape(), normalize_axis(OP, "logits", axis, x.shape())?);
+    if let Some(r) = empty_lanes(OP, p.x.len(), &rs, -T::zero()) {
+        return r;
+    }
     let lp = m::jax_log_softmax(&p.x, p.w.as_deref(), p.g);
     let wm = p.w.as_deref();
     let out: Vec<T> = m::lane_bases(p.g)
@@ -264,6 +288,9 @@ pub fn softmax_cross_entropy_grad<T: Float>(
     axis: i64,
     gy: &ArrayViewD<'_, T>,
 ) -> Result<ArrayD<T>> {
+    if x.is_empty() {
+        return arr(x.shape(), Vec::new());
+    }
     const OP: &str = "optax.losses.softmax_cross_entropy";
     let (p, t) = prep_loss(OP, x, t, "labels", w, axis)?;
     let gyv = flat(gy);
@@ -286,13 +313,13 @@ fn wrap(y: i64, c: usize) -> Option<usize> {
     (0..c).contains(&y).then_some(y as usize)
 }
 
-fn prep_int<T: Float>(
+fn prep_int<'a, T: Float>(
     op: &str,
-    x: &ArrayViewD<'_, T>,
+    x: &'a ArrayViewD<'_, T>,
     y: &ArrayViewD<'_, i64>,
     w: Option<&ArrayViewD<'_, bool>>,
     axis: i64,
-) -> Result<(Prep<T>, Vec<i64>, Vec<usize>)> {
+) -> Result<(Prep<'a, T>, Vec<i64>, Vec<usize>)> {
     let w = w.map(|w| expand_where(w, x.ndim(), axis)).transpose()?;
     let p = prep(op, "logits", x, w.as_ref().map(|w| w.view()).as_ref(), axis)?;
     let a = normalize_axis(op, "logits", axis, x.shape())?;
@@ -317,6 +344,11 @@ pub fn softmax_cross_entropy_with_integer_labels<T: Float>(
 ) -> Result<ArrayD<T>> {
     const OP: &str = "optax.losses.softmax_cross_entropy_with_integer_labels";
     let (p, y, rs) = prep_int(OP, x, y, w, axis)?;
+    // No classes: every label is out of range (NaN), or the lane is all masked (0).
+    let v = if p.w.is_some() { T::zero() } else { T::nan() };
+    if let Some(r) = empty_lanes(OP, p.x.len(), &rs, v) {
+        return r;
+    }
     let lse = m::jax_logsumexp(&p.x, p.w.as_deref(), p.g);
     let wm = p.w.as_deref();
     let out = m::lane_bases(p.g)
@@ -346,10 +378,13 @@ pub fn softmax_cross_entropy_with_integer_labels_grad<T: Float>(
     axis: i64,
     gy: &ArrayViewD<'_, T>,
 ) -> Result<ArrayD<T>> {
+    if x.is_empty() {
+        return arr(x.shape(), Vec::new());
+    }
     const OP: &str = "optax.losses.softmax_cross_entropy_with_integer_labels";
     let (p, y, _) = prep_int(OP, x, y, w, axis)?;
     let wm = p.w.as_deref();
-    let gyv: Vec<T> = flat(gy);
+    let gyv = flat(gy);
     let gl: Vec<T> = m::lane_bases(p.g)
         .enumerate()
         .map(|(lane, b)| {
@@ -380,6 +415,9 @@ pub fn softmax_cross_entropy_with_integer_labels_grad<T: Float>(
 pub fn safe_softmax_cross_entropy<T: Float>(x: &ArrayViewD<'_, T>, t: &ArrayViewD<'_, T>) -> Result<ArrayD<T>> {
     const OP: &str = "optax.losses.safe_softmax_cross_entropy";
     let (p, t) = prep_loss(OP, x, t, "labels", None, -1)?;
+    if let Some(r) = empty_lanes(OP, p.x.len(), &reduced_shape(x.shape(), x.ndim() - 1), -T::zero()) {
+        return r;
+    }
     let lp = m::jax_log_softmax(&p.x, None, p.g);
     let out = m::lane_bases(p.g)
         .map(|b| {
@@ -402,6 +440,9 @@ pub fn safe_softmax_cross_entropy_grad<T: Float>(
     t: &ArrayViewD<'_, T>,
     gy: &ArrayViewD<'_, T>,
 ) -> Result<ArrayD<T>> {
+    if x.is_empty() {
+        return arr(x.shape(), Vec::new());
+    }
     const OP: &str = "optax.losses.safe_softmax_cross_entropy";
     let (p, t) = prep_loss(OP, x, t, "labels", None, -1)?;
     let sm = m::jax_softmax(&p.x, None, p.g);
@@ -422,7 +463,7 @@ pub fn safe_softmax_cross_entropy_grad<T: Float>(
 /// Element-wise ops with a label broadcast to the logits' shape.
 fn elementwise<T: Float>(op: &str, x: &ArrayViewD<'_, T>, z: &ArrayViewD<'_, T>, f: impl Fn(T, T) -> T) -> Result<ArrayD<T>> {
     let z = broadcast_to(op, "labels", z, x.shape())?;
-    arr(x.shape(), flat(x).into_iter().zip(z).map(|(x, z)| f(x, z)).collect())
+    arr(x.shape(), flat(x).iter().zip(z.iter()).map(|(&x, &z)| f(x, z)).collect())
 }
 
 /// `optax.losses.sigmoid_binary_cross_entropy(logits, labels)`:
@@ -445,7 +486,7 @@ pub fn sigmoid_binary_cross_entropy_grad<T: Float>(
 ) -> Result<ArrayD<T>> {
     let g = flat(gy);
     let z = broadcast_to("optax.losses.sigmoid_binary_cross_entropy", "labels", z, x.shape())?;
-    arr(x.shape(), flat(x).into_iter().zip(z).zip(g).map(|((x, z), g)| m::optax_sigmoid_bce(x, z, g).1).collect())
+    arr(x.shape(), flat(x).iter().zip(z.iter()).zip(g.iter()).map(|((&x, &z), &g)| m::optax_sigmoid_bce(x, z, g).1).collect())
 }
 
 /// `optax.losses.sigmoid_focal_loss(logits, labels, alpha=None, gamma=2.0)`:
@@ -473,7 +514,7 @@ pub fn sigmoid_focal_loss_grad<T: Float>(
     let (a, gm) = (alpha.map(T::of), T::of(gamma));
     let g = flat(gy);
     let z = broadcast_to("optax.losses.sigmoid_focal_loss", "labels", z, x.shape())?;
-    arr(x.shape(), flat(x).into_iter().zip(z).zip(g).map(|((x, z), g)| m::optax_sigmoid_focal(x, z, a, gm, g).1).collect())
+    arr(x.shape(), flat(x).iter().zip(z.iter()).zip(g.iter()).map(|((&x, &z), &g)| m::optax_sigmoid_focal(x, z, a, gm, g).1).collect())
 }
 
 /// `optax.losses.poly_loss_cross_entropy(logits, labels, epsilon=2.0, axis=-1,
@@ -492,6 +533,9 @@ pub fn poly_loss_cross_entropy<T: Float>(
 ) -> Result<ArrayD<T>> {
     const OP: &str = "optax.losses.poly_loss_cross_entropy";
     let ce = softmax_cross_entropy(x, t, w, axis)?;
+    if x.is_empty() {
+        return Ok(ce.mapv(|v| v + T::zero()));
+    }
     let p = prep(OP, "logits", x, w, axis)?;
     let tb = broadcast_to(OP, "labels", t, x.shape())?;
     let sm = m::jax_softmax(&p.x, p.w.as_deref(), p.g);
@@ -522,6 +566,9 @@ pub fn poly_loss_cross_entropy_grad<T: Float>(
     axis: i64,
     gy: &ArrayViewD<'_, T>,
 ) -> Result<ArrayD<T>> {
+    if x.is_empty() {
+        return arr(x.shape(), Vec::new());
+    }
     const OP: &str = "optax.losses.poly_loss_cross_entropy";
     let gce = softmax_cross_entropy_grad(x, t, w, axis, gy)?;
     let p = prep(OP, "logits", x, w, axis)?;
@@ -537,7 +584,10 @@ pub fn poly_loss_cross_entropy_grad<T: Float>(
         }
     }
     let gs = m::jax_softmax_vjp(&p.x, wm, &gp, p.g);
-    arr(x.shape(), gce.iter().zip(gs).map(|(&a, b)| a + b).collect())
+    drop(gp);
+    let mut gce = gce;
+    gce.iter_mut().zip(gs).for_each(|(a, b)| *a += b);
+    Ok(gce)
 }
 
 /// The KL family's per-element loss and its derivative in `log_predictions`.
@@ -602,6 +652,11 @@ fn kl_fwd<T: Float>(
 ) -> Result<ArrayD<T>> {
     let op = kind.name();
     let (g, shape) = kl_geom(op, lp, axis)?;
+    if let Some(r) = empty_lanes(op, lp.len(), &shape, T::zero()) {
+        // The shapes must still broadcast.
+        broadcast_to(op, kind.tname(), t, lp.shape())?;
+        return r;
+    }
     let x = flat(lp);
     let t = broadcast_to(op, kind.tname(), t, lp.shape())?;
     let w = w.map(|w| broadcast_mask(op, w, lp.shape())).transpose()?;
@@ -629,6 +684,9 @@ fn kl_bwd<T: Float>(
 ) -> Result<ArrayD<T>> {
     let op = kind.name();
     let (g, _) = kl_geom(op, lp, axis)?;
+    if lp.is_empty() {
+        return arr(lp.shape(), Vec::new());
+    }
     let x = flat(lp);
     let t = broadcast_to(op, kind.tname(), t, lp.shape())?;
     let w = w.map(|w| broadcast_mask(op, w, lp.shape())).transpose()?;
@@ -738,6 +796,9 @@ pub fn kl_divergence_with_log_targets_grad<T: Float>(
 pub fn smooth_labels<T: Float>(labels: &ArrayViewD<'_, T>, w: Option<&ArrayViewD<'_, bool>>, alpha: f64, axis: i64) -> Result<ArrayD<T>> {
     const OP: &str = "optax.losses.smooth_labels";
     let p = prep(OP, "labels", labels, w, axis)?;
+    if labels.is_empty() {
+        return arr(labels.shape(), Vec::new());
+    }
     let a = T::of(alpha);
     let mut out = vec![T::zero(); p.x.len()];
     for b in m::lane_bases(p.g) {

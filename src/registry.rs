@@ -560,7 +560,7 @@ pub static OPS: &[OpSpec] = &[
     OpSpec {
         name: "optax.losses.sigmoid_binary_cross_entropy",
         doc: "-labels log_sigmoid(logits) - (1 - labels) log_sigmoid(-logits), element-wise",
-        inputs: &[i("logits", F), i("labels", ANY)],
+        inputs: &[i("logits", F), i("labels", F)],
         params: &[],
         grad_wrt: &["logits"],
         run: fw13::optax_sigmoid_bce,
@@ -568,7 +568,7 @@ pub static OPS: &[OpSpec] = &[
     OpSpec {
         name: "optax.losses.sigmoid_focal_loss",
         doc: "sigmoid BCE * (1 - p_t)^gamma (via logsumexp with b), times alpha z + (1 - alpha)(1 - z) when alpha is given",
-        inputs: &[i("logits", F), i("labels", ANY)],
+        inputs: &[i("logits", F), i("labels", F)],
         params: &[p("alpha", ParamKind::OptFloat, "null"), p("gamma", ParamKind::Float, "2.0")],
         grad_wrt: &["logits"],
         run: fw13::optax_focal,

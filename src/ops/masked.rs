@@ -41,6 +41,9 @@ fn lane_max<T: Float>(x: &[T], w: Option<&[bool]>, g: Geom, b: usize) -> T {
 /// `jax.nn.log_softmax(x, axis, where)`: `s = where(w, x, −∞) − max_w x`,
 /// `r = s − ln Σ_w exp s`, `−∞` where masked.
 pub fn jax_log_softmax<T: Float>(x: &[T], w: Option<&[bool]>, g: Geom) -> Vec<T> {
+    if x.is_empty() {
+        return Vec::new();
+    }
     let mut out = vec![T::zero(); x.len()];
     for b in lane_bases(g) {
         let m = lane_max(x, w, g, b);
@@ -58,6 +61,9 @@ pub fn jax_log_softmax<T: Float>(x: &[T], w: Option<&[bool]>, g: Geom) -> Vec<T>
 /// The VJP of [`jax_log_softmax`] with upstream `gy`, as JAX's autodiff of its graph:
 /// `gs = gr + e · (−Σ gr) / S`, zero where masked.
 pub fn jax_log_softmax_vjp<T: Float>(x: &[T], w: Option<&[bool]>, gy: &[T], g: Geom) -> Vec<T> {
+    if x.is_empty() {
+        return Vec::new();
+    }
     let mut out = vec![T::zero(); x.len()];
     for b in lane_bases(g) {
         let m = lane_max(x, w, g, b);
@@ -79,6 +85,9 @@ pub fn jax_log_softmax_vjp<T: Float>(x: &[T], w: Option<&[bool]>, gy: &[T], g: G
 /// `jax.nn.softmax(x, axis, where)` (jax 0.10.2's default, `jax_softmax_custom_jvp`
 /// off): `u = exp(where(w, x, −∞) − max_w x)`, `u / Σ_w u`, 0 where masked.
 pub fn jax_softmax<T: Float>(x: &[T], w: Option<&[bool]>, g: Geom) -> Vec<T> {
+    if x.is_empty() {
+        return Vec::new();
+    }
     let mut out = vec![T::zero(); x.len()];
     for b in lane_bases(g) {
         let m = lane_max(x, w, g, b);
@@ -95,6 +104,9 @@ pub fn jax_softmax<T: Float>(x: &[T], w: Option<&[bool]>, g: Geom) -> Vec<T> {
 /// The VJP of [`jax_softmax`]: the autodiff of `u / S` (`gu = gr / S + Σ(−gr · u) / S²`)
 /// through `exp` (`gs = gu · u`), zero where masked.
 pub fn jax_softmax_vjp<T: Float>(x: &[T], w: Option<&[bool]>, gy: &[T], g: Geom) -> Vec<T> {
+    if x.is_empty() {
+        return Vec::new();
+    }
     let mut out = vec![T::zero(); x.len()];
     for b in lane_bases(g) {
         let m = lane_max(x, w, g, b);
@@ -130,6 +142,9 @@ pub fn jax_logsumexp<T: Float>(x: &[T], w: Option<&[bool]>, g: Geom) -> Vec<T> {
 /// The VJP of [`jax_logsumexp`] with one upstream value per lane:
 /// `exp(a − m) · gy / |S|`, zero where masked.
 pub fn jax_logsumexp_vjp<T: Float>(x: &[T], w: Option<&[bool]>, gy: &[T], g: Geom) -> Vec<T> {
+    if x.is_empty() {
+        return Vec::new();
+    }
     let mut out = vec![T::zero(); x.len()];
     for (lane, b) in lane_bases(g).enumerate() {
         let idx = || (0..g.classes).map(|c| b + c * g.inner);
