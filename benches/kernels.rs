@@ -15,7 +15,7 @@ use common::{labels, logits, parse, shapes};
 use divan::counter::BytesCount;
 use divan::Bencher;
 use half::bf16;
-use xent::kernels::{self, Geom, Par, Scale, SparseCe};
+use xent::kernels::{checked as kernels, Geom, Par, Scale, SparseCe};
 
 fn main() {
     divan::main();
@@ -44,7 +44,7 @@ fn cross_entropy(b: Bencher, shape: &str) {
     let (mut loss, mut lse) = (vec![0.0f32; n], vec![0.0f32; n]);
     let p = SparseCe::default();
     b.counter(BytesCount::new(4 * n * c + 8 * n)).bench_local(|| {
-        kernels::ce_sparse_fwd(&x, Geom::rows(n, c), &y, &p, &mut loss, &mut lse, Par::all());
+        kernels::ce_sparse_fwd(&x, Geom::rows(n, c), &y, &p, &mut loss, &mut lse, Par::all()).expect("valid buffers");
         loss.iter().sum::<f32>() / n as f32
     });
 }

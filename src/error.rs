@@ -100,7 +100,8 @@ impl Error {
     /// the CLI exits 2 for these and 1 for everything else.
     ///
     /// ```
-    /// let e = xent::registry::find("no.such.op").unwrap_err();
+    /// let x = ndarray::array![[0.0f32, 1.0]].into_dyn();
+    /// let e = xent::torch::softmax(&x.view(), 2).unwrap_err(); // no dim 2
     /// assert!(e.is_usage());
     /// ```
     pub fn is_usage(&self) -> bool {

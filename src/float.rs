@@ -4,9 +4,9 @@ use std::fmt::{Debug, Display};
 use std::iter::Sum;
 use std::ops::{AddAssign, DivAssign, MulAssign, SubAssign};
 
-use crate::array::{DType, DynArray};
+use crate::array::{DType, DynArray, DynView};
 use crate::kernels::{Isa, RowKernels};
-use ndarray::ArrayD;
+use ndarray::{ArrayD, ArrayViewD};
 
 /// `f32`, `f64` or `half::f16`: the element types the numerics are generic over.
 ///
@@ -44,6 +44,8 @@ pub trait Float:
     fn wrap(a: ArrayD<Self>) -> DynArray;
     /// View a [`DynArray`] of this dtype, or `None` for another dtype.
     fn unwrap_ref(a: &DynArray) -> Option<&ArrayD<Self>>;
+    /// The view inside a [`DynView`] of this dtype, or `None` for another dtype.
+    fn unwrap_view<'v, 'a>(a: &'v DynView<'a>) -> Option<&'v ArrayViewD<'a, Self>>;
     /// The row kernels of this type on `isa`: SIMD for `f32` on AVX2 and AVX-512,
     /// the scalar reference otherwise (every ISA for `f64`).
     ///
@@ -72,6 +74,12 @@ impl Float for f32 {
             _ => None,
         }
     }
+    fn unwrap_view<'v, 'a>(a: &'v DynView<'a>) -> Option<&'v ArrayViewD<'a, f32>> {
+        match a {
+            DynView::F32(a) => Some(a),
+            _ => None,
+        }
+    }
     fn row_kernels(isa: Isa) -> &'static RowKernels<f32> {
         crate::kernels::table::f32_table(isa)
     }
@@ -94,6 +102,12 @@ impl Float for f64 {
     fn unwrap_ref(a: &DynArray) -> Option<&ArrayD<f64>> {
         match a {
             DynArray::F64(a) => Some(a),
+            _ => None,
+        }
+    }
+    fn unwrap_view<'v, 'a>(a: &'v DynView<'a>) -> Option<&'v ArrayViewD<'a, f64>> {
+        match a {
+            DynView::F64(a) => Some(a),
             _ => None,
         }
     }
@@ -120,6 +134,12 @@ impl Float for half::f16 {
     fn unwrap_ref(a: &DynArray) -> Option<&ArrayD<half::f16>> {
         match a {
             DynArray::F16(a) => Some(a),
+            _ => None,
+        }
+    }
+    fn unwrap_view<'v, 'a>(a: &'v DynView<'a>) -> Option<&'v ArrayViewD<'a, half::f16>> {
+        match a {
+            DynView::F16(a) => Some(a),
             _ => None,
         }
     }

@@ -139,6 +139,13 @@ fn cce<T: Float>(
     same(op, y_true.shape(), y_pred.shape())?;
     // Keras passes `axis` to tf.nn.softmax_cross_entropy_with_logits as given.
     let a = if from_logits { crate::tf::sce_axis(op, axis, y_pred.shape())? } else { normalize_axis(op, "y_pred", axis, y_pred.shape())? };
+    if let (true, Some(g), true) = (from_logits, g, ls != 0.0 && T::DTYPE == crate::DType::F32) {
+        // Smoothed float32 labels are rounded twice (`t·(1 − ls)`, `+ ls/C`) and the
+        // gradient `softmax − t'` cancels where they meet: computed in float64 and
+        // rounded once, the gradient keeps the digits Keras' float32 loses.
+        let wide = |a: &ArrayViewD<'_, T>| a.mapv(|v| v.f64());
+        return Ok(cce::<f64>(&wide(y_true).view(), &wide(y_pred).view(), true, ls, axis, Some(&wide(g).view()))?.mapv(T::of));
+    }
     let t = smooth_cat(y_true, ls);
     let par = crate::default_par();
     match (from_logits, g) {
@@ -841,6 +848,17 @@ impl CategoricalCrossentropy {
     ///
     /// # Errors
     /// As [`CategoricalCrossentropy::call`], plus [`Error::Shape`] for a wrong `g`.
+    ///
+    /// ```
+    /// use ndarray::array;
+    /// use xent::keras::{CategoricalCrossentropy, KerasReduction};
+    /// let loss = CategoricalCrossentropy { from_logits: true, axis: -1, reduction: KerasReduction::Sum, ..Default::default() };
+    /// let t = array![[1.0f64, 0.0]].into_dyn();
+    /// let x = array![[0.0f64, 0.0]].into_dyn();
+    /// let g = ndarray::arr0(1.0).into_dyn();
+    /// // softmax − t
+    /// assert_eq!(loss.grad(&t.view(), &x.view(), None, &g.view()).unwrap(), array![[-0.5, 0.5]].into_dyn());
+    /// ```
     pub fn grad<T: Float>(
         &self,
         y_true: &ArrayViewD<'_, T>,
@@ -887,6 +905,17 @@ impl SparseCategoricalCrossentropy {
     ///
     /// # Errors
     /// As [`SparseCategoricalCrossentropy::call`], plus [`Error::Shape`] for a wrong `g`.
+    ///
+    /// ```
+    /// use ndarray::array;
+    /// use xent::keras::SparseCategoricalCrossentropy;
+    /// let loss = SparseCategoricalCrossentropy { from_logits: true, ignore_class: Some(0), axis: -1, ..Default::default() };
+    /// let x = array![[0.0f64, 0.0], [0.0, 0.0]].into_dyn();
+    /// let g = ndarray::arr0(1.0).into_dyn();
+    /// let dx = loss.grad(&array![1i64, 0].into_dyn().view(), &x.view(), None, &g.view()).unwrap();
+    /// // the ignored sample gets no gradient; the mean is over the one valid sample
+    /// assert_eq!(dx, array![[0.5, -0.5], [0.0, 0.0]].into_dyn());
+    /// ```
     pub fn grad<T: Float>(
         &self,
         y_true: &ArrayViewD<'_, i64>,
@@ -934,6 +963,16 @@ impl BinaryCrossentropy {
     ///
     /// # Errors
     /// As [`BinaryCrossentropy::call`], plus [`Error::Shape`] for a wrong `g`.
+    ///
+    /// ```
+    /// use ndarray::array;
+    /// use xent::keras::BinaryCrossentropy;
+    /// let loss = BinaryCrossentropy { from_logits: true, axis: -1, ..Default::default() };
+    /// let (t, x) = (array![[1.0f64], [0.0]].into_dyn(), array![[0.0f64], [0.0]].into_dyn());
+    /// let g = ndarray::arr0(1.0).into_dyn();
+    /// // (σ(x) − t) / 2 samples
+    /// assert_eq!(loss.grad(&t.view(), &x.view(), None, &g.view()).unwrap(), array![[-0.25], [0.25]].into_dyn());
+    /// ```
     pub fn grad<T: Float>(
         &self,
         y_true: &ArrayViewD<'_, T>,

@@ -92,6 +92,15 @@ pub fn from_bytes(bytes: &[u8], name: &str) -> Result<DynArray> {
 /// # Errors
 /// [`Error::Io`] naming `path`: the OS reason when the file cannot be read, or
 /// any of the reasons [`from_bytes`] rejects a file for.
+///
+/// ```
+/// use xent::{npy, DynArray};
+/// let path = std::env::temp_dir().join(format!("xent-doc-read-{}.npy", std::process::id()));
+/// let a = DynArray::from(ndarray::array![[1.0f32, 2.0]].into_dyn());
+/// npy::write(&path, &a).unwrap();
+/// assert_eq!(npy::read(&path).unwrap(), a);
+/// std::fs::remove_file(&path).unwrap();
+/// ```
 pub fn read(path: &Path) -> Result<DynArray> {
     use io::Read;
     let name = path.display().to_string();
@@ -808,6 +817,15 @@ pub fn to_bytes(a: &DynArray) -> Vec<u8> {
 ///
 /// # Errors
 /// The first error `w` returns; what was written before it stays written.
+///
+/// ```
+/// use xent::{npy, DynArray};
+/// let a = DynArray::I64(ndarray::array![1i64, 2].into_dyn());
+/// let mut buf = Vec::new();
+/// npy::write_to(&mut buf, &a).unwrap();
+/// assert_eq!(&buf[..6], b"\x93NUMPY");
+/// assert_eq!(npy::from_bytes(&buf, "buf").unwrap(), a);
+/// ```
 pub fn write_to(w: &mut impl Write, a: &DynArray) -> io::Result<()> {
     w.write_all(&header_bytes(a)?)?;
     for_each_chunk(a, |c| w.write_all(c))?;
@@ -972,6 +990,16 @@ pub fn output_target(path: &Path) -> Result<OutputTarget> {
 /// # Errors
 /// [`Error::Io`] naming `path`, with the failed step and the OS reason (for
 /// example a missing directory, no permission, or a full disk).
+///
+/// ```
+/// use xent::{npy, DynArray};
+/// let path = std::env::temp_dir().join(format!("xent-doc-write-{}.npy", std::process::id()));
+/// npy::write(&path, &DynArray::F64(ndarray::array![0.5f64].into_dyn())).unwrap();
+/// assert_eq!(npy::read(&path).unwrap().shape(), &[1]);
+/// std::fs::remove_file(&path).unwrap();
+/// // a missing directory is an error naming the path, not a panic
+/// assert!(npy::write(std::path::Path::new("/no/such/dir/x.npy"), &DynArray::F64(ndarray::array![0.5f64].into_dyn())).is_err());
+/// ```
 pub fn write(path: &Path, a: &DynArray) -> Result<()> {
     let name = path.display().to_string();
     let fail = |what: &str, e: io::Error| io_err(&name, format!("{what}: {e}"));

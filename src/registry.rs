@@ -19,7 +19,7 @@ use half::f16;
 use ndarray::{ArrayD, ArrayViewD, CowArray, IxDyn};
 use serde_json::Value;
 
-use crate::array::{DType, DynArray};
+use crate::array::{DType, DynArray, DynView};
 use crate::error::{Error, Result};
 use crate::float::Float;
 use crate::keras::{self, KerasReduction};
@@ -103,11 +103,11 @@ impl std::fmt::Debug for OpSpec {
     }
 }
 
-/// A resolved call: the op, its inputs and its parameters (defaults filled in).
+/// A resolved call: the op, its inputs (borrowed) and its parameters (defaults filled in).
 #[derive(Debug)]
-pub struct Call {
+pub struct Call<'a> {
     op: &'static OpSpec,
-    inputs: BTreeMap<String, DynArray>,
+    inputs: BTreeMap<String, DynView<'a>>,
     params: BTreeMap<String, Value>,
     /// The output asked for, of an op with several ([`OUTPUTS`]); `None` = the first.
     output: Option<String>,
@@ -834,6 +834,37 @@ pub fn eval_output(
     grad: Option<&str>,
     output: Option<&str>,
 ) -> Result<DynArray> {
+    eval_views_output(op, inputs.iter().map(|(n, a)| (n.clone(), a.view())).collect(), params, grad, output)
+}
+
+/// [`eval`] on borrowed inputs: the Python binding hands over views of NumPy arrays,
+/// which are read in place (an input of the dtype the op computes in is not copied).
+///
+/// # Errors
+/// As [`eval`].
+///
+/// ```
+/// use ndarray::array;
+/// use xent::DynView;
+/// let x = array![[0.0_f32, 0.0]].into_dyn();
+/// let y = xent::registry::eval_views("tf.nn.softmax", vec![("logits".into(), DynView::F32(x.view()))], vec![], None).unwrap();
+/// assert_eq!(y, xent::DynArray::F32(array![[0.5_f32, 0.5]].into_dyn()));
+/// ```
+pub fn eval_views(op: &str, inputs: Vec<(String, DynView<'_>)>, params: Vec<(String, Value)>, grad: Option<&str>) -> Result<DynArray> {
+    eval_views_output(op, inputs, params, grad, None)
+}
+
+/// [`eval_views`] for one named output ([`eval_output`]).
+///
+/// # Errors
+/// As [`eval_output`].
+pub fn eval_views_output(
+    op: &str,
+    inputs: Vec<(String, DynView<'_>)>,
+    params: Vec<(String, Value)>,
+    grad: Option<&str>,
+    output: Option<&str>,
+) -> Result<DynArray> {
     check_output(op, output)?;
     let names: Vec<&str> = inputs.iter().map(|(n, _)| n.as_str()).collect();
     check(op, &names, &params, grad)?;
@@ -866,16 +897,35 @@ fn flushes(op: &str) -> bool {
 }
 
 /// Run a TF/Keras op as TF's flush-to-zero CPU kernels do: subnormal float inputs
-/// read as zero (copied only when there are some), subnormal results flushed
-/// ([`tf::flush_subnormals`]).
-fn run_flushed(mut call: Call, grad: Option<&str>) -> Result<DynArray> {
-    for a in call.inputs.values_mut() {
-        match a {
-            DynArray::F32(x) if tf::has_subnormals(&x.view()) => tf::flush_subnormals(x),
-            DynArray::F64(x) if tf::has_subnormals(&x.view()) => tf::flush_subnormals(x),
-            _ => {}
-        }
+/// read as zero (copied only when there are some: the caller's arrays are never
+/// written), subnormal results flushed ([`tf::flush_subnormals`]).
+fn run_flushed(call: Call<'_>, grad: Option<&str>) -> Result<DynArray> {
+    let flushed: Vec<(String, DynArray)> = call
+        .inputs
+        .iter()
+        .filter_map(|(n, a)| {
+            let f = match a {
+                DynView::F32(x) if tf::has_subnormals(x) => {
+                    let mut o = x.to_owned();
+                    tf::flush_subnormals(&mut o);
+                    DynArray::F32(o)
+                }
+                DynView::F64(x) if tf::has_subnormals(x) => {
+                    let mut o = x.to_owned();
+                    tf::flush_subnormals(&mut o);
+                    DynArray::F64(o)
+                }
+                _ => return None,
+            };
+            Some((n.clone(), f))
+        })
+        .collect();
+    let Call { op, inputs, params, output } = call;
+    let mut inputs: BTreeMap<String, DynView<'_>> = inputs.into_iter().map(|(n, a)| (n, a.reborrow())).collect();
+    for (n, a) in &flushed {
+        inputs.insert(n.clone(), a.view());
     }
+    let call = Call { op, inputs, params, output };
     let mut out = (call.op.run)(&call, grad).map_err(|e| named(e, call.op.name))?;
     match &mut out {
         DynArray::F32(x) => tf::flush_subnormals(x),
@@ -1078,12 +1128,12 @@ fn kind_name(kind: ParamKind) -> String {
     }
 }
 
-impl Call {
+impl<'a> Call<'a> {
     /// Resolve names and fill defaults.
     ///
     /// # Errors
     /// As [`eval`].
-    pub fn new(op: &'static OpSpec, inputs: Vec<(String, DynArray)>, params: Vec<(String, Value)>) -> Result<Call> {
+    pub fn new(op: &'static OpSpec, inputs: Vec<(String, DynView<'a>)>, params: Vec<(String, Value)>) -> Result<Call<'a>> {
         let names: Vec<&str> = inputs.iter().map(|(n, _)| n.as_str()).collect();
         check(op.name, &names, &params, None)?;
         let mut ps: BTreeMap<String, Value> = params.into_iter().collect();
@@ -1093,11 +1143,11 @@ impl Call {
         Ok(Call { op, inputs: inputs.into_iter().collect(), params: ps, output: None })
     }
 
-    fn input(&self, name: &str) -> Result<&DynArray> {
+    fn input(&self, name: &str) -> Result<&DynView<'a>> {
         self.inputs.get(name).ok_or_else(|| Error::Usage(format!("{}: missing input `{name}`", self.op.name)))
     }
 
-    fn opt_input(&self, name: &str) -> Option<&DynArray> {
+    fn opt_input(&self, name: &str) -> Option<&DynView<'a>> {
         self.inputs.get(name)
     }
 
@@ -1107,19 +1157,19 @@ impl Call {
     /// Borrowed when the dtype already matches: a 400 MB input is not copied.
     fn float<T: Float>(&self, name: &str) -> Result<CowArray<'_, T, IxDyn>> {
         let a = self.input(name)?;
-        if let Some(v) = T::unwrap_ref(a) {
+        if let Some(v) = T::unwrap_view(a) {
             return Ok(CowArray::from(v.view()));
         }
         // One pass, no float64 intermediate (it would be 4× a float16 input).
         let c = |v: f64| T::of(v);
         Ok(CowArray::from(match a {
-            DynArray::F16(x) => x.mapv(|v| c(f64::from(v))),
-            DynArray::F32(x) => x.mapv(|v| c(f64::from(v))),
-            DynArray::F64(x) => x.mapv(c),
-            DynArray::U8(x) => x.mapv(|v| c(f64::from(v))),
-            DynArray::I32(x) => x.mapv(|v| c(f64::from(v))),
-            DynArray::I64(x) => x.mapv(|v| c(v as f64)),
-            DynArray::Bool(x) => x.mapv(|v| c(f64::from(u8::from(v)))),
+            DynView::F16(x) => x.mapv(|v| c(f64::from(v))),
+            DynView::F32(x) => x.mapv(|v| c(f64::from(v))),
+            DynView::F64(x) => x.mapv(c),
+            DynView::U8(x) => x.mapv(|v| c(f64::from(v))),
+            DynView::I32(x) => x.mapv(|v| c(f64::from(v))),
+            DynView::I64(x) => x.mapv(|v| c(v as f64)),
+            DynView::Bool(x) => x.mapv(|v| c(f64::from(u8::from(v)))),
         }))
     }
 
@@ -1147,7 +1197,7 @@ impl Call {
                 Ok(CowArray::from(f.mapv(|v| v.trunc() as i64)))
             }
             _ => match a {
-                DynArray::I64(x) => Ok(CowArray::from(x.view())),
+                DynView::I64(x) => Ok(CowArray::from(x.view())),
                 _ => a.to_i64(self.op.name, name).map(CowArray::from),
             },
         }
@@ -1192,7 +1242,7 @@ impl Call {
     /// The prediction input (the first one a gradient can be taken of, else the first
     /// float input): its dtype is the dtype the op computes in, and the other float
     /// inputs are cast to it, as TF and Keras cast labels to the logits' dtype.
-    fn main_input(&self) -> Option<(&'static str, &DynArray)> {
+    fn main_input(&self) -> Option<(&'static str, &DynView<'a>)> {
         let pred = self.op.grad_wrt.first().and_then(|&n| self.op.inputs.iter().find(|s| s.name == n));
         pred.into_iter()
             .chain(self.op.inputs.iter().filter(|s| s.kind == InputKind::Float))

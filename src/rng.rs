@@ -26,11 +26,22 @@ pub struct SplitMix64 {
 
 impl SplitMix64 {
     /// A generator whose stream is fixed by `seed`.
+    ///
+    /// ```
+    /// use xent::rng::SplitMix64;
+    /// let (mut a, mut b) = (SplitMix64::new(1), SplitMix64::new(1));
+    /// assert_eq!(a.next_u64(), b.next_u64()); // same seed, same stream
+    /// ```
     pub fn new(seed: u64) -> SplitMix64 {
         SplitMix64 { state: seed }
     }
 
     /// The next 64 random bits.
+    ///
+    /// ```
+    /// let mut r = xent::rng::SplitMix64::new(0);
+    /// assert_ne!(r.next_u64(), r.next_u64());
+    /// ```
     pub fn next_u64(&mut self) -> u64 {
         self.state = self.state.wrapping_add(0x9E37_79B9_7F4A_7C15);
         let mut z = self.state;
@@ -41,11 +52,21 @@ impl SplitMix64 {
 
     /// A uniform float64 in `[0, 1)`: the top 53 bits times `2^-53`, so every value is a
     /// multiple of `2^-53` (NumPy's `random()` does the same).
+    ///
+    /// ```
+    /// let mut r = xent::rng::SplitMix64::new(3);
+    /// assert!((0..1000).map(|_| r.next_f64()).all(|u| (0.0..1.0).contains(&u)));
+    /// ```
     pub fn next_f64(&mut self) -> f64 {
         (self.next_u64() >> 11) as f64 * (1.0 / (1u64 << 53) as f64)
     }
 
     /// A uniform float64 in `[lo, hi)`.
+    ///
+    /// ```
+    /// let mut r = xent::rng::SplitMix64::new(3);
+    /// assert!((0..1000).map(|_| r.uniform(-2.0, 5.0)).all(|u| (-2.0..5.0).contains(&u)));
+    /// ```
     pub fn uniform(&mut self, lo: f64, hi: f64) -> f64 {
         lo + (hi - lo) * self.next_f64()
     }
@@ -55,6 +76,11 @@ impl SplitMix64 {
     ///
     /// # Panics
     /// If `n == 0` (an empty range is a bug in the caller).
+    ///
+    /// ```
+    /// let mut r = xent::rng::SplitMix64::new(9);
+    /// assert!((0..1000).all(|_| r.below(7) < 7));
+    /// ```
     pub fn below(&mut self, n: u64) -> u64 {
         assert!(n > 0, "SplitMix64::below(0): empty range");
         let mut m = u128::from(self.next_u64()) * u128::from(n);
@@ -68,6 +94,13 @@ impl SplitMix64 {
     }
 
     /// A standard normal sample (Box–Muller, one of the pair; `1 − u` keeps the log finite).
+    ///
+    /// ```
+    /// let mut r = xent::rng::SplitMix64::new(5);
+    /// let n = 100_000;
+    /// let mean = (0..n).map(|_| r.normal()).sum::<f64>() / n as f64;
+    /// assert!(mean.abs() < 0.02); // within ~6 standard errors of 0
+    /// ```
     pub fn normal(&mut self) -> f64 {
         let u = 1.0 - self.next_f64();
         let v = self.next_f64();
@@ -78,11 +111,25 @@ impl SplitMix64 {
     ///
     /// # Panics
     /// If `n == 0`.
+    ///
+    /// ```
+    /// let mut r = xent::rng::SplitMix64::new(2);
+    /// let v = [10, 20, 30];
+    /// assert!(v.contains(&v[r.index(v.len())]));
+    /// ```
     pub fn index(&mut self, n: usize) -> usize {
         self.below(n as u64) as usize
     }
 
     /// Shuffle `v` in place (Fisher–Yates, drawing with [`SplitMix64::below`]).
+    ///
+    /// ```
+    /// let mut v: Vec<u32> = (0..10).collect();
+    /// xent::rng::SplitMix64::new(4).shuffle(&mut v);
+    /// let mut s = v.clone();
+    /// s.sort();
+    /// assert_eq!(s, (0..10).collect::<Vec<_>>()); // a permutation
+    /// ```
     pub fn shuffle<T>(&mut self, v: &mut [T]) {
         for i in (1..v.len()).rev() {
             let j = self.below(i as u64 + 1) as usize;

@@ -70,7 +70,9 @@ pub fn log_softmax<T: Float>(logits: &ArrayViewD<'_, T>, axis: i64) -> Result<Ar
     Ok(ops::log_softmax(logits, a, crate::default_par()))
 }
 
-/// Gradient of [`log_softmax`]: `g − exp(y)·Σ g` (TF `_LogSoftmaxGrad`).
+/// Gradient of [`log_softmax`]: `g − exp(y)·Σ g` (TF `_LogSoftmaxGrad`), with the
+/// softmax recomputed from the logits ([`ops::log_softmax_vjp_from_input`]: the same
+/// value, more accurate than `exp` of the rounded `y`).
 ///
 /// # Errors
 /// As [`softmax_grad`].
@@ -82,9 +84,9 @@ pub fn log_softmax<T: Float>(logits: &ArrayViewD<'_, T>, axis: i64) -> Result<Ar
 /// assert_eq!(dx, array![0.5, -0.5].into_dyn());
 /// ```
 pub fn log_softmax_grad<T: Float>(logits: &ArrayViewD<'_, T>, axis: i64, g: &ArrayViewD<'_, T>) -> Result<ArrayD<T>> {
-    let y = log_softmax(logits, axis)?;
+    rank1("tf.nn.log_softmax", "logits", logits.shape())?;
     let a = normalize_axis("tf.nn.log_softmax", "logits", axis, logits.shape())?;
-    ops::log_softmax_vjp(&y.view(), g, a, crate::default_par())
+    ops::log_softmax_vjp_from_input(logits, g, a, crate::default_par())
 }
 
 /// `tf.math.sigmoid(x)`: `1 / (1 + e^{−x})`, see [`ops::sigmoid`].
@@ -97,7 +99,9 @@ pub fn sigmoid<T: Float>(x: &ArrayViewD<'_, T>) -> ArrayD<T> {
     ops::sigmoid(x)
 }
 
-/// Gradient of [`sigmoid`]: `g·y·(1 − y)` on the output (TF `SigmoidGrad`).
+/// Gradient of [`sigmoid`]: `g·y·(1 − y)` on the output (TF `SigmoidGrad`), evaluated
+/// as `g·σ(x)·σ(−x)` ([`ops::sigmoid_vjp_from_input`]): the same value, to an ulp where
+/// TF's `1 − y` loses digits near saturation.
 ///
 /// # Errors
 /// [`Error::Shape`] if `g` differs in shape from `x`.
@@ -108,7 +112,7 @@ pub fn sigmoid<T: Float>(x: &ArrayViewD<'_, T>) -> ArrayD<T> {
 /// assert_eq!(dx[[0]], 0.5);
 /// ```
 pub fn sigmoid_grad<T: Float>(x: &ArrayViewD<'_, T>, g: &ArrayViewD<'_, T>) -> Result<ArrayD<T>> {
-    ops::sigmoid_vjp(&ops::sigmoid(x).view(), g)
+    ops::sigmoid_vjp_from_input(x, g)
 }
 
 /// `tf.math.log_sigmoid(x)` = `−softplus(−x)`, see [`ops::log_sigmoid`].
@@ -243,14 +247,12 @@ pub(crate) fn sce_axis(op: &str, axis: i64, shape: &[usize]) -> Result<usize> {
     // classes its Reshape infers -1 from the non-zero dimensions only, so when another
     // dimension is also 0 the cost has `Π nonzero dims` rows, not 0, and the final
     // reshape raises.
-    if shape[a] == 0 && shape.contains(&0) {
+    if shape[a] == 0 && shape.iter().enumerate().any(|(i, &d)| i != a && d == 0) {
         let rows: usize = shape.iter().enumerate().filter(|&(i, &d)| i != a && d > 0).map(|(_, &d)| d).product();
-        if shape.iter().enumerate().any(|(i, &d)| i != a && d == 0) {
-            return Err(Error::shape(
-                op,
-                format!("Input to reshape is a tensor with {rows} values, but the requested shape has 0 (logits of shape {shape:?} have no classes on axis {a} and no rows)"),
-            ));
-        }
+        return Err(Error::shape(
+            op,
+            format!("Input to reshape is a tensor with {rows} values, but the requested shape has 0 (logits of shape {shape:?} have no classes on axis {a} and no rows)"),
+        ));
     }
     Ok(a)
 }
@@ -407,7 +409,7 @@ pub fn weighted_cross_entropy_with_logits_grad<T: Float>(
 /// Half precision is not flushed (TF computes `half` through float32, where a half
 /// subnormal is a normal number), so this does nothing for `half::f16`.
 ///
-/// The op table ([`crate::registry`]) applies this to the inputs and the outputs of
+/// The op table (`xent::registry`, feature `registry`) applies this to the inputs and the outputs of
 /// every `tf.*` and `keras.*` op; a library caller who wants TF's bits applies it
 /// the same way. PyTorch does not flush: its ops keep subnormals.
 ///

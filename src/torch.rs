@@ -2,15 +2,25 @@
 //! (classes on dim 1, weighted means, `ignore_index=-100`), mapped onto
 //! [`crate::ops`]. No numerics live here.
 //!
-//! Each `_grad` twin returns what `input.grad` holds after `out.backward(g)`.
+//! Each `_grad` twin returns what `input.grad` holds after `out.backward(g)`; the
+//! `_with_grad` functions return a reduced loss and its gradient from one call (the
+//! training step).
+//!
+//! Arrays of any dimensionality are accepted (anything `ndarray::AsArray`: `&Array2`,
+//! `ArrayView3`, `&ArrayD`, …; the results are `ArrayD`), class-index targets of any
+//! integer type ([`crate::Label`]) where the function takes them generically.
 
-use ndarray::{ArrayD, ArrayViewD, IxDyn};
+use ndarray::{ArrayD, ArrayViewD, AsArray, Dimension, IxDyn};
 
 use crate::error::{Error, Result};
 use crate::float::Float;
 use crate::kernels::DenseGrad;
+use crate::label::Label;
 use crate::layout::normalize_axis;
 use crate::ops::{self, Reduction, SparseOptions};
+
+mod step;
+pub use step::*;
 
 /// PyTorch's default `ignore_index`.
 pub const IGNORE_INDEX: i64 = -100;
@@ -49,10 +59,11 @@ fn back<T>(y: ArrayD<T>, shape: &[usize]) -> ArrayD<T> {
 ///
 /// ```
 /// use ndarray::array;
-/// let y = xent::torch::softmax(&array![[0.0f32, 0.0]].into_dyn().view(), 1).unwrap();
+/// let y = xent::torch::softmax(&array![[0.0f32, 0.0]], 1).unwrap(); // an Array2
 /// assert_eq!(y, array![[0.5f32, 0.5]].into_dyn());
 /// ```
-pub fn softmax<T: Float>(input: &ArrayViewD<'_, T>, dim: i64) -> Result<ArrayD<T>> {
+pub fn softmax<'a, T: Float, D: Dimension>(input: impl AsArray<'a, T, D>, dim: i64) -> Result<ArrayD<T>> {
+    let input = &input.into().into_dyn();
     let x = as_vector(input);
     let a = normalize_axis("torch.softmax", "input", dim, x.shape())?;
     Ok(back(ops::softmax(&x, a, crate::default_par()), input.shape()))
@@ -69,7 +80,13 @@ pub fn softmax<T: Float>(input: &ArrayViewD<'_, T>, dim: i64) -> Result<ArrayD<T
 /// let dx = xent::torch::softmax_grad(&x.view(), 1, &array![[1.0f32, 0.0]].into_dyn().view()).unwrap();
 /// assert_eq!(dx, array![[0.25f32, -0.25]].into_dyn());
 /// ```
-pub fn softmax_grad<T: Float>(input: &ArrayViewD<'_, T>, dim: i64, g: &ArrayViewD<'_, T>) -> Result<ArrayD<T>> {
+pub fn softmax_grad<'a, 'g, T: Float, D: Dimension, G: Dimension>(
+    input: impl AsArray<'a, T, D>,
+    dim: i64,
+    g: impl AsArray<'g, T, G>,
+) -> Result<ArrayD<T>> {
+    let input = &input.into().into_dyn();
+    let g = &g.into().into_dyn();
     let x = as_vector(input);
     let a = normalize_axis("torch.softmax", "input", dim, x.shape())?;
     let y = ops::softmax(&x, a, crate::default_par());
@@ -89,13 +106,16 @@ pub fn softmax_grad<T: Float>(input: &ArrayViewD<'_, T>, dim: i64, g: &ArrayView
 /// let y = xent::torch::log_softmax(&array![7.0f64].into_dyn().view(), 0).unwrap();
 /// assert_eq!(y[[0]], 0.0);
 /// ```
-pub fn log_softmax<T: Float>(input: &ArrayViewD<'_, T>, dim: i64) -> Result<ArrayD<T>> {
+pub fn log_softmax<'a, T: Float, D: Dimension>(input: impl AsArray<'a, T, D>, dim: i64) -> Result<ArrayD<T>> {
+    let input = &input.into().into_dyn();
     let x = as_vector(input);
     let a = normalize_axis("torch.log_softmax", "input", dim, x.shape())?;
     Ok(back(ops::log_softmax(&x, a, crate::default_par()), input.shape()))
 }
 
-/// Gradient of [`log_softmax`]: `g − exp(y)·Σ g` (`_log_softmax_backward_data`).
+/// Gradient of [`log_softmax`]: `g − exp(y)·Σ g` (`_log_softmax_backward_data`), with
+/// the softmax recomputed from the input ([`ops::log_softmax_vjp_from_input`]: the
+/// same value, more accurate than `exp` of the rounded `y`).
 ///
 /// # Errors
 /// As [`log_softmax`], plus [`Error::Shape`] for a wrong `g`.
@@ -106,27 +126,35 @@ pub fn log_softmax<T: Float>(input: &ArrayViewD<'_, T>, dim: i64) -> Result<Arra
 /// let dx = xent::torch::log_softmax_grad(&x.view(), 1, &array![[1.0, 0.0]].into_dyn().view()).unwrap();
 /// assert_eq!(dx, array![[0.5, -0.5]].into_dyn());
 /// ```
-pub fn log_softmax_grad<T: Float>(input: &ArrayViewD<'_, T>, dim: i64, g: &ArrayViewD<'_, T>) -> Result<ArrayD<T>> {
+pub fn log_softmax_grad<'a, 'g, T: Float, D: Dimension, G: Dimension>(
+    input: impl AsArray<'a, T, D>,
+    dim: i64,
+    g: impl AsArray<'g, T, G>,
+) -> Result<ArrayD<T>> {
+    let input = &input.into().into_dyn();
+    let g = &g.into().into_dyn();
     let x = as_vector(input);
     let a = normalize_axis("torch.log_softmax", "input", dim, x.shape())?;
-    let y = ops::log_softmax(&x, a, crate::default_par());
     let gv = upstream_as(g, input.shape(), x.shape()).ok_or_else(|| {
         Error::shape("torch.log_softmax", format!("upstream gradient has shape {:?}, the input has shape {:?}", g.shape(), input.shape()))
     })?;
-    Ok(back(ops::log_softmax_vjp(&y.view(), &gv.view(), a, crate::default_par())?, input.shape()))
+    Ok(back(ops::log_softmax_vjp_from_input(&x, &gv.view(), a, crate::default_par())?, input.shape()))
 }
 
-/// `torch.sigmoid(input)`: see [`ops::sigmoid`].
+/// `torch.sigmoid(input)`: `1 / (1 + e^{−x})` as PyTorch computes it, 0 where
+/// `e^{−x}` overflows (below about −88.72 in float32): see [`ops::sigmoid_recip`].
 ///
 /// ```
 /// use ndarray::array;
 /// assert_eq!(xent::torch::sigmoid(&array![0.0f64].into_dyn().view())[[0]], 0.5);
 /// ```
-pub fn sigmoid<T: Float>(input: &ArrayViewD<'_, T>) -> ArrayD<T> {
-    ops::sigmoid(input)
+pub fn sigmoid<'a, T: Float, D: Dimension>(input: impl AsArray<'a, T, D>) -> ArrayD<T> {
+    let input = &input.into().into_dyn();
+    ops::sigmoid_recip(input)
 }
 
-/// Gradient of [`sigmoid`]: `g·(1 − y)·y` (`sigmoid_backward`).
+/// Gradient of [`sigmoid`]: `g·(1 − y)·y` (`sigmoid_backward`), evaluated without the
+/// cancellation of `1 − y`: see [`ops::sigmoid_recip_vjp`].
 ///
 /// # Errors
 /// [`Error::Shape`] for a wrong `g`.
@@ -136,8 +164,13 @@ pub fn sigmoid<T: Float>(input: &ArrayViewD<'_, T>) -> ArrayD<T> {
 /// let dx = xent::torch::sigmoid_grad(&array![0.0f64].into_dyn().view(), &array![1.0].into_dyn().view()).unwrap();
 /// assert_eq!(dx[[0]], 0.25);
 /// ```
-pub fn sigmoid_grad<T: Float>(input: &ArrayViewD<'_, T>, g: &ArrayViewD<'_, T>) -> Result<ArrayD<T>> {
-    ops::sigmoid_vjp(&ops::sigmoid(input).view(), g)
+pub fn sigmoid_grad<'a, 'g, T: Float, D: Dimension, G: Dimension>(
+    input: impl AsArray<'a, T, D>,
+    g: impl AsArray<'g, T, G>,
+) -> Result<ArrayD<T>> {
+    let input = &input.into().into_dyn();
+    let g = &g.into().into_dyn();
+    ops::sigmoid_recip_vjp(input, g)
 }
 
 /// `torch.nn.functional.logsigmoid(input)`: `min(x, 0) − log1p(e^{−|x|})`.
@@ -146,7 +179,8 @@ pub fn sigmoid_grad<T: Float>(input: &ArrayViewD<'_, T>, g: &ArrayViewD<'_, T>) 
 /// use ndarray::array;
 /// assert_eq!(xent::torch::logsigmoid(&array![f64::NEG_INFINITY].into_dyn().view())[[0]], f64::NEG_INFINITY);
 /// ```
-pub fn logsigmoid<T: Float>(input: &ArrayViewD<'_, T>) -> ArrayD<T> {
+pub fn logsigmoid<'a, T: Float, D: Dimension>(input: impl AsArray<'a, T, D>) -> ArrayD<T> {
+    let input = &input.into().into_dyn();
     ops::log_sigmoid(input)
 }
 
@@ -160,7 +194,12 @@ pub fn logsigmoid<T: Float>(input: &ArrayViewD<'_, T>) -> ArrayD<T> {
 /// let dx = xent::torch::logsigmoid_grad(&array![f64::NEG_INFINITY].into_dyn().view(), &array![1.0].into_dyn().view()).unwrap();
 /// assert_eq!(dx[[0]], 1.0);
 /// ```
-pub fn logsigmoid_grad<T: Float>(input: &ArrayViewD<'_, T>, g: &ArrayViewD<'_, T>) -> Result<ArrayD<T>> {
+pub fn logsigmoid_grad<'a, 'g, T: Float, D: Dimension, G: Dimension>(
+    input: impl AsArray<'a, T, D>,
+    g: impl AsArray<'g, T, G>,
+) -> Result<ArrayD<T>> {
+    let input = &input.into().into_dyn();
+    let g = &g.into().into_dyn();
     ops::log_sigmoid_vjp(input, g)
 }
 
@@ -290,7 +329,12 @@ fn smoothing(op: &str, ls: f64) -> Result<f64> {
 /// let l = cross_entropy(&x.view(), Target::Indices(y.view()), &CrossEntropyArgs::default()).unwrap();
 /// assert!((l[[]] - 2f64.ln()).abs() < 1e-15);
 /// ```
-pub fn cross_entropy<T: Float>(input: &ArrayViewD<'_, T>, target: Target<'_, T>, args: &CrossEntropyArgs<'_, T>) -> Result<ArrayD<T>> {
+pub fn cross_entropy<'a, T: Float, D: Dimension>(
+    input: impl AsArray<'a, T, D>,
+    target: Target<'_, T>,
+    args: &CrossEntropyArgs<'_, T>,
+) -> Result<ArrayD<T>> {
+    let input = &input.into().into_dyn();
     ce_impl(input, target, args, None)
 }
 
@@ -311,12 +355,14 @@ pub fn cross_entropy<T: Float>(input: &ArrayViewD<'_, T>, target: Target<'_, T>,
 /// let dx = cross_entropy_grad(&x.view(), Target::Indices(y.view()), &CrossEntropyArgs::default(), &g.view()).unwrap();
 /// assert_eq!(dx, array![[0.5, -0.5], [0.0, 0.0]].into_dyn());
 /// ```
-pub fn cross_entropy_grad<T: Float>(
-    input: &ArrayViewD<'_, T>,
+pub fn cross_entropy_grad<'a, 'g, T: Float, D: Dimension, G: Dimension>(
+    input: impl AsArray<'a, T, D>,
     target: Target<'_, T>,
     args: &CrossEntropyArgs<'_, T>,
-    g: &ArrayViewD<'_, T>,
+    g: impl AsArray<'g, T, G>,
 ) -> Result<ArrayD<T>> {
+    let input = &input.into().into_dyn();
+    let g = &g.into().into_dyn();
     ce_impl(input, target, args, Some(g))
 }
 
@@ -379,8 +425,14 @@ fn ce_impl<T: Float>(
 /// let l = nll_loss(&x.view(), &array![1i64].into_dyn().view(), &CrossEntropyArgs::default()).unwrap();
 /// assert_eq!(l[[]], 2.0);
 /// ```
-pub fn nll_loss<T: Float>(input: &ArrayViewD<'_, T>, target: &ArrayViewD<'_, i64>, args: &CrossEntropyArgs<'_, T>) -> Result<ArrayD<T>> {
-    nll_impl(input, target, args, None)
+pub fn nll_loss<'a, 'b, T: Float, D: Dimension, L: Label, E: Dimension>(
+    input: impl AsArray<'a, T, D>,
+    target: impl AsArray<'b, L, E>,
+    args: &CrossEntropyArgs<'_, T>,
+) -> Result<ArrayD<T>> {
+    let input = &input.into().into_dyn();
+    let target = &target.into().mapv(L::to_i64).into_dyn();
+    nll_impl(input, &target.view(), args, None)
 }
 
 /// Gradient of [`nll_loss`]: `−w[y]·s` at the target class, zero elsewhere.
@@ -395,13 +447,16 @@ pub fn nll_loss<T: Float>(input: &ArrayViewD<'_, T>, target: &ArrayViewD<'_, i64
 /// let dx = nll_loss_grad(&x.view(), &array![1i64].into_dyn().view(), &CrossEntropyArgs::default(), &ndarray::arr0(1.0).into_dyn().view()).unwrap();
 /// assert_eq!(dx, array![[0.0, -1.0]].into_dyn());
 /// ```
-pub fn nll_loss_grad<T: Float>(
-    input: &ArrayViewD<'_, T>,
-    target: &ArrayViewD<'_, i64>,
+pub fn nll_loss_grad<'a, 'b, 'g, T: Float, D: Dimension, L: Label, E: Dimension, G: Dimension>(
+    input: impl AsArray<'a, T, D>,
+    target: impl AsArray<'b, L, E>,
     args: &CrossEntropyArgs<'_, T>,
-    g: &ArrayViewD<'_, T>,
+    g: impl AsArray<'g, T, G>,
 ) -> Result<ArrayD<T>> {
-    nll_impl(input, target, args, Some(g))
+    let input = &input.into().into_dyn();
+    let target = &target.into().mapv(L::to_i64).into_dyn();
+    let g = &g.into().into_dyn();
+    nll_impl(input, &target.view(), args, Some(g))
 }
 
 fn nll_impl<T: Float>(
@@ -439,12 +494,14 @@ fn nll_impl<T: Float>(
 /// let l = xent::torch::binary_cross_entropy(&array![1.0f32].into_dyn().view(), &array![0.0].into_dyn().view(), None, Reduction::Mean).unwrap();
 /// assert_eq!(l[[]], 100.0);
 /// ```
-pub fn binary_cross_entropy<T: Float>(
-    input: &ArrayViewD<'_, T>,
-    target: &ArrayViewD<'_, T>,
+pub fn binary_cross_entropy<'a, 'b, T: Float, D: Dimension>(
+    input: impl AsArray<'a, T, D>,
+    target: impl AsArray<'b, T, D>,
     weight: Option<&ArrayViewD<'_, T>>,
     reduction: Reduction,
 ) -> Result<ArrayD<T>> {
+    let input = &input.into().into_dyn();
+    let target = &target.into().into_dyn();
     ops::binary_cross_entropy(input, target, weight, reduction)
 }
 
@@ -460,13 +517,16 @@ pub fn binary_cross_entropy<T: Float>(
 /// let dx = xent::torch::binary_cross_entropy_grad(&array![0.5f64].into_dyn().view(), &array![1.0].into_dyn().view(), None, Reduction::Mean, &g.view()).unwrap();
 /// assert_eq!(dx[[0]], -2.0);
 /// ```
-pub fn binary_cross_entropy_grad<T: Float>(
-    input: &ArrayViewD<'_, T>,
-    target: &ArrayViewD<'_, T>,
+pub fn binary_cross_entropy_grad<'a, 'b, 'g, T: Float, D: Dimension, G: Dimension>(
+    input: impl AsArray<'a, T, D>,
+    target: impl AsArray<'b, T, D>,
     weight: Option<&ArrayViewD<'_, T>>,
     reduction: Reduction,
-    g: &ArrayViewD<'_, T>,
+    g: impl AsArray<'g, T, G>,
 ) -> Result<ArrayD<T>> {
+    let input = &input.into().into_dyn();
+    let target = &target.into().into_dyn();
+    let g = &g.into().into_dyn();
     ops::binary_cross_entropy_vjp(input, target, weight, reduction, g)
 }
 
@@ -482,13 +542,15 @@ pub fn binary_cross_entropy_grad<T: Float>(
 /// let l = xent::torch::binary_cross_entropy_with_logits(&array![0.0f64].into_dyn().view(), &array![0.0].into_dyn().view(), None, None, Reduction::Mean).unwrap();
 /// assert!((l[[]] - 2f64.ln()).abs() < 1e-15);
 /// ```
-pub fn binary_cross_entropy_with_logits<T: Float>(
-    input: &ArrayViewD<'_, T>,
-    target: &ArrayViewD<'_, T>,
+pub fn binary_cross_entropy_with_logits<'a, 'b, T: Float, D: Dimension>(
+    input: impl AsArray<'a, T, D>,
+    target: impl AsArray<'b, T, D>,
     weight: Option<&ArrayViewD<'_, T>>,
     pos_weight: Option<&ArrayViewD<'_, T>>,
     reduction: Reduction,
 ) -> Result<ArrayD<T>> {
+    let input = &input.into().into_dyn();
+    let target = &target.into().into_dyn();
     ops::binary_cross_entropy_with_logits(input, target, weight, pos_weight, reduction)
 }
 
@@ -506,14 +568,17 @@ pub fn binary_cross_entropy_with_logits<T: Float>(
 /// let dx = xent::torch::binary_cross_entropy_with_logits_grad(&array![0.0f64].into_dyn().view(), &array![1.0].into_dyn().view(), None, Some(&pw.view()), Reduction::Sum, &g.view()).unwrap();
 /// assert_eq!(dx[[0]], -1.5); // (3·1 + 1 − 1)·0.5 − 3
 /// ```
-pub fn binary_cross_entropy_with_logits_grad<T: Float>(
-    input: &ArrayViewD<'_, T>,
-    target: &ArrayViewD<'_, T>,
+pub fn binary_cross_entropy_with_logits_grad<'a, 'b, 'g, T: Float, D: Dimension, G: Dimension>(
+    input: impl AsArray<'a, T, D>,
+    target: impl AsArray<'b, T, D>,
     weight: Option<&ArrayViewD<'_, T>>,
     pos_weight: Option<&ArrayViewD<'_, T>>,
     reduction: Reduction,
-    g: &ArrayViewD<'_, T>,
+    g: impl AsArray<'g, T, G>,
 ) -> Result<ArrayD<T>> {
+    let input = &input.into().into_dyn();
+    let target = &target.into().into_dyn();
+    let g = &g.into().into_dyn();
     ops::binary_cross_entropy_with_logits_vjp(input, target, weight, pos_weight, reduction, g)
 }
 
@@ -555,7 +620,12 @@ impl Default for KlDivArgs {
 /// let args = KlDivArgs { reduction: KlReduction::BatchMean, ..Default::default() };
 /// assert!((kl_div(&x.view(), &t.view(), &args).unwrap()[[]] - -0.8931472).abs() < 1e-6); // PyTorch 2.15
 /// ```
-pub fn kl_div<T: Float>(input: &ArrayViewD<'_, T>, target: &ArrayViewD<'_, T>, args: &KlDivArgs) -> Result<ArrayD<T>> {
+pub fn kl_div<'a, 'b, T: Float, D: Dimension, E: Dimension>(
+    input: impl AsArray<'a, T, D>,
+    target: impl AsArray<'b, T, E>,
+    args: &KlDivArgs,
+) -> Result<ArrayD<T>> {
+    let (input, target) = (&input.into().into_dyn(), &target.into().into_dyn());
     ops::kl_div(input, target, args.log_target, args.reduction).map_err(|e| rename_op(e, "torch.nn.functional.kl_div"))
 }
 
@@ -573,12 +643,13 @@ pub fn kl_div<T: Float>(input: &ArrayViewD<'_, T>, target: &ArrayViewD<'_, T>, a
 /// let dx = kl_div_grad(&x.view(), &t.view(), &KlDivArgs::default(), &ndarray::arr0(1.0f32).into_dyn().view()).unwrap();
 /// assert_eq!(dx, array![[-0.5f32 / 3.0, 0.0, -0.5 / 3.0]].into_dyn());
 /// ```
-pub fn kl_div_grad<T: Float>(
-    input: &ArrayViewD<'_, T>,
-    target: &ArrayViewD<'_, T>,
+pub fn kl_div_grad<'a, 'b, 'g, T: Float, D: Dimension, E: Dimension, G: Dimension>(
+    input: impl AsArray<'a, T, D>,
+    target: impl AsArray<'b, T, E>,
     args: &KlDivArgs,
-    g: &ArrayViewD<'_, T>,
+    g: impl AsArray<'g, T, G>,
 ) -> Result<ArrayD<T>> {
+    let (input, target, g) = (&input.into().into_dyn(), &target.into().into_dyn(), &g.into().into_dyn());
     ops::kl_div_vjp(input, target, args.log_target, args.reduction, g).map_err(|e| rename_op(e, "torch.nn.functional.kl_div"))
 }
 

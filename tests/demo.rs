@@ -217,10 +217,17 @@ fn cli_json_parses_and_matches_the_library() {
 fn cli_renders_both_languages() {
     let en = xent(&["demo"]);
     assert!(en.status.success());
-    assert_eq!(String::from_utf8(en.stdout).unwrap(), run(0).unwrap().render(Lang::En));
+    let r = run(0).unwrap();
+    let expected = r.render(Lang::En) + &xent::explain::demo_section(&r, Lang::En).unwrap();
+    assert_eq!(String::from_utf8(en.stdout).unwrap(), expected);
     let ko = xent(&["demo", "--lang", "ko", "--seed", "5"]);
     assert!(ko.status.success());
-    assert!(has_hangul(&String::from_utf8(ko.stdout).unwrap()));
+    let ko = String::from_utf8(ko.stdout).unwrap();
+    assert!(has_hangul(&ko));
+    // It ends with `xent explain` on its own pair: Keras on raw logits, then the right call.
+    let tail = &ko[ko.find("9. 이 숫자에 xent explain 적용").expect("explain section")..];
+    assert!(tail.contains("from_logits=False라서"), "{tail}");
+    assert!(tail.contains("함정이 없는 올바른 호출"), "{tail}");
     let bad = xent(&["demo", "--lang", "fr"]);
     assert_eq!(bad.status.code(), Some(2));
 }

@@ -85,29 +85,26 @@ fn load_generated() -> Vec<Case> {
     files.sort();
     let refs: Vec<&str> = files.iter().map(String::as_str).collect();
     let cases = load_files(&refs);
-    assert!(cases.len() >= 3 * 338 + 2 * 219 + 589, "generated cases missing: {}", cases.len());
+    assert!(cases.len() >= 3 * 338 + 2 * 219 + 590, "generated cases missing: {}", cases.len());
     cases
 }
 
-/// Cases of issue 8's ops and spellings made by `tools/gen_differential_ops8.py` (seed 8)
-/// with the real frameworks: `kl_div` (reductions, `log_target`, zero targets,
-/// broadcasting, 0-d and empty inputs, non-finite values, errors), the `torch.nn` loss
-/// classes, Keras' KLDivergence / focal classes (with their defaults) and the aliases
-/// (`F.`, `nn.`, `tf.keras.losses.`, `F.softmax`), each with a float64 reference.
-fn load_ops8() -> Vec<Case> {
-    let cases = load_files(&["generated/ops8.jsonl"]);
-    assert_eq!(cases.len(), 248);
+/// The generated sets of the exactness issue, also run through the binary (the CLI
+/// path: .npy files, `--param` parsing, flush-to-zero, output writing):
+/// `generated/ops8.jsonl` (`tools/gen_differential_ops8.py`, seed 8: `kl_div`, the
+/// `torch.nn` loss classes, Keras' KLDivergence / focal classes, the aliases `F.`,
+/// `nn.`, `tf.keras.losses.`, `F.softmax`) and `generated/exact7.jsonl`
+/// (`tools/gen_differential_exact.py`, seed 7). The library runs them with every other
+/// generated file in [`load_generated`].
+fn load_exactness() -> Vec<Case> {
+    let cases = load_files(&["generated/ops8.jsonl", "generated/exact7.jsonl"]);
+    assert_eq!(cases.len(), 248 + 590);
     cases
 }
 
 #[test]
-fn ops8_cases_through_the_library() {
-    run_library(load_ops8());
-}
-
-#[test]
-fn ops8_cases_through_the_binary() {
-    run_binary(load_ops8(), "ops8");
+fn exactness_cases_through_the_binary() {
+    run_binary(load_exactness(), "exact");
 }
 
 /// Cases of issue 13's frameworks made by `tools/gen_differential_fw13.py` (seed 13)

@@ -19,7 +19,7 @@ use xent::DynArray;
 /// Labels are [1, 2], one-hot/probability targets [[0, 1, 0], [0, 0, 1]], the
 /// prediction [[0.2, x, 0.3], [0.1, 0.6, 0.3]], reduction "none".
 const PREDICTION: &[(&str, [&str; 3], [&str; 3])] = &[
-    ("tf.nn.softmax", ["nnnfff", "nnnfff", "f0ffff"], ["nnnfff", "nnnfff", "f0ffff"]),
+    ("tf.nn.softmax", ["nnnfff", "nnnfff", "f0ffff"], ["nnn000", "nnn000", "000000"]),
     ("tf.nn.log_softmax", ["nnnfff", "nnnfff", "f-ffff"], ["nnnfff", "nnnfff", "ffffff"]),
     ("tf.math.sigmoid", ["fnffff", "ffffff", "f0ffff"], ["fnffff", "f0ffff", "f0ffff"]),
     ("tf.math.log_sigmoid", ["fnffff", "f0ffff", "f-ffff"], ["fnffff", "f0ffff", "ffffff"]),
@@ -36,7 +36,7 @@ const PREDICTION: &[(&str, [&str; 3], [&str; 3])] = &[
     ("keras.losses.CategoricalCrossentropy", ["nf", "nf", "nf"], ["nnnfff", "nnnfff", "nnnfff"]),
     ("keras.losses.SparseCategoricalCrossentropy", ["nf", "ff", "ff"], ["n0nfff", "f0ffff", "f0ffff"]),
     ("keras.losses.BinaryCrossentropy", ["nf", "ff", "ff"], ["f0ffff", "f0ffff", "f0ffff"]),
-    ("torch.softmax", ["nnnfff", "nnnfff", "f0ffff"], ["nnnfff", "nnnfff", "f0ffff"]),
+    ("torch.softmax", ["nnnfff", "nnnfff", "f0ffff"], ["nnn000", "nnn000", "000000"]),
     ("torch.log_softmax", ["nnnfff", "nnnfff", "f-ffff"], ["nnnfff", "nnnfff", "ffffff"]),
     ("torch.sigmoid", ["fnffff", "ffffff", "f0ffff"], ["fnffff", "f0ffff", "f0ffff"]),
     ("torch.nn.functional.logsigmoid", ["fnffff", "f0ffff", "f-ffff"], ["fnffff", "f0ffff", "ffffff"]),

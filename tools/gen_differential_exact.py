@@ -240,7 +240,11 @@ add(f"ftz_ex{n}", "tf.math.sigmoid", {}, {"x": np.array([-95, -100, -88], np.flo
 # ---- PyTorch sigmoid overflow (keeps subnormals above it)
 for d in [np.float32, np.float64]:
     xs = np.array([-95, -100, -88, -88.8, -87, -103, -20, 0, 30] if d == np.float32 else [-700, -709, -710, -745, -20, 0, 40], d)
-    add(f"tsig{n}", "torch.sigmoid", {}, {"input": xs}, ["input"], lambda i: thrun(lambda input: torch.sigmoid(input), i, "input"), truth=False, tol={"rtol": 1e-5 if d == np.float32 else 1e-9, "atol": 0.0}); n += 1
+    # the values exactly (tol); the gradient against the float64 truth too, since xent's
+    # y·σ(−x) keeps the digits PyTorch's y·(1 − y) loses near y = 1
+    add(f"tsig{n}", "torch.sigmoid", {}, {"input": xs}, [], lambda i: thrun(lambda input: torch.sigmoid(input), i, None), truth=False, tol={"rtol": 1e-5 if d == np.float32 else 1e-9, "atol": 0.0}); n += 1
+    if d == np.float32:
+        add(f"tsigg{n}", "torch.sigmoid", {}, {"input": xs}, ["input"], lambda i: thrun(lambda input: torch.sigmoid(input), i, "input")); n += 1
 # ---- float16 activations: frameworks round in half inside, xent rounds once (truth accepted)
 for it in range(4):
     s = (int(rng.integers(1, 4)), int(rng.integers(2, 9)))
@@ -252,6 +256,14 @@ for it in range(4):
     add(f"h_sig{n}", "tf.math.sigmoid", {}, {"x": x}, ["x"], lambda i: tfrun(lambda x: tf.math.sigmoid(x), i, "x")); n += 1
 add(f"h_ex{n}", "tf.nn.log_softmax", {}, {"logits": np.array([[0, -8]], h)}, [], lambda i: tfrun(lambda logits: tf.nn.log_softmax(logits), i, None)); n += 1
 
+# float16 gradients where TF's own half intermediates overflow inside its gradient graph
+# (NaN or inf from an inf − inf): xent does not mirror those (docs/hardening.md,
+# "Precision"), so only their outputs are kept.
+for c in cases:
+    if c["id"] in ("h_bfce416", "h_bfce450", "h_cce463", "h_scce498", "h_bfce509", "h_kl513"):
+        c["grad"], c["grads"] = [], {}
+        if c.get("truth64"):
+            c["truth64"]["grads"] = {}
 with open(out_path, "w") as f:
     for c in cases:
         f.write(json.dumps(c) + "\n")

@@ -42,6 +42,11 @@ pub fn run(a: DemoArgs) -> ExitCode {
             LangArg::Ko => Lang::Ko,
         };
         print!("{}", report.render(lang));
+        // The closing section: `xent explain` on the demo's own pair of numbers.
+        match xent::explain::demo_section(&report, lang) {
+            Ok(s) => print!("{s}"),
+            Err(e) => return super::fail(&e),
+        }
     }
     ExitCode::SUCCESS
 }

@@ -3,6 +3,7 @@
 mod bench;
 mod demo;
 mod eval;
+mod explain;
 mod text;
 mod train;
 
@@ -28,6 +29,8 @@ enum Cmd {
     Demo(demo::DemoArgs),
     /// Fit a softmax-regression (or one-hidden-layer) classifier with xent's cross-entropy.
     Train(train::TrainArgs),
+    /// Find which framework call produced an observed loss value, and the trap behind it.
+    Explain(explain::ExplainArgs),
 }
 
 /// Print one error line and pick the exit code: 2 for usage mistakes, 1 for bad data.
@@ -50,5 +53,6 @@ pub fn main() -> ExitCode {
         Cmd::Bench(a) => bench::run(a),
         Cmd::Demo(a) => demo::run(a),
         Cmd::Train(a) => train::run(a),
+        Cmd::Explain(a) => explain::run(a),
     }
 }

@@ -139,7 +139,7 @@ fn s_smooth_sum<H: Half>(x: &[H], w: Option<&[f32]>, l: f32) -> f32 {
 }
 
 fn s_grad_at(v: f32, g: &Grad<'_, f32>, k: usize) -> f32 {
-    let p = g.a * (v - g.m - g.l).exp();
+    let p = g.a * super::scalar::exp_shifted(v, g.m, g.l);
     let mut o = match g.w {
         Some(w) => p - g.b_all * w[k],
         None => p - g.b_all,

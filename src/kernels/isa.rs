@@ -34,17 +34,31 @@ impl Isa {
     pub const ALL: [Isa; 3] = [Isa::Scalar, Isa::Avx2, Isa::Avx512];
 
     /// The most capable ISA this CPU supports (run-time detection, cached).
+    ///
+    /// ```
+    /// use xent::kernels::Isa;
+    /// assert!(Isa::detect().is_available());
+    /// ```
     pub fn detect() -> Isa {
         static BEST: OnceLock<Isa> = OnceLock::new();
         *BEST.get_or_init(|| Isa::ALL.into_iter().rev().find(|i| i.is_available()).unwrap_or(Isa::Scalar))
     }
 
     /// The ISAs this CPU supports, `Scalar` first.
+    ///
+    /// ```
+    /// use xent::kernels::Isa;
+    /// assert_eq!(Isa::available()[0], Isa::Scalar);
+    /// ```
     pub fn available() -> Vec<Isa> {
         Isa::ALL.into_iter().filter(|i| i.is_available()).collect()
     }
 
     /// Whether this CPU can run the kernels of `self`.
+    ///
+    /// ```
+    /// assert!(xent::kernels::Isa::Scalar.is_available());
+    /// ```
     pub fn is_available(self) -> bool {
         match self {
             Isa::Scalar => true,
@@ -54,6 +68,10 @@ impl Isa {
     }
 
     /// Lower-case name: `scalar`, `avx2`, `avx512`.
+    ///
+    /// ```
+    /// assert_eq!(xent::kernels::Isa::Avx512.name(), "avx512");
+    /// ```
     pub fn name(self) -> &'static str {
         match self {
             Isa::Scalar => "scalar",
@@ -63,6 +81,12 @@ impl Isa {
     }
 
     /// Parse [`Isa::name`]; `None` for anything else.
+    ///
+    /// ```
+    /// use xent::kernels::Isa;
+    /// assert_eq!(Isa::from_name("AVX2"), Some(Isa::Avx2));
+    /// assert_eq!(Isa::from_name("neon"), None);
+    /// ```
     pub fn from_name(s: &str) -> Option<Isa> {
         Isa::ALL.into_iter().find(|i| i.name().eq_ignore_ascii_case(s))
     }
@@ -93,6 +117,10 @@ fn has_avx512() -> bool {
 
 /// The process default: [`Isa::detect`], lowered by `XENT_ISA` if it names an
 /// available ISA (an unknown or unavailable name is ignored).
+///
+/// ```
+/// assert!(xent::kernels::default_isa().is_available());
+/// ```
 pub fn default_isa() -> Isa {
     static DEFAULT: OnceLock<Isa> = OnceLock::new();
     *DEFAULT.get_or_init(|| {
@@ -110,6 +138,11 @@ thread_local! {
 
 /// The ISA a kernel called now on this thread runs: the innermost [`with_isa`]
 /// override, or [`default_isa`].
+///
+/// ```
+/// use xent::kernels::{current_isa, with_isa, Isa};
+/// assert_eq!(with_isa(Isa::Scalar, current_isa), Isa::Scalar);
+/// ```
 pub fn current_isa() -> Isa {
     FORCED.with(|f| f.get()).unwrap_or_else(default_isa)
 }
@@ -123,12 +156,12 @@ pub fn current_isa() -> Isa {
 ///
 /// # Example
 /// ```
-/// use xent::kernels::{softmax, with_isa, Geom, Isa, Par};
+/// use xent::kernels::{checked::softmax, with_isa, Geom, Isa, Par};
 /// let x = [1.0f32, 2.0, 3.0];
 /// let mut out = Vec::new();
 /// for isa in Isa::available() {
 ///     let mut y = [0.0f32; 3];
-///     with_isa(isa, || softmax(&x, Geom::rows(1, 3), &mut y, Par::Seq));
+///     with_isa(isa, || softmax(&x, Geom::rows(1, 3), &mut y, Par::Seq)).unwrap();
 ///     out.push(y);
 /// }
 /// // every ISA agrees with the scalar path to a few ulps

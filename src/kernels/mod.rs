@@ -20,7 +20,7 @@
 //! each call picks one table of them on the calling thread ([`current_isa`]: the best
 //! the CPU has, or a [`with_isa`] override, or `XENT_ISA`) and runs it on every
 //! worker. `f32` and the 16-bit inputs ([`Half`]) have SIMD kernels; `f64` runs the
-//! scalar ones. SIMD results differ from the scalar reference ([`scalar`]) only by
+//! scalar ones. SIMD results differ from the scalar reference (`kernels/scalar.rs`) only by
 //! rounding (the tests bound it in ulps against `f64`); NaN and infinities behave
 //! exactly as the reference: a row holding NaN or `+inf`, or only `−inf`, gives NaN,
 //! and a `−inf` entry in a row with a finite max gives softmax 0, log-softmax `−inf`.
@@ -36,10 +36,14 @@
 //! * **Wide rows** (`C ≥` [`WIDE_MIN`] and fewer rows than twice the threads): each
 //!   row is cut into chunks on different threads, their `(max, Σ exp)` merged.
 //!
-//! # Panics
-//! The kernels panic when slice lengths disagree with the geometry: that is a bug in
-//! the caller (the core ops check shapes and return errors before calling here).
+//! # Checked entry points
+//! The kernel functions themselves are crate-private and panic when slice lengths
+//! disagree with the geometry or a label is out of range: that is a bug in the caller
+//! (the core ops check shapes and labels and return errors before calling here).
+//! Outside the crate they are reached through [`checked`], which checks every length
+//! and label first and returns an [`crate::Error`] instead.
 
+pub mod checked;
 mod isa;
 pub mod scalar;
 mod simd;
@@ -74,6 +78,10 @@ pub enum Par {
 
 impl Par {
     /// `Par::Rayon(0)`: every thread of the current rayon pool.
+    ///
+    /// ```
+    /// assert_eq!(xent::Par::all(), xent::Par::Rayon(0));
+    /// ```
     pub fn all() -> Par {
         Par::Rayon(0)
     }
@@ -106,6 +114,12 @@ pub struct Geom {
 
 impl Geom {
     /// Contiguous rows: `rows × classes`, class axis last.
+    ///
+    /// ```
+    /// use xent::kernels::Geom;
+    /// let g = Geom::rows(4, 10);
+    /// assert_eq!((g.positions(), g.len(), g.is_empty()), (4, 40, false));
+    /// ```
     pub fn rows(rows: usize, classes: usize) -> Geom {
         Geom { outer: rows, classes, inner: 1 }
     }
@@ -659,7 +673,7 @@ fn sparse_loss_row<T: Float>(k: &RowKernels<T>, x: &[T], m: T, ls: T, y: usize, 
 ///
 /// A row holding NaN or `+inf`, or only `−inf`, gives NaN everywhere; a `−inf` entry
 /// in a row with a finite max gives exactly 0.
-pub fn softmax<T: Float>(x: &[T], g: Geom, out: &mut [T], par: Par) {
+pub(crate) fn softmax<T: Float>(x: &[T], g: Geom, out: &mut [T], par: Par) {
     let k = table::kernels::<T>();
     let nt = use_nt::<T>(g);
     if let Some(plan) = wide::Plan::new(g, par) {
@@ -689,7 +703,7 @@ pub fn softmax<T: Float>(x: &[T], g: Geom, out: &mut [T], par: Par) {
 /// Log-softmax over the class axis: `out = (x − m) − ln Σ exp(x − m)`.
 ///
 /// NaN rows as in [`softmax`]; a `−inf` entry in a row with a finite max gives `−inf`.
-pub fn log_softmax<T: Float>(x: &[T], g: Geom, out: &mut [T], par: Par) {
+pub(crate) fn log_softmax<T: Float>(x: &[T], g: Geom, out: &mut [T], par: Par) {
     let k = table::kernels::<T>();
     let nt = use_nt::<T>(g);
     if let Some(plan) = wide::Plan::new(g, par) {
@@ -714,7 +728,7 @@ pub fn log_softmax<T: Float>(x: &[T], g: Geom, out: &mut [T], par: Par) {
 
 /// Log-sum-exp over the class axis, one value per position: `m + ln Σ exp(x − m)`
 /// (NaN for a row of only `−inf`, `−inf` for an empty class axis).
-pub fn logsumexp<T: Float>(x: &[T], g: Geom, out: &mut [T], par: Par) {
+pub(crate) fn logsumexp<T: Float>(x: &[T], g: Geom, out: &mut [T], par: Par) {
     let k = table::kernels::<T>();
     if let Some(plan) = wide::Plan::new(g, par) {
         check("input", x.len(), g.len());
@@ -731,28 +745,79 @@ pub fn logsumexp<T: Float>(x: &[T], g: Geom, out: &mut [T], par: Par) {
     }
 }
 
-/// Softmax VJP: `out = y ∘ (gy − Σ_c gy_c y_c)`, `y` the forward softmax output.
-pub fn softmax_bwd<T: Float>(y: &[T], gy: &[T], g: Geom, out: &mut [T], par: Par) {
+/// Softmax VJP: `out = y ∘ (gy − Σ_c gy_c y_c)`, `y` the forward softmax output,
+/// evaluated per row as `y ∘ (gy − Σ_c gy_c y_c / Σ_c y_c)`: the same value when
+/// `Σ y = 1`, and the exact VJP of the softmax that was actually rounded. The
+/// normaliser makes a constant `gy` (the gradient of `sum(softmax)`, 0 in exact
+/// arithmetic) give exactly 0 (numerator and denominator are accumulated alike),
+/// where the plain form leaves `y·gy·(1 − Σ y)`, rounding noise of `|gy|·eps`.
+pub(crate) fn softmax_bwd<T: Float>(y: &[T], gy: &[T], g: Geom, out: &mut [T], par: Par) {
     let k = table::kernels::<T>();
     let nt = use_nt::<T>(g);
     drive(g, par, y, Some(gy), Some(out), None, None, None, None, |r| {
         let gy = r.b.expect("gy");
-        let d = (k.dot)(r.a, gy);
-        (k.softmax_bwd)(r.a, gy, r.out.expect("out"), d, nt);
+        let (d, sy) = (k.dot_sum)(r.a, gy);
+        (k.softmax_bwd)(r.a, gy, r.out.expect("out"), d / sy, nt);
         (T::zero(), T::zero())
     });
 }
 
-/// Log-softmax VJP: `out = gy − exp(y) · Σ_c gy_c`, `y` the forward log-softmax output.
-pub fn log_softmax_bwd<T: Float>(y: &[T], gy: &[T], g: Geom, out: &mut [T], par: Par) {
+/// Log-softmax VJP from the forward output: `out = gy − exp(y) · Σ_c gy_c`, `y` the
+/// forward log-softmax output (`Σ gy` compensated). [`log_softmax_bwd_from_input`] is
+/// more accurate when the input is at hand.
+pub(crate) fn log_softmax_bwd<T: Float>(y: &[T], gy: &[T], g: Geom, out: &mut [T], par: Par) {
     let k = table::kernels::<T>();
     let nt = use_nt::<T>(g);
     drive(g, par, y, Some(gy), Some(out), None, None, None, None, |r| {
         let gy = r.b.expect("gy");
         let t = (k.sum)(gy);
-        (k.log_softmax_bwd)(r.a, gy, r.out.expect("out"), t, nt);
+        (k.log_softmax_bwd)(r.a, gy, r.out.expect("out"), T::zero(), T::zero(), t, nt);
         (T::zero(), T::zero())
     });
+}
+
+/// Log-softmax VJP from the input `x`: `out = gy − p · Σ_c gy_c` with
+/// `p = exp((x − m) − ln s)` recomputed from `x` (row max `m`, `s = Σ exp(x − m)`), the
+/// rounding of both subtractions folded back in, and `Σ gy` compensated. The
+/// `exp(y)` of a rounded log-softmax `y` is off by `|y|·eps/2` relative, and
+/// `gy − p·Σ gy` amplifies that where it nearly cancels; this form keeps `p` to about
+/// an ulp. `f32` rows are computed in `f64` (row statistics, `p` and `Σ gy`) and
+/// rounded once: correct to the last bit or so even where the result cancels, at the
+/// price of scalar `f64` exps (this backward is not one of the benchmarked kernels).
+/// A row of only `−inf` or holding NaN gives NaN, as the forward.
+pub(crate) fn log_softmax_bwd_from_input<T: Float>(x: &[T], gy: &[T], g: Geom, out: &mut [T], par: Par) {
+    let k = table::kernels::<T>();
+    let nt = use_nt::<T>(g);
+    let wide = T::DTYPE == crate::array::DType::F32;
+    drive(g, par, x, Some(gy), Some(out), None, None, None, None, |r| {
+        let gy = r.b.expect("gy");
+        let (m, s) = (k.max_sum_exp)(r.a);
+        if wide {
+            let (m64, ls64) = row_stats_f64(r.a, m, s);
+            let t: f64 = gy.iter().map(|v| v.f64()).sum();
+            for ((o, &v), &b) in r.out.expect("out").iter_mut().zip(r.a).zip(gy) {
+                *o = T::of(b.f64() - (v.f64() - m64 - ls64).exp() * t);
+            }
+            return (T::zero(), T::zero());
+        }
+        let ls = if m == T::neg_infinity() { T::nan() } else { s.ln() };
+        let t = (k.sum)(gy);
+        (k.log_softmax_bwd)(r.a, gy, r.out.expect("out"), m, ls, t, nt);
+        (T::zero(), T::zero())
+    });
+}
+
+/// `(m, ln Σ exp(x − m))` of a row in `f64`, from the row kernels' `(m, s)`: NaN for
+/// the log-sum when the row has no finite max or `s` is NaN (a NaN or `+inf` entry),
+/// as the `f32` path. The `f64` precision is what lets a backward whose output
+/// nearly cancels (`g − p·Σg`, `p·a − t`) be correct to its last bit in `f32`: an
+/// `f32` softmax carries an ulp or two of error, which that cancellation magnifies.
+fn row_stats_f64<T: Float>(x: &[T], m: T, s: T) -> (f64, f64) {
+    let m64 = m.f64();
+    if m == T::neg_infinity() || s.is_nan() {
+        return (m64, f64::NAN);
+    }
+    (m64, x.iter().map(|v| (v.f64() - m64).exp()).sum::<f64>().ln())
 }
 
 fn is_ignored(label: i64, p: &SparseCe<'_, impl Float>) -> bool {
@@ -764,7 +829,7 @@ fn is_ignored(label: i64, p: &SparseCe<'_, impl Float>) -> bool {
 /// `loss = (1 − ε)·w[y]·(lse − x_y) + (ε/C)·Σ_c w_c (lse − x_c)`; ignored positions get
 /// `loss = 0` (their `lse` is still written). Labels must already be validated: every
 /// label is in `[0, classes)` or equal to `p.ignore_index`.
-pub fn ce_sparse_fwd<T: Float>(x: &[T], g: Geom, labels: &[i64], p: &SparseCe<'_, T>, loss: &mut [T], lse: &mut [T], par: Par) {
+pub(crate) fn ce_sparse_fwd<T: Float>(x: &[T], g: Geom, labels: &[i64], p: &SparseCe<'_, T>, loss: &mut [T], lse: &mut [T], par: Par) {
     let k = table::kernels::<T>();
     let cst = SparseConsts::new(g, p);
     if let Some(plan) = wide::Plan::new(g, par) {
@@ -814,7 +879,7 @@ fn sparse_grad_terms<'w, T: Float>(p: &SparseCe<'w, T>, c: &SparseConsts<T>, m: 
 /// forward's `lse`: `grad = scale · ((1 − ε)·w_y·(softmax − onehot) + (ε/C)·(softmax·Σw − w))`,
 /// zero rows at ignored positions.
 #[allow(clippy::too_many_arguments)] // every buffer of the fused loss is explicit
-pub fn ce_sparse_bwd<T: Float>(
+pub(crate) fn ce_sparse_bwd<T: Float>(
     x: &[T],
     g: Geom,
     labels: &[i64],
@@ -869,7 +934,7 @@ pub fn ce_sparse_bwd<T: Float>(
 ///
 /// Large outputs are written with non-temporal stores ([`NT_MIN_BYTES`]).
 #[allow(clippy::too_many_arguments)] // every buffer of the fused loss is explicit
-pub fn ce_sparse_fwd_bwd<T: Float>(
+pub(crate) fn ce_sparse_fwd_bwd<T: Float>(
     x: &[T],
     g: Geom,
     labels: &[i64],
@@ -939,19 +1004,19 @@ pub fn ce_sparse_fwd_bwd<T: Float>(
 ///
 /// # Example
 /// ```
-/// use xent::kernels::{ce_sparse_fwd_bwd_in_place, Geom, Par, Scale, SparseCe};
+/// use xent::kernels::{checked::ce_sparse_fwd_bwd_in_place, Geom, Par, Scale, SparseCe};
 /// // two rows of three logits, labels 2 and 0, mean over the rows
 /// let mut x = vec![1.0f32, 2.0, 3.0, 0.5, 0.5, 0.5];
 /// let (mut loss, mut lse) = ([0.0f32; 2], [0.0f32; 2]);
 /// let p = SparseCe::default();
-/// ce_sparse_fwd_bwd_in_place(&mut x, Geom::rows(2, 3), &[2, 0], &p, Scale::Uniform(0.5), &mut loss, &mut lse, Par::Seq);
+/// ce_sparse_fwd_bwd_in_place(&mut x, Geom::rows(2, 3), &[2, 0], &p, Scale::Uniform(0.5), &mut loss, &mut lse, Par::Seq).unwrap();
 /// assert!((loss[1] - 3f32.ln()).abs() < 1e-6);
 /// // `x` now holds d(mean loss)/dx: (softmax − onehot)/2, each row summing to 0
 /// assert!((x[3] - (1.0 / 3.0 - 1.0) / 2.0).abs() < 1e-6);
 /// assert!(x[..3].iter().sum::<f32>().abs() < 1e-6);
 /// ```
 #[allow(clippy::too_many_arguments)] // every buffer of the fused loss is explicit
-pub fn ce_sparse_fwd_bwd_in_place<T: Float>(
+pub(crate) fn ce_sparse_fwd_bwd_in_place<T: Float>(
     x: &mut [T],
     g: Geom,
     labels: &[i64],
@@ -1013,7 +1078,7 @@ pub fn ce_sparse_fwd_bwd_in_place<T: Float>(
 /// Dense (probability-target) cross-entropy forward:
 /// `loss = Σ_c w_c t_c (lse − x_c)` per position, plus `lse`.
 #[allow(clippy::too_many_arguments)] // every buffer of the fused loss is explicit
-pub fn ce_dense_fwd<T: Float>(x: &[T], t: &[T], g: Geom, weight: Option<&[T]>, loss: &mut [T], lse: &mut [T], par: Par) {
+pub(crate) fn ce_dense_fwd<T: Float>(x: &[T], t: &[T], g: Geom, weight: Option<&[T]>, loss: &mut [T], lse: &mut [T], par: Par) {
     let k = table::kernels::<T>();
     drive(g, par, x, Some(t), None, None, None, Some(loss), Some(lse), |r| {
         let (m, s) = (k.max_sum_exp)(r.a);
@@ -1030,9 +1095,11 @@ pub fn ce_dense_fwd<T: Float>(x: &[T], t: &[T], g: Geom, weight: Option<&[T]>, l
 /// Each row's `(max, Σ exp)` is computed here, in the pass that reads the row into
 /// cache for the write pass, and the softmax is `exp((x − m) − ln s)`: the log-sum-exp
 /// is never rounded as one number (a forward `lse` would lose the digits of `ln s`
-/// next to a large max).
+/// next to a large max). `f32` rows are computed in `f64` and rounded once (soft
+/// labels make `p·a − t` cancel, magnifying an `f32` softmax's ulp; this backward
+/// is not one of the benchmarked kernels).
 #[allow(clippy::too_many_arguments)] // every buffer of the fused loss is explicit
-pub fn ce_dense_bwd<T: Float>(
+pub(crate) fn ce_dense_bwd<T: Float>(
     x: &[T],
     t: &[T],
     g: Geom,
@@ -1047,10 +1114,15 @@ pub fn ce_dense_bwd<T: Float>(
     if let Scale::PerPosition(s) = scale {
         check("scale", s.len(), g.positions());
     }
+    let wide = T::DTYPE == crate::array::DType::F32;
     drive(g, par, x, Some(t), Some(grad), None, None, None, None, |r| {
         let (m, s) = (k.max_sum_exp)(r.a);
-        let ls = if m == T::neg_infinity() { T::nan() } else { s.ln() };
         let tr = r.b.expect("t");
+        if wide {
+            dense_grad_row_f64(r.a, tr, weight, m, s, mode, scale.at(r.pos), r.out.expect("grad"));
+            return (T::zero(), T::zero());
+        }
+        let ls = if m == T::neg_infinity() { T::nan() } else { s.ln() };
         let a = match mode {
             DenseGrad::Kernel => T::one(),
             DenseGrad::Exact => match weight {
@@ -1061,6 +1133,22 @@ pub fn ce_dense_bwd<T: Float>(
         (k.dense_grad)(r.a, tr, weight, m, ls, a, scale.at(r.pos), r.out.expect("grad"), nt);
         (T::zero(), T::zero())
     });
+}
+
+/// One row of [`ce_dense_bwd`] in `f64`, rounded once: `sc·(p·a − w∘t)` with
+/// `p = exp(x − m) / Σ exp(x − m)` (see [`row_stats_f64`] for why).
+#[allow(clippy::too_many_arguments)] // the operands of the formula
+fn dense_grad_row_f64<T: Float>(x: &[T], t: &[T], w: Option<&[T]>, m: T, s: T, mode: DenseGrad, sc: T, out: &mut [T]) {
+    let (m64, ls64) = row_stats_f64(x, m, s);
+    let wt = |k: usize| w.map_or(1.0, |w| w[k].f64()) * t[k].f64();
+    let a = match mode {
+        DenseGrad::Kernel => 1.0,
+        DenseGrad::Exact => (0..t.len()).map(wt).sum::<f64>(),
+    };
+    let sc = sc.f64();
+    for (k, (o, &v)) in out.iter_mut().zip(x).enumerate() {
+        *o = T::of(sc * ((v.f64() - m64 - ls64).exp() * a - wt(k)));
+    }
 }
 
 // ---------------------------------------------------------------------------------
@@ -1089,7 +1177,15 @@ fn sparse_loss_row_half<H: Half>(
 
 /// [`ce_sparse_fwd`] for `f16`/`bf16` logits: every sum and exp in `f32`, `loss` and
 /// `lse` in `f32`.
-pub fn ce_sparse_fwd_half<H: Half>(x: &[H], g: Geom, labels: &[i64], p: &SparseCe<'_, f32>, loss: &mut [f32], lse: &mut [f32], par: Par) {
+pub(crate) fn ce_sparse_fwd_half<H: Half>(
+    x: &[H],
+    g: Geom,
+    labels: &[i64],
+    p: &SparseCe<'_, f32>,
+    loss: &mut [f32],
+    lse: &mut [f32],
+    par: Par,
+) {
     let k = H::half_kernels(current_isa());
     let cst = SparseConsts::new(g, p);
     let row = |r: Row<'_, H, f32>| {
@@ -1113,7 +1209,7 @@ pub fn ce_sparse_fwd_half<H: Half>(x: &[H], g: Geom, labels: &[i64], p: &SparseC
 /// rounded to `H` (nearest-even). An `f16` gradient underflows to 0 below `6e-8`,
 /// as in the frameworks.
 #[allow(clippy::too_many_arguments)] // every buffer of the fused loss is explicit
-pub fn ce_sparse_fwd_bwd_half<H: Half>(
+pub(crate) fn ce_sparse_fwd_bwd_half<H: Half>(
     x: &[H],
     g: Geom,
     labels: &[i64],
@@ -1169,7 +1265,7 @@ pub fn ce_sparse_fwd_bwd_half<H: Half>(
 
 /// [`ce_sparse_fwd_bwd_in_place`] for `f16`/`bf16` logits (`f32` arithmetic).
 #[allow(clippy::too_many_arguments)] // every buffer of the fused loss is explicit
-pub fn ce_sparse_fwd_bwd_half_in_place<H: Half>(
+pub(crate) fn ce_sparse_fwd_bwd_half_in_place<H: Half>(
     x: &mut [H],
     g: Geom,
     labels: &[i64],

@@ -70,12 +70,15 @@ pub fn log_softmax_row<T: Float>(x: &[T], out: &mut [T]) {
     }
 }
 
-/// Softmax VJP: `out = y ∘ (gy − Σ gy·y)` with `y` the forward softmax.
+/// Softmax VJP: `out = y ∘ (gy − Σ gy·y / Σ y)` with `y` the forward softmax (the
+/// normaliser, 1 in exact arithmetic, makes a constant `gy` give exactly 0).
 pub fn softmax_bwd_row<T: Float>(y: &[T], gy: &[T], out: &mut [T]) {
-    let mut d = T::zero();
+    let (mut d, mut s) = (T::zero(), T::zero());
     for (&a, &b) in y.iter().zip(gy) {
         d += a * b;
+        s += a;
     }
+    let d = d / s;
     for ((o, &a), &b) in out.iter_mut().zip(y).zip(gy) {
         *o = a * (b - d);
     }
@@ -83,13 +86,50 @@ pub fn softmax_bwd_row<T: Float>(y: &[T], gy: &[T], out: &mut [T]) {
 
 /// Log-softmax VJP: `out = gy − exp(y) · Σ gy` with `y` the forward log-softmax.
 pub fn log_softmax_bwd_row<T: Float>(y: &[T], gy: &[T], out: &mut [T]) {
-    let mut s = T::zero();
-    for &b in gy {
-        s += b;
-    }
+    let s = sum_compensated(gy);
     for ((o, &a), &b) in out.iter_mut().zip(y).zip(gy) {
         *o = b - a.exp() * s;
     }
+}
+
+/// `Σ x` with the rounding error of each addition accumulated apart (TwoSum) and
+/// added at the end: within about an ulp of the exact sum. An infinite term gives the
+/// plain sum (its error terms are NaN). `half::f16` keeps the plain sum (the Keras
+/// half arithmetic this type reproduces).
+pub fn sum_compensated<T: Float>(x: &[T]) -> T {
+    let (mut s, mut c) = (T::zero(), T::zero());
+    let plain = T::DTYPE == crate::array::DType::F16;
+    for &v in x {
+        let t = s + v;
+        if !plain {
+            let bb = t - s;
+            c += (s - (t - bb)) + (v - bb);
+        }
+        s = t;
+    }
+    if c.is_nan() {
+        s
+    } else {
+        s + c
+    }
+}
+
+/// `exp((x − m) − l)` with the rounding errors of both subtractions folded back in
+/// (TwoSum, `e^{v + δ} ≈ e^v·(1 + δ)`): about the `exp`'s own accuracy however large
+/// `|x − m|` is. An exp of 0 stays 0; NaN stays NaN. `half::f16` keeps the plain form.
+#[inline]
+pub fn exp_shifted<T: Float>(x: T, m: T, l: T) -> T {
+    let u = x - m;
+    let v = u - l;
+    let p = v.exp();
+    if T::DTYPE == crate::array::DType::F16 || p == T::zero() {
+        return p;
+    }
+    let bb = u - x;
+    let e1 = (x - (u - bb)) - (m + bb);
+    let bb = v - u;
+    let e2 = (u - (v - bb)) - (l + bb);
+    p + p * (e1 + e2)
 }
 
 /// `Σ_c w_c x_c` (or `Σ_c x_c` without weights).
@@ -135,7 +175,8 @@ pub fn dense_ce_row<T: Float>(x: &[T], t: &[T], w: Option<&[T]>, m: T, ls: T) ->
 
 /// The fused gradient row `out_k = a · exp(x_k − lse) − b_k`, where the caller has
 /// folded the label, smoothing, weights and scale into `a` and `b`.
-/// `b_k = b_all·w_k + b_y·[k = y]` (`w_k = 1` without weights).
+/// `b_k = b_all·w_k + b_y·[k = y]` (`w_k = 1` without weights; a `y` outside the
+/// row has no `b_y` term: the callers validate labels first).
 #[inline]
 #[allow(clippy::too_many_arguments)] // one scalar per term of the formula above
 pub fn sparse_grad_row<T: Float>(x: &[T], out: &mut [T], lse: T, a: T, b_all: T, w: Option<&[T]>, y: Option<usize>, b_y: T) {
@@ -151,13 +192,14 @@ pub fn sparse_grad_row<T: Float>(x: &[T], out: &mut [T], lse: T, a: T, b_all: T,
             }
         }
     }
-    if let Some(y) = y {
-        out[y] -= b_y;
+    if let Some(o) = y.and_then(|y| out.get_mut(y)) {
+        *o -= b_y;
     }
 }
 
 /// Dense gradient row: `out_k = s · (p_k · a − w_k t_k)` where
-/// `p = exp((x − m) − ls)`, `m` the row max and `ls = ln Σ exp(x − m)`.
+/// `p = exp((x − m) − ls)` (by [`exp_shifted`]), `m` the row max and
+/// `ls = ln Σ exp(x − m)`.
 /// TF's fused kernel is `a = 1`, `w = 1`; the exact derivative is `a = Σ_c w_c t_c`.
 #[inline]
 #[allow(clippy::too_many_arguments)] // one scalar per term of the formula above
@@ -165,12 +207,12 @@ pub fn dense_grad_row<T: Float>(x: &[T], t: &[T], w: Option<&[T]>, m: T, ls: T, 
     match w {
         Some(w) => {
             for (((o, &v), &tc), &wc) in out.iter_mut().zip(x).zip(t).zip(w) {
-                *o = s * (((v - m) - ls).exp() * a - wc * tc);
+                *o = s * (exp_shifted(v, m, ls) * a - wc * tc);
             }
         }
         None => {
             for ((o, &v), &tc) in out.iter_mut().zip(x).zip(t) {
-                *o = s * (((v - m) - ls).exp() * a - tc);
+                *o = s * (exp_shifted(v, m, ls) * a - tc);
             }
         }
     }

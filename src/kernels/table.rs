@@ -39,6 +39,8 @@ pub struct RowKernels<T: 'static> {
     /// The few-classes path, where this ISA has one.
     pub(crate) small: Option<&'static SmallKernels<T>>,
     /// `out = x` (`nt`: non-temporal stores).
+    #[cfg_attr(not(feature = "cli"), allow(dead_code))]
+    // the copy is called by the bench runner (feature `cli`) only
     pub(crate) copy: fn(&[T], &mut [T], bool),
     /// `out = exp(x)`.
     #[cfg_attr(not(test), allow(dead_code))]
@@ -68,10 +70,13 @@ pub struct RowKernels<T: 'static> {
     pub(crate) sum: fn(&[T]) -> T,
     /// `Σ a·b`.
     pub(crate) dot: fn(&[T], &[T]) -> T,
+    /// `(Σ a·b, Σ a)`, accumulated identically.
+    pub(crate) dot_sum: fn(&[T], &[T]) -> (T, T),
     /// `out = y·(gy − d)`.
     pub(crate) softmax_bwd: fn(&[T], &[T], &mut [T], T, bool),
-    /// `out = gy − exp(y)·t`.
-    pub(crate) log_softmax_bwd: fn(&[T], &[T], &mut [T], T, bool),
+    /// `out = gy − exp((x − m) − ls)·t`, arguments `(x, gy, out, m, ls, t, nt)`.
+    #[allow(clippy::type_complexity)] // the signature is the formula's operands
+    pub(crate) log_softmax_bwd: fn(&[T], &[T], &mut [T], T, T, T, bool),
     /// Sparse CE gradient row (see [`Grad`]).
     pub(crate) sparse_grad: fn(&[T], &mut [T], &Grad<'_, T>, bool),
     /// Sparse CE gradient row over the logits.
@@ -215,11 +220,15 @@ fn s_sub2<T: Float>(x: &[T], out: &mut [T], m: T, l: T, _wr: Wr) {
 }
 
 fn s_sum<T: Float>(x: &[T]) -> T {
-    scalar::weighted_sum(x, None)
+    scalar::sum_compensated(x)
 }
 
 fn s_dot<T: Float>(a: &[T], b: &[T]) -> T {
     scalar::weighted_sum(a, Some(b))
+}
+
+fn s_dot_sum<T: Float>(a: &[T], b: &[T]) -> (T, T) {
+    a.iter().zip(b).fold((T::zero(), T::zero()), |(d, s), (&u, &v)| (d + u * v, s + u))
 }
 
 fn s_softmax_bwd<T: Float>(y: &[T], gy: &[T], out: &mut [T], d: T, _nt: bool) {
@@ -228,14 +237,15 @@ fn s_softmax_bwd<T: Float>(y: &[T], gy: &[T], out: &mut [T], d: T, _nt: bool) {
     }
 }
 
-fn s_log_softmax_bwd<T: Float>(y: &[T], gy: &[T], out: &mut [T], t: T, _nt: bool) {
-    for ((o, &a), &b) in out.iter_mut().zip(y).zip(gy) {
-        *o = b - a.exp() * t;
+#[allow(clippy::too_many_arguments)] // mirrors `RowKernels::log_softmax_bwd`
+fn s_log_softmax_bwd<T: Float>(x: &[T], gy: &[T], out: &mut [T], m: T, ls: T, t: T, _nt: bool) {
+    for ((o, &a), &b) in out.iter_mut().zip(x).zip(gy) {
+        *o = b - scalar::exp_shifted(a, m, ls) * t;
     }
 }
 
 fn s_grad_at<T: Float>(v: T, g: &Grad<'_, T>, k: usize) -> T {
-    let p = g.a * ((v - g.m) - g.l).exp();
+    let p = g.a * scalar::exp_shifted(v, g.m, g.l);
     let mut o = match g.w {
         Some(w) => p - g.b_all * w[k],
         None => p - g.b_all,
@@ -287,6 +297,7 @@ pub(crate) const fn scalar_table<T: Float>() -> RowKernels<T> {
         sub2: s_sub2::<T>,
         sum: s_sum::<T>,
         dot: s_dot::<T>,
+        dot_sum: s_dot_sum::<T>,
         softmax_bwd: s_softmax_bwd::<T>,
         log_softmax_bwd: s_log_softmax_bwd::<T>,
         sparse_grad: s_sparse_grad::<T>,
@@ -349,8 +360,9 @@ macro_rules! simd_table {
                 fn sub2(x: &[f32], out: &mut [f32], m: f32, l: f32, wr: Wr) = rows::sub2;
                 fn sum(x: &[f32]) -> f32 = rows::sum;
                 fn dot(a: &[f32], b: &[f32]) -> f32 = rows::dot;
+                fn dot_sum(a: &[f32], b: &[f32]) -> (f32, f32) = rows::dot_sum;
                 fn softmax_bwd(y: &[f32], gy: &[f32], out: &mut [f32], d: f32, nt: bool) = rows::softmax_bwd;
-                fn log_softmax_bwd(y: &[f32], gy: &[f32], out: &mut [f32], t: f32, nt: bool) = rows::log_softmax_bwd;
+                fn log_softmax_bwd(x: &[f32], gy: &[f32], out: &mut [f32], m: f32, ls: f32, t: f32, nt: bool) = rows::log_softmax_bwd;
                 fn sparse_grad(x: &[f32], out: &mut [f32], g: &Grad<'_, f32>, nt: bool) = rows::sparse_grad;
                 fn sparse_grad_in_place(x: &mut [f32], g: &Grad<'_, f32>) = rows::sparse_grad_in_place;
                 fn smooth_sum(x: &[f32], w: Option<&[f32]>, l: f32) -> f32 = rows::smooth_sum;
@@ -384,6 +396,7 @@ macro_rules! simd_table {
                 sub2,
                 sum,
                 dot,
+                dot_sum,
                 softmax_bwd,
                 log_softmax_bwd,
                 sparse_grad,

@@ -251,6 +251,91 @@ fn backward_rows_per_isa() {
     }
 }
 
+/// The reformulated backward rows, per ISA: the softmax VJP of a constant upstream
+/// (`d sum(softmax)`, 0 in exact arithmetic) is exactly 0 for a power-of-two constant
+/// and within an ulp-scale of 0 otherwise; the log-softmax VJP from the input is
+/// within an ulp of the `f64` value even where `1 − n·p` cancels; the dense gradient
+/// (f64 per row for f32) within an ulp.
+#[test]
+fn backward_rows_accurate_per_isa() {
+    for isa in isas() {
+        with_isa(isa, || {
+            let mut rng = SplitMix64::new(17);
+            for n in lengths() {
+                let x = row(&mut rng, n, 2.0, 0.0);
+                let g = Geom::rows(1, n);
+                let mut y = vec![0.0f32; n];
+                softmax(&x, g, &mut y, Par::Seq);
+                let mut dx = vec![1.0f32; n];
+                for c in [1.0f32, -4.0, 0.5] {
+                    softmax_bwd(&y, &vec![c; n], g, &mut dx, Par::Seq);
+                    assert!(dx.iter().all(|&v| v == 0.0), "{isa:?} n={n} c={c}: {:?}", &dx[..n.min(4)]);
+                }
+                softmax_bwd(&y, &vec![0.1f32; n], g, &mut dx, Par::Seq);
+                for i in 0..n {
+                    assert!(f64::from(dx[i]).abs() <= tol(n) * EPS * 0.1 * f64::from(y[i]), "{isa:?} n={n}: {}", dx[i]);
+                }
+                let l = lse64(&x);
+                let ones = vec![1.0f32; n];
+                log_softmax_bwd_from_input(&x, &ones, g, &mut dx, Par::Seq);
+                for i in 0..n {
+                    let want = 1.0 - n as f64 * (f64::from(x[i]) - l).exp();
+                    assert!(ulps(dx[i], want) <= 1.0, "{isa:?} n={n} i={i}: log_softmax_bwd {} vs {want}", dx[i]);
+                }
+                let t: Vec<f32> = (0..n).map(|_| rng.next_f64() as f32).collect();
+                let a: f64 = t.iter().map(|&v| f64::from(v)).sum();
+                let mut grad = vec![0.0f32; n];
+                ce_dense_bwd(&x, &t, g, None, DenseGrad::Exact, Scale::Uniform(0.5), &mut grad, Par::Seq);
+                for k in 0..n {
+                    let want = 0.5 * ((f64::from(x[k]) - l).exp() * a - f64::from(t[k]));
+                    assert!(ulps(grad[k], want) <= 1.0, "{isa:?} n={n} k={k}: dense grad {} vs {want}", grad[k]);
+                }
+            }
+        });
+    }
+}
+
+/// The sparse gradient's softmax keeps the digits of `x − m` (the rounding of both
+/// subtractions folded back into the exp): with logits spread over ±40, the plain
+/// `exp((x − m) − l)` is off by up to `|x − m − l|/2` ulps (≈ 40), this by a few.
+#[test]
+fn sparse_grad_softmax_keeps_its_digits_per_isa() {
+    for isa in isas() {
+        with_isa(isa, || {
+            let mut rng = SplitMix64::new(23);
+            for n in (2..=67).chain([100, 255]) {
+                let x = row(&mut rng, n, 12.0, 0.0);
+                let y = rng.index(n);
+                let p = SparseCe { smoothing: 0.0, weight: None, ignore_index: None };
+                let (mut loss, mut lse, mut grad) = ([0.0f32], [0.0f32], vec![0.0f32; n]);
+                ce_sparse_fwd_bwd(&x, Geom::rows(1, n), &[y as i64], &p, Scale::Uniform(1.0), &mut loss, &mut lse, &mut grad, Par::Seq);
+                let l = lse64(&x);
+                for k in (0..n).filter(|&k| k != y) {
+                    let want = (f64::from(x[k]) - l).exp();
+                    assert!(ulps(grad[k], want) <= 3.0 + tol(n) || want < 1e-37, "{isa:?} n={n} k={k}: {} vs {want}", grad[k]);
+                }
+            }
+        });
+    }
+}
+
+/// The row sum is compensated on every ISA: ones beside ±2^24 (which a plain `f32`
+/// sum drops) are all counted.
+#[test]
+fn compensated_sum_per_isa() {
+    for isa in isas() {
+        let k = f32::row_kernels(isa);
+        for n in [1usize, 7, 16, 33, 100, 1000] {
+            let mut x = vec![16_777_216.0f32];
+            x.extend(std::iter::repeat_n(1.0f32, n));
+            x.push(-16_777_216.0);
+            assert_eq!((k.sum)(&x), n as f32, "{isa:?} n={n}");
+            x.push(f32::INFINITY);
+            assert_eq!((k.sum)(&x), f32::INFINITY, "{isa:?} n={n}");
+        }
+    }
+}
+
 /// `f64` reference of the sparse loss and gradient of one row.
 fn sparse_ref(x: &[f32], y: usize, eps: f64, w: Option<&[f32]>, s: f64) -> (f64, Vec<f64>) {
     let c = x.len();

@@ -60,7 +60,9 @@ pub fn softmax_into<T: Float>(x: &ArrayViewD<'_, T>, axis: usize, out: &mut Arra
 }
 
 /// Softmax VJP: `dx = y ∘ (g − Σ_axis g·y)`, `y = softmax(x)` (TF `_SoftmaxGrad`,
-/// PyTorch `_softmax_backward_data`).
+/// PyTorch `_softmax_backward_data`), evaluated as `y ∘ (g − Σ g·y / Σ y)`: the same
+/// value when `Σ y = 1`, and a constant `g` (the gradient of `sum(softmax)`) gives
+/// exactly 0, where the plain form leaves noise of `|g|·eps` from the rounding of `Σ y`.
 ///
 /// # Errors
 /// [`Error::Shape`] if `g` and `y` differ in shape.
@@ -149,6 +151,32 @@ pub fn log_softmax_vjp<T: Float>(y: &ArrayViewD<'_, T>, g: &ArrayViewD<'_, T>, a
     Ok(out)
 }
 
+/// Log-softmax VJP from the input: `dx = g − softmax(x) · Σ_axis g`, the value of
+/// [`log_softmax_vjp`] on `y = log_softmax(x)`, with the softmax recomputed from `x`
+/// (the rounding of `x − max − ln Σ` folded back in) and `Σ g` compensated: each
+/// element to about an ulp of `softmax`, where `exp` of the rounded `y` is off by
+/// `|y|·eps/2` relative, which `g − p·Σ g` magnifies where it nearly cancels.
+///
+/// # Errors
+/// [`Error::Shape`] if `g` and `x` differ in shape.
+///
+/// ```
+/// use ndarray::array;
+/// let x = array![[0.0f64, 0.0]].into_dyn();
+/// let dx = xent::ops::log_softmax_vjp_from_input(&x.view(), &array![[1.0f64, 0.0]].into_dyn().view(), 1, xent::Par::Seq).unwrap();
+/// assert_eq!(dx, array![[0.5, -0.5]].into_dyn());
+/// ```
+pub fn log_softmax_vjp_from_input<T: Float>(x: &ArrayViewD<'_, T>, g: &ArrayViewD<'_, T>, axis: usize, par: Par) -> Result<ArrayD<T>> {
+    check_grad("log_softmax", g.shape(), x.shape())?;
+    let mut out = ArrayD::zeros(x.raw_dim());
+    if x.is_empty() {
+        return Ok(out); // see softmax_into
+    }
+    let (xc, gc) = (contiguous(x), contiguous(g));
+    kernels::log_softmax_bwd_from_input(slice(&xc), slice(&gc), geom(x.shape(), axis), out.as_slice_mut().expect("fresh"), par);
+    Ok(out)
+}
+
 /// Log-sum-exp along `axis` (the axis is removed): `m + ln Σ_k exp(x_k − m)`.
 ///
 /// Mirrors `tf.math.reduce_logsumexp` / `torch.logsumexp` for one axis.
@@ -171,8 +199,9 @@ pub fn logsumexp<T: Float>(x: &ArrayViewD<'_, T>, axis: usize, par: Par) -> Arra
 /// Logistic sigmoid, element-wise: `σ(x) = 1 / (1 + e^{−x})`, evaluated as
 /// `e^{x} / (1 + e^{x})` for `x < 0` so that neither branch overflows.
 ///
-/// Mirrors `tf.math.sigmoid` and `torch.sigmoid` to within a few ulp (TF clamps at
-/// 16.6355 so that its result is exactly 1.0f there; both saturate to 0 and 1).
+/// Mirrors `tf.math.sigmoid` to within a few ulp (TF clamps at 16.6355 so that its
+/// result is exactly 1.0f there). `torch.sigmoid`, which computes `1/(1 + e^{−x})`
+/// and so is 0 where that exp overflows, is [`sigmoid_recip`].
 ///
 /// ```
 /// use ndarray::array;
@@ -181,6 +210,21 @@ pub fn logsumexp<T: Float>(x: &ArrayViewD<'_, T>, axis: usize, par: Par) -> Arra
 /// ```
 pub fn sigmoid<T: Float>(x: &ArrayViewD<'_, T>) -> ArrayD<T> {
     x.mapv(sigmoid1)
+}
+
+/// `(σ(x), σ(−x))`, each to within an ulp or two (one `exp` of `−|x|`): the pair the
+/// gradients use so that `1 − σ(x)` is never formed by a cancelling subtraction.
+/// NaN gives `(NaN, NaN)`; `±inf` gives `(1, 0)` / `(0, 1)`.
+#[inline]
+pub(crate) fn sigmoid_pair<T: Float>(v: T) -> (T, T) {
+    let e = (-v.abs()).exp();
+    let d = T::one() + e;
+    let (big, small) = (T::one() / d, e / d);
+    if v >= T::zero() {
+        (big, small)
+    } else {
+        (small, big)
+    }
 }
 
 #[inline]
@@ -208,6 +252,82 @@ pub(crate) fn sigmoid1<T: Float>(v: T) -> T {
 pub fn sigmoid_vjp<T: Float>(y: &ArrayViewD<'_, T>, g: &ArrayViewD<'_, T>) -> Result<ArrayD<T>> {
     check_grad("sigmoid", g.shape(), y.shape())?;
     Ok(Zip::from(y).and(g).map_collect(|&y, &g| g * y * (T::one() - y)))
+}
+
+/// Sigmoid VJP from the input: `dx = g · σ(x) · σ(−x)`, the exact derivative
+/// `g·y·(1 − y)` of TF `SigmoidGrad` / PyTorch `sigmoid_backward` without forming
+/// `1 − y`: evaluated in `f64` and rounded once, so it keeps its digits where `y`
+/// nears 1 (the frameworks' `1 − y` of a rounded `y` loses them: at `x = 9` in
+/// `float32` their gradient is off by about 1e-3 relative, this one by an ulp). It is
+/// `0` only where the exact derivative underflows.
+///
+/// # Errors
+/// [`Error::Shape`] if `g` and `x` differ in shape.
+///
+/// ```
+/// use ndarray::array;
+/// let x = array![0.0f32, 9.0].into_dyn();
+/// let dx = xent::ops::sigmoid_vjp_from_input(&x.view(), &array![1.0f32, 1.0].into_dyn().view()).unwrap();
+/// assert_eq!(dx[[0]], 0.25);
+/// let exact = (-9.0f64).exp() / (1.0 + (-9.0f64).exp()).powi(2);
+/// assert!((f64::from(dx[[1]]) - exact).abs() <= exact * 1.2e-7);
+/// ```
+pub fn sigmoid_vjp_from_input<T: Float>(x: &ArrayViewD<'_, T>, g: &ArrayViewD<'_, T>) -> Result<ArrayD<T>> {
+    check_grad("sigmoid", g.shape(), x.shape())?;
+    Ok(Zip::from(x).and(g).map_collect(|&x, &g| {
+        let (p, n) = sigmoid_pair(x.f64());
+        T::of(g.f64() * p * n)
+    }))
+}
+
+/// PyTorch's sigmoid, element-wise: `1 / (1 + e^{−x})` as its CPU kernel computes it,
+/// in the input's dtype: where `e^{−x}` overflows (`x` below about −88.72 in
+/// `float32`, −709.78 in `float64`) the result is exactly 0, while just above that
+/// the subnormal results are kept (`torch.sigmoid` of float32 `[-95, -100, -88, -88.8,
+/// -87]` is `[0, 0, 6.0546e-39, 0, 1.6458e-38]`). Elsewhere the value is `σ(x)`
+/// correctly rounded (from `f64`), which PyTorch matches to within an ulp or two.
+///
+/// Compare [`sigmoid`] (TF's form, which never overflows).
+///
+/// ```
+/// use ndarray::array;
+/// let y = xent::ops::sigmoid_recip(&array![-100.0f32, -88.8, -88.0, 0.0, 100.0].into_dyn().view());
+/// assert_eq!(y, array![0.0f32, 0.0, 6.054_601e-39, 0.5, 1.0].into_dyn());
+/// ```
+pub fn sigmoid_recip<T: Float>(x: &ArrayViewD<'_, T>) -> ArrayD<T> {
+    x.mapv(sigmoid_recip1)
+}
+
+#[inline]
+fn sigmoid_recip1<T: Float>(v: T) -> T {
+    if (-v).exp().is_infinite() {
+        // 1 / (1 + inf) in the input's dtype (x = −inf included)
+        return T::zero();
+    }
+    T::of(sigmoid_pair(v.f64()).0)
+}
+
+/// Gradient of [`sigmoid_recip`]: PyTorch's `sigmoid_backward`, `g·y·(1 − y)` with `y`
+/// the forward output, evaluated as `g·y·σ(−x)` in `f64` and rounded once. It is the
+/// same function (0 where PyTorch's forward gave 0, `≈ g·y` in the subnormal range)
+/// without the cancellation of `1 − y` near `y = 1`, where it is more accurate than
+/// PyTorch (whose `1 − y` is 0 from `x ≈ 16.6` in `float32`; this stays `e^{−x}`).
+///
+/// # Errors
+/// [`Error::Shape`] if `g` and `x` differ in shape.
+///
+/// ```
+/// use ndarray::array;
+/// let x = array![0.0f32, -88.8, -88.0].into_dyn();
+/// let dx = xent::ops::sigmoid_recip_vjp(&x.view(), &array![1.0f32, 1.0, 1.0].into_dyn().view()).unwrap();
+/// assert_eq!(dx, array![0.25f32, 0.0, 6.054_601e-39].into_dyn());
+/// ```
+pub fn sigmoid_recip_vjp<T: Float>(x: &ArrayViewD<'_, T>, g: &ArrayViewD<'_, T>) -> Result<ArrayD<T>> {
+    check_grad("sigmoid", g.shape(), x.shape())?;
+    Ok(Zip::from(x).and(g).map_collect(|&x, &g| {
+        let y = sigmoid_recip1(x);
+        T::of(g.f64() * y.f64() * sigmoid_pair(x.f64()).1)
+    }))
 }
 
 /// Log-sigmoid, element-wise: `log σ(x) = min(x, 0) − log1p(e^{−|x|})`.

@@ -4,9 +4,10 @@ use ndarray::{ArrayD, ArrayViewD, Axis, IxDyn, Zip};
 
 use super::categorical::reduce;
 use super::{c, check_grad, same_shape, Reduction};
+use crate::array::DType;
 use crate::error::{Error, Result};
 use crate::float::Float;
-use crate::ops::activations::{log_sigmoid1, sigmoid1};
+use crate::ops::activations::{log_sigmoid1, sigmoid1, sigmoid_pair};
 
 /// Broadcast an optional weight to `shape` (NumPy rules), naming it in errors.
 pub(crate) fn broadcast_weight<'a, T: Float>(
@@ -181,7 +182,10 @@ fn check_bcel_shapes<T>(op: &str, input: &ArrayViewD<'_, T>, target: &ArrayViewD
 }
 
 /// Gradient of [`binary_cross_entropy_with_logits`] w.r.t. `input`:
-/// `dx = s·w·((p·y + 1 − y)·σ(x) − p·y)` (PyTorch `binary_cross_entropy_with_logits_backward`).
+/// `dx = s·w·((p·y + 1 − y)·σ(x) − p·y)` (PyTorch `binary_cross_entropy_with_logits_backward`),
+/// evaluated as `s·w·((1 − y)·σ(x) − p·y·σ(−x))` in `f64`: the same value without the
+/// cancellation of `σ(x) − 1` near saturation (PyTorch's form loses every digit of
+/// `σ(−x)` there; this one keeps them), rounded once before the scale.
 ///
 /// # Errors
 /// As the forward, plus [`Error::Shape`] for a wrong `g`.
@@ -209,14 +213,32 @@ pub fn binary_cross_entropy_with_logits_vjp<T: Float>(
     match pw {
         Some(pw) => Zip::from(&mut s).and(input).and(target).and(&pw).for_each(|s, &x, &y, &p| {
             let t = p * y;
-            *s *= (t + T::one() - y) * sigmoid1(x) - t;
+            // A non-finite target or weight: PyTorch's own form, whose ∞ − ∞ is NaN.
+            *s *= if t.is_finite() { sigmoid_minus(x, y, t) } else { (t + T::one() - y) * sigmoid1(x) - t };
         }),
-        None => Zip::from(&mut s).and(input).and(target).for_each(|s, &x, &y| *s *= sigmoid1(x) - y),
+        None => Zip::from(&mut s).and(input).and(target).for_each(|s, &x, &y| *s *= sigmoid_minus(x, y, y)),
     }
     if let Some(w) = w {
         s.zip_mut_with(&w, |a, &b| *a *= b);
     }
     Ok(s)
+}
+
+/// `σ(x) − z + q·(σ(x) − 1)`, the gradient of every sigmoid cross-entropy on logits
+/// (`q = z`, or `pos_weight·z`), as `(1 − z)·σ(x) − q·σ(−x)` in `f64`, rounded once:
+/// near saturation `σ(x) − 1` keeps none of the digits of `σ(−x)`, and with soft labels
+/// the difference of two nearly equal terms needs the extra precision (an `f32` result
+/// is within an ulp or so of the exact value; the frameworks lose up to all digits).
+/// `float16` keeps the half arithmetic of the plain form (the Keras functions compute
+/// half in half, see [`crate::float::Float`]).
+#[inline]
+fn sigmoid_minus<T: Float>(x: T, z: T, q: T) -> T {
+    if T::DTYPE == DType::F16 {
+        let s = sigmoid1(x);
+        return if q == z { s - z } else { (q + T::one() - z) * s - q };
+    }
+    let (p, n) = sigmoid_pair(x.f64());
+    T::of((1.0 - z.f64()) * p - q.f64() * n)
 }
 
 /// TensorFlow's sigmoid cross-entropy, element-wise, evaluated in TF's order:
@@ -243,7 +265,9 @@ pub fn sigmoid_cross_entropy<T: Float>(labels: &ArrayViewD<'_, T>, logits: &Arra
 }
 
 /// Gradient of [`sigmoid_cross_entropy`] w.r.t. the logits: `g·(σ(x) − z)` (TF autodiff
-/// through its `where`-based formula; `0.5 − z` at `x = 0`).
+/// through its `where`-based formula; `0.5 − z` at `x = 0`), evaluated as
+/// `g·((1 − z)·σ(x) − z·σ(−x))` in `f64` (float16: in half, as Keras), which keeps its
+/// digits near saturation and with soft labels.
 ///
 /// # Errors
 /// [`Error::Shape`] on mismatched shapes.
@@ -261,7 +285,7 @@ pub fn sigmoid_cross_entropy_vjp<T: Float>(
 ) -> Result<ArrayD<T>> {
     same_shape("sigmoid_cross_entropy_with_logits", "labels", labels.shape(), "logits", logits.shape())?;
     check_grad("sigmoid_cross_entropy_with_logits", g.shape(), logits.shape())?;
-    Ok(Zip::from(logits).and(labels).and(g).map_collect(|&x, &z, &g| g * (sigmoid1(x) - z)))
+    Ok(Zip::from(logits).and(labels).and(g).map_collect(|&x, &z, &g| g * sigmoid_minus(x, z, z)))
 }
 
 /// TensorFlow's weighted sigmoid cross-entropy, element-wise, in TF's order:
@@ -291,7 +315,9 @@ pub fn weighted_sigmoid_cross_entropy<T: Float>(
 
 /// Gradient of [`weighted_sigmoid_cross_entropy`] as TF's autodiff computes it:
 /// `g·((1 + (q − 1)·z)·σ(x) − q·z)` for `x ≠ 0`, and `g·(1 − z)` at exactly `x = 0`
-/// (the gradients of `abs` and `relu` vanish there).
+/// (the gradients of `abs` and `relu` vanish there). Evaluated as
+/// `g·((1 − z)·σ(x) − q·z·σ(−x))` in `f64`: the same value, without the cancellation
+/// that costs the plain form its digits near saturation.
 ///
 /// # Errors
 /// [`Error::Shape`] on mismatched shapes.
@@ -315,8 +341,13 @@ pub fn weighted_sigmoid_cross_entropy_vjp<T: Float>(
         if x == T::zero() {
             return g * (T::one() - z);
         }
-        let lw = T::one() + (pos_weight - T::one()) * z;
-        g * (lw * sigmoid1(x) - pos_weight * z)
+        let q = pos_weight * z;
+        if !q.is_finite() {
+            // TF's autodiff multiplies the infinite log-weight by a zero derivative: NaN
+            let lw = T::one() + (pos_weight - T::one()) * z;
+            return g * (lw * sigmoid1(x) - q);
+        }
+        g * sigmoid_minus(x, z, q)
     }))
 }
 

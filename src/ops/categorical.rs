@@ -255,6 +255,21 @@ pub fn cross_entropy_sparse_vjp<T: Float>(
 ) -> Result<ArrayD<T>> {
     let op = "cross_entropy";
     let p = prepare(op, logits, axis, labels, o)?;
+    if T::DTYPE == crate::DType::F32 && o.label_smoothing > T::zero() {
+        // With smoothing the row `a·p_k − b·w_k` cancels, magnifying the float32
+        // softmax's ulp: evaluate it in float64 on the same values and round once.
+        let w: Option<Vec<f64>> = o.weight.map(|w| w.iter().map(|v| v.f64()).collect());
+        let o64 = SparseOptions {
+            label_smoothing: o.label_smoothing.f64(),
+            weight: w.as_deref(),
+            ignore_index: o.ignore_index,
+            reduction: o.reduction,
+        };
+        let (x64, g64) = (p.x.mapv(|v| v.f64()), g.mapv(|v| v.f64()));
+        let labels = p.labels.view();
+        let d = cross_entropy_sparse_vjp(&x64.view(), axis, &labels, &o64, &g64.view(), par)?;
+        return Ok(d.mapv(|v| T::of(v)));
+    }
     let up = upstream(op, g, &p.pshape, o.reduction, p.denom)?;
     // The fused kernel keeps each row's max and ln Σ exp apart (`exp((x − m) − ln s)`),
     // where a backward from a rounded log-sum-exp would lose the digits of ln s next

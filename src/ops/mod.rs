@@ -12,6 +12,7 @@
 mod activations;
 mod binary;
 mod categorical;
+mod fused;
 mod kl;
 pub mod masked;
 mod probs;
@@ -19,6 +20,7 @@ mod probs;
 pub use activations::*;
 pub use binary::*;
 pub use categorical::*;
+pub use fused::*;
 pub use kl::*;
 pub use probs::*;
 
@@ -85,6 +87,12 @@ pub(crate) fn c<T: Float>(x: f64) -> T {
 ///
 /// # Errors
 /// [`Error::Shape`] naming `op` and both shapes.
+///
+/// ```
+/// assert!(xent::ops::check_grad_pub("op", &[2, 3], &[2, 3]).is_ok());
+/// let e = xent::ops::check_grad_pub("op", &[3], &[]).unwrap_err();
+/// assert!(e.to_string().contains("upstream gradient has shape [3]"));
+/// ```
 pub fn check_grad_pub(op: &str, g: &[usize], out: &[usize]) -> Result<()> {
     check_grad(op, g, out)
 }

@@ -83,7 +83,46 @@ pub fn categorical_crossentropy_probs_vjp<T: Float>(
     same_shape("categorical_crossentropy", "y_true", y_true.shape(), "y_pred", y_pred.shape())?;
     check_grad("categorical_crossentropy", g.shape(), &reduced_shape(y_pred.shape(), axis))?;
     let (lo, hi) = eps_bounds::<T>(eps);
+    if T::DTYPE == crate::array::DType::F32 {
+        return Ok(through_renormalisation_f64(y_true, y_pred, axis, g, lo, hi, |tk, q, gg| -gg * tk / q));
+    }
     Ok(through_renormalisation(y_true, y_pred, axis, g, |tk, q, gg| through_clip(q, lo, hi, -gg * tk / clip(q, lo, hi))))
+}
+
+/// [`through_renormalisation`] for `float32` with the values in `f64`, rounded once:
+/// `(g_k − Σ g_i·q_i)/s` cancels with soft labels (and near `q = 1`), magnifying every
+/// `f32` rounding before it. The clip decisions are Keras' own, taken on the `float32`
+/// `q = p/s` against the `float32` bounds `[lo, hi]`; `f(t, q, G)` is the gradient
+/// with respect to an unclipped `q` (0 is used where Keras' clip cuts it).
+fn through_renormalisation_f64<T: Float>(
+    y_true: &ArrayViewD<'_, T>,
+    y_pred: &ArrayViewD<'_, T>,
+    axis: usize,
+    g: &ArrayViewD<'_, T>,
+    lo: T,
+    hi: T,
+    f: impl Fn(f64, f64, f64) -> f64,
+) -> ArrayD<T> {
+    let mut grad = ArrayD::zeros(y_pred.raw_dim());
+    let mut gk = Vec::new();
+    Zip::from(grad.lanes_mut(Axis(axis))).and(y_true.lanes(Axis(axis))).and(y_pred.lanes(Axis(axis))).and(g).for_each(
+        |mut d, t, p, &gg| {
+            let s: T = p.iter().map(|&v| daz(v)).sum();
+            let s64: f64 = p.iter().map(|&v| daz(v).f64()).sum();
+            gk.clear();
+            let mut dot = 0.0f64;
+            for (&tk, &pk) in t.iter().zip(p.iter()) {
+                let q64 = daz(pk).f64() / s64;
+                let v = if through_clip(daz(pk) / s, lo, hi, T::one()) == T::one() { f(tk.f64(), q64, gg.f64()) } else { 0.0 };
+                gk.push(v);
+                dot += v * q64;
+            }
+            for (dk, &v) in d.iter_mut().zip(&gk) {
+                *dk = T::of((v - dot) / s64);
+            }
+        },
+    );
+    grad
 }
 
 /// The VJP through Keras' renormalisation `q = p / s`, `s = Σ_axis p`: given the
@@ -232,6 +271,12 @@ pub fn categorical_focal_probs_vjp<T: Float>(
     same_shape("categorical_focal_crossentropy", "y_true", y_true.shape(), "y_pred", y_pred.shape())?;
     check_grad("categorical_focal_crossentropy", g.shape(), &reduced_shape(y_pred.shape(), axis))?;
     let (lo, hi) = eps_bounds::<T>(eps);
+    if T::DTYPE == crate::array::DType::F32 {
+        return Ok(through_renormalisation_f64(y_true, y_pred, axis, g, lo, hi, |tk, q, gg| {
+            let om = 1.0 - q;
+            gg * alpha * (gamma * om.powf(gamma - 1.0) * tk * q.ln() - om.powf(gamma) * tk / q)
+        }));
+    }
     let (a, gm) = (c::<T>(alpha), c::<T>(gamma));
     Ok(through_renormalisation(y_true, y_pred, axis, g, |tk, qh, gg| {
         let q = clip(qh, lo, hi);
@@ -307,6 +352,9 @@ pub fn binary_focal_vjp<T: Float>(
     g: &ArrayViewD<'_, T>,
 ) -> Result<ArrayD<T>> {
     check_grad("binary_focal_crossentropy", g.shape(), y_pred.shape())?;
+    if let (Some(x), false) = (logits, T::DTYPE == crate::array::DType::F16) {
+        return binary_focal_logits_vjp(y_true, x, balance, alpha, gamma, g);
+    }
     // d(bce)/d(input) with an upstream of ones: a broadcast 1, not an array of them.
     let one = ndarray::arr0(T::one()).into_dyn();
     let ones = one.broadcast(y_pred.raw_dim()).ok_or_else(|| crate::Error::shape("binary_focal_crossentropy", "cannot broadcast"))?;
@@ -327,6 +375,33 @@ pub fn binary_focal_vjp<T: Float>(
         // d(1 − p_t)^γ/dp = −γ(1 − p_t)^(γ−1)·(2t − 1)
         let dfocal = -gm * om.powf(gm - T::one()) * (t + t - T::one());
         *o = gg * w * (dfocal * dp * b + om.powf(gm) * db);
+    });
+    Ok(out)
+}
+
+/// [`binary_focal_vjp`] with respect to the logits, in `f64` and rounded once: with
+/// `p = σ(x)`, `1 − p_t = t·σ(−x) + (1 − t)·σ(x)`, `dp/dx = σ(x)·σ(−x)` and
+/// `∂bce = (1 − t)·σ(x) − t·σ(−x)`, none of which cancels near saturation as the
+/// framework's `1 − p` does.
+fn binary_focal_logits_vjp<T: Float>(
+    y_true: &ArrayViewD<'_, T>,
+    x: &ArrayViewD<'_, T>,
+    balance: bool,
+    alpha: f64,
+    gamma: f64,
+    g: &ArrayViewD<'_, T>,
+) -> Result<ArrayD<T>> {
+    super::same_shape("binary_focal_crossentropy", "y_true", y_true.shape(), "y_pred", x.shape())?;
+    let mut out = ArrayD::zeros(x.raw_dim());
+    Zip::from(&mut out).and(y_true).and(x).and(g).for_each(|o, &t, &x, &gg| {
+        let (t, x) = (t.f64(), x.f64());
+        let (p, n) = super::activations::sigmoid_pair(x);
+        let b = x.max(0.0) - x * t + (-x.abs()).exp().ln_1p();
+        let db = (1.0 - t) * p - t * n;
+        let om = t * n + (1.0 - t) * p;
+        let w = if balance { t * alpha + (1.0 - t) * (1.0 - alpha) } else { 1.0 };
+        let dfocal = -gamma * om.powf(gamma - 1.0) * (t + t - 1.0);
+        *o = T::of(gg.f64() * w * (dfocal * p * n * b + om.powf(gamma) * db));
     });
     Ok(out)
 }

@@ -6,7 +6,7 @@ use half::f16;
 use ndarray::{ArrayD, IxDyn};
 
 use super::{by_float, fwd_or_grad, Call};
-use crate::array::{DType, DynArray};
+use crate::array::{DType, DynArray, DynView};
 use crate::error::{Error, Result};
 use crate::float::Float;
 use crate::{jax, onnx, sklearn};
@@ -14,7 +14,7 @@ use crate::{jax, onnx, sklearn};
 /// An optional mask input (`where`) as bools: any dtype, nonzero is true.
 fn mask(c: &Call, name: &str) -> Option<ArrayD<bool>> {
     c.opt_input(name).map(|a| match a {
-        DynArray::Bool(b) => b.clone(),
+        DynView::Bool(b) => b.to_owned(),
         other => other.to_f64().mapv(|v| v != 0.0),
     })
 }
@@ -173,9 +173,9 @@ pub(super) fn sklearn_log_loss(c: &Call, _g: Option<&str>) -> Result<DynArray> {
     let norm = c.bool("normalize");
     let l = labels.as_deref();
     let v = match p {
-        DynArray::F64(a) => sklearn::log_loss(&y, &a.view(), weights, norm, l)?,
-        DynArray::F32(a) => sklearn::log_loss(&y, &a.view(), weights, norm, l)?,
-        DynArray::F16(a) => sklearn::log_loss::<f16>(&y, &a.view(), weights, norm, l)?,
+        DynView::F64(a) => sklearn::log_loss(&y, a, weights, norm, l)?,
+        DynView::F32(a) => sklearn::log_loss(&y, a, weights, norm, l)?,
+        DynView::F16(a) => sklearn::log_loss::<f16>(&y, a, weights, norm, l)?,
         other => {
             // check_array casts integer probabilities to float64.
             let a = other.to_f64();

@@ -109,6 +109,64 @@ fn sum4<S: Simd>(s: S, acc: [S::V; 4]) -> f32 {
     s.reduce_add(s.add(s.add(acc[0], acc[1]), s.add(acc[2], acc[3])))
 }
 
+/// The rounding error of `d = a − b` (TwoSum on `a + (−b)`): `a − b = d + err` exactly
+/// for finite operands that do not overflow.
+#[inline(always)]
+fn diff_err<S: Simd>(s: S, a: S::V, b: S::V, d: S::V) -> S::V {
+    let bb = s.sub(d, a);
+    s.sub(s.sub(a, s.sub(d, bb)), s.add(b, bb))
+}
+
+/// The rounding error of `t = a + b` (TwoSum).
+#[inline(always)]
+fn sum_err<S: Simd>(s: S, a: S::V, b: S::V, t: S::V) -> S::V {
+    let bb = s.sub(t, a);
+    s.add(s.sub(a, s.sub(t, bb)), s.sub(b, bb))
+}
+
+/// How a row's shift `m + l` enters [`exp_shifted`]: `(a, b, c)` with
+/// `m + l = a + b + c` exactly. For `|m| < 256` it is `(0, h, lo)`, `h = m + l` rounded
+/// and `lo` its rounding error (TwoSum), at most `2^-17`: small enough for the
+/// first-order correction. For larger `|m|` it is `(m, l, 0)`: every `x` whose exp is
+/// not negligible is then within a factor 2 of `m`, so `x − m` is exact (Sterbenz),
+/// while the rounding error of `m + l` could be as large as `l` itself.
+#[inline(always)]
+pub(crate) fn shift3(m: f32, l: f32) -> (f32, f32, f32) {
+    if m.abs() < 256.0 {
+        let h = m + l;
+        let bb = h - m;
+        (0.0, h, (m - (h - bb)) + (l - bb))
+    } else {
+        (m, l, 0.0)
+    }
+}
+
+/// `exp((x − m) − l)` with its rounding folded back in, `(a, b, c)` from [`shift3`]:
+/// `v = (x − a) − b` and `δ = err(v) − c`, the result `e^v·(1 + δ)`. Within about the
+/// `exp`'s own ulp however large `|x − m|` is, where the plain form is off by
+/// `|x − m − l|·eps/2` relative (8 ulp at `x − m = −16`). Lanes whose exp is 0
+/// (`x = −inf`, underflow) stay exactly 0; NaN stays NaN.
+#[inline(always)]
+pub(crate) fn exp_shifted<S: Simd>(s: S, x: S::V, a: S::V, b: S::V, c: S::V) -> S::V {
+    let u = s.sub(x, a);
+    let v = s.sub(u, b);
+    let e = s.sub(diff_err(s, u, b, v), c);
+    let p = s.exp(v);
+    s.mul_add(p, s.keep_where(p, e), p)
+}
+
+/// [`exp_shifted`] for lanes that each have their own `(m, l)` (the few-classes path):
+/// both subtractions compensated, `(x − m) − l`, whatever the size of `m`.
+#[inline(always)]
+pub(crate) fn exp_shifted_lanes<S: Simd>(s: S, x: S::V, m: S::V, l: S::V) -> S::V {
+    let u = s.sub(x, m);
+    let e1 = diff_err(s, x, m, u);
+    let v = s.sub(u, l);
+    let e2 = diff_err(s, u, l, v);
+    let p = s.exp(v);
+    s.mul_add(p, s.keep_where(p, s.add(e1, e2)), p)
+}
+
 /// Whether `x` holds a NaN.
 #[inline(always)]
 fn has_nan<S: Io<E>, E: Copy>(s: S, x: &[E]) -> bool {
@@ -420,24 +478,32 @@ pub(crate) fn sub2<S: Io<E>, E: Copy>(s: S, x: &[E], out: &mut [E], m: f32, l: f
     );
 }
 
-/// `Σ x`.
+/// `Σ x`, compensated: each lane accumulates its rounding errors (TwoSum) and the
+/// lanes are added in `f64`, so the result is within about an ulp of the exact sum
+/// (the log-softmax VJP's `Σ g`, the dense gradient's `Σ t`).
 #[inline(always)]
-pub(crate) fn sum<S: Io<E>, E: Copy>(s: S, x: &[E]) -> f32 {
-    let w = S::N;
+pub(crate) fn sum<S: Io<E> + Io<f32>, E: Copy>(s: S, x: &[E]) -> f32 {
     let z = s.splat(0.0);
-    let mut acc = [z; 4];
-    let mut chunks = x.chunks_exact(4 * w);
-    for c in &mut chunks {
-        for (k, a) in acc.iter_mut().enumerate() {
-            *a = s.add(*a, ld(s, c, k * w, w, z));
-        }
-    }
-    let rest = chunks.remainder();
-    pieces::<S>(rest.len(), |i, len| {
-        // SAFETY: `pieces` keeps `i + len ≤ rest.len()`, `len ≤ N`.
-        acc[0] = s.add(acc[0], unsafe { ldu(s, rest, i, len, z) });
+    let (mut acc, mut err) = ([z; 2], [z; 2]);
+    let mut k = 0;
+    pieces::<S>(x.len(), |i, len| {
+        // SAFETY: `pieces` keeps `i + len ≤ x.len()`, `len ≤ N`.
+        let v = unsafe { ldu(s, x, i, len, z) };
+        let t = s.add(acc[k], v);
+        err[k] = s.add(err[k], sum_err(s, acc[k], v, t));
+        acc[k] = t;
+        k ^= 1;
     });
-    sum4(s, acc)
+    let mut lanes = [0.0f32; 16];
+    let (mut plain, mut comp) = (0.0f64, 0.0f64);
+    for (a, e) in acc.into_iter().zip(err) {
+        st::<S, f32>(s, &mut lanes, 0, S::N, a);
+        plain += lanes[..S::N].iter().map(|&v| f64::from(v)).sum::<f64>();
+        st::<S, f32>(s, &mut lanes, 0, S::N, e);
+        comp += lanes[..S::N].iter().map(|&v| f64::from(v)).sum::<f64>();
+    }
+    // An infinite term makes the error terms NaN: the plain sum is the answer then.
+    (if comp.is_nan() { plain } else { plain + comp }) as f32
 }
 
 /// `Σ a·b`.
@@ -463,7 +529,25 @@ pub(crate) fn dot<S: Io<E> + Io<F>, E: Copy, F: Copy>(s: S, a: &[E], b: &[F]) ->
     sum4(s, acc)
 }
 
-/// Softmax VJP row: `out = y · (gy − d)`.
+/// `(Σ a·b, Σ a)`, accumulated identically (a `b` of ones gives `Σ a` twice, to the
+/// bit): the softmax VJP's `Σ y·g` and its normaliser `Σ y`.
+#[inline(always)]
+pub(crate) fn dot_sum<S: Io<E>, E: Copy>(s: S, a: &[E], b: &[E]) -> (f32, f32) {
+    assert_eq!(a.len(), b.len());
+    let z = s.splat(0.0);
+    let (mut acc, mut sum) = ([z; 2], [z; 2]);
+    let mut k = 0;
+    pieces::<S>(a.len(), |i, len| {
+        // SAFETY: `pieces` keeps `i + len ≤ a.len() = b.len()`, `len ≤ N`.
+        let (u, v) = unsafe { (ldu(s, a, i, len, z), ldu(s, b, i, len, z)) };
+        acc[k] = s.mul_add(u, v, acc[k]);
+        sum[k] = s.mul_add(u, s.splat(1.0), sum[k]);
+        k ^= 1;
+    });
+    (s.reduce_add(s.add(acc[0], acc[1])), s.reduce_add(s.add(sum[0], sum[1])))
+}
+
+/// Softmax VJP row: `out = y · (gy − d)` (`d = Σ y·gy / Σ y`, see [`dot_sum`]).
 #[inline(always)]
 pub(crate) fn softmax_bwd<S: Io<E>, E: Copy>(s: S, y: &[E], gy: &[E], out: &mut [E], d: f32, nt: bool) {
     assert!(y.len() == out.len() && gy.len() == out.len());
@@ -481,11 +565,14 @@ pub(crate) fn softmax_bwd<S: Io<E>, E: Copy>(s: S, y: &[E], gy: &[E], out: &mut 
     );
 }
 
-/// Log-softmax VJP row: `out = gy − exp(y) · t`.
+/// Log-softmax VJP row: `out = gy − exp((x − m) − ls) · t` (see [`exp_shifted`]);
+/// from the forward output `y` it is `x = y`, `m = ls = 0`.
 #[inline(always)]
-pub(crate) fn log_softmax_bwd<S: Io<E>, E: Copy>(s: S, y: &[E], gy: &[E], out: &mut [E], t: f32, nt: bool) {
-    assert!(y.len() == out.len() && gy.len() == out.len());
-    let (tv, z) = (s.splat(t), s.splat(0.0));
+#[allow(clippy::too_many_arguments)] // one scalar per term of the formula
+pub(crate) fn log_softmax_bwd<S: Io<E>, E: Copy>(s: S, x: &[E], gy: &[E], out: &mut [E], m: f32, ls: f32, t: f32, nt: bool) {
+    assert!(x.len() == out.len() && gy.len() == out.len());
+    let (a3, b3, c3) = shift3(m, ls);
+    let (tv, av, bv, cv, z) = (s.splat(t), s.splat(a3), s.splat(b3), s.splat(c3), s.splat(0.0));
     write(
         s,
         out,
@@ -493,8 +580,8 @@ pub(crate) fn log_softmax_bwd<S: Io<E>, E: Copy>(s: S, y: &[E], gy: &[E], out: &
         #[inline(always)]
         |i, len| {
             // SAFETY: `write` keeps `i + len ≤ out.len() = y.len() = gy.len()`.
-            let (a, b) = unsafe { (ldu(s, y, i, len, z), ldu(s, gy, i, len, z)) };
-            s.neg_mul_add(s.exp(a), tv, b)
+            let (a, b) = unsafe { (ldu(s, x, i, len, z), ldu(s, gy, i, len, z)) };
+            s.neg_mul_add(exp_shifted(s, a, av, bv, cv), tv, b)
         },
     );
 }
@@ -504,8 +591,8 @@ pub(crate) fn log_softmax_bwd<S: Io<E>, E: Copy>(s: S, y: &[E], gy: &[E], out: &
 /// # Safety
 /// `i + len ≤ w.len()` for the weights `g.w`, `len ≤ N`.
 #[inline(always)]
-unsafe fn grad_vec<S: Io<f32>>(s: S, xv: S::V, g: &Grad<'_, f32>, i: usize, len: usize) -> S::V {
-    let p = s.exp(s.sub(s.sub(xv, s.splat(g.m)), s.splat(g.l)));
+unsafe fn grad_vec<S: Io<f32>>(s: S, xv: S::V, g: &Grad<'_, f32>, sh: (f32, f32, f32), i: usize, len: usize) -> S::V {
+    let p = exp_shifted(s, xv, s.splat(sh.0), s.splat(sh.1), s.splat(sh.2));
     let mut v = match g.w {
         // SAFETY: in bounds (caller).
         Some(w) => s.neg_mul_add(s.splat(g.b_all), unsafe { ldu(s, w, i, len, s.splat(0.0)) }, s.mul(s.splat(g.a), p)),
@@ -526,7 +613,7 @@ pub(crate) fn sparse_grad<S: Io<E> + Io<f32>, E: Copy>(s: S, x: &[E], out: &mut 
     if let Some(w) = g.w {
         assert_eq!(w.len(), x.len());
     }
-    let z = s.splat(0.0);
+    let (z, sh) = (s.splat(0.0), shift3(g.m, g.l));
     write(
         s,
         out,
@@ -534,7 +621,7 @@ pub(crate) fn sparse_grad<S: Io<E> + Io<f32>, E: Copy>(s: S, x: &[E], out: &mut 
         #[inline(always)]
         |i, len| {
             // SAFETY: `write` keeps `i + len ≤ out.len() = x.len() (= w.len())`.
-            unsafe { grad_vec(s, ldu(s, x, i, len, z), g, i, len) }
+            unsafe { grad_vec(s, ldu(s, x, i, len, z), g, sh, i, len) }
         },
     );
 }
@@ -545,11 +632,11 @@ pub(crate) fn sparse_grad_in_place<S: Io<E> + Io<f32>, E: Copy>(s: S, x: &mut [E
     if let Some(w) = g.w {
         assert_eq!(w.len(), x.len());
     }
-    let z = s.splat(0.0);
+    let (z, sh) = (s.splat(0.0), shift3(g.m, g.l));
     pieces::<S>(x.len(), |i, len| {
         // SAFETY: `pieces` keeps `i + len ≤ x.len() (= w.len())`, `len ≤ N`.
         unsafe {
-            let v = grad_vec(s, ldu(s, x, i, len, z), g, i, len);
+            let v = grad_vec(s, ldu(s, x, i, len, z), g, sh, i, len);
             stu(s, x, i, len, v);
         }
     });
@@ -602,7 +689,8 @@ pub(crate) fn dense_ce<S: Io<E> + Io<f32>, E: Copy>(s: S, x: &[E], t: &[E], w: O
     s.reduce_add(s.add(acc[0], acc[1]))
 }
 
-/// Dense cross-entropy gradient row: `out = sc·(exp((x − m) − ls)·a − w∘t)`.
+/// Dense cross-entropy gradient row: `out = sc·(exp((x − m) − ls)·a − w∘t)`, the exp
+/// by [`exp_shifted`] and `p·a − w·t` rounded once.
 #[allow(clippy::too_many_arguments)] // one scalar per term of the formula
 #[inline(always)]
 pub(crate) fn dense_grad<S: Io<E> + Io<f32>, E: Copy>(
@@ -621,7 +709,9 @@ pub(crate) fn dense_grad<S: Io<E> + Io<f32>, E: Copy>(
     if let Some(w) = w {
         assert_eq!(w.len(), x.len());
     }
-    let (mv, lv, av, sv, z) = (s.splat(m), s.splat(ls), s.splat(a), s.splat(sc), s.splat(0.0));
+    let (a3, b3, c3) = shift3(m, ls);
+    let (a3, b3, c3) = (s.splat(a3), s.splat(b3), s.splat(c3));
+    let (av, sv, z) = (s.splat(a), s.splat(sc), s.splat(0.0));
     write(
         s,
         out,
@@ -630,12 +720,12 @@ pub(crate) fn dense_grad<S: Io<E> + Io<f32>, E: Copy>(
         |i, len| {
             // SAFETY: `write` keeps `i + len ≤ out.len() = x.len() = t.len() (= w.len())`.
             unsafe {
-                let p = s.exp(s.sub(s.sub(ldu(s, x, i, len, z), mv), lv));
+                let p = exp_shifted(s, ldu(s, x, i, len, z), a3, b3, c3);
                 let mut tw = ldu(s, t, i, len, z);
                 if let Some(w) = w {
                     tw = s.mul(tw, ldu(s, w, i, len, z));
                 }
-                s.mul(sv, s.sub(s.mul(p, av), tw))
+                s.mul(sv, s.mul_add(p, av, s.sub(z, tw)))
             }
         },
     );

@@ -214,7 +214,10 @@ fn out_vec<S: Io<f32>>(s: S, xv: S::V, lay: &Layout<'_, f32>, j: usize, rows: [S
     let n = S::N;
     let idx = s.load_idx(&lay.rows_of[j * n..]);
     let [mv, lv, av, bv] = rows;
-    let e = s.exp(s.sub(s.sub(xv, s.permute(mv, idx)), s.permute(lv, idx)));
+    let (mp, lp) = (s.permute(mv, idx), s.permute(lv, idx));
+    // The cross-entropy gradient (with fix-ups) keeps the digits of `x − m − l` (see
+    // `rows::exp_shifted_lanes`); the softmax (`l = 0`) keeps its plain exp.
+    let e = if fix.is_some() { super::rows::exp_shifted_lanes(s, xv, mp, lp) } else { s.exp(s.sub(s.sub(xv, mp), lp)) };
     let p = s.mul(s.permute(av, idx), e);
     let mut v = match lay.w {
         Some(w) => s.neg_mul_add(s.permute(bv, idx), ld(s, w, j * n, n, s.splat(0.0)), p),
