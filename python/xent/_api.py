@@ -291,6 +291,8 @@ def as_param(v: Any) -> Any:
         return float(v)
     if isinstance(v, np.ndarray) and v.ndim == 0:
         return as_param(v.item())
+    if isinstance(v, (list, tuple)) or (isinstance(v, np.ndarray) and v.ndim == 1):
+        return [as_param(x) for x in v]  # a list parameter (scikit-learn's labels)
     item = getattr(v, "item", None)
     if callable(item) and getattr(v, "ndim", getattr(v, "shape", None)) in (0, ()):
         return as_param(item())
