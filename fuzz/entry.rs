@@ -143,6 +143,7 @@ fn value(b: &mut Bytes<'_>, kind: ParamKind) -> Value {
             ParamKind::Bool => json!(b.u8() & 1 == 1),
             ParamKind::Float | ParamKind::OptFloat => json!(b.pick(&[0.0, 0.1, 0.25, 0.5, 1.0, 2.0, -0.5, 1.5, 1e-7, 1e30])),
             ParamKind::Int | ParamKind::OptInt => json!(i64::from(b.u8() as i8 % 8)),
+            ParamKind::OptList => json!((0..b.u8() % 5).map(|_| i64::from(b.u8() as i8 % 4)).collect::<Vec<_>>()),
             ParamKind::Choice(c) => {
                 let s = b.pick(c);
                 if s == "null" {

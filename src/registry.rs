@@ -26,6 +26,8 @@ use crate::keras::{self, KerasReduction};
 use crate::ops::Reduction;
 use crate::{tf, torch};
 
+mod fw13;
+
 /// What an input holds.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum InputKind {
@@ -63,6 +65,8 @@ pub enum ParamKind {
     Choice(&'static [&'static str]),
     /// A number or `null`.
     OptFloat,
+    /// A list of numbers or `null` (scikit-learn's `labels`).
+    OptList,
 }
 
 /// One parameter of an op, with its default as a JSON literal.
@@ -105,6 +109,8 @@ pub struct Call<'a> {
     op: &'static OpSpec,
     inputs: BTreeMap<String, DynView<'a>>,
     params: BTreeMap<String, Value>,
+    /// The output asked for, of an op with several ([`OUTPUTS`]); `None` = the first.
+    output: Option<String>,
 }
 
 const F: InputKind = InputKind::Float;
@@ -114,6 +120,12 @@ const TF_INDICES: InputKind = InputKind::Labels(&[DType::U8, DType::I32, DType::
 const TORCH_LABELS: InputKind = InputKind::Labels(&[DType::I64, DType::U8]);
 /// "one_hot is only applicable to index tensor of type LongTensor."
 const TORCH_LONG: InputKind = InputKind::Labels(&[DType::I64]);
+/// A mask, class values or numbers: any dtype (JAX's `where`, scikit-learn's `y_true`).
+const ANY: InputKind = InputKind::Any;
+/// Optax checks `jnp.integer` labels.
+const JAX_INT: InputKind = InputKind::Labels(&[DType::U8, DType::I32, DType::I64]);
+/// ONNX's `Tind`: int32 or int64.
+const ONNX_INT: InputKind = InputKind::Labels(&[DType::I32, DType::I64]);
 
 const fn i(name: &'static str, kind: InputKind) -> InputSpec {
     InputSpec { name, kind, optional: false }
@@ -506,6 +518,171 @@ pub static OPS: &[OpSpec] = &[
         ],
         grad_wrt: &["e", "c"],
         run: cce_lce,
+    // ---------------------------------------------------------------- JAX (jax.nn)
+    OpSpec {
+        name: "jax.nn.softmax",
+        doc: "exp(x - max) / sum exp(x - max) along axis; masked-out positions (where) give 0",
+        inputs: &[i("x", F), opt("where", ANY)],
+        params: &[p("axis", ParamKind::Int, "-1")],
+        grad_wrt: &["x"],
+        run: fw13::jax_softmax,
+    },
+    OpSpec {
+        name: "jax.nn.log_softmax",
+        doc: "x - max - log sum exp(x - max) along axis; masked-out positions (where) give -inf",
+        inputs: &[i("x", F), opt("where", ANY)],
+        params: &[p("axis", ParamKind::Int, "-1")],
+        grad_wrt: &["x"],
+        run: fw13::jax_log_softmax,
+    },
+    OpSpec { name: "jax.nn.sigmoid", doc: "1 / (1 + exp(-x))", inputs: &[i("x", F)], params: &[], grad_wrt: &["x"], run: fw13::jax_sigmoid },
+    OpSpec {
+        name: "jax.nn.log_sigmoid",
+        doc: "-softplus(-x) = -logaddexp(-x, 0)",
+        inputs: &[i("x", F)],
+        params: &[],
+        grad_wrt: &["x"],
+        run: fw13::jax_log_sigmoid,
+    },
+    OpSpec {
+        name: "jax.nn.one_hot",
+        doc: "float32 (x == class) along a new axis; values outside [0, num_classes) give zero rows",
+        inputs: &[i("x", ANY)],
+        params: &[p("num_classes", ParamKind::OptInt, "null"), p("axis", ParamKind::Int, "-1")],
+        grad_wrt: &[],
+        run: fw13::jax_one_hot,
+    },
+    OpSpec {
+        name: "jax.nn.logsumexp",
+        doc: "log sum exp(a - m) + m (m the max, 0 when not finite) over axis (null: all elements)",
+        inputs: &[i("a", F)],
+        params: &[p("axis", ParamKind::OptInt, "null"), p("keepdims", ParamKind::Bool, "false")],
+        grad_wrt: &["a"],
+        run: fw13::jax_logsumexp,
+    },
+    // ---------------------------------------------------------------- Optax
+    OpSpec {
+        name: "optax.losses.softmax_cross_entropy",
+        doc: "-sum_where labels * log_softmax(logits, where) along axis",
+        inputs: &[i("logits", F), i("labels", F), opt("where", ANY)],
+        params: &[p("axis", ParamKind::Int, "-1")],
+        grad_wrt: &["logits"],
+        run: fw13::optax_sce,
+    },
+    OpSpec {
+        name: "optax.losses.softmax_cross_entropy_with_integer_labels",
+        doc: "logsumexp_where(logits) - logits[label]; labels in [-C, -1] wrap, others out of range give NaN; 0 where no class is in where",
+        inputs: &[i("logits", F), i("labels", JAX_INT), opt("where", ANY)],
+        params: &[p("axis", ParamKind::Int, "-1")],
+        grad_wrt: &["logits"],
+        run: fw13::optax_sce_int,
+    },
+    OpSpec {
+        name: "optax.losses.safe_softmax_cross_entropy",
+        doc: "-sum where(labels != 0, labels * log_softmax(logits), 0) over the last axis: -inf logits with zero labels add 0",
+        inputs: &[i("logits", F), i("labels", F)],
+        params: &[],
+        grad_wrt: &["logits"],
+        run: fw13::optax_safe_sce,
+    },
+    OpSpec {
+        name: "optax.losses.sigmoid_binary_cross_entropy",
+        doc: "-labels log_sigmoid(logits) - (1 - labels) log_sigmoid(-logits), element-wise",
+        inputs: &[i("logits", F), i("labels", F)],
+        params: &[],
+        grad_wrt: &["logits"],
+        run: fw13::optax_sigmoid_bce,
+    },
+    OpSpec {
+        name: "optax.losses.sigmoid_focal_loss",
+        doc: "sigmoid BCE * (1 - p_t)^gamma (via logsumexp with b), times alpha z + (1 - alpha)(1 - z) when alpha is given",
+        inputs: &[i("logits", F), i("labels", F)],
+        params: &[p("alpha", ParamKind::OptFloat, "null"), p("gamma", ParamKind::Float, "2.0")],
+        grad_wrt: &["logits"],
+        run: fw13::optax_focal,
+    },
+    OpSpec {
+        name: "optax.losses.poly_loss_cross_entropy",
+        doc: "softmax_cross_entropy + epsilon * sum_where labels * (1 - softmax(logits, where))",
+        inputs: &[i("logits", F), i("labels", F), opt("where", ANY)],
+        params: &[p("epsilon", ParamKind::Float, "2.0"), p("axis", ParamKind::Int, "-1")],
+        grad_wrt: &["logits"],
+        run: fw13::optax_poly,
+    },
+    OpSpec {
+        name: "optax.losses.kl_divergence",
+        doc: "sum_where targets * (where(targets == 0, 0, log targets) - log_predictions) along axis (null: all)",
+        inputs: &[i("log_predictions", F), i("targets", F), opt("where", ANY)],
+        params: &[p("axis", ParamKind::OptInt, "-1")],
+        grad_wrt: &["log_predictions"],
+        run: fw13::optax_kl,
+    },
+    OpSpec {
+        name: "optax.losses.convex_kl_divergence",
+        doc: "kl_divergence + sum_where (exp(log_predictions) - targets) (deprecated: generalized_kl_divergence)",
+        inputs: &[i("log_predictions", F), i("targets", F), opt("where", ANY)],
+        params: &[p("axis", ParamKind::OptInt, "-1")],
+        grad_wrt: &["log_predictions"],
+        run: fw13::optax_convex_kl,
+    },
+    OpSpec {
+        name: "optax.losses.kl_divergence_with_log_targets",
+        doc: "sum_where exp(log_targets) * (log_targets - log_predictions) along axis (null: all)",
+        inputs: &[i("log_predictions", F), i("log_targets", F), opt("where", ANY)],
+        params: &[p("axis", ParamKind::OptInt, "-1")],
+        grad_wrt: &["log_predictions"],
+        run: fw13::optax_kl_log,
+    },
+    OpSpec {
+        name: "optax.losses.smooth_labels",
+        doc: "(1 - alpha) labels + alpha / K, K the length of axis (with where: the number of True along axis)",
+        inputs: &[i("labels", F), opt("where", ANY)],
+        params: &[p("alpha", ParamKind::Float, "null"), p("axis", ParamKind::Int, "-1")],
+        grad_wrt: &["labels"],
+        run: fw13::optax_smooth_labels,
+    },
+    // ---------------------------------------------------------------- ONNX
+    OpSpec {
+        name: "onnx.Softmax",
+        doc: "softmax along axis (opset >= 13, default -1); opset <= 11: flattened to 2-D at axis (default 1)",
+        inputs: &[i("input", F)],
+        params: &[p("axis", ParamKind::OptInt, "null"), p("opset", ParamKind::Int, "13")],
+        grad_wrt: &[],
+        run: fw13::onnx_softmax,
+    },
+    OpSpec {
+        name: "onnx.LogSoftmax",
+        doc: "log_softmax along axis (opset >= 13, default -1); opset <= 11: flattened to 2-D at axis (default 1)",
+        inputs: &[i("input", F)],
+        params: &[p("axis", ParamKind::OptInt, "null"), p("opset", ParamKind::Int, "13")],
+        grad_wrt: &[],
+        run: fw13::onnx_log_softmax,
+    },
+    OpSpec { name: "onnx.Sigmoid", doc: "1 / (1 + exp(-x))", inputs: &[i("X", F)], params: &[], grad_wrt: &[], run: fw13::onnx_sigmoid },
+    OpSpec {
+        name: "onnx.SoftmaxCrossEntropyLoss",
+        doc: "scores (N, C, d...): log_prob = LogSoftmax(axis=1), loss -w[y] log_prob[y]; labels in [-C, -1] wrap, >= C raise; outputs: output, log_prob",
+        inputs: &[i("scores", F), i("labels", ONNX_INT), opt("weights", F)],
+        params: &[p("reduction", TORCH_RED, "\"mean\""), p("ignore_index", ParamKind::OptInt, "null")],
+        grad_wrt: &[],
+        run: fw13::onnx_sce,
+    },
+    OpSpec {
+        name: "onnx.NegativeLogLikelihoodLoss",
+        doc: "-weight[t] input[n, t, d...]; weighted mean over non-ignored targets; targets in [-C, -1] wrap, >= C raise",
+        inputs: &[i("input", F), i("target", ONNX_INT), opt("weight", F)],
+        params: &[p("reduction", TORCH_RED, "\"mean\""), p("ignore_index", ParamKind::OptInt, "null")],
+        grad_wrt: &[],
+        run: fw13::onnx_nll,
+    },
+    // ---------------------------------------------------------------- scikit-learn
+    OpSpec {
+        name: "sklearn.metrics.log_loss",
+        doc: "mean -log clip(y_proba[true class], eps, 1 - eps) (eps of y_proba's dtype), optionally weighted; a float64 scalar",
+        inputs: &[i("y_true", ANY), opt("y_proba", F), opt("y_pred", F), opt("sample_weight", ANY)],
+        params: &[p("normalize", ParamKind::Bool, "true"), p("labels", ParamKind::OptList, "null")],
+        grad_wrt: &[],
+        run: fw13::sklearn_log_loss,
     },
 ];
 
@@ -522,7 +699,49 @@ pub static ALIASES: &[(&str, &str)] = &[
     ("tf.math.log_softmax", "tf.nn.log_softmax"),
     ("tf.sigmoid", "tf.math.sigmoid"),
     ("tf.nn.sigmoid", "tf.math.sigmoid"),
+    ("jax.scipy.special.logsumexp", "jax.nn.logsumexp"),
+    ("optax.softmax_cross_entropy", "optax.losses.softmax_cross_entropy"),
+    ("optax.softmax_cross_entropy_with_integer_labels", "optax.losses.softmax_cross_entropy_with_integer_labels"),
+    ("optax.safe_softmax_cross_entropy", "optax.losses.safe_softmax_cross_entropy"),
+    ("optax.sigmoid_binary_cross_entropy", "optax.losses.sigmoid_binary_cross_entropy"),
+    ("optax.sigmoid_focal_loss", "optax.losses.sigmoid_focal_loss"),
+    ("optax.kl_divergence", "optax.losses.kl_divergence"),
+    ("optax.convex_kl_divergence", "optax.losses.convex_kl_divergence"),
+    ("optax.smooth_labels", "optax.losses.smooth_labels"),
 ];
+
+/// The ops with more than one output, with their outputs' names (the framework's), the
+/// first being the one [`eval`] returns; every other op has one output, `output`.
+pub static OUTPUTS: &[(&str, &[&str])] = &[("onnx.SoftmaxCrossEntropyLoss", &["output", "log_prob"])];
+
+/// The names of `op`'s outputs (`["output"]` for an op with one).
+///
+/// ```
+/// assert_eq!(xent::registry::outputs("onnx.SoftmaxCrossEntropyLoss"), &["output", "log_prob"]);
+/// assert_eq!(xent::registry::outputs("tf.nn.softmax"), &["output"]);
+/// ```
+pub fn outputs(op: &str) -> &'static [&'static str] {
+    let c = canonical(op);
+    OUTPUTS.iter().find(|(o, _)| *o == c).map_or(&["output"], |(_, outs)| outs)
+}
+
+/// Fail unless `output` (when given) is one of `op`'s outputs.
+///
+/// # Errors
+/// [`Error::Usage`] naming the outputs, and [`find`]'s errors.
+pub fn check_output(op: &str, output: Option<&str>) -> Result<()> {
+    let spec = find(op)?;
+    match output {
+        Some(o) if !outputs(spec.name).contains(&o) => Err(Error::Usage(format!(
+            "{}: unknown output `{}`{}; outputs are: {}",
+            spec.name,
+            cut(o),
+            suggest(o, outputs(spec.name).iter().copied()),
+            outputs(spec.name).join(", ")
+        ))),
+        _ => Ok(()),
+    }
+}
 
 /// Module spellings users copy from their code, rewritten before the lookup:
 /// `F.` (`import torch.nn.functional as F`), `nn.` (`from torch import nn`) and
@@ -618,7 +837,32 @@ pub fn suggest<'a>(name: &str, candidates: impl Iterator<Item = &'a str>) -> Str
 /// assert_eq!(y, DynArray::F64(array![[0.5, 0.5]].into_dyn()));
 /// ```
 pub fn eval(op: &str, inputs: Vec<(String, DynArray)>, params: Vec<(String, Value)>, grad: Option<&str>) -> Result<DynArray> {
-    eval_views(op, inputs.iter().map(|(n, a)| (n.clone(), a.view())).collect(), params, grad)
+    eval_output(op, inputs, params, grad, None)
+}
+
+/// [`eval`] for one named output of an op with several ([`OUTPUTS`]; `None` is the
+/// first, the one [`eval`] returns).
+///
+/// # Errors
+/// As [`eval`]; [`Error::Usage`] for an output the op does not have.
+///
+/// ```
+/// use ndarray::array;
+/// use xent::DynArray;
+/// let x = DynArray::F32(array![[0.0f32, 0.0]].into_dyn());
+/// let y = DynArray::I64(array![1i64].into_dyn());
+/// let inputs = vec![("scores".to_string(), x), ("labels".to_string(), y)];
+/// let lp = xent::registry::eval_output("onnx.SoftmaxCrossEntropyLoss", inputs, vec![], None, Some("log_prob")).unwrap();
+/// assert_eq!(lp, DynArray::F32(array![[-std::f32::consts::LN_2, -std::f32::consts::LN_2]].into_dyn()));
+/// ```
+pub fn eval_output(
+    op: &str,
+    inputs: Vec<(String, DynArray)>,
+    params: Vec<(String, Value)>,
+    grad: Option<&str>,
+    output: Option<&str>,
+) -> Result<DynArray> {
+    eval_views_output(op, inputs.iter().map(|(n, a)| (n.clone(), a.view())).collect(), params, grad, output)
 }
 
 /// [`eval`] on borrowed inputs: the Python binding hands over views of NumPy arrays,
@@ -635,9 +879,25 @@ pub fn eval(op: &str, inputs: Vec<(String, DynArray)>, params: Vec<(String, Valu
 /// assert_eq!(y, xent::DynArray::F32(array![[0.5_f32, 0.5]].into_dyn()));
 /// ```
 pub fn eval_views(op: &str, inputs: Vec<(String, DynView<'_>)>, params: Vec<(String, Value)>, grad: Option<&str>) -> Result<DynArray> {
+    eval_views_output(op, inputs, params, grad, None)
+}
+
+/// [`eval_views`] for one named output ([`eval_output`]).
+///
+/// # Errors
+/// As [`eval_output`].
+pub fn eval_views_output(
+    op: &str,
+    inputs: Vec<(String, DynView<'_>)>,
+    params: Vec<(String, Value)>,
+    grad: Option<&str>,
+    output: Option<&str>,
+) -> Result<DynArray> {
+    check_output(op, output)?;
     let names: Vec<&str> = inputs.iter().map(|(n, _)| n.as_str()).collect();
     check(op, &names, &params, grad)?;
-    let call = Call::new(find(op)?, inputs, params)?;
+    let mut call = Call::new(find(op)?, inputs, params)?;
+    call.output = output.filter(|o| Some(o) != outputs(call.op.name).first()).map(str::to_string);
     if let Some(g) = grad {
         // Frameworks do not differentiate with respect to integer or bool tensors.
         if let Some(x) = call.inputs.get(g).filter(|x| !x.dtype().is_float()) {
@@ -657,9 +917,11 @@ pub fn eval_views(op: &str, inputs: Vec<(String, DynView<'_>)>, params: Vec<(Str
 
 /// TensorFlow and Keras (TF backend) ops run on TF's CPU kernels, which flush
 /// subnormal float32/float64 results to zero and read subnormal inputs as zero;
-/// PyTorch's do not.
+/// PyTorch's do not. JAX and Optax on CPU run XLA code, which sets FTZ/DAZ too
+/// (measured with jax 0.10.2: `x * 1.0` of 1e-40f32 is 0, `exp(-100f32)` is 0, and
+/// likewise for float64); ONNX Runtime and NumPy (scikit-learn) do not flush.
 fn flushes(op: &str) -> bool {
-    op.starts_with("tf.") || op.starts_with("keras.")
+    op.starts_with("tf.") || op.starts_with("keras.") || op.starts_with("jax.") || op.starts_with("optax.")
 }
 
 /// Run a TF/Keras op as TF's flush-to-zero CPU kernels do: subnormal float inputs
@@ -686,12 +948,12 @@ fn run_flushed(call: Call<'_>, grad: Option<&str>) -> Result<DynArray> {
             Some((n.clone(), f))
         })
         .collect();
-    let Call { op, inputs, params } = call;
+    let Call { op, inputs, params, output } = call;
     let mut inputs: BTreeMap<String, DynView<'_>> = inputs.into_iter().map(|(n, a)| (n, a.reborrow())).collect();
     for (n, a) in &flushed {
         inputs.insert(n.clone(), a.view());
     }
-    let call = Call { op, inputs, params };
+    let call = Call { op, inputs, params, output };
     let mut out = (call.op.run)(&call, grad).map_err(|e| named(e, call.op.name))?;
     match &mut out {
         DynArray::F32(x) => tf::flush_subnormals(x),
@@ -878,6 +1140,7 @@ fn type_ok(kind: ParamKind, v: &Value) -> bool {
         ParamKind::OptInt => v.is_null() || type_ok(ParamKind::Int, v),
         ParamKind::OptFloat => v.is_null() || v.is_number(),
         ParamKind::Choice(c) => v.as_str().is_some_and(|s| c.contains(&s)) || (v.is_null() && c.contains(&"null")),
+        ParamKind::OptList => v.is_null() || v.as_array().is_some_and(|a| a.iter().all(Value::is_number)),
     }
 }
 
@@ -889,6 +1152,7 @@ fn kind_name(kind: ParamKind) -> String {
         ParamKind::OptInt => "an integer or null".into(),
         ParamKind::OptFloat => "a number or null".into(),
         ParamKind::Choice(c) => format!("one of {}", c.join(", ")),
+        ParamKind::OptList => "a list of numbers or null".into(),
     }
 }
 
@@ -904,7 +1168,7 @@ impl<'a> Call<'a> {
         for s in op.params {
             ps.entry(s.name.to_string()).or_insert_with(|| serde_json::from_str(s.default).expect("valid default"));
         }
-        Ok(Call { op, inputs: inputs.into_iter().collect(), params: ps })
+        Ok(Call { op, inputs: inputs.into_iter().collect(), params: ps, output: None })
     }
 
     fn input(&self, name: &str) -> Result<&DynView<'a>> {
@@ -1620,7 +1884,27 @@ fn torch_bcel_t<T: Float>(c: &Call, g: Option<&str>) -> Result<ArrayD<T>> {
     )
 }
 
-/// The op table as help text: one block per op with its inputs and parameters.
+/// The framework (with the version mirrored) an op of the table belongs to, from the
+/// first component of its name: the headings of [`help`].
+///
+/// ```
+/// assert_eq!(xent::registry::framework("optax.losses.softmax_cross_entropy"), "Optax 0.2.8 (optax.losses)");
+/// ```
+pub fn framework(op: &str) -> &'static str {
+    match op.split('.').next().unwrap_or("") {
+        "tf" => "TensorFlow 2.21",
+        "keras" => "Keras 3.15",
+        "torch" => "PyTorch 2.15",
+        "jax" => "JAX 0.10.2 (jax.nn, CPU)",
+        "optax" => "Optax 0.2.8 (optax.losses)",
+        "onnx" => "ONNX (as ONNX Runtime 1.32 computes it, onnx 1.23.2)",
+        "sklearn" => "scikit-learn 1.9.1",
+        _ => "other",
+    }
+}
+
+/// The op table as help text: one block per op with its inputs and parameters,
+/// grouped by framework.
 ///
 /// ```
 /// assert!(xent::registry::help().contains("torch.nn.functional.cross_entropy"));
@@ -1631,8 +1915,17 @@ pub fn help() -> String {
     for (p, full) in PREFIXES {
         s.push_str(&format!("      `{p}X` for `{full}X`\n"));
     }
+    let mut last = "";
     for o in OPS {
+        let fw = framework(o.name);
+        if fw != last {
+            s.push_str(&format!("\n {fw}\n"));
+            last = fw;
+        }
         s.push_str(&format!("  {}\n      {}\n      inputs: {}\n", o.name, o.doc, input_list(o)));
+        if outputs(o.name).len() > 1 {
+            s.push_str(&format!("      outputs: {} (--output NAME; default the first)\n", outputs(o.name).join(", ")));
+        }
         let aka: Vec<&str> = ALIASES.iter().filter(|(_, c)| *c == o.name).map(|(a, _)| *a).collect();
         if !aka.is_empty() {
             s.push_str(&format!("      also: {}\n", aka.join(", ")));

@@ -1,5 +1,6 @@
 //! The reference cases computed by TensorFlow 2.21.0 / Keras 3.15.1 and PyTorch 2.15.0
-//! (`tests/golden/*.jsonl`, copied from the project's shared golden data; the format is
+//! (and, in `generated/fw13.jsonl`, by jax 0.10.2 / optax 0.2.8, onnxruntime 1.32.0 and
+//! scikit-learn 1.9.1) (`tests/golden/*.jsonl`, copied from the project's shared golden data; the format is
 //! described in `shared/tools/conform.py`), run two ways: through the library's op
 //! table, and through the built `xent eval` binary on .npy files.
 
@@ -13,13 +14,17 @@ use xent::DynArray;
 /// What one run of the binary should give: the reference (and float64 truth), or an error.
 type Expect = Option<(DynArray, Option<DynArray>)>;
 
+/// (gradient input or None, reference, float64 reference, output name or None)
+type Target = (Option<String>, DynArray, Option<DynArray>, Option<String>);
+
 struct Case {
     id: String,
     op: String,
     params: Vec<(String, Value)>,
     inputs: Vec<(String, DynArray)>,
-    /// (None = output | Some(input) = gradient, reference, float64 reference)
-    targets: Vec<(Option<String>, DynArray, Option<DynArray>)>,
+    /// (None = output | Some(input) = gradient, reference, float64 reference, the output's
+    /// name for the second and later outputs of an op with several (`"outputs"`))
+    targets: Vec<Target>,
     error: Option<String>,
     nonfinite_input: bool,
     /// A per-case `{"rtol", "atol"}`: the framework's own value within these bounds,
@@ -110,6 +115,26 @@ fn lce12_cases_through_the_binary() {
     let cases = load_files(&["generated/lce12.jsonl"]);
     assert_eq!(cases.len(), 82);
     run_binary(cases, "lce12");
+/// Cases of issue 13's frameworks made by `tools/gen_differential_fw13.py` (seed 13)
+/// with the real jax 0.10.2 / optax 0.2.8, onnxruntime 1.32.0 and scikit-learn 1.9.1:
+/// masks, wrapped and out-of-range labels, NaN/±inf, empty inputs, errors, and ONNX's
+/// second output (`log_prob`, checked with `--output log_prob`).
+fn load_fw13() -> Vec<Case> {
+    let cases = load_files(&["generated/fw13.jsonl"]);
+    assert_eq!(cases.len(), FW13_CASES);
+    cases
+}
+
+const FW13_CASES: usize = 414;
+
+#[test]
+fn fw13_cases_through_the_library() {
+    run_library(load_fw13());
+}
+
+#[test]
+fn fw13_cases_through_the_binary() {
+    run_binary(load_fw13(), "fw13");
 }
 
 fn load_files(files: &[&str]) -> Vec<Case> {
@@ -121,11 +146,15 @@ fn load_files(files: &[&str]) -> Vec<Case> {
             let t64 = c.get("truth64").filter(|t| !t.is_null());
             let mut targets = Vec::new();
             if c.get("error").is_none() {
-                targets.push((None, arr(&c["output"]), t64.and_then(|t| t.get("output")).filter(|o| !o.is_null()).map(arr)));
+                targets.push((None, arr(&c["output"]), t64.and_then(|t| t.get("output")).filter(|o| !o.is_null()).map(arr), None));
+                for (name, o) in c.get("outputs").and_then(Value::as_object).into_iter().flatten() {
+                    let alt = t64.and_then(|t| t.get("outputs")).and_then(|os| os.get(name)).filter(|o| !o.is_null()).map(arr);
+                    targets.push((None, arr(o), alt, Some(name.clone())));
+                }
                 for g in c["grad"].as_array().unwrap() {
                     let g = g.as_str().unwrap();
                     let alt = t64.and_then(|t| t.get("grads")).and_then(|gs| gs.get(g)).filter(|o| !o.is_null()).map(arr);
-                    targets.push((Some(g.to_string()), arr(&c["grads"][g]), alt));
+                    targets.push((Some(g.to_string()), arr(&c["grads"][g]), alt, None));
                 }
             }
             let inputs: Vec<(String, DynArray)> = c["inputs"].as_object().unwrap().iter().map(|(k, v)| (k.clone(), arr(v))).collect();
@@ -201,11 +230,11 @@ fn run_library(cases: Vec<Case>) {
             }
             continue;
         }
-        for (grad, want, alt) in &c.targets {
-            match xent::registry::eval(&c.op, c.inputs.clone(), c.params.clone(), grad.as_deref()) {
+        for (grad, want, alt, oname) in &c.targets {
+            match xent::registry::eval_output(&c.op, c.inputs.clone(), c.params.clone(), grad.as_deref(), oname.as_deref()) {
                 Ok(got) => {
                     if let Some(e) = compare(&got, want, alt.as_ref(), c.nonfinite_input, c.tol) {
-                        failures.push(format!("{} ({}): {e}", c.id, grad.as_deref().unwrap_or("output")));
+                        failures.push(format!("{} ({}): {e}", c.id, grad.as_deref().or(oname.as_deref()).unwrap_or("output")));
                     }
                 }
                 Err(e) => failures.push(format!("{}: {e}", c.id)),
@@ -243,16 +272,19 @@ fn run_binary(cases: Vec<Case>, tag: &str) {
             base.push(format!("{k}={v}"));
         }
         let out = dir.join("out.npy");
-        let runs: Vec<(Option<String>, Expect)> = if c.error.is_some() {
-            vec![(None, None)]
+        let runs: Vec<(Option<String>, Expect, Option<String>)> = if c.error.is_some() {
+            vec![(None, None, None)]
         } else {
-            c.targets.iter().map(|(g, w, a)| (g.clone(), Some((w.clone(), a.clone())))).collect()
+            c.targets.iter().map(|(g, w, a, o)| (g.clone(), Some((w.clone(), a.clone())), o.clone())).collect()
         };
-        for (grad, want) in runs {
+        for (grad, want, oname) in runs {
             let _ = std::fs::remove_file(&out);
             let mut args = base.clone();
             if let Some(g) = &grad {
                 args.extend(["--grad".to_string(), g.clone()]);
+            }
+            if let Some(o) = &oname {
+                args.extend(["--output".to_string(), o.clone()]);
             }
             args.extend(["-o".to_string(), out.display().to_string()]);
             let p = Command::new(bin).args(&args).output().unwrap();
@@ -274,7 +306,7 @@ fn run_binary(cases: Vec<Case>, tag: &str) {
                     }
                     let got = xent::npy::read(&out).unwrap();
                     if let Some(e) = compare(&got, &w, a.as_ref(), c.nonfinite_input, c.tol) {
-                        failures.push(format!("{} ({}): {e}", c.id, grad.as_deref().unwrap_or("output")));
+                        failures.push(format!("{} ({}): {e}", c.id, grad.as_deref().or(oname.as_deref()).unwrap_or("output")));
                     }
                 }
             }

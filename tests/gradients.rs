@@ -107,6 +107,21 @@ fn every_differentiable_op_is_covered() {
         "torch.nn.KLDivLoss",
         "torch.nn.functional.linear_cross_entropy",
         "cut_cross_entropy.linear_cross_entropy",
+        "jax.nn.softmax",
+        "jax.nn.log_softmax",
+        "jax.nn.sigmoid",
+        "jax.nn.log_sigmoid",
+        "jax.nn.logsumexp",
+        "optax.losses.softmax_cross_entropy",
+        "optax.losses.softmax_cross_entropy_with_integer_labels",
+        "optax.losses.safe_softmax_cross_entropy",
+        "optax.losses.sigmoid_binary_cross_entropy",
+        "optax.losses.sigmoid_focal_loss",
+        "optax.losses.poly_loss_cross_entropy",
+        "optax.losses.kl_divergence",
+        "optax.losses.convex_kl_divergence",
+        "optax.losses.kl_divergence_with_log_targets",
+        "optax.losses.smooth_labels",
     ];
     for op in registry::OPS.iter().filter(|o| !o.grad_wrt.is_empty()) {
         assert!(covered.contains(&op.name), "{} has a gradient but no finite-difference check", op.name);
@@ -467,5 +482,71 @@ fn fused_linear_gradients() {
                 assert!((g - fd).abs() <= 1e-6 + 1e-5 * fd.abs(), "{op} {params:?}: d/d{wrt}[{i}] analytic {g} vs finite difference {fd}");
             }
         }
+#[test]
+fn jax_optax_gradients() {
+    let mut r = Rng(xent::rng::SplitMix64::new(13));
+    let mask = DynArray::Bool(ndarray::array![[true, false, true, true], [true, true, false, true], [false, true, true, true]].into_dyn());
+    for axis in [0, -1] {
+        for w in [None, Some(mask.clone())] {
+            let with = |x: DynArray, name: &'static str| {
+                let mut v = vec![(name, x)];
+                if let Some(w) = &w {
+                    v.push(("where", w.clone()));
+                }
+                v
+            };
+            check("jax.nn.softmax", with(r.logits(&[3, 4]), "x"), vec![("axis", json!(axis))], "x");
+            if w.is_none() {
+                // With a mask, sum(output) is -inf (masked positions): no finite difference.
+                check("jax.nn.log_softmax", with(r.logits(&[3, 4]), "x"), vec![("axis", json!(axis))], "x");
+            }
+            let mut ins = with(r.logits(&[3, 4]), "logits");
+            ins.push(("labels", r.probs(&[3, 4])));
+            check("optax.losses.softmax_cross_entropy", ins.clone(), vec![("axis", json!(axis))], "logits");
+            check("optax.losses.poly_loss_cross_entropy", ins, vec![("axis", json!(axis)), ("epsilon", json!(1.5))], "logits");
+            let mut ins = with(r.logits(&[3, 4]), "log_predictions");
+            ins.push(("targets", r.probs(&[3, 4])));
+            check("optax.losses.kl_divergence", ins.clone(), vec![("axis", json!(axis))], "log_predictions");
+            check("optax.losses.convex_kl_divergence", ins, vec![("axis", json!(axis))], "log_predictions");
+            let mut ins = with(r.logits(&[3, 4]), "log_predictions");
+            ins.push(("log_targets", r.logits(&[3, 4])));
+            check("optax.losses.kl_divergence_with_log_targets", ins, vec![("axis", json!(axis))], "log_predictions");
+            check(
+                "optax.losses.smooth_labels",
+                with(r.probs(&[3, 4]), "labels"),
+                vec![("axis", json!(axis)), ("alpha", json!(0.1))],
+                "labels",
+            );
+        }
+    }
+    // Integer labels, wrapped (-1) and out of range (7: NaN loss, finite gradient, not
+    // differentiable through the NaN, so only in-range rows here).
+    let y = DynArray::I32(ndarray::array![1, -1, 0].into_dyn());
+    check(
+        "optax.losses.softmax_cross_entropy_with_integer_labels",
+        vec![("logits", r.logits(&[3, 4])), ("labels", y.clone())],
+        vec![],
+        "logits",
+    );
+    check(
+        "optax.losses.softmax_cross_entropy_with_integer_labels",
+        vec![("logits", r.logits(&[3, 4])), ("labels", y), ("where", mask)],
+        vec![],
+        "logits",
+    );
+    for (axis, kd) in [(None, false), (Some(0), true), (Some(-1), false)] {
+        check("jax.nn.logsumexp", vec![("a", r.logits(&[3, 4]))], vec![("axis", json!(axis)), ("keepdims", json!(kd))], "a");
+    }
+    check("jax.nn.sigmoid", vec![("x", r.logits(&[3, 4]))], vec![], "x");
+    check("jax.nn.log_sigmoid", vec![("x", r.logits(&[3, 4]))], vec![], "x");
+    check("optax.losses.safe_softmax_cross_entropy", vec![("logits", r.logits(&[3, 4])), ("labels", r.probs(&[3, 4]))], vec![], "logits");
+    check("optax.losses.sigmoid_binary_cross_entropy", vec![("logits", r.logits(&[3, 4])), ("labels", r.probs(&[3, 4]))], vec![], "logits");
+    for (alpha, gamma) in [(json!(null), 2.0), (json!(0.25), 1.5), (json!(0.8), 3.0)] {
+        check(
+            "optax.losses.sigmoid_focal_loss",
+            vec![("logits", r.logits(&[3, 4])), ("labels", r.probs(&[3, 4]))],
+            vec![("alpha", alpha), ("gamma", json!(gamma))],
+            "logits",
+        );
     }
 }

@@ -223,7 +223,7 @@ fn malformed_flags_exit_2() {
         (vec!["eval", "tf.nn.softmax", "--input", "=x.npy", "-o", &o], "--input `=x.npy` must look like NAME=VALUE"),
         (vec!["eval", "tf.nn.softmax", "--input", &xs, "--param", "axis", "-o", &o], "--param `axis` must look like NAME=VALUE"),
         // clap's own errors: -o without its value, an unknown flag, a bad --threads.
-        (vec!["eval", "tf.nn.softmax", "--input", &xs, "-o"], "--output"),
+        (vec!["eval", "tf.nn.softmax", "--input", &xs, "-o"], "--out"),
         (vec!["eval", "tf.nn.softmax", "--input", &xs, "--frobnicate", "-o", &o], "--frobnicate"),
         (vec!["eval", "tf.nn.softmax", "--input", &xs, "--threads", "many", "-o", &o], "many"),
         (vec!["evaluate"], "evaluate"),

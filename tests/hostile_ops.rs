@@ -217,6 +217,7 @@ fn param_value(rng: &mut Rng, name: &str, kind: ParamKind, valid_only: bool) -> 
             }
         }
         ParamKind::OptFloat => rng.pick(&[json!(null), json!(0.5), json!(-2), json!(3), json!(1e30)]),
+        ParamKind::OptList => rng.pick(&[json!(null), json!([0, 1]), json!([0, 1, 2]), json!([2, 0, 1]), json!([1]), json!([])]),
         ParamKind::Choice(c) => {
             let i = rng.below(c.len());
             if c[i] == "null" {
@@ -513,6 +514,27 @@ fn finiteness_exempt(op: &str, c: &Case) -> bool {
         | "keras.losses.categorical_focal_crossentropy"
         | "keras.losses.CategoricalFocalCrossentropy" => {
             !from_logits && input(c, "y_pred").is_some_and(|p| p.to_f64().iter().any(|&v| v == 0.0))
+        }
+        // JAX/Optax (docs/hardening.md): a label outside [-C, C) reads NaN; masked-out
+        // log-probabilities are -inf; a lane with no `where` has K = 0 in smooth_labels;
+        // a negative target has no logarithm.
+        "optax.losses.softmax_cross_entropy_with_integer_labels" => {
+            let x = input(c, "logits").map(|x| x.shape().to_vec()).unwrap_or_default();
+            let ax = param(c, "axis").and_then(Value::as_i64).unwrap_or(-1);
+            let k = if ax < 0 { ax + x.len() as i64 } else { ax };
+            let cl = usize::try_from(k).ok().and_then(|k| x.get(k)).copied().unwrap_or(0) as f64;
+            input(c, "labels").is_some_and(|y| y.to_f64().iter().any(|&v| v >= cl || v < -cl))
+        }
+        "jax.nn.log_softmax" | "optax.losses.smooth_labels" => input(c, "where").is_some(),
+        // Optax's log(1 - p_t) is logsumexp with b = [1 - z, z]: NaN when that sum is
+        // negative, which labels outside [0, 1] can make it.
+        "optax.losses.sigmoid_focal_loss" => input(c, "labels").is_some_and(|z| z.to_f64().iter().any(|&v| !(0.0..=1.0).contains(&v))),
+        "optax.losses.kl_divergence" | "optax.losses.convex_kl_divergence" => {
+            input(c, "targets").is_some_and(|t| t.to_f64().iter().any(|&v| v < 0.0))
+        }
+        // ONNX's mean over every target ignored, or target weights summing to 0, is 0/0.
+        "onnx.SoftmaxCrossEntropyLoss" | "onnx.NegativeLogLikelihoodLoss" => {
+            mean && (param(c, "ignore_index").is_some_and(|v| !v.is_null()) || input(c, "weights").or(input(c, "weight")).is_some())
         }
         _ => false,
     }

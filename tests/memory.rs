@@ -101,10 +101,19 @@ fn peak_memory_is_a_small_multiple_of_the_input() {
 
     let mut worst: Vec<(f64, String)> = Vec::new();
     for op in OPS {
-        let ins = inputs(op);
+        let mut ins = inputs(op);
+        if op.name == "sklearn.metrics.log_loss" {
+            // y_proba is optional only because the deprecated y_pred may stand for it.
+            ins.push((
+                "y_proba".to_string(),
+                DynArray::F32(ArrayD::from_shape_fn(IxDyn(&[N, C]), |ix| ((ix[0] * 7 + ix[1] * 13) % 97) as f32 / 97.0)),
+            ));
+        }
         let params = match op.name {
             "tf.one_hot" => vec![("depth".to_string(), json!(8))],
             "tf.nn.weighted_cross_entropy_with_logits" => vec![("pos_weight".to_string(), json!(2.0))],
+            "jax.nn.one_hot" => vec![("num_classes".to_string(), json!(8))],
+            "optax.losses.smooth_labels" => vec![("alpha".to_string(), json!(0.1))],
             _ => vec![],
         };
         for grad in std::iter::once(None).chain(op.grad_wrt.first().map(|g| Some(*g))) {

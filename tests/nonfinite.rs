@@ -61,6 +61,22 @@ const PREDICTION: &[(&str, [&str; 3], [&str; 3])] = &[
     // d input are NaN; the other row is untouched (PyTorch 2.15 gives the same).
     ("torch.nn.functional.linear_cross_entropy", ["nf", "nf", "nf"], ["nnnfff", "nnnfff", "nnnfff"]),
     ("cut_cross_entropy.linear_cross_entropy", ["nf", "nf", "nf"], ["nnnfff", "nnnfff", "nnnfff"]),
+    // JAX 0.10.2 / Optax 0.2.8 (x64 on, `jax.grad` of the sum), from the real libraries.
+    ("jax.nn.softmax", ["nnnfff", "nnnfff", "f0ffff"], ["nnn000", "nnn000", "000000"]),
+    ("jax.nn.log_softmax", ["nnnfff", "nnnfff", "f-ffff"], ["nnnfff", "nnnfff", "ffffff"]),
+    ("jax.nn.sigmoid", ["fnffff", "ffffff", "f0ffff"], ["fnffff", "f0ffff", "f0ffff"]),
+    ("jax.nn.log_sigmoid", ["fnffff", "f0ffff", "f-ffff"], ["fnffff", "f0ffff", "ffffff"]),
+    ("jax.nn.logsumexp", ["n", "+", "f"], ["nnnnnn", "0n0000", "f0ffff"]),
+    ("optax.losses.softmax_cross_entropy", ["nf", "nf", "+f"], ["nnnfff", "nnnfff", "ffffff"]),
+    ("optax.losses.softmax_cross_entropy_with_integer_labels", ["nf", "nf", "+f"], ["nnnfff", "0n0fff", "ffffff"]),
+    ("optax.losses.safe_softmax_cross_entropy", ["nf", "nf", "+f"], ["nnnfff", "nnnfff", "ffffff"]),
+    ("optax.losses.sigmoid_binary_cross_entropy", ["fnffff", "fnffff", "f+ffff"], ["fnffff", "f0ffff", "ffffff"]),
+    ("optax.losses.sigmoid_focal_loss", ["fnffff", "fnffff", "f+ffff"], ["fnffff", "fnffff", "fnffff"]),
+    ("optax.losses.poly_loss_cross_entropy", ["nf", "nf", "+f"], ["nnnfff", "nnnfff", "ffffff"]),
+    ("optax.losses.kl_divergence", ["nf", "-f", "+f"], ["0f000f", "0f000f", "0f000f"]),
+    ("optax.losses.convex_kl_divergence", ["nf", "nf", "+f"], ["fnffff", "f+ffff", "ffffff"]),
+    ("optax.losses.kl_divergence_with_log_targets", ["nf", "-f", "+f"], ["ffffff", "ffffff", "ffffff"]),
+    ("optax.losses.smooth_labels", ["fnffff", "f+ffff", "f-ffff"], ["ffffff", "ffffff", "ffffff"]),
 ];
 
 /// The same with the special value in the float target (y_true, labels, target) at
@@ -139,6 +155,9 @@ fn run(op: &OpSpec, special: f64, in_target: bool) -> (String, String) {
     }
     if op.name == "tf.nn.weighted_cross_entropy_with_logits" {
         params.push(("pos_weight".to_string(), json!(2.0)));
+    }
+    if op.name == "optax.losses.smooth_labels" {
+        params.push(("alpha".to_string(), json!(0.1)));
     }
     let f = xent::registry::eval(op.name, inputs.clone(), params.clone(), None);
     let g = xent::registry::eval(op.name, inputs, params, Some(pred));

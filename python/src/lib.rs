@@ -19,7 +19,7 @@ use ndarray::ArrayViewD;
 use numpy::{IntoPyArray, PyReadonlyArrayDyn, PyUntypedArray, PyUntypedArrayMethods};
 use pyo3::exceptions::{PyTypeError, PyValueError};
 use pyo3::prelude::*;
-use pyo3::types::{PyBool, PyDict, PyFloat, PyInt, PyList, PyString};
+use pyo3::types::{PyBool, PyDict, PyFloat, PyInt, PyList, PyString, PyTuple};
 use serde_json::Value;
 use xent::registry::{InputKind, ParamKind, ALIASES, OPS, PREFIXES};
 use xent::{DynArray, DynView};
@@ -93,6 +93,11 @@ fn borrow<'py>(op: &str, name: &str, obj: &Bound<'py, PyAny>) -> PyResult<Borrow
     )))
 }
 
+/// Whether the table declares `name` of `op` a list parameter (scikit-learn's `labels`).
+fn takes_list(op: &str, name: &str) -> bool {
+    xent::registry::find(op).ok().and_then(|o| o.params.iter().find(|p| p.name == name)).is_some_and(|p| p.kind == ParamKind::OptList)
+}
+
 /// A Python parameter value as the JSON value the op table takes.
 fn param_value(op: &str, name: &str, v: &Bound<'_, PyAny>) -> PyResult<Value> {
     if v.is_none() {
@@ -112,9 +117,13 @@ fn param_value(op: &str, name: &str, v: &Bound<'_, PyAny>) -> PyResult<Value> {
             .ok_or_else(|| Error::new_err(format!("{op}: parameter `{name}`: got {f}, expected a finite number")))
     } else if v.is_instance_of::<PyString>() {
         Ok(Value::String(v.extract()?))
+    } else if (v.is_instance_of::<PyList>() || v.is_instance_of::<PyTuple>()) && takes_list(op, name) {
+        // A list parameter (scikit-learn's `labels`): its items as values.
+        let items: Vec<Bound<'_, PyAny>> = v.try_iter()?.collect::<PyResult<_>>()?;
+        items.iter().map(|x| param_value(op, name, x)).collect::<PyResult<Vec<Value>>>().map(Value::Array)
     } else {
         Err(PyTypeError::new_err(format!(
-            "{op}: parameter `{name}` must be None, a bool, an int, a float or a str, not {}",
+            "{op}: parameter `{name}` must be None, a bool, an int, a float or a str (a list where the op takes one), not {}",
             v.get_type().name()?
         )))
     }

@@ -31,6 +31,10 @@ FRAMEWORKS = {
     "tf": "TensorFlow 2.21",
     "keras": "Keras 3.15",
     "torch": "PyTorch 2.15",
+    "jax": "JAX 0.10.2",
+    "optax": "Optax 0.2.8",
+    "onnx": "ONNX (as ONNX Runtime 1.32 computes it)",
+    "sklearn": "scikit-learn 1.9.1",
 }
 
 _POK = inspect.Parameter.POSITIONAL_OR_KEYWORD
@@ -287,6 +291,8 @@ def as_param(v: Any) -> Any:
         return float(v)
     if isinstance(v, np.ndarray) and v.ndim == 0:
         return as_param(v.item())
+    if isinstance(v, (list, tuple)) or (isinstance(v, np.ndarray) and v.ndim == 1):
+        return [as_param(x) for x in v]  # a list parameter (scikit-learn's labels)
     item = getattr(v, "item", None)
     if callable(item) and getattr(v, "ndim", getattr(v, "shape", None)) in (0, ()):
         return as_param(item())

@@ -1,4 +1,4 @@
-//! `xent eval OP --input NAME=FILE.npy ... [--param KEY=VALUE ...] [--grad NAME] [-o OUT.npy | -o -]`
+//! `xent eval OP --input NAME=FILE.npy ... [--param KEY=VALUE ...] [--grad NAME] [--output NAME] [-o OUT.npy | -o -]`
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -31,8 +31,12 @@ pub struct EvalArgs {
     /// in the shortest form that reads back to the same value (all the digits it needs, up
     /// to 9 significant for float32 and 17 for float64; never rounded to fewer), nested in
     /// brackets like numpy's repr, one line per row; nan, inf, -inf; True/False for bool.
-    #[arg(short, long, value_name = "OUT.npy")]
+    #[arg(short = 'o', long = "out", value_name = "OUT.npy")]
     output: Option<PathBuf>,
+    /// Which output to write, by name, for an op with several (onnx.SoftmaxCrossEntropyLoss:
+    /// output, log_prob); default: the first. The output file is -o.
+    #[arg(long = "output", value_name = "NAME")]
+    output_name: Option<String>,
     /// Threads for the kernels (default: all cores).
     #[arg(long)]
     threads: Option<usize>,
@@ -108,6 +112,10 @@ fn run_inner(a: &EvalArgs) -> Result<(), Error> {
     }
     let name_refs: Vec<&str> = names.iter().map(|(n, _)| n.as_str()).collect();
     xent::registry::check(&a.op, &name_refs, &params, a.grad.as_deref())?;
+    xent::registry::check_output(&a.op, a.output_name.as_deref()).map_err(|e| match e {
+        Error::Usage(m) => Error::Usage(format!("{m} (--output names an output of the op; the output file is -o FILE)")),
+        other => other,
+    })?;
     // `-o -`: the .npy bytes on standard output; no `-o`: text on standard output.
     let out_path = a.output.as_deref().filter(|p| p.as_os_str() != "-");
     if let Some(out) = out_path {
@@ -131,7 +139,7 @@ fn run_inner(a: &EvalArgs) -> Result<(), Error> {
     if let Some(t) = a.threads {
         xent::set_default_par(if t <= 1 { xent::Par::Seq } else { xent::Par::Rayon(t) });
     }
-    let out = xent::registry::eval(&a.op, inputs, params, a.grad.as_deref())?;
+    let out = xent::registry::eval_output(&a.op, inputs, params, a.grad.as_deref(), a.output_name.as_deref())?;
     match (&a.output, out_path) {
         (_, Some(p)) => xent::npy::write(p, &out),
         (Some(_), None) => write_stdout(|w| xent::npy::write_to(w, &out)),

@@ -15,6 +15,7 @@ mod categorical;
 mod fused;
 mod kl;
 mod linear;
+pub mod masked;
 mod probs;
 
 pub use activations::*;
