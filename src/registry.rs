@@ -518,6 +518,7 @@ pub static OPS: &[OpSpec] = &[
         ],
         grad_wrt: &["e", "c"],
         run: cce_lce,
+    },
     // ---------------------------------------------------------------- JAX (jax.nn)
     OpSpec {
         name: "jax.nn.softmax",

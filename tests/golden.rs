@@ -115,10 +115,13 @@ fn lce12_cases_through_the_binary() {
     let cases = load_files(&["generated/lce12.jsonl"]);
     assert_eq!(cases.len(), 82);
     run_binary(cases, "lce12");
+}
+
 /// Cases of issue 13's frameworks made by `tools/gen_differential_fw13.py` (seed 13)
 /// with the real jax 0.10.2 / optax 0.2.8, onnxruntime 1.32.0 and scikit-learn 1.9.1:
 /// masks, wrapped and out-of-range labels, NaN/±inf, empty inputs, errors, and ONNX's
-/// second output (`log_prob`, checked with `--output log_prob`).
+/// second output (`log_prob`, checked with `--output log_prob`). The library runs them
+/// with every other generated file in [`load_generated`].
 fn load_fw13() -> Vec<Case> {
     let cases = load_files(&["generated/fw13.jsonl"]);
     assert_eq!(cases.len(), FW13_CASES);
@@ -126,11 +129,6 @@ fn load_fw13() -> Vec<Case> {
 }
 
 const FW13_CASES: usize = 414;
-
-#[test]
-fn fw13_cases_through_the_library() {
-    run_library(load_fw13());
-}
 
 #[test]
 fn fw13_cases_through_the_binary() {

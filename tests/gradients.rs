@@ -482,6 +482,9 @@ fn fused_linear_gradients() {
                 assert!((g - fd).abs() <= 1e-6 + 1e-5 * fd.abs(), "{op} {params:?}: d/d{wrt}[{i}] analytic {g} vs finite difference {fd}");
             }
         }
+    }
+}
+
 #[test]
 fn jax_optax_gradients() {
     let mut r = Rng(xent::rng::SplitMix64::new(13));

@@ -3,7 +3,7 @@ from typing import Any
 
 from numpy.typing import NDArray
 
-from . import jax as jax, keras as keras, onnx as onnx, optax as optax, sklearn as sklearn, tf as tf, torch as torch
+from . import cut_cross_entropy as cut_cross_entropy, jax as jax, keras as keras, onnx as onnx, optax as optax, sklearn as sklearn, tf as tf, torch as torch
 
 __version__: str
 

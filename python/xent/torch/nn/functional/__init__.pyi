@@ -74,6 +74,27 @@ def kl_div(input: ArrayLike, target: ArrayLike, *, reduction: Literal['none', 'b
     Raises xent.Error (a ValueError) for bad data, TypeError for a wrong argument name.
     """
 
+def linear_cross_entropy(input: ArrayLike, linear_weight: ArrayLike, target: ArrayLike, linear_bias: ArrayLike | None = None, *, weight: ArrayLike | None = None, reduction: Literal['none', 'mean', 'sum'] = 'mean', ignore_index: int | None = None, label_smoothing: float = 0.0) -> NDArray[Any]:
+    """cross_entropy(input @ linear_weight^T + linear_bias, target) in blocks: the logits never exist whole.
+
+    Mirrors ``torch.nn.functional.linear_cross_entropy`` of PyTorch 2.15, computed by xent (op ``torch.nn.functional.linear_cross_entropy`` of the table).
+
+    Inputs (NumPy arrays or anything ``numpy.asarray`` takes):
+        input: float16/32/64
+        linear_weight: float16/32/64
+        target: class indices or float probabilities
+        linear_bias: float16/32/64, optional
+        weight: float16/32/64, optional
+    Parameters:
+        reduction: one of none, mean, sum, default "mean"
+        ignore_index: OptInt, default null
+        label_smoothing: Float, default 0.0
+
+    Returns a NumPy array of the dtype the framework returns (0-d for a reduced loss).
+    Gradient of sum(output): ``xent.grad('torch.nn.functional.linear_cross_entropy', wrt, **inputs_and_params)`` with wrt in input, linear_weight, linear_bias.
+    Raises xent.Error (a ValueError) for bad data, TypeError for a wrong argument name.
+    """
+
 def log_softmax(input: ArrayLike, dim: int | None = None, *, dtype: Any = None) -> NDArray[Any]:
     """log_softmax along dim.
 
