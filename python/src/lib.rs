@@ -136,13 +136,14 @@ fn param_value(op: &str, name: &str, v: &Bound<'_, PyAny>) -> PyResult<Value> {
 /// `params` maps parameter names to None/bool/int/float/str. Raises `xent.Error`
 /// with the CLI's one-line message for bad data or arguments.
 #[pyfunction]
-#[pyo3(signature = (op, inputs, params, grad=None))]
+#[pyo3(signature = (op, inputs, params, grad=None, output=None))]
 fn eval<'py>(
     py: Python<'py>,
     op: &str,
     inputs: &Bound<'py, PyDict>,
     params: &Bound<'py, PyDict>,
     grad: Option<&str>,
+    output: Option<&str>,
 ) -> PyResult<Bound<'py, PyAny>> {
     let mut borrowed = Vec::with_capacity(inputs.len());
     for (k, v) in inputs.iter() {
@@ -157,7 +158,7 @@ fn eval<'py>(
         ps.push((name, value));
     }
     let views: Vec<(String, DynView<'_>)> = borrowed.iter().map(|(n, b)| (n.clone(), b.view())).collect();
-    let out = py.detach(|| catch_unwind(AssertUnwindSafe(|| xent::registry::eval_views(op, views, ps, grad))));
+    let out = py.detach(|| catch_unwind(AssertUnwindSafe(|| xent::registry::eval_views_output(op, views, ps, grad, output))));
     match out {
         Ok(Ok(a)) => Ok(to_numpy(py, a)),
         Ok(Err(e)) => Err(Error::new_err(e.to_string())),

@@ -473,3 +473,17 @@ def test_explain_errors_are_xent_errors():
         xent.explain([[0.0, 1.0]], [[1.0, 2.0, 3.0]])
     with pytest.raises(xent.Error):
         xent.explain([[0.0, 1.0]], [[1.0, 2.0]], observed=float("nan"))
+
+
+def test_eval_picks_a_named_output():
+    # onnx SoftmaxCrossEntropyLoss has two outputs: the loss and log_prob (onnxruntime 1.32)
+    scores = np.array([[2.0, 1.0, 0.1]], np.float32)
+    labels = np.array([0], np.int64)
+    loss = xent.eval("onnx.SoftmaxCrossEntropyLoss", scores=scores, labels=labels)
+    log_prob = xent.eval("onnx.SoftmaxCrossEntropyLoss", scores=scores, labels=labels, output="log_prob")
+    assert log_prob.shape == (1, 3)
+    assert float(loss) == pytest.approx(-float(log_prob[0, 0]), rel=1e-6)
+    want = scores - np.log(np.exp(scores).sum(axis=1, keepdims=True))
+    np.testing.assert_allclose(log_prob, want, rtol=1e-6)
+    with pytest.raises(xent.Error):
+        xent.eval("onnx.SoftmaxCrossEntropyLoss", scores=scores, labels=labels, output="nope")

@@ -33,16 +33,20 @@ __version__ = _xent.__version__
 _OBJECTS = _api.build(_sys.modules[__name__])
 
 
-def eval(op: str, **kwargs):  # noqa: A001 (the CLI's verb)
+def eval(op: str, *, output: str | None = None, **kwargs):  # noqa: A001 (the CLI's verb)
     """Run op ``op`` of the table with its inputs and parameters given by the table's
     names (``xent.ops()`` lists them), as ``xent eval OP`` does::
 
         xent.eval("torch.nn.functional.cross_entropy", input=x, target=y, reduction="sum")
 
+    ``output`` names one output of an op with several (``xent eval --output``), for
+    example ``xent.eval("onnx.SoftmaxCrossEntropyLoss", output="log_prob", ...)``; the
+    first output by default.
+
     Returns a NumPy array; raises :class:`xent.Error` for bad data and ``TypeError``
     for an unknown or missing argument.
     """
-    return _api.table_call(op, kwargs, None)
+    return _api.table_call(op, kwargs, None, output)
 
 
 def grad(op: str, wrt: str, **kwargs):

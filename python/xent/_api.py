@@ -299,7 +299,7 @@ def as_param(v: Any) -> Any:
     return v
 
 
-def run(spec_name: str, values: dict, params: dict, grad: str | None, args_by_name: dict) -> np.ndarray:
+def run(spec_name: str, values: dict, params: dict, grad: str | None, args_by_name: dict, output: str | None = None) -> np.ndarray:
     """Convert and call the compiled op."""
     inputs = {}
     ps = {}
@@ -321,6 +321,8 @@ def run(spec_name: str, values: dict, params: dict, grad: str | None, args_by_na
     if cast is not None:
         first = next(iter(inputs))
         inputs[first] = np.ascontiguousarray(inputs[first], dtype=cast)
+    if output is not None:
+        return _xent.eval(spec_name, inputs, ps, grad, output)
     return _xent.eval(spec_name, inputs, ps, grad)
 
 
@@ -515,8 +517,9 @@ def _lookup(op: str) -> Spec:
     raise Error(f"unknown op `{op}`")  # pragma: no cover (eval raised)
 
 
-def table_call(op: str, kwargs: dict, grad: str | None) -> np.ndarray:
-    """``xent.eval`` / ``xent.grad``: the table's own names, keywords only."""
+def table_call(op: str, kwargs: dict, grad: str | None, output: str | None = None) -> np.ndarray:
+    """``xent.eval`` / ``xent.grad``: the table's own names, keywords only; ``output``
+    names one output of an op with several (``xent eval --output``)."""
     spec = _lookup(op)
     by_name = {}
     for i in spec.inputs:
@@ -530,4 +533,4 @@ def table_call(op: str, kwargs: dict, grad: str | None) -> np.ndarray:
         if not i["optional"] and kwargs.get(i["name"]) is None:
             raise TypeError(f"{op}() missing required argument: '{i['name']}'")
     ins, ps = _split(kwargs, by_name)
-    return run(op, ins, ps, grad, by_name)
+    return run(op, ins, ps, grad, by_name, output)

@@ -84,7 +84,7 @@ __version__: str
 class Error(ValueError):
     """Bad data or arguments for an xent op; the message is the command line's."""
 
-def eval(op: str, **kwargs: Any) -> NDArray[Any]:
+def eval(op: str, *, output: str | None = None, **kwargs: Any) -> NDArray[Any]:
     """Run op ``op`` of the table with its inputs and parameters by the table's names."""
 
 def grad(op: str, wrt: str, **kwargs: Any) -> NDArray[Any]:
