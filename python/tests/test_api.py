@@ -487,3 +487,13 @@ def test_eval_picks_a_named_output():
     np.testing.assert_allclose(log_prob, want, rtol=1e-6)
     with pytest.raises(xent.Error):
         xent.eval("onnx.SoftmaxCrossEntropyLoss", scores=scores, labels=labels, output="nope")
+
+
+def test_unknown_keyword_is_named_first_with_a_hint():
+    x = np.array([[2.0, 1.0, 0.1]], np.float32)
+    y = np.array([0])
+    # torch names the unexpected keyword, not the missing `input`
+    with pytest.raises(TypeError, match="unexpected keyword argument 'logits'"):
+        xent.torch.nn.functional.cross_entropy(logits=x, target=y)
+    with pytest.raises(TypeError, match="did you mean 'label_smoothing'"):
+        xent.torch.nn.functional.cross_entropy(x, y, label_smooth=0.1)

@@ -13,6 +13,7 @@ table does not say (PyTorch's keyword-only arguments after ``weight``, TensorFlo
 
 from __future__ import annotations
 
+import difflib
 import inspect
 import json
 import numbers
@@ -371,6 +372,15 @@ def docstring(spec: Spec) -> str:
 
 
 def _bind(qualname: str, sig: inspect.Signature, args: tuple, kwargs: dict, defaults: bool = False) -> dict:
+    # An unknown keyword is the mistake to name first (Python's own bind may report a
+    # missing argument instead), with the nearest real name, as the command line does.
+    names = [p.name for p in sig.parameters.values() if p.kind not in (p.VAR_POSITIONAL, p.VAR_KEYWORD)]
+    takes_any = any(p.kind == p.VAR_KEYWORD for p in sig.parameters.values())
+    for k in kwargs:
+        if k not in names and not takes_any:
+            near = difflib.get_close_matches(k, names, n=1)
+            hint = f" (did you mean '{near[0]}'?)" if near else ""
+            raise TypeError(f"{qualname}() got an unexpected keyword argument '{k}'{hint}")
     try:
         b = sig.bind(*args, **kwargs)
     except TypeError as e:
