@@ -925,25 +925,25 @@ fn flushes(op: &str) -> bool {
     op.starts_with("tf.") || op.starts_with("keras.") || op.starts_with("jax.") || op.starts_with("optax.")
 }
 
-/// Run a TF/Keras op as TF's flush-to-zero CPU kernels do: subnormal float inputs
+/// Run a TF/Keras/JAX op as their flush-to-zero CPU kernels do: subnormal float inputs
 /// read as zero (copied only when there are some: the caller's arrays are never
 /// written), subnormal results flushed ([`tf::flush_subnormals`]).
 fn run_flushed(call: Call<'_>, grad: Option<&str>) -> Result<DynArray> {
+    /// A flushed copy of `x`, or `None` when it has no subnormals.
+    fn flushed<T: Float>(x: &ArrayViewD<'_, T>) -> Option<ArrayD<T>> {
+        tf::has_subnormals(x).then(|| {
+            let mut o = x.to_owned();
+            tf::flush_subnormals(&mut o);
+            o
+        })
+    }
     let flushed: Vec<(String, DynArray)> = call
         .inputs
         .iter()
         .filter_map(|(n, a)| {
             let f = match a {
-                DynView::F32(x) if tf::has_subnormals(x) => {
-                    let mut o = x.to_owned();
-                    tf::flush_subnormals(&mut o);
-                    DynArray::F32(o)
-                }
-                DynView::F64(x) if tf::has_subnormals(x) => {
-                    let mut o = x.to_owned();
-                    tf::flush_subnormals(&mut o);
-                    DynArray::F64(o)
-                }
+                DynView::F32(x) => DynArray::F32(flushed(x)?),
+                DynView::F64(x) => DynArray::F64(flushed(x)?),
                 _ => return None,
             };
             Some((n.clone(), f))

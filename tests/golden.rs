@@ -197,10 +197,11 @@ fn compare(got: &DynArray, want: &DynArray, alt: Option<&DynArray>, lenient_nan:
         return Some(format!("dtype {}, expected {}", got.dtype(), want.dtype()));
     }
     let (g, w) = (got.to_f64(), want.to_f64());
-    let a = alt.map(|a| a.to_f64());
+    // The float64 truth flattened once (indexing an iterator per element is quadratic).
+    let a: Option<Vec<f64>> = alt.map(|a| a.to_f64().iter().copied().collect());
     for (i, (&x, &y)) in g.iter().zip(w.iter()).enumerate() {
         let ok = close(x, y, want.dtype(), tol)
-            || (tol.is_none() && a.as_ref().is_some_and(|a| close(x, a.iter().nth(i).copied().unwrap(), want.dtype(), None)))
+            || (tol.is_none() && a.as_ref().is_some_and(|a| close(x, a[i], want.dtype(), None)))
             || (lenient_nan && x.is_nan());
         if !ok {
             return Some(format!("element {i}: got {x}, expected {y}"));
