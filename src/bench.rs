@@ -64,12 +64,12 @@ pub struct BenchResult {
     pub bytes: u64,
     /// `bytes / median_s / 1e9`.
     pub gbps: f64,
-    /// The instruction set the kernels ran ([`kernels::Isa::name`]); not in the JSON.
+    /// The instruction set the kernels ran ([`kernels::Isa::name`]).
     pub isa: String,
 }
 
 impl BenchResult {
-    /// `{"op","shape","dtype","threads","reps","median_s","min_s","cpu_s","bytes","gbps"}`
+    /// `{"op","shape","dtype","threads","reps","median_s","min_s","cpu_s","bytes","gbps","isa"}`
     /// (`cpu_s` is `null` where it was not measured).
     pub fn to_json(&self) -> serde_json::Value {
         serde_json::json!({
@@ -83,6 +83,7 @@ impl BenchResult {
             "cpu_s": self.cpu_s,
             "bytes": self.bytes,
             "gbps": self.gbps,
+            "isa": self.isa,
         })
     }
 }
@@ -280,10 +281,16 @@ pub struct MemBw {
     pub copy_gbps: f64,
     /// Copy with non-temporal stores.
     pub copy_nt_gbps: f64,
+    /// `exp` throughput of the kernels' vector exp on L1-resident `f32` data, in
+    /// billions of exps per second over all threads: the compute bound of a kernel
+    /// that does one exp per element.
+    pub exp_f32_gps: f64,
+    /// The same for `f64`.
+    pub exp_f64_gps: f64,
 }
 
 impl MemBw {
-    /// `{"bytes","threads","read_gbps","copy_gbps","copy_nt_gbps"}`.
+    /// `{"bytes","threads","read_gbps","copy_gbps","copy_nt_gbps","exp_f32_gps","exp_f64_gps"}`.
     pub fn to_json(&self) -> serde_json::Value {
         serde_json::json!({
             "bytes": self.bytes,
@@ -291,6 +298,8 @@ impl MemBw {
             "read_gbps": self.read_gbps,
             "copy_gbps": self.copy_gbps,
             "copy_nt_gbps": self.copy_nt_gbps,
+            "exp_f32_gps": self.exp_f32_gps,
+            "exp_f64_gps": self.exp_f64_gps,
         })
     }
 }
@@ -330,5 +339,39 @@ pub fn membw(bytes: usize, threads: usize, reps: usize) -> Result<MemBw, String>
         (read, copy_with(false), copy_with(true))
     });
     let b = (n * 4) as f64;
-    Ok(MemBw { bytes: n * 4, threads, read_gbps: b / read / 1e9, copy_gbps: 2.0 * b / copy / 1e9, copy_nt_gbps: 2.0 * b / copy_nt / 1e9 })
+    let (exp_f32_gps, exp_f64_gps) = pool.install(|| (exp_rate::<f32>(threads), exp_rate::<f64>(threads)));
+    Ok(MemBw {
+        bytes: n * 4,
+        threads,
+        read_gbps: b / read / 1e9,
+        copy_gbps: 2.0 * b / copy / 1e9,
+        copy_nt_gbps: 2.0 * b / copy_nt / 1e9,
+        exp_f32_gps,
+        exp_f64_gps,
+    })
+}
+
+/// Billions of `exp`s per second over `threads` threads of the current pool: each
+/// thread maps the kernels' vector exp over its own 4096-element buffer (16–32 KiB,
+/// in L1) for about 0.2 s; the best of 3.
+fn exp_rate<T: Float>(threads: usize) -> f64 {
+    const LEN: usize = 4096;
+    let k = T::row_kernels(kernels::current_isa());
+    let x = logits(LEN, |v| T::of(v.clamp(-80.0, 0.0)));
+    let per_thread = |iters: usize| {
+        let mut out = vec![T::zero(); LEN];
+        for _ in 0..iters {
+            (k.exp)(std::hint::black_box(&x), &mut out);
+        }
+        std::hint::black_box(&out);
+    };
+    let run = |iters: usize| {
+        let t = Instant::now();
+        (0..threads).into_par_iter().for_each(|_| per_thread(iters));
+        t.elapsed().as_secs_f64()
+    };
+    let probe = run(16).max(1e-6);
+    let iters = ((0.2 / probe * 16.0) as usize).max(16);
+    let best = (0..3).map(|_| run(iters)).fold(f64::INFINITY, f64::min);
+    (threads * iters * LEN) as f64 / best / 1e9
 }
