@@ -49,6 +49,7 @@ pub mod scalar;
 mod simd;
 #[macro_use]
 pub(crate) mod table;
+pub(crate) mod shard;
 mod few;
 pub mod gemm;
 mod half_precision;
