@@ -58,7 +58,7 @@ use ndarray::{Array2, ArrayD, ArrayView2, ArrayViewD};
 use crate::error::Result;
 use crate::float::Float;
 use crate::kernels::Par;
-use crate::ops::{self, Collectives, SparseOptions};
+use crate::ops::{self, Collectives, InputGrad, LinearCeOptions, LinearGrads, LinearWants, SparseOptions};
 
 /// The element types the MPI functions take: `f32` and `f64`.
 pub trait MpiFloat: Float + Equivalence {}
@@ -161,4 +161,68 @@ pub fn cross_entropy_vjp<T: MpiFloat, C: Communicator + ?Sized>(
     par: Par,
 ) -> Result<(ArrayD<T>, Array2<T>)> {
     ops::cross_entropy_sharded_vjp(&Comm(comm), logits, target, o, g, par)
+}
+
+/// PyTorch's `linear_cross_entropy` (class-index targets) with `linear_weight`
+/// sharded by class across the processes of `comm`: `input` `(N, D)` and `target` the
+/// same on every process, `linear_weight` this process's `(C_r, D)` block of rows,
+/// `o.bias` / `o.weight` its `C_r` entries. The logits are computed in blocks of
+/// rows within `o.chunk_bytes` per process and never exist whole; the loss is
+/// returned on every process.
+///
+/// # Errors
+/// As [`ops::linear_cross_entropy_sharded`].
+///
+/// ```no_run
+/// use ndarray::Array2;
+/// let universe = mpi::initialize().unwrap();
+/// let world = universe.world();
+/// let x = Array2::<f32>::ones((4, 8));
+/// let w_block = Array2::<f32>::zeros((100, 8)); // this process's 100 classes
+/// let loss = xent::mpi::linear_cross_entropy(&world, &x.view(), &w_block.view(), &[0, 1, 2, 3], &Default::default(), xent::Par::all()).unwrap();
+/// ```
+pub fn linear_cross_entropy<T: MpiFloat, C: Communicator + ?Sized>(
+    comm: &C,
+    input: &ArrayView2<'_, T>,
+    linear_weight: &ArrayView2<'_, T>,
+    target: &[i64],
+    o: &LinearCeOptions<'_, T>,
+    par: Par,
+) -> Result<ArrayD<T>> {
+    ops::linear_cross_entropy_sharded(&Comm(comm), input, linear_weight, target, o, par)
+}
+
+/// Loss and gradients of [`linear_cross_entropy`] given the upstream gradient `g`
+/// (0-d for mean and sum, `(N)` for none): `d linear_weight` and `d bias` are this
+/// process's blocks (no communication); `d input` is all-reduced
+/// ([`InputGrad::AllReduce`], one SUM of `N·D` values) or this process's part
+/// ([`InputGrad::Partial`]) for the caller to sum.
+///
+/// # Errors
+/// As [`ops::linear_cross_entropy_sharded_vjp`].
+///
+/// ```no_run
+/// use ndarray::Array2;
+/// use xent::ops::{InputGrad, LinearWants};
+/// let universe = mpi::initialize().unwrap();
+/// let world = universe.world();
+/// let x = Array2::<f32>::ones((2, 8));
+/// let w_block = Array2::<f32>::zeros((100, 8));
+/// let g = ndarray::arr0(1.0f32).into_dyn();
+/// let r = xent::mpi::linear_cross_entropy_vjp(&world, &x.view(), &w_block.view(), &[5, 7], &Default::default(), &g.view(), LinearWants::ALL, InputGrad::AllReduce, xent::Par::all()).unwrap();
+/// assert_eq!(r.linear_weight.unwrap().dim(), (100, 8));
+/// ```
+#[allow(clippy::too_many_arguments)] // the fused op's inputs, options, upstream gradient and modes
+pub fn linear_cross_entropy_vjp<T: MpiFloat, C: Communicator + ?Sized>(
+    comm: &C,
+    input: &ArrayView2<'_, T>,
+    linear_weight: &ArrayView2<'_, T>,
+    target: &[i64],
+    o: &LinearCeOptions<'_, T>,
+    g: &ArrayViewD<'_, T>,
+    wants: LinearWants,
+    input_grad: InputGrad,
+    par: Par,
+) -> Result<LinearGrads<T>> {
+    ops::linear_cross_entropy_sharded_vjp(&Comm(comm), input, linear_weight, target, o, g, wants, input_grad, par)
 }

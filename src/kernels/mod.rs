@@ -49,10 +49,10 @@ pub mod scalar;
 mod simd;
 #[macro_use]
 pub(crate) mod table;
-pub(crate) mod shard;
 mod few;
 pub mod gemm;
 mod half_precision;
+pub(crate) mod shard;
 #[cfg(test)]
 mod tests;
 mod wide;

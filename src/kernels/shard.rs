@@ -70,7 +70,12 @@ fn rows<X: Sync, S: Send, R: Send>(
         return;
     }
     let min = (n / tasks).max(1);
-    x.par_chunks(c).zip(st.par_chunks_mut(k)).zip(ret.par_iter_mut()).enumerate().with_min_len(min).for_each(|(i, ((xr, sr), r))| f(i, xr, sr, r));
+    x.par_chunks(c)
+        .zip(st.par_chunks_mut(k))
+        .zip(ret.par_iter_mut())
+        .enumerate()
+        .with_min_len(min)
+        .for_each(|(i, ((xr, sr), r))| f(i, xr, sr, r));
 }
 
 /// Pass 1 over the shard: `max[i]` = the max of row `i`'s non-NaN entries (`−inf`
@@ -154,131 +159,107 @@ pub(crate) fn shard_rebase<T: Float>(
     });
 }
 
-/// Pass 3, the same on every process: the loss of each row from the combined slots
-/// (`m` the row max, `stats` summed over the shards), the formula of the
-/// single-process kernel: `(1 − ε)·w_y·((M − x_y) + ln S) + (ε/C)·(Σ w_c (M − x_c) + ln S·Σw)`,
-/// 0 for ignored rows. `wy` gives `w_y` per row when it is not in a slot (`None`
-/// and no slot: 1); `sum_w` is `Σw` over all `classes`.
-#[allow(clippy::too_many_arguments)] // the combined statistics and the loss's constants
-pub(crate) fn shard_loss<T: Float>(
-    labels: &[i64],
-    p: &SparseCe<'_, T>,
-    slots: ShardSlots,
-    classes: usize,
-    sum_w: T,
-    wy: Option<&[T]>,
-    stats: &[T],
-    loss: &mut [T],
-) {
-    let inv_c = T::one() / T::of(classes as f64);
+/// A block of rows of one shard with their statistics combined over the processes:
+/// what [`shard_loss`] and the gradient passes read.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct ShardRows<'a, T> {
+    /// The shard's classes per row.
+    pub c: usize,
+    /// The rows' labels (indices into all `classes`).
+    pub labels: &'a [i64],
+    /// The shard's first class.
+    pub offset: usize,
+    /// Smoothing, this shard's class weights, ignore index.
+    pub p: SparseCe<'a, T>,
+    /// The layout of `stats`.
+    pub slots: ShardSlots,
+    /// The classes over all processes.
+    pub classes: usize,
+    /// `Σ_c w_c` over all classes (`classes` without weights).
+    pub sum_w: T,
+    /// `w_y` per row when it is not in a slot (`None` and no slot: 1).
+    pub wy: Option<&'a [T]>,
+    /// The global row maxima.
+    pub m: &'a [T],
+    /// The slots, summed over the processes.
+    pub stats: &'a [T],
+}
+
+impl<T: Float> ShardRows<'_, T> {
+    /// The target's class weight of row `i` (1 without weights).
+    pub(crate) fn wy(&self, i: usize) -> T {
+        self.slots.wy.map(|j| self.stats[i * self.slots.k + j]).or(self.wy.map(|v| v[i])).unwrap_or_else(T::one)
+    }
+
+    /// The gradient terms of row `i` on this shard, or `None` for an ignored row:
+    /// `grad_k = s·((1 − ε)·w_y·(p_k − [k = y]) + (ε/C)·(p_k·Σw − w_k))`,
+    /// `p_k = exp((x_k − M) − ln S)`.
+    fn terms(&self, i: usize, scale: Scale<'_, T>) -> Option<Grad<'_, T>> {
+        if self.p.ignore_index == Some(self.labels[i]) {
+            return None;
+        }
+        let w = self.wy(i);
+        let (eps, inv_c, s) = (self.p.smoothing, T::one() / T::of(self.classes as f64), scale.at(i));
+        Some(Grad {
+            m: self.m[i],
+            l: self.stats[i * self.slots.k].ln(),
+            a: s * ((T::one() - eps) * w + eps * inv_c * self.sum_w),
+            b_all: s * eps * inv_c,
+            w: self.p.weight,
+            y: local(self.labels[i], self.offset, self.c),
+            b_y: s * (T::one() - eps) * w,
+        })
+    }
+}
+
+/// Pass 3, the same on every process: the loss of each row from the combined slots,
+/// the formula of the single-process kernel:
+/// `(1 − ε)·w_y·((M − x_y) + ln S) + (ε/C)·(Σ w_c (M − x_c) + ln S·Σw)`, 0 for
+/// ignored rows.
+pub(crate) fn shard_loss<T: Float>(r: &ShardRows<'_, T>, loss: &mut [T]) {
+    let inv_c = T::one() / T::of(r.classes as f64);
     for (i, l) in loss.iter_mut().enumerate() {
-        if p.ignore_index == Some(labels[i]) {
+        if r.p.ignore_index == Some(r.labels[i]) {
             *l = T::zero();
             continue;
         }
-        let st = &stats[i * slots.k..(i + 1) * slots.k];
+        let st = &r.stats[i * r.slots.k..(i + 1) * r.slots.k];
         let ls = st[0].ln();
-        let w = slots.wy.map(|j| st[j]).or(wy.map(|v| v[i])).unwrap_or_else(T::one);
-        let v = w * (st[1] + ls);
-        *l = match slots.smooth {
-            Some(j) => (T::one() - p.smoothing) * v + p.smoothing * inv_c * (st[j] + ls * sum_w),
+        let v = r.wy(i) * (st[1] + ls);
+        *l = match r.slots.smooth {
+            Some(j) => (T::one() - r.p.smoothing) * v + r.p.smoothing * inv_c * (st[j] + ls * r.sum_w),
             None => v,
         };
     }
 }
 
-/// The gradient terms of row `i` on this shard, or `None` for an ignored row:
-/// `grad_k = s·((1 − ε)·w_y·(p_k − [k = y]) + (ε/C)·(p_k·Σw − w_k))`, `p_k = exp((x_k − M) − ln S)`.
-#[allow(clippy::too_many_arguments)] // the combined statistics and the loss's constants
-fn terms<'w, T: Float>(
-    i: usize,
-    c: usize,
-    labels: &[i64],
-    offset: usize,
-    p: &SparseCe<'w, T>,
-    slots: ShardSlots,
-    classes: usize,
-    sum_w: T,
-    wy: Option<&[T]>,
-    m: &[T],
-    stats: &[T],
-    scale: Scale<'_, T>,
-) -> Option<Grad<'w, T>> {
-    if p.ignore_index == Some(labels[i]) {
-        return None;
-    }
-    let st = &stats[i * slots.k..(i + 1) * slots.k];
-    let w = slots.wy.map(|j| st[j]).or(wy.map(|v| v[i])).unwrap_or_else(T::one);
-    let (eps, inv_c, s) = (p.smoothing, T::one() / T::of(classes as f64), scale.at(i));
-    Some(Grad {
-        m: m[i],
-        l: st[0].ln(),
-        a: s * ((T::one() - eps) * w + eps * inv_c * sum_w),
-        b_all: s * eps * inv_c,
-        w: p.weight,
-        y: local(labels[i], offset, c),
-        b_y: s * (T::one() - eps) * w,
-    })
-}
-
 /// Pass 4: this shard's columns of the gradient, `scale` times the gradient of
 /// [`shard_loss`] (zero rows where ignored), into `grad` (`rows × c`).
-#[allow(clippy::too_many_arguments)] // the shard, the combined statistics and the output
-pub(crate) fn shard_grad<T: Float>(
-    x: &[T],
-    c: usize,
-    labels: &[i64],
-    offset: usize,
-    p: &SparseCe<'_, T>,
-    slots: ShardSlots,
-    classes: usize,
-    sum_w: T,
-    wy: Option<&[T]>,
-    m: &[T],
-    stats: &[T],
-    scale: Scale<'_, T>,
-    grad: &mut [T],
-    par: Par,
-) {
+pub(crate) fn shard_grad<T: Float>(x: &[T], r: &ShardRows<'_, T>, scale: Scale<'_, T>, grad: &mut [T], par: Par) {
     assert_eq!(grad.len(), x.len(), "xent kernel: shard gradient");
     let k = table::kernels::<T>();
-    let mut unit = vec![(); labels.len()];
-    rows(x, c, grad, c, &mut unit, par, |i, row, out, _| match terms(i, c, labels, offset, p, slots, classes, sum_w, wy, m, stats, scale) {
+    let mut unit = vec![(); r.labels.len()];
+    rows(x, r.c, grad, r.c, &mut unit, par, |i, row, out, _| match r.terms(i, scale) {
         Some(t) => (k.sparse_grad)(row, out, &t, false),
         None => out.fill(T::zero()),
     });
 }
 
 /// [`shard_grad`] written over the shard's logits `x`.
-#[allow(clippy::too_many_arguments)] // the shard, the combined statistics and the scale
-pub(crate) fn shard_grad_in_place<T: Float>(
-    x: &mut [T],
-    c: usize,
-    labels: &[i64],
-    offset: usize,
-    p: &SparseCe<'_, T>,
-    slots: ShardSlots,
-    classes: usize,
-    sum_w: T,
-    wy: Option<&[T]>,
-    m: &[T],
-    stats: &[T],
-    scale: Scale<'_, T>,
-    par: Par,
-) {
-    assert_eq!(x.len(), labels.len() * c, "xent kernel: shard gradient");
+pub(crate) fn shard_grad_in_place<T: Float>(x: &mut [T], r: &ShardRows<'_, T>, scale: Scale<'_, T>, par: Par) {
+    assert_eq!(x.len(), r.labels.len() * r.c, "xent kernel: shard gradient");
+    if r.c == 0 {
+        return;
+    }
     let k = table::kernels::<T>();
-    let f = |i: usize, row: &mut [T]| match terms(i, c, labels, offset, p, slots, classes, sum_w, wy, m, stats, scale) {
+    let f = |i: usize, row: &mut [T]| match r.terms(i, scale) {
         Some(t) => (k.sparse_grad_in_place)(row, &t),
         None => row.fill(T::zero()),
     };
-    if c == 0 {
-        return;
-    }
     if par.tasks() <= 1 || x.len() < 2 * GRAIN {
-        x.chunks_exact_mut(c).enumerate().for_each(|(i, r)| f(i, r));
+        x.chunks_exact_mut(r.c).enumerate().for_each(|(i, row)| f(i, row));
     } else {
-        let min = (labels.len() / par.tasks()).max(1);
-        x.par_chunks_exact_mut(c).enumerate().with_min_len(min).for_each(|(i, r)| f(i, r));
+        let min = (r.labels.len() / par.tasks()).max(1);
+        x.par_chunks_exact_mut(r.c).enumerate().with_min_len(min).for_each(|(i, row)| f(i, row));
     }
 }

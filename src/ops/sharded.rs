@@ -47,10 +47,11 @@
 use ndarray::{Array2, ArrayD, ArrayView2, ArrayViewD, IxDyn};
 
 use super::categorical::{check_labels, reduce, SparseOptions};
+use super::linear::{self, LinearCeOptions, LinearGrads, LinearWants};
 use super::{check_grad, Reduction};
 use crate::error::{Error, Result};
 use crate::float::Float;
-use crate::kernels::shard::{self, ShardSlots};
+use crate::kernels::shard::{self, ShardRows, ShardSlots};
 use crate::kernels::{Par, Scale, SparseCe};
 
 /// The collectives a class-sharded loss needs, over the processes that hold the
@@ -300,21 +301,32 @@ fn ce_sharded_impl<T: Float>(
     };
     let cb = combine(comm, x, target, shard, &p, slots, &mut extra, par);
     let sum_w = extra.first().copied().unwrap_or_else(|| T::of(shard.classes as f64));
+    let rows = ShardRows {
+        c: len,
+        labels: target,
+        offset: shard.offset,
+        p,
+        slots,
+        classes: shard.classes,
+        sum_w,
+        wy: None,
+        m: &cb.m,
+        stats: &cb.stats,
+    };
     let mut loss = vec![T::zero(); n];
-    shard::shard_loss(target, &p, slots, shard.classes, sum_w, None, &cb.stats, &mut loss);
+    shard::shard_loss(&rows, &mut loss);
     let mut loss = ArrayD::from_shape_vec(IxDyn(&[n]), loss).expect("n losses");
     if shard.classes == 0 && eps > T::zero() {
         // PyTorch's smoothing term `Σ_c(...)·(ε / C)` is 0·∞ without classes: NaN.
         loss.fill(T::nan());
     }
-    let wy = |i: usize| slots.wy.map_or(T::one(), |j| cb.stats[i * slots.k + j]);
-    let denom = total_weight(target, o.ignore_index, wy);
+    let denom = total_weight(target, o.ignore_index, |i| rows.wy(i));
     let loss = reduce(loss, o.reduction, denom);
     let Some(g) = g else { return Ok((loss, None)) };
     let (per, s) = upstream(g, o.reduction, denom);
     let scale = per.as_deref().map_or(Scale::Uniform(s), Scale::PerPosition);
     let mut grad = vec![T::zero(); n * len];
-    shard::shard_grad(x, len, target, shard.offset, &p, slots, shard.classes, sum_w, None, &cb.m, &cb.stats, scale, &mut grad, par);
+    shard::shard_grad(x, &rows, scale, &mut grad, par);
     Ok((loss, Some(Array2::from_shape_vec((n, len), grad).expect("n × shard"))))
 }
 
@@ -383,6 +395,230 @@ pub fn cross_entropy_sharded_vjp<T: Float>(
 ) -> Result<(ArrayD<T>, Array2<T>)> {
     let (l, d) = ce_sharded_impl(comm, logits, target, o, Some(g), par)?;
     Ok((l, d.expect("gradient asked for")))
+}
+
+/// What [`linear_cross_entropy_sharded_vjp`] does with `d input`: every process's
+/// columns contribute to every row of it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum InputGrad {
+    /// Sum the processes' parts (one all-reduce SUM of `N·D` values): every process
+    /// returns the whole `d input`.
+    #[default]
+    AllReduce,
+    /// Return this process's part, `dZ_r·W_r`; the caller sums them (e.g. fused with
+    /// its own all-reduce of the layers below).
+    Partial,
+}
+
+const OP_LCE: u64 = 2;
+
+#[allow(clippy::too_many_arguments)] // the fused op's inputs, options, upstream gradient and modes
+fn lce_sharded_impl<T: Float>(
+    comm: &impl Collectives<T>,
+    input: &ArrayView2<'_, T>,
+    linear_weight: &ArrayView2<'_, T>,
+    target: &[i64],
+    o: &LinearCeOptions<'_, T>,
+    up: Option<(&ArrayViewD<'_, T>, LinearWants, InputGrad)>,
+    par: Par,
+) -> Result<LinearGrads<T>> {
+    let op = "linear_cross_entropy";
+    let (n, d) = input.dim();
+    let (len, dw_) = linear_weight.dim();
+    let so = SparseOptions { label_smoothing: o.label_smoothing, weight: o.weight, ignore_index: o.ignore_index, reduction: o.reduction };
+    let local = (|| {
+        if d != dw_ {
+            return Err(Error::shape(
+                op,
+                format!("expected equal input and linear_weight last dimensions (in_features), got {d} and {dw_}, respectively"),
+            ));
+        }
+        if target.len() != n {
+            return Err(Error::shape(op, format!("Expected input batch_size ({n}) to match target batch_size ({}).", target.len())));
+        }
+        for (name, v) in [("linear_bias", o.bias), ("weight", o.weight)] {
+            if let Some(v) = v {
+                if v.len() != len {
+                    return Err(Error::shape(op, format!("`{name}` has {} elements but this process's shard has {len} classes", v.len())));
+                }
+            }
+        }
+        if o.softcap.is_some() {
+            return Err(Error::param(op, "softcap", "is not supported with the classes sharded across processes"));
+        }
+        if !(o.label_smoothing >= T::zero() && o.label_smoothing <= T::one()) {
+            return Err(Error::param(op, "label_smoothing", format!("must be in [0, 1], got {}", o.label_smoothing)));
+        }
+        if let Some((g, ..)) = up {
+            let want: &[usize] = if o.reduction == Reduction::None { &[n] } else { &[] };
+            check_grad(op, g.shape(), want)?;
+        }
+        Ok(())
+    })();
+    let flags = u64::from(o.bias.is_some())
+        | up.map_or(0, |(_, w, ig)| {
+            2 | u64::from(w.input) << 2
+                | u64::from(w.linear_weight) << 3
+                | u64::from(w.bias) << 4
+                | u64::from(ig == InputGrad::Partial) << 5
+        });
+    let fp = fingerprint(OP_LCE, target, &so, flags ^ (o.chunk_bytes as u64) << 8, up.map(|u| u.0));
+    let lay = prelude(comm, op, local, n, len, d, fp)?;
+    let shard = lay.shard;
+    let yv = ArrayViewD::from_shape(IxDyn(&[n]), target).expect("length checked");
+    check_labels(op, "target", &yv, &[n, shard.classes], 1, o.ignore_index)?;
+    let x = input.as_standard_layout();
+    let x = x.as_slice().expect("standard layout");
+    let w = linear_weight.as_standard_layout();
+    let w = w.as_slice().expect("standard layout");
+    let eps = if o.label_smoothing > T::zero() { o.label_smoothing } else { T::zero() };
+    let p = SparseCe { smoothing: eps, weight: o.weight, ignore_index: o.ignore_index };
+    let slots = ShardSlots::new(eps > T::zero(), false);
+    // With class weights: every row's `w_y` (from its owner) and `Σ w`, up front.
+    let (wy, sum_w) = match o.weight {
+        Some(wl) => {
+            let mut v = vec![T::zero(); n + 1];
+            for (i, &y) in target.iter().enumerate() {
+                if let Some(j) = usize::try_from(y).ok().and_then(|y| y.checked_sub(shard.offset)).filter(|&j| j < len) {
+                    v[i] = wl[j];
+                }
+            }
+            v[n] = wl.iter().copied().sum();
+            comm.all_reduce_sum(&mut v);
+            let s = v[n];
+            v.truncate(n);
+            (Some(v), s)
+        }
+        None => (None, T::of(shard.classes as f64)),
+    };
+    let denom = total_weight(target, o.ignore_index, |i| wy.as_ref().map_or(T::one(), |v| v[i]));
+    let (wants, ig) = up.map_or((LinearWants { input: false, linear_weight: false, bias: false }, InputGrad::AllReduce), |u| (u.1, u.2));
+    let (per, s) = match up {
+        Some((g, ..)) => upstream(g, o.reduction, denom),
+        None => (None, T::zero()),
+    };
+    // Rows per block from the largest shard: every process runs the same blocks.
+    let row_bytes = lay.max_len.saturating_mul(size_of::<T>()).max(1);
+    let r = (o.chunk_bytes / row_bytes).clamp(1, n.max(1));
+    let alloc = |what: &str, len: usize| -> Result<Vec<T>> {
+        let mut v = Vec::new();
+        v.try_reserve_exact(len).map_err(|_| Error::shape(op, format!("cannot allocate {len} elements for the {what}")))?;
+        v.resize(len, T::zero());
+        Ok(v)
+    };
+    let mut z = alloc("block of logits", r.saturating_mul(len))?;
+    let mut loss = alloc("loss", n)?;
+    let mut dx = if wants.input { Some(alloc("input gradient", n.saturating_mul(d))?) } else { None };
+    let mut dw = if wants.linear_weight { Some(alloc("linear_weight gradient", len.saturating_mul(d))?) } else { None };
+    let mut db = if wants.bias { Some(vec![0.0f64; len]) } else { None };
+    let mut r0 = 0;
+    while r0 < n {
+        let r1 = (r0 + r).min(n);
+        let rb = r1 - r0;
+        let (zb, xb, yb) = (&mut z[..rb * len], &x[r0 * d..r1 * d], &target[r0..r1]);
+        linear::shard_block_logits(xb, w, o.bias, rb, len, d, zb, par);
+        let cb = combine(comm, zb, yb, shard, &p, slots, &mut [], par);
+        let rows = ShardRows {
+            c: len,
+            labels: yb,
+            offset: shard.offset,
+            p,
+            slots,
+            classes: shard.classes,
+            sum_w,
+            wy: wy.as_ref().map(|v| &v[r0..r1]),
+            m: &cb.m,
+            stats: &cb.stats,
+        };
+        shard::shard_loss(&rows, &mut loss[r0..r1]);
+        if up.is_some() {
+            let scale = per.as_ref().map_or(Scale::Uniform(s), |v| Scale::PerPosition(&v[r0..r1]));
+            let dxb = dx.as_mut().map(|v| &mut v[r0 * d..r1 * d]);
+            linear::shard_block_backward(zb, xb, w, (rb, len, d), &rows, scale, dxb, dw.as_deref_mut(), db.as_deref_mut(), par);
+        }
+        r0 = r1;
+    }
+    if let (Some(dx), InputGrad::AllReduce) = (dx.as_mut(), ig) {
+        comm.all_reduce_sum(dx);
+    }
+    let mut loss = ArrayD::from_shape_vec(IxDyn(&[n]), loss).expect("n losses");
+    if shard.classes == 0 && eps > T::zero() {
+        loss.fill(T::nan());
+    }
+    Ok(LinearGrads {
+        loss: reduce(loss, o.reduction, denom),
+        input: dx.map(|v| Array2::from_shape_vec((n, d), v).expect("n×d")),
+        linear_weight: dw.map(|v| Array2::from_shape_vec((len, d), v).expect("c×d")),
+        bias: db.map(|v| v.into_iter().map(T::of).collect()),
+    })
+}
+
+/// PyTorch's `linear_cross_entropy` (class-index targets) with the classes sharded
+/// across the processes of `comm`: `input` `(N, D)` the same on every process,
+/// `linear_weight` this process's `(C_r, D)` block of rows (blocks in rank order),
+/// `o.bias` and `o.weight` its `C_r` entries, `target` indices into all `C = Σ C_r`
+/// classes. The logits `input · linear_weightᵀ + bias` are computed a block of rows
+/// at a time within `o.chunk_bytes` (per process), and each block's row statistics
+/// are combined as in [`cross_entropy_sharded`]. The loss is returned on every
+/// process. `o.softcap` is not supported here.
+///
+/// # Errors
+/// As [`cross_entropy_sharded`], plus [`Error::Shape`] for mismatched `D` or a bias
+/// not matching the shard, [`Error::Param`] for a soft cap.
+///
+/// ```
+/// use ndarray::array;
+/// use xent::ops::{linear_cross_entropy, linear_cross_entropy_sharded, LinearCeOptions, LinearTarget, Solo};
+/// let x = array![[1.0f64, 0.5]];
+/// let w = array![[2.0, 0.0], [0.0, 1.0], [1.0, 1.0]];
+/// let o = LinearCeOptions { label_smoothing: 0.1, ..Default::default() };
+/// let l = linear_cross_entropy_sharded(&Solo, &x.view(), &w.view(), &[2], &o, xent::Par::Seq).unwrap();
+/// let want = linear_cross_entropy(&x.view(), &w.view(), &LinearTarget::Indices(&[2]), &o, xent::Par::Seq).unwrap();
+/// assert!((l[[]] - want[[]]).abs() < 1e-15);
+/// ```
+pub fn linear_cross_entropy_sharded<T: Float>(
+    comm: &impl Collectives<T>,
+    input: &ArrayView2<'_, T>,
+    linear_weight: &ArrayView2<'_, T>,
+    target: &[i64],
+    o: &LinearCeOptions<'_, T>,
+    par: Par,
+) -> Result<ArrayD<T>> {
+    Ok(lce_sharded_impl(comm, input, linear_weight, target, o, None, par)?.loss)
+}
+
+/// Loss and gradients of [`linear_cross_entropy_sharded`], given the upstream
+/// gradient `g` of the loss (0-d for mean and sum, `(N)` for none; the same on every
+/// process). `d linear_weight` `(C_r, D)` and `d bias` `(C_r)` are this process's
+/// blocks, computed locally; `d input` `(N, D)` sums every process's part
+/// (`dZ_r·W_r`): all-reduced here with [`InputGrad::AllReduce`], or left to the
+/// caller with [`InputGrad::Partial`]. Only the gradients in `wants` are computed.
+///
+/// # Errors
+/// As [`linear_cross_entropy_sharded`], plus [`Error::Shape`] for a wrong `g`.
+///
+/// ```
+/// use ndarray::array;
+/// use xent::ops::{linear_cross_entropy_sharded_vjp, InputGrad, LinearCeOptions, LinearWants, Solo};
+/// let x = array![[0.0f64, 0.0]];
+/// let w = array![[1.0, 0.0], [0.0, 1.0]];
+/// let g = ndarray::arr0(1.0).into_dyn();
+/// let r = linear_cross_entropy_sharded_vjp(&Solo, &x.view(), &w.view(), &[1], &LinearCeOptions::default(), &g.view(), LinearWants::ALL, InputGrad::AllReduce, xent::Par::Seq).unwrap();
+/// assert_eq!(r.input.unwrap(), array![[0.5, -0.5]]); // (softmax − onehot)·W
+/// ```
+#[allow(clippy::too_many_arguments)] // the fused op's inputs, options, upstream gradient and modes
+pub fn linear_cross_entropy_sharded_vjp<T: Float>(
+    comm: &impl Collectives<T>,
+    input: &ArrayView2<'_, T>,
+    linear_weight: &ArrayView2<'_, T>,
+    target: &[i64],
+    o: &LinearCeOptions<'_, T>,
+    g: &ArrayViewD<'_, T>,
+    wants: LinearWants,
+    input_grad: InputGrad,
+    par: Par,
+) -> Result<LinearGrads<T>> {
+    lce_sharded_impl(comm, input, linear_weight, target, o, Some((g, wants, input_grad)), par)
 }
 
 #[cfg(test)]
@@ -471,7 +707,8 @@ pub(crate) mod tests {
                 (0.3, true, Reduction::Mean),
             ] {
                 let (x, y, w) = data(n, c);
-                let o = SparseOptions { label_smoothing: eps, weight: weighted.then_some(&w[..]), ignore_index: Some(-100), reduction: red };
+                let o =
+                    SparseOptions { label_smoothing: eps, weight: weighted.then_some(&w[..]), ignore_index: Some(-100), reduction: red };
                 let yv = ArrayD::from_shape_vec(IxDyn(&[n]), y.clone()).unwrap();
                 let want = cross_entropy_sparse(&x.view().into_dyn(), 1, &yv.view(), &o, Par::Seq).unwrap();
                 let g = if red == Reduction::None { ArrayD::from_elem(IxDyn(&[n]), 0.5) } else { ArrayD::from_elem(IxDyn(&[]), 0.5) };
@@ -482,7 +719,12 @@ pub(crate) mod tests {
                     let len = split[t.rank];
                     let xs = x.slice(ndarray::s![.., off..off + len]).to_owned();
                     let ws = w[off..off + len].to_vec();
-                    let o = SparseOptions { label_smoothing: eps, weight: weighted.then_some(&ws[..]), ignore_index: Some(-100), reduction: red };
+                    let o = SparseOptions {
+                        label_smoothing: eps,
+                        weight: weighted.then_some(&ws[..]),
+                        ignore_index: Some(-100),
+                        reduction: red,
+                    };
                     let (l, d) = cross_entropy_sharded_vjp(&t, &xs.view(), &y, &o, &g.view(), Par::Seq).unwrap();
                     (off, l, d)
                 });
@@ -521,5 +763,136 @@ pub(crate) mod tests {
             cross_entropy_sharded(&t, &x.view(), &[0, 4], &SparseOptions::default(), Par::Seq).unwrap_err().to_string()
         });
         assert!(res.iter().all(|e| e.contains("label 4") && e.contains("[0, 4)")), "{res:?}");
+    }
+    /// The fused op on 1–4 threads (uneven splits, one class on a process, several
+    /// row blocks) equals the single-process op: loss, d input (all-reduced, and the
+    /// partials summed), d linear_weight and d bias blocks.
+    #[test]
+    fn linear_sharded_equals_single_process() {
+        use crate::ops::{linear_cross_entropy_vjp, LinearTarget};
+        let (n, d, c) = (9, 4, 10);
+        let x = Array2::from_shape_fn((n, d), |(i, j)| (((i * 13 + j * 7) % 11) as f64 - 5.0) / 4.0);
+        let lw = Array2::from_shape_fn((c, d), |(i, j)| (((i * 5 + j * 3) % 7) as f64 - 3.0) / 3.0);
+        let b: Vec<f64> = (0..c).map(|j| (j as f64 - 4.0) / 8.0).collect();
+        let cw: Vec<f64> = (0..c).map(|j| 0.5 + (j % 3) as f64 * 0.5).collect();
+        let y: Vec<i64> = (0..n).map(|i| if i == 4 { -100 } else { ((i * 3) % c) as i64 }).collect();
+        let splits: &[&[usize]] = &[&[10], &[9, 1], &[1, 0, 9], &[3, 3, 2, 2], &[1, 1, 7, 1]];
+        for &split in splits {
+            for (eps, weighted, bias, red, chunk) in [
+                (0.0, false, false, Reduction::Mean, 1 << 20),
+                (0.1, true, true, Reduction::Mean, 8 * 4),
+                (0.2, false, true, Reduction::None, 8 * 3 * 10),
+                (0.0, true, false, Reduction::Sum, 8),
+            ] {
+                let o = LinearCeOptions {
+                    bias: bias.then_some(&b[..]),
+                    weight: weighted.then_some(&cw[..]),
+                    ignore_index: Some(-100),
+                    label_smoothing: eps,
+                    reduction: red,
+                    chunk_bytes: chunk,
+                    ..Default::default()
+                };
+                let g = if red == Reduction::None {
+                    ArrayD::from_shape_fn(IxDyn(&[n]), |i| 0.5 + i[0] as f64)
+                } else {
+                    ArrayD::from_elem(IxDyn(&[]), 0.5)
+                };
+                let want =
+                    linear_cross_entropy_vjp(&x.view(), &lw.view(), &LinearTarget::Indices(&y), &o, &g.view(), LinearWants::ALL, Par::Seq)
+                        .unwrap();
+                let (sp, x, lw, b, cw, y, g) = (split.to_vec(), x.clone(), lw.clone(), b.clone(), cw.clone(), y.clone(), g.clone());
+                let res = Threads::spawn(sp.len(), move |t| {
+                    let off: usize = sp[..t.rank].iter().sum();
+                    let len = sp[t.rank];
+                    let lws = lw.slice(ndarray::s![off..off + len, ..]).to_owned();
+                    let o = LinearCeOptions {
+                        bias: bias.then_some(&b[off..off + len]),
+                        weight: weighted.then_some(&cw[off..off + len]),
+                        ignore_index: Some(-100),
+                        label_smoothing: eps,
+                        reduction: red,
+                        chunk_bytes: chunk,
+                        ..Default::default()
+                    };
+                    let full = linear_cross_entropy_sharded_vjp(
+                        &t,
+                        &x.view(),
+                        &lws.view(),
+                        &y,
+                        &o,
+                        &g.view(),
+                        LinearWants::ALL,
+                        InputGrad::AllReduce,
+                        Par::Seq,
+                    )
+                    .unwrap();
+                    let part = linear_cross_entropy_sharded_vjp(
+                        &t,
+                        &x.view(),
+                        &lws.view(),
+                        &y,
+                        &o,
+                        &g.view(),
+                        LinearWants { input: true, linear_weight: false, bias: false },
+                        InputGrad::Partial,
+                        Par::Seq,
+                    )
+                    .unwrap();
+                    let fwd = linear_cross_entropy_sharded(&t, &x.view(), &lws.view(), &y, &o, Par::Seq).unwrap();
+                    (off, full, part.input.unwrap(), fwd)
+                });
+                let close = |a: f64, b: f64| (a - b).abs() <= 1e-13 * b.abs().max(1.0);
+                let mut partial_sum = Array2::<f64>::zeros((n, d));
+                for (off, r, part, fwd) in res {
+                    assert!(
+                        r.loss.iter().zip(want.loss.iter()).all(|(&a, &b)| close(a, b)),
+                        "{split:?} {eps} {weighted} {red:?}: {} vs {}",
+                        r.loss,
+                        want.loss
+                    );
+                    assert!(fwd.iter().zip(want.loss.iter()).all(|(&a, &b)| close(a, b)));
+                    assert!(r.input.unwrap().iter().zip(want.input.as_ref().unwrap()).all(|(&a, &b)| close(a, b)));
+                    let wl = want.linear_weight.as_ref().unwrap();
+                    for ((i, j), &v) in r.linear_weight.unwrap().indexed_iter() {
+                        assert!(close(v, wl[[off + i, j]]), "dW[{}, {j}]: {v} vs {}", off + i, wl[[off + i, j]]);
+                    }
+                    let wb = want.bias.as_ref().unwrap();
+                    for (i, &v) in r.bias.unwrap().iter().enumerate() {
+                        assert!(close(v, wb[off + i]));
+                    }
+                    partial_sum += &part;
+                }
+                assert!(partial_sum.iter().zip(want.input.as_ref().unwrap()).all(|(&a, &b)| close(a, b)));
+            }
+        }
+    }
+
+    /// float32: the sharded loss and gradient are within a few ulps of the
+    /// single-process ones.
+    #[test]
+    fn float32_within_rounding() {
+        let (n, c) = (33, 1000);
+        let x = Array2::from_shape_fn((n, c), |(i, j)| ((i * 7919 + j * 104_729) % 1009) as f32 / 50.0 - 10.0);
+        let y: Vec<i64> = (0..n).map(|i| ((i * 37) % c) as i64).collect();
+        let o = SparseOptions { label_smoothing: 0.1f32, ..Default::default() };
+        let yv = ArrayD::from_shape_vec(IxDyn(&[n]), y.clone()).unwrap();
+        let g = ndarray::arr0(1.0f32).into_dyn();
+        let want = cross_entropy_sparse(&x.view().into_dyn(), 1, &yv.view(), &o, Par::Seq).unwrap()[[]];
+        let dwant = cross_entropy_sparse_vjp(&x.view().into_dyn(), 1, &yv.view(), &o, &g.view(), Par::Seq).unwrap();
+        let res = Threads::spawn(3, move |t| {
+            let sh = even_shard(c, 3, t.rank);
+            let xs = x.slice(ndarray::s![.., sh.offset..sh.offset + sh.len]).to_owned();
+            let o = SparseOptions { label_smoothing: 0.1f32, ..Default::default() };
+            let (l, d) = cross_entropy_sharded_vjp(&t, &xs.view(), &y, &o, &g.view(), Par::Seq).unwrap();
+            (sh.offset, l[[]], d)
+        });
+        for (off, l, d) in res {
+            assert!((l - want).abs() <= 4.0 * f32::EPSILON * want.abs(), "{l} vs {want}");
+            for ((i, j), &v) in d.indexed_iter() {
+                let b = dwant[[i, off + j]];
+                assert!((v - b).abs() <= 4.0 * f32::EPSILON * b.abs() + 1e-9, "{v} vs {b}");
+            }
+        }
     }
 }
