@@ -1,11 +1,12 @@
-//! Vocabulary-parallel cross-entropy: every MPI process holds a block of the classes
-//! of the logits; the loss and the gradient equal the single-process ones.
-//! Run with `mpirun -np 3 target/debug/examples/mpi_cross_entropy`.
+// Vocabulary-parallel cross-entropy: every MPI process holds a block of the classes
+// of the logits; the loss and the gradient equal the single-process ones.
+// Run with `mpirun -np 3 target/debug/examples/mpi_cross_entropy`
+// (tests/mpi.rs runs this file under mpirun with 1 to 4 processes).
 use mpi::topology::Communicator;
 use ndarray::{s, Array2, ArrayD, IxDyn};
 use xent::ops::{cross_entropy_sparse, cross_entropy_sparse_vjp, even_shard, Reduction, SparseOptions};
 
-fn main() {
+pub fn main() {
     let universe = mpi::initialize().expect("MPI initialised once");
     let world = universe.world();
     let (rank, size) = (world.rank() as usize, world.size() as usize);
