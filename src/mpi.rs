@@ -26,11 +26,13 @@
 //!
 //! | op | collectives | values per row |
 //! |---|---|---|
-//! | [`cross_entropy`] | 1 all-gather (6 `u64` per process), 1 MAX, 1 SUM | 1 + (2 + [ε > 0] + [weights]) |
-//! | [`linear_cross_entropy`] | the same per block of rows (+ 1 SUM of `N + 1` values up front with class weights) | 1 + (2 + [ε > 0]) |
-//! | [`linear_cross_entropy_vjp`] | as the forward, + 1 SUM of `d input` (`N·D` values) unless [`InputGrad::Partial`] | |
+//! | [`cross_entropy`] | 1 all-gather (6 `u64` per process), 1 MAX, 1 SUM | 1 (MAX) + 2, +1 with smoothing, +1 with class weights (SUM) |
+//! | [`linear_cross_entropy`] | the same per block of rows, + 1 SUM of `N + 1` values up front with class weights | 1 (MAX) + 2, +1 with smoothing (SUM) |
+//! | [`linear_cross_entropy_vjp`] | as the forward, + 1 SUM of `d input` (`N·D` values) unless [`InputGrad::Partial`] | as the forward |
 //!
-//! (one value is 4 bytes in float32, 8 in float64). The all-gather also carries a
+//! One value is 4 bytes in float32, 8 in float64: 16 to 20 bytes per row in float32
+//! against the row's `4·C` bytes of logits. The SUM of [`cross_entropy`] carries one
+//! more value per call with class weights (`Σ_c w_c`). The all-gather also carries a
 //! fingerprint of the targets and options and each process's own verdict on its
 //! inputs, so that a bad input on any process is an error on every process (with the
 //! same message), never a hang in a collective.

@@ -18,8 +18,8 @@ use std::process::{Command, Output};
 
 use ndarray::{s, Array2, ArrayD, IxDyn};
 use xent::ops::{
-    cross_entropy_sparse, cross_entropy_sparse_vjp, even_shard, linear_cross_entropy_vjp, InputGrad, LinearCeOptions, LinearTarget, LinearWants,
-    Reduction, SparseOptions,
+    cross_entropy_sparse, cross_entropy_sparse_vjp, even_shard, linear_cross_entropy_vjp, InputGrad, LinearCeOptions, LinearTarget,
+    LinearWants, Reduction, SparseOptions,
 };
 use xent::{DynArray, Par};
 
@@ -162,9 +162,14 @@ fn check_ce<T: xent::mpi::MpiFloat>(world: &mpi::topology::SimpleCommunicator, r
             (0.25, true, Reduction::Mean),
             (0.3, true, Reduction::None),
         ] {
-            let o = SparseOptions { label_smoothing: T::of(eps), weight: weighted.then_some(&w[..]), ignore_index: Some(-100), reduction: red };
+            let o =
+                SparseOptions { label_smoothing: T::of(eps), weight: weighted.then_some(&w[..]), ignore_index: Some(-100), reduction: red };
             let os = SparseOptions { weight: weighted.then_some(&w[off..off + len]), ..o };
-            let g = if red == Reduction::None { ArrayD::from_shape_fn(IxDyn(&[n]), |i| T::of(1.0 + i[0] as f64 / 4.0)) } else { ArrayD::from_elem(IxDyn(&[]), T::of(0.75)) };
+            let g = if red == Reduction::None {
+                ArrayD::from_shape_fn(IxDyn(&[n]), |i| T::of(1.0 + i[0] as f64 / 4.0))
+            } else {
+                ArrayD::from_elem(IxDyn(&[]), T::of(0.75))
+            };
             let want = cross_entropy_sparse(&x.view().into_dyn(), 1, &yv.view(), &o, Par::Seq).unwrap();
             let dwant = cross_entropy_sparse_vjp(&x.view().into_dyn(), 1, &yv.view(), &o, &g.view(), Par::Seq).unwrap();
             let what = format!("cross_entropy {} split {split:?} eps {eps} weighted {weighted} {red:?}", std::any::type_name::<T>());
@@ -194,9 +199,12 @@ fn check_linear<T: xent::mpi::MpiFloat>(world: &mpi::topology::SimpleCommunicato
         let off: usize = split[..rank].iter().sum();
         let len = split[rank];
         let lws = lw.slice(s![off..off + len, ..]);
-        for (eps, weighted, bias, red, chunk) in
-            [(0.0, false, false, Reduction::Mean, 1 << 20), (0.1, true, true, Reduction::Mean, 64), (0.2, true, true, Reduction::None, 1), (0.0, false, true, Reduction::Sum, 200)]
-        {
+        for (eps, weighted, bias, red, chunk) in [
+            (0.0, false, false, Reduction::Mean, 1 << 20),
+            (0.1, true, true, Reduction::Mean, 64),
+            (0.2, true, true, Reduction::None, 1),
+            (0.0, false, true, Reduction::Sum, 200),
+        ] {
             let o = LinearCeOptions {
                 bias: bias.then_some(&b[..]),
                 weight: weighted.then_some(&w[..]),
@@ -206,14 +214,37 @@ fn check_linear<T: xent::mpi::MpiFloat>(world: &mpi::topology::SimpleCommunicato
                 chunk_bytes: chunk,
                 ..Default::default()
             };
-            let os = LinearCeOptions { bias: bias.then_some(&b[off..off + len]), weight: weighted.then_some(&w[off..off + len]), ..o.clone() };
-            let g = if red == Reduction::None { ArrayD::from_shape_fn(IxDyn(&[n]), |i| T::of(0.5 + i[0] as f64)) } else { ArrayD::from_elem(IxDyn(&[]), T::of(1.25)) };
-            let want = linear_cross_entropy_vjp(&x.view(), &lw.view(), &LinearTarget::Indices(&y), &o, &g.view(), LinearWants::ALL, Par::Seq).unwrap();
-            let what = format!("linear_cross_entropy {} split {split:?} eps {eps} weighted {weighted} bias {bias} {red:?} chunk {chunk}", std::any::type_name::<T>());
+            let os =
+                LinearCeOptions { bias: bias.then_some(&b[off..off + len]), weight: weighted.then_some(&w[off..off + len]), ..o.clone() };
+            let g = if red == Reduction::None {
+                ArrayD::from_shape_fn(IxDyn(&[n]), |i| T::of(0.5 + i[0] as f64))
+            } else {
+                ArrayD::from_elem(IxDyn(&[]), T::of(1.25))
+            };
+            let want =
+                linear_cross_entropy_vjp(&x.view(), &lw.view(), &LinearTarget::Indices(&y), &o, &g.view(), LinearWants::ALL, Par::Seq)
+                    .unwrap();
+            let what = format!(
+                "linear_cross_entropy {} split {split:?} eps {eps} weighted {weighted} bias {bias} {red:?} chunk {chunk}",
+                std::any::type_name::<T>()
+            );
             let l = xent::mpi::linear_cross_entropy(world, &x.view(), &lws, &y, &os, Par::Seq).unwrap();
-            let r = xent::mpi::linear_cross_entropy_vjp(world, &x.view(), &lws, &y, &os, &g.view(), LinearWants::ALL, InputGrad::AllReduce, Par::Seq).unwrap();
+            let r = xent::mpi::linear_cross_entropy_vjp(
+                world,
+                &x.view(),
+                &lws,
+                &y,
+                &os,
+                &g.view(),
+                LinearWants::ALL,
+                InputGrad::AllReduce,
+                Par::Seq,
+            )
+            .unwrap();
             let only_input = LinearWants { input: true, linear_weight: false, bias: false };
-            let p = xent::mpi::linear_cross_entropy_vjp(world, &x.view(), &lws, &y, &os, &g.view(), only_input, InputGrad::Partial, Par::Seq).unwrap();
+            let p =
+                xent::mpi::linear_cross_entropy_vjp(world, &x.view(), &lws, &y, &os, &g.view(), only_input, InputGrad::Partial, Par::Seq)
+                    .unwrap();
             for ((&a, &b2), &v) in l.iter().zip(r.loss.iter()).zip(want.loss.iter()) {
                 close(a, v, &what);
                 close(b2, v, &what);
@@ -299,11 +330,16 @@ fn compare(got: &DynArray, want: &DynArray, what: &str) {
     }
 }
 
+/// A command-line case: op, inputs (name, path), parameters, gradient.
+type Case<'a> = (String, Vec<(&'a str, String)>, Vec<&'a str>, Option<&'a str>);
+/// An error case: op, inputs, what the one error line says.
+type ErrCase<'a> = (&'a str, Vec<(&'a str, &'a str)>, &'a str);
+
 #[test]
 fn cli_equals_single_process() {
     let dir = Dir::new("cli");
     let (n, d) = (7, 5);
-    let mut cases: Vec<(String, Vec<(&str, String)>, Vec<&str>, Option<&str>)> = Vec::new();
+    let mut cases: Vec<Case> = Vec::new();
     let y: Vec<i64> = vec![3, -100, 9, 0, 4, 1, 4];
     let y5: Vec<i64> = vec![3, 4, 0, 0, 4, 1, 2];
     let tgt = dir.put("y.npy", DynArray::from(ArrayD::from_shape_vec(IxDyn(&[n]), y).unwrap()));
@@ -367,7 +403,7 @@ fn cli_errors_are_one_line_and_write_nothing() {
     let bad = dir.put("bad.npy", DynArray::from(ndarray::array![0i64, 6, 1].into_dyn()));
     let probs = dir.put("p.npy", DynArray::from(data::<f32>(3, 6, 2).into_dyn()));
     let out = dir.0.join("out.npy");
-    let cases: Vec<(&str, Vec<(&str, &str)>, &str)> = vec![
+    let cases: Vec<ErrCase> = vec![
         ("torch.softmax", vec![("input", x.as_str())], "--shard-classes runs torch.nn.functional.cross_entropy"),
         ("F.cross_entropy", vec![("input", x.as_str()), ("target", bad.as_str())], "label 6 at index 1"),
         ("F.cross_entropy", vec![("input", x.as_str()), ("target", probs.as_str())], "class probabilities are not supported"),

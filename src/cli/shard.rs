@@ -237,15 +237,18 @@ fn gather<T: mpi::datatype::Equivalence + Clone + Default>(world: &SimpleCommuni
     Some(all)
 }
 
-/// The gradient of one input as process 0 assembles it: `(N, C)` from column blocks
-/// (the logits), or the blocks concatenated (rows of `linear_weight`, the bias).
+/// The gradient of one input as process 0 assembles it: `(N, C)` from the column
+/// blocks of the logits (process `r`'s is `N × even_shard(C, R, r).len`), or the
+/// blocks concatenated (rows of `linear_weight`, the bias).
 fn assemble<T: Copy + Default>(blocks: Vec<Vec<T>>, rows: usize, columns: bool, shape: &[usize]) -> ArrayD<T> {
     if !columns {
         return ArrayD::from_shape_vec(IxDyn(shape), blocks.concat()).expect("blocks fill the shape");
     }
+    let size = blocks.len();
     let parts: Vec<Array2<T>> = blocks
         .into_iter()
-        .map(|b| Array2::from_shape_vec((rows, if rows == 0 { 0 } else { b.len() / rows }), b).expect("row blocks"))
+        .enumerate()
+        .map(|(r, b)| Array2::from_shape_vec((rows, even_shard(shape[1], size, r).len), b).expect("row blocks"))
         .collect();
     let views: Vec<_> = parts.iter().map(|p| p.view()).collect();
     ndarray::concatenate(Axis(1), &views).expect("equal rows").into_dyn()
