@@ -405,7 +405,7 @@ fn cli_errors_are_one_line_and_write_nothing() {
     let out = dir.0.join("out.npy");
     let cases: Vec<ErrCase> = vec![
         ("torch.softmax", vec![("input", x.as_str())], "--shard-classes runs torch.nn.functional.cross_entropy"),
-        ("F.cross_entropy", vec![("input", x.as_str()), ("target", bad.as_str())], "label 6 at index 1"),
+        ("F.cross_entropy", vec![("input", x.as_str()), ("target", bad.as_str())], "torch.nn.functional.cross_entropy: label 6 at index 1"),
         ("F.cross_entropy", vec![("input", x.as_str()), ("target", probs.as_str())], "class probabilities are not supported"),
         ("F.cross_entropy", vec![("input", x.as_str()), ("target", "/nonexistent/t.npy")], "cannot read input `target`"),
     ];

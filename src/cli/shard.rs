@@ -350,6 +350,17 @@ fn compute<T: Elem>(
     Ok(out.filter(|_| root).map(<T as xent::float::Float>::wrap))
 }
 
+/// Name the table's op in an error of the library's sharded ops (`cross_entropy`), as
+/// `xent eval` does without `--shard-classes`.
+fn named(e: Error, op: &str) -> Error {
+    match e {
+        Error::Shape { msg, .. } => Error::Shape { op: op.into(), msg },
+        Error::Label { input, index, value, classes, extra, .. } => Error::Label { op: op.into(), input, index, value, classes, extra },
+        Error::Param { param, msg, .. } => Error::Param { op: op.into(), param, msg },
+        other => other,
+    }
+}
+
 /// `xent eval ... --shard-classes` after the usage checks: read this process's
 /// blocks, compute, and let process 0 write `out` (or print it when `None`).
 pub fn eval(
@@ -363,10 +374,12 @@ pub fn eval(
     let kind = kind(op)?;
     let (size, rank) = (world.size() as usize, world.rank() as usize);
     let inp = agree(world, read(op, kind, names, size, rank))?;
+    let name = xent::registry::find(op)?.name;
     let out = match inp.dtype {
-        DType::F64 => compute::<f64>(world, op, kind, &inp, params, grad)?,
-        _ => compute::<f32>(world, op, kind, &inp, params, grad)?,
-    };
+        DType::F64 => compute::<f64>(world, name, kind, &inp, params, grad),
+        _ => compute::<f32>(world, name, kind, &inp, params, grad),
+    }
+    .map_err(|e| named(e, name))?;
     match out {
         Some(o) => write(&o).map_err(Fail::Own),
         None => Ok(()),
