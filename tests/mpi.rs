@@ -374,6 +374,16 @@ fn cli_equals_single_process() {
         }
         v
     };
+    // unbatched: one sample, (C) logits and a 0-d target, (D) input
+    let x1 = dir.put("x1.npy", DynArray::from(data::<f32>(1, 10, 3).into_shape_with_order(10).unwrap().into_dyn()));
+    let h1 = dir.put("h1.npy", DynArray::from(data::<f32>(1, d, 2).mapv(|v| v * 0.4).into_shape_with_order(d).unwrap().into_dyn()));
+    let t0 = dir.put("t0.npy", DynArray::from(ndarray::arr0(7i64).into_dyn()));
+    cases.push((ce.into(), ce_in(&x1, &t0, true), vec!["label_smoothing=0.1", "reduction=none"], None));
+    cases.push((ce.into(), ce_in(&x1, &t0, true), vec!["label_smoothing=0.1"], Some("input")));
+    let lce1 = vec![("input", h1.clone()), ("linear_weight", lw.clone()), ("target", t0.clone()), ("linear_bias", b10.clone())];
+    cases.push((lce.into(), lce1.clone(), vec!["reduction=none"], None));
+    cases.push((lce.into(), lce1.clone(), vec!["label_smoothing=0.2"], Some("input")));
+    cases.push((lce.into(), lce1, vec![], Some("linear_bias")));
     cases.push((lce.into(), lce_in(&lw, true), vec!["label_smoothing=0.1"], None));
     for g in ["input", "linear_weight", "linear_bias"] {
         cases.push((lce.into(), lce_in(&lw, true), vec!["label_smoothing=0.1"], Some(g)));
@@ -402,12 +412,18 @@ fn cli_errors_are_one_line_and_write_nothing() {
     let x = dir.put("x.npy", DynArray::from(data::<f32>(3, 6, 1).into_dyn()));
     let bad = dir.put("bad.npy", DynArray::from(ndarray::array![0i64, 6, 1].into_dyn()));
     let probs = dir.put("p.npy", DynArray::from(data::<f32>(3, 6, 2).into_dyn()));
+    let t2 = dir.put("t2.npy", DynArray::from(ndarray::array![[0i64], [1], [2]].into_dyn()));
     let out = dir.0.join("out.npy");
     let cases: Vec<ErrCase> = vec![
         ("torch.softmax", vec![("input", x.as_str())], "--shard-classes runs torch.nn.functional.cross_entropy"),
         ("F.cross_entropy", vec![("input", x.as_str()), ("target", bad.as_str())], "torch.nn.functional.cross_entropy: label 6 at index 1"),
         ("F.cross_entropy", vec![("input", x.as_str()), ("target", probs.as_str())], "class probabilities are not supported"),
         ("F.cross_entropy", vec![("input", x.as_str()), ("target", "/nonexistent/t.npy")], "cannot read input `target`"),
+        (
+            "F.cross_entropy",
+            vec![("input", x.as_str()), ("target", t2.as_str())],
+            "`target` has shape [3, 1]; the input's batch shape is [3]",
+        ),
     ];
     for np in counts() {
         for (op, inputs, msg) in &cases {

@@ -130,6 +130,9 @@ struct Inputs {
     weight: Option<DynArray>,
     bias: Option<DynArray>,
     shard: ClassShard,
+    /// A 1-D input (one sample, PyTorch's unbatched call): computed as one row, the
+    /// row axis dropped from the outputs.
+    unbatched: bool,
 }
 
 fn path<'a>(names: &'a [(String, PathBuf)], n: &str) -> Option<&'a Path> {
@@ -139,10 +142,7 @@ fn path<'a>(names: &'a [(String, PathBuf)], n: &str) -> Option<&'a Path> {
 /// Read this process's inputs: the sharded ones by block, the others whole.
 fn read(op: &str, kind: Kind, names: &[(String, PathBuf)], size: usize, rank: usize) -> Result<Inputs, Error> {
     let req = |n: &str| path(names, n).ok_or_else(|| Error::Usage(format!("{op}: missing input `{n}`")));
-    let (main, class_axis) = match kind {
-        Kind::CrossEntropy => ("input", 1),
-        Kind::Linear => ("linear_weight", 0),
-    };
+    let main = if kind == Kind::CrossEntropy { "input" } else { "linear_weight" };
     let (dtype, shape) = xent::npy::info(req(main)?)?;
     if !matches!(dtype, DType::F32 | DType::F64) {
         return Err(Error::DType {
@@ -152,10 +152,14 @@ fn read(op: &str, kind: Kind, names: &[(String, PathBuf)], size: usize, rank: us
             expected: "float32 or float64 with --shard-classes".into(),
         });
     }
-    if shape.len() != 2 {
-        let what = if kind == Kind::CrossEntropy { "(N, C) logits, classes last" } else { "a (C, D) linear_weight" };
+    // The logits' classes are their last axis ((N, C) or unbatched (C)); linear_weight's
+    // its first.
+    let ok = if kind == Kind::CrossEntropy { matches!(shape.len(), 1 | 2) } else { shape.len() == 2 };
+    if !ok {
+        let what = if kind == Kind::CrossEntropy { "(N, C) or (C) logits" } else { "a (C, D) linear_weight" };
         return Err(Error::Shape { op: op.into(), msg: format!("--shard-classes needs {what}; `{main}` has shape {shape:?}") });
     }
+    let class_axis = if kind == Kind::CrossEntropy { shape.len() - 1 } else { 0 };
     let shard = even_shard(shape[class_axis], size, rank);
     let block = |p: &Path, axis| xent::npy::read_block(p, axis, shard.offset..shard.offset + shard.len);
     let cast = |a: DynArray| match dtype {
@@ -175,7 +179,9 @@ fn read(op: &str, kind: Kind, names: &[(String, PathBuf)], size: usize, rank: us
     };
     let weight = vec_input("weight")?;
     let bias = vec_input("linear_bias")?;
-    let target = match xent::npy::read(req("target")?)? {
+    let t = xent::npy::read(req("target")?)?;
+    let tshape = t.shape().to_vec();
+    let target: Vec<i64> = match t {
         DynArray::I64(t) => t.into_iter().collect(),
         DynArray::U8(t) => t.into_iter().map(i64::from).collect(),
         t if t.dtype().is_float() => {
@@ -196,19 +202,25 @@ fn read(op: &str, kind: Kind, names: &[(String, PathBuf)], size: usize, rank: us
         }
     };
     let (x, lw) = match kind {
-        Kind::CrossEntropy => (block(req("input")?, 1)?, None),
+        Kind::CrossEntropy => (block(req("input")?, class_axis)?, None),
         Kind::Linear => {
             let x = xent::npy::read(req("input")?)?;
-            if x.shape().len() != 2 {
+            if !matches!(x.shape().len(), 1 | 2) {
                 return Err(Error::Shape {
                     op: op.into(),
-                    msg: format!("--shard-classes needs a (N, D) input; `input` has shape {:?}", x.shape()),
+                    msg: format!("expected input with dimensionality 1 or 2, got {}", x.shape().len()),
                 });
             }
             (cast(x), Some(block(req("linear_weight")?, 0)?))
         }
     };
-    Ok(Inputs { dtype, x, lw, target, weight, bias, shard })
+    // The target has the shape of the input less its last axis: (N), or () unbatched.
+    let batch = if kind == Kind::CrossEntropy { shape[..shape.len() - 1].to_vec() } else { x.shape()[..x.shape().len() - 1].to_vec() };
+    if tshape != batch {
+        return Err(Error::Shape { op: op.into(), msg: format!("`target` has shape {tshape:?}; the input's batch shape is {batch:?}") });
+    }
+    let unbatched = batch.is_empty();
+    Ok(Inputs { dtype, x, lw, target, weight, bias, shard, unbatched })
 }
 
 /// Send this process's block to process 0, which returns every block in rank order.
@@ -288,7 +300,12 @@ fn compute<T: Elem>(
     let bias = inp.bias.as_ref().map(T::get);
     let wslice = weight.as_ref().map(|w| w.as_slice().expect("fresh array"));
     let bslice = bias.as_ref().map(|b| b.as_slice().expect("fresh array"));
-    let x = T::get(&inp.x).into_dimensionality::<ndarray::Ix2>().expect("2-D, checked");
+    let x = T::get(&inp.x);
+    let x = if inp.unbatched {
+        x.into_shape_with_order((1, inp.x.shape()[0])).expect("1-D, checked")
+    } else {
+        x.into_dimensionality::<ndarray::Ix2>().expect("2-D, checked")
+    };
     let n = x.nrows();
     let gshape: &[usize] = if red == Reduction::None { &[n] } else { &[] };
     let g = ArrayD::from_elem(IxDyn(gshape), T::one());
@@ -347,6 +364,9 @@ fn compute<T: Elem>(
             }
         }
     };
+    // Unbatched: the loss and `d input` lose the row axis.
+    let squeeze = inp.unbatched && (grad.is_none() && red == Reduction::None || grad == Some("input"));
+    let out = out.map(|o| if squeeze { o.index_axis_move(Axis(0), 0) } else { o });
     Ok(out.filter(|_| root).map(<T as xent::float::Float>::wrap))
 }
 
