@@ -2,36 +2,56 @@
 //! computed block by block, so that the `N × C` logits never exist.
 //!
 //! # How
-//! The rows are cut into blocks of `R` rows, `R` chosen so that one block of logits
-//! (`R × C`, plus one more buffer where the loss needs it) fits the chunk budget
-//! ([`LinearCeOptions::chunk_bytes`], default [`DEFAULT_CHUNK_BYTES`] = 64 MiB). Per
-//! block:
+//! Two schedules ([`Schedule`]); [`Schedule::Auto`] takes the row blocks when at
+//! least [`MIN_BLOCK_ROWS`] rows of logits (or all rows) fit the chunk budget
+//! ([`LinearCeOptions::chunk_bytes`], default [`DEFAULT_CHUNK_BYTES`] = 64 MiB), else
+//! the class blocks.
+//!
+//! **Row blocks** (one pass, three GEMMs of `2·N·D·C` flops, the floor of forward plus
+//! backward). Blocks of `R` whole rows of logits; per block:
 //!
 //! 1. `Z = X_blk · Wᵀ (+ b)` (one GEMM, [`crate::kernels::gemm`]); with a soft cap,
 //!    `Z ← s·tanh(Z/s)`;
 //! 2. xent's fused cross-entropy kernel on `Z` (the same kernel as
 //!    [`super::cross_entropy_sparse`] / [`super::cross_entropy_dense`], so the loss is
-//!    bit-for-bit that of `cross_entropy` on the materialised logits): the row's
-//!    `(max, Σ exp)`, the loss with `x − max` and `ln Σ exp` kept apart, and, when a
-//!    gradient is asked for, `dZ` (upstream scale included) written over `Z`;
-//! 3. `d input_blk = dZ · W`, `dW += dZᵀ · X_blk` (straight into the one `C × D`
-//!    gradient buffer: no `C × D` temporaries), `d bias += Σ_rows dZ`.
+//!    bit-for-bit that of `cross_entropy` on the materialised logits), with `dZ`
+//!    (upstream scale included) written over `Z`;
+//! 3. `d input_blk = dZ · W`, `d bias += Σ_rows dZ`, and `d W`:
+//!    * with one block (all rows fit), or `N > D`: `dW += dZᵀ · X_blk` straight into the
+//!      one `C × D` gradient buffer;
+//!    * with several blocks and `N ≤ D`: `dZ` is transposed into the tail of `d W`'s own
+//!      buffer (`C·N ≤ C·D` elements, unused until the end), and after the last block
+//!      `dW = dZᵀ · X` runs once, in class panels that never overwrite the part of
+//!      `dZᵀ` still to be read. `d W` is then written once, not read and written per
+//!      block, and its product has inner dimension `N`, not `R`. While the tail holds
+//!      `dZᵀ`, the front (`C·(D − N)` elements) is free: with index targets and no soft
+//!      cap the blocks of logits are computed there, `min(N, D − N)` rows at a time.
 //!
 //! The upstream scale of a reduced loss depends only on the targets (the mean divides
-//! by `Σ w[y]` over non-ignored targets, or by `N`), so the gradient is computed in
-//! the same pass as the loss: three GEMMs of `2·N·D·C` flops in all, the floor for
-//! forward plus backward (an online-softmax scheme that cuts the vocabulary too needs
-//! a fourth, recomputing the logits). A vocabulary so large that one row of logits
-//! exceeds the budget runs one row per block (the budget is then `4·C` bytes).
+//! by `Σ w[y]` over non-ignored targets, or by `N`), so the gradient is computed in the
+//! same pass as the loss.
+//!
+//! **Class blocks** (index targets; two passes, four GEMMs with gradients). Rows in
+//! blocks of `R` (all rows unless the budget holds fewer than 1024 classes of them),
+//! classes in blocks of `C_b` (`R·C_b` within the budget):
+//!
+//! 1. statistics pass: per class block, `Z = X_blk · W_cbᵀ (+ b_cb)`, and per row the
+//!    block's `(max, Σ exp(z − max))` merged online into the row's state, the target's
+//!    logit where it falls in the block, `Σ_c w_c·z_c` for label smoothing; then the
+//!    row's loss and log-sum-exp;
+//! 2. gradient pass, given every row's log-sum-exp: per class block, `Z` again, `dZ` over
+//!    it, `d input_blk += dZ · W_cb`, `dW_cb += dZᵀ · X_blk`, `d b_cb += Σ_rows dZ`.
+//!
+//! Each pass is parameterised by the range of classes it walks and their global
+//! offset, and the per-row states of disjoint class ranges combine exactly (max, then
+//! the rescaled sums, then sums), so a vocabulary sharded across processes runs the
+//! same two passes on its shard, with the row states and `d input` reduced in between.
 //!
 //! Peak extra memory: the block buffers (≤ the budget) plus the gradients returned,
 //! plus the GEMM crate's packing workspace (measured 20–30 MiB at the bench shapes of
 //! BENCHMARKS.md, 2 threads), plus `O(N)` per-row values.
-//!
-//! The vocabulary is not cut into chunks with an online `(max, Σ exp)` merge: one
-//! row's logits must fit the budget (`4·C` bytes in f32: 16 M classes at 64 MiB), and
-//! a smaller budget runs one row per block. Cutting the vocabulary as well would cost
-//! the fourth GEMM above and is left for a vocabulary sharded across processes.
+
+use std::ops::Range;
 
 use ndarray::{Array1, Array2, ArrayD, ArrayView2, ArrayViewD, IxDyn};
 
@@ -70,8 +90,10 @@ pub struct LinearCeOptions<'a, T> {
     /// The reduction (mean: `Σ loss / Σ w[y]` over non-ignored index targets, `/ N`
     /// for probabilities).
     pub reduction: Reduction,
-    /// Bytes of logits (and per-block buffers) one block may hold; at least one row.
+    /// Bytes of logits (and per-block buffers) one block may hold.
     pub chunk_bytes: usize,
+    /// How the logits are walked ([`Schedule::Auto`] unless testing or tuning).
+    pub schedule: Schedule,
 }
 
 impl<T: Float> Default for LinearCeOptions<'_, T> {
@@ -84,6 +106,7 @@ impl<T: Float> Default for LinearCeOptions<'_, T> {
             softcap: None,
             reduction: Reduction::Mean,
             chunk_bytes: DEFAULT_CHUNK_BYTES,
+            schedule: Schedule::Auto,
         }
     }
 }
@@ -179,8 +202,484 @@ fn zeros<T: Float>(op: &str, what: &str, len: usize) -> Result<Vec<T>> {
     Ok(v)
 }
 
+/// The problem one engine call solves: `input` (`n × d`), the rows of `linear_weight`
+/// for classes `offset .. offset + cl` of `c_total` (all of them in one process; a
+/// class shard when the vocabulary is split across processes), the options, and
+/// the per-call constants of the loss.
+struct Engine<'a, 'o, T> {
+    x: &'a [T],
+    w: &'a [T],
+    n: usize,
+    d: usize,
+    /// Classes held in `w` (and in `o.bias`).
+    cl: usize,
+    /// Global index of `w`'s first class (labels and `o.weight` are global).
+    offset: usize,
+    /// Classes in all (`C` of the loss's formulas).
+    c_total: usize,
+    o: &'a LinearCeOptions<'o, T>,
+    eps: T,
+    sum_w: T,
+    inv_c: T,
+    par: Par,
+}
+
+/// Per-row statistics of the logits over a range of classes (the class-blocked
+/// schedule's first pass). States over disjoint class ranges combine exactly: `(max,
+/// sum_exp)` with [`kernels::linear::merge_max_sum`] (an all-reduce MAX, then a SUM of
+/// the rescaled sums, across processes), `target` and `weighted` by addition.
+struct RowStats<T> {
+    /// `(max, Σ exp(z − max))` over the range.
+    ms: Vec<(T, T)>,
+    /// The target's logit where the target falls in the range, else 0.
+    target: Vec<T>,
+    /// `Σ_c w_c·z_c` over the range (label smoothing only; else 0).
+    weighted: Vec<T>,
+}
+
+impl<T: Float> RowStats<T> {
+    fn new(rows: usize) -> Self {
+        RowStats { ms: vec![(T::neg_infinity(), T::zero()); rows], target: vec![T::zero(); rows], weighted: vec![T::zero(); rows] }
+    }
+}
+
+/// `m + ln s`, NaN for a non-empty row of only `−inf`, `−inf` without classes.
+fn lse_from<T: Float>(m: T, s: T, classes: usize) -> T {
+    if m == T::neg_infinity() {
+        if classes == 0 {
+            m
+        } else {
+            T::nan()
+        }
+    } else {
+        m + s.ln()
+    }
+}
+
+fn scale_at<T: Float>(s: &Scale<'_, T>, i: usize) -> T {
+    match s {
+        Scale::Uniform(v) => *v,
+        Scale::PerPosition(v) => v[i],
+    }
+}
+
+/// Which way the engine walks the logits (see the module docs).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Schedule {
+    /// Blocks of whole rows when at least [`MIN_BLOCK_ROWS`] rows (or all rows) of
+    /// logits fit the chunk budget, else class blocks.
+    #[default]
+    Auto,
+    /// Blocks of whole rows: one pass, three GEMMs (a vocabulary too large for the
+    /// budget runs one row per block).
+    Rows,
+    /// Blocks of classes: a statistics pass, then a gradient pass that recomputes the
+    /// logits (four GEMMs with gradients). Index targets only: probabilities run
+    /// [`Schedule::Rows`].
+    Classes,
+}
+
+/// Row blocks shorter than this (a vocabulary so large that the budget holds fewer
+/// rows of logits) make [`Schedule::Auto`] choose the class blocks: with fewer rows
+/// per block the products turn into matrix–vector ones that stream `linear_weight`
+/// (and accumulate its gradient) once per block.
+pub const MIN_BLOCK_ROWS: usize = 64;
+
+/// Classes per block the class-blocked schedule aims for before it cuts the rows.
+const MIN_BLOCK_CLASSES: usize = 1024;
+
+/// The engine's results: per-row losses and log-sum-exps, and the gradients.
+struct Out<T> {
+    loss: Vec<T>,
+    lse: Vec<T>,
+    dx: Option<Vec<T>>,
+    dw: Option<Vec<T>>,
+    db: Option<Vec<f64>>,
+}
+
+impl<'a, 'o, T: Float> Engine<'a, 'o, T> {
+    fn new(k: &'a Checked<'_, T>, o: &'a LinearCeOptions<'o, T>, par: Par) -> Self {
+        let c = k.c;
+        let eps = if o.label_smoothing > T::zero() { o.label_smoothing } else { T::zero() };
+        let ct = T::of(c as f64);
+        Engine {
+            x: k.x.as_slice().expect("standard layout"),
+            w: k.w.as_slice().expect("standard layout"),
+            n: k.n,
+            d: k.d,
+            cl: c,
+            offset: 0,
+            c_total: c,
+            o,
+            eps,
+            sum_w: o.weight.map_or(ct, |w| w.iter().copied().sum()),
+            inv_c: T::one() / ct,
+            par,
+        }
+    }
+
+    /// `z = X[rows] · W[classes]ᵀ (+ b[classes])`, `rows × classes` row-major
+    /// (`classes` local to `w`); under a soft cap `z ← s·tanh(z/s)`, with `tanh(z/s)`
+    /// kept in `th` when given.
+    fn logits(&self, rows: Range<usize>, classes: Range<usize>, z: &mut [T], th: Option<&mut [T]>) {
+        let (rb, cb, d) = (rows.len(), classes.len(), self.d);
+        let zb = &mut z[..rb * cb];
+        let xb = &self.x[rows.start * d..rows.end * d];
+        let wb = &self.w[classes.start * d..classes.end * d];
+        match self.o.bias {
+            Some(b) => {
+                for row in zb.chunks_exact_mut(cb.max(1)) {
+                    row.copy_from_slice(&b[classes.clone()]);
+                }
+                gemm::gemm_nt(rb, cb, d, xb, wb, zb, true, self.par);
+            }
+            None => gemm::gemm_nt(rb, cb, d, xb, wb, zb, false, self.par),
+        }
+        if let Some(s) = self.o.softcap {
+            match th {
+                Some(th) => {
+                    for (zi, ti) in zb.iter_mut().zip(th[..rb * cb].iter_mut()) {
+                        let t = (*zi / s).tanh();
+                        *ti = t;
+                        *zi = t * s;
+                    }
+                }
+                None => {
+                    for zi in zb.iter_mut() {
+                        *zi = (*zi / s).tanh() * s;
+                    }
+                }
+            }
+        }
+    }
+
+    /// The target of row `i` as a global class, `None` when ignored.
+    fn label(&self, y: &[i64], i: usize) -> Option<usize> {
+        let v = y[i];
+        (Some(v) != self.o.ignore_index).then_some(v as usize)
+    }
+
+    /// Class-blocked pass 1: the [`RowStats`] of rows `rows` over this engine's
+    /// classes, in blocks of `z.len() / rows.len()` classes.
+    fn class_stats(&self, y: &[i64], rows: Range<usize>, z: &mut [T]) -> RowStats<T> {
+        let rb = rows.len();
+        let mut st = RowStats::new(rb);
+        if rb == 0 {
+            return st;
+        }
+        let cb = (z.len() / rb).max(1);
+        let mut part = vec![(T::zero(), T::zero()); rb];
+        let mut wpart = vec![T::zero(); rb];
+        let mut c0 = 0;
+        while c0 < self.cl {
+            let c1 = (c0 + cb).min(self.cl);
+            let w_ = c1 - c0;
+            self.logits(rows.clone(), c0..c1, z, None);
+            kernels::linear::block_max_sum_exp(z, rb, w_, &mut part, self.par);
+            for (acc, &p) in st.ms.iter_mut().zip(&part) {
+                *acc = kernels::linear::merge_max_sum(*acc, p);
+            }
+            let g0 = self.offset + c0;
+            for i in 0..rb {
+                if let Some(t) = self.label(y, rows.start + i) {
+                    if (g0..g0 + w_).contains(&t) {
+                        st.target[i] = z[i * w_ + (t - g0)];
+                    }
+                }
+            }
+            if self.eps > T::zero() {
+                let wt = self.o.weight.map(|w| &w[g0..g0 + w_]);
+                kernels::linear::block_weighted_sum(z, rb, w_, wt, &mut wpart, self.par);
+                for (acc, &p) in st.weighted.iter_mut().zip(&wpart) {
+                    *acc += p;
+                }
+            }
+            c0 = c1;
+        }
+        st
+    }
+
+    /// Loss and log-sum-exp of one row from its statistics over *all* classes:
+    /// `(1 − ε)·w_y·((m − z_y) + ln s) + (ε/C)·((m·Σw − Σ_c w_c z_c) + ln s·Σw)`, 0 for
+    /// an ignored target.
+    fn row_loss(&self, label: Option<usize>, (m, s): (T, T), zy: T, weighted: T) -> (T, T) {
+        let lse = lse_from(m, s, self.c_total);
+        let Some(y) = label else { return (T::zero(), lse) };
+        let ls = s.ln();
+        let wy = self.o.weight.map_or(T::one(), |w| w[y]);
+        let v = wy * ((m - zy) + ls);
+        let loss = if self.eps > T::zero() {
+            let smooth = (m * self.sum_w - weighted) + ls * self.sum_w;
+            (T::one() - self.eps) * v + self.eps * self.inv_c * smooth
+        } else {
+            v
+        };
+        (loss, lse)
+    }
+
+    /// Class-blocked pass 2, given every row's log-sum-exp over *all* classes: per
+    /// class block, the logits again, `dZ` over them, then `d input[rows] += dZ·W_blk`,
+    /// `d W_blk += dZᵀ·X[rows]`, `d bias_blk += Σ_rows dZ` (`dx` holds the rows'
+    /// gradient, `dw` and `db` this engine's classes).
+    #[allow(clippy::too_many_arguments)] // the pass's inputs and its three outputs
+    fn class_grads(
+        &self,
+        y: &[i64],
+        rows: Range<usize>,
+        lse: &[T],
+        scale: &Scale<'_, T>,
+        (z, th): (&mut [T], &mut [T]),
+        mut dx: Option<&mut [T]>,
+        mut dw: Option<&mut [T]>,
+        mut db: Option<&mut [f64]>,
+    ) {
+        let (rb, d) = (rows.len(), self.d);
+        if rb == 0 {
+            return;
+        }
+        let cb = (z.len() / rb).max(1);
+        let xb = &self.x[rows.start * d..rows.end * d];
+        let softcap = self.o.softcap.is_some();
+        let mut c0 = 0;
+        while c0 < self.cl {
+            let c1 = (c0 + cb).min(self.cl);
+            let w_ = c1 - c0;
+            let g0 = self.offset + c0;
+            self.logits(rows.clone(), c0..c1, z, softcap.then_some(&mut *th));
+            let terms = |i: usize| {
+                let t = self.label(y, rows.start + i)?;
+                let (a, b_all, b_y) = self.coeffs(t, scale_at(scale, rows.start + i));
+                let yl = (g0..g0 + w_).contains(&t).then(|| t - g0);
+                Some(kernels::linear::RowTerms { lse: lse[i], a, b_all, b_y, y: yl })
+            };
+            let wt = self.o.weight.map(|w| &w[g0..g0 + w_]);
+            kernels::linear::block_grad_in_place(z, rb, w_, wt, terms, self.par);
+            let g = &mut z[..rb * w_];
+            if softcap {
+                for (gi, &t) in g.iter_mut().zip(&th[..rb * w_]) {
+                    *gi *= T::one() - t * t;
+                }
+            }
+            let g = &*g;
+            if let Some(dx) = dx.as_deref_mut() {
+                gemm::gemm_nn(rb, d, w_, g, &self.w[c0 * d..c1 * d], dx, true, self.par);
+            }
+            if let Some(dw) = dw.as_deref_mut() {
+                gemm::gemm_tn(w_, d, rb, g, xb, &mut dw[c0 * d..c1 * d], true, self.par);
+            }
+            if let Some(db) = db.as_deref_mut() {
+                for row in g.chunks_exact(w_) {
+                    for (acc, &v) in db[c0..c1].iter_mut().zip(row) {
+                        *acc += v.f64();
+                    }
+                }
+            }
+            c0 = c1;
+        }
+    }
+
+    /// Coefficients `(a, b_all, b_y)` of the gradient row
+    /// `s·((1 − ε)·w_y·(p − onehot_y) + (ε/C)·(p·Σw − w))`.
+    fn coeffs(&self, y: usize, s: T) -> (T, T, T) {
+        let wy = self.o.weight.map_or(T::one(), |w| w[y]);
+        let a = s * ((T::one() - self.eps) * wy + self.eps * self.inv_c * self.sum_w);
+        (a, s * self.eps * self.inv_c, s * (T::one() - self.eps) * wy)
+    }
+
+    /// The class-blocked schedule: rows in blocks of `rb`, classes in blocks within
+    /// the budget; pass 1 ([`Self::class_stats`]) then, with gradients, pass 2
+    /// ([`Self::class_grads`]).
+    fn by_classes(&self, op: &str, y: &[i64], up: Option<(Scale<'_, T>, LinearWants)>) -> Result<Out<T>> {
+        let (n, d, cl) = (self.n, self.d, self.cl);
+        let grad = up.is_some();
+        let wants = up.map_or(LinearWants { input: false, linear_weight: false, bias: false }, |u| u.1);
+        let bufs = 1 + usize::from(grad && self.o.softcap.is_some());
+        let elems = (self.o.chunk_bytes / (size_of::<T>() * bufs)).max(1);
+        let rb = n.min((elems / MIN_BLOCK_CLASSES).max(1)).max(1);
+        let cb = (elems / rb).clamp(1, cl.max(1));
+        let mut z = zeros::<T>(op, "block of logits", rb.saturating_mul(cb))?;
+        let mut th = zeros::<T>(op, "block of tanh", if bufs > 1 { rb.saturating_mul(cb) } else { 0 })?;
+        let mut loss = zeros::<T>(op, "loss", n)?;
+        let mut lse = zeros::<T>(op, "log-sum-exp", n)?;
+        let mut dx = if wants.input { Some(zeros::<T>(op, "input gradient", n.saturating_mul(d))?) } else { None };
+        let mut dw = if wants.linear_weight { Some(zeros::<T>(op, "linear_weight gradient", cl.saturating_mul(d))?) } else { None };
+        let mut db = if wants.bias { Some(vec![0.0f64; cl]) } else { None };
+        let mut r0 = 0;
+        while r0 < n {
+            let r1 = (r0 + rb).min(n);
+            let st = self.class_stats(y, r0..r1, &mut z);
+            for i in 0..r1 - r0 {
+                let (l, s) = self.row_loss(self.label(y, r0 + i), st.ms[i], st.target[i], st.weighted[i]);
+                loss[r0 + i] = l;
+                lse[r0 + i] = s;
+            }
+            if let Some((scale, _)) = &up {
+                let dxr = dx.as_mut().map(|v| &mut v[r0 * d..r1 * d]);
+                self.class_grads(y, r0..r1, &lse[r0..r1], scale, (&mut z, &mut th), dxr, dw.as_deref_mut(), db.as_deref_mut());
+            }
+            r0 = r1;
+        }
+        Ok(Out { loss, lse, dx, dw, db })
+    }
+
+    /// The row-blocked schedule: blocks of whole rows of logits within the budget,
+    /// xent's fused cross-entropy kernel on each, `d input` per block; `d W` either
+    /// accumulated per block or, when the `n × C` gradient of the logits fits in the
+    /// `C × D` gradient's own buffer (`n ≤ D`) and there is more than one block,
+    /// transposed into that buffer and multiplied once at the end (`d W` then is
+    /// written once instead of read and written per block).
+    fn by_rows(&self, op: &str, target: &LinearTarget<'_, T>, up: Option<(Scale<'_, T>, LinearWants)>) -> Result<Out<T>> {
+        let (n, d, c, par) = (self.n, self.d, self.cl, self.par);
+        let (x, w, o, eps) = (self.x, self.w, self.o, self.eps);
+        let grad = up.is_some();
+        let wants = up.map_or(LinearWants { input: false, linear_weight: false, bias: false }, |u| u.1);
+        // Buffers per row of a block: the logits (the sparse gradient overwrites them),
+        // a dense gradient, smoothed probabilities, the soft cap's tanh.
+        let probs = matches!(target, LinearTarget::Probs(_));
+        let smooth_probs = probs && eps > T::zero();
+        let bufs = 1 + usize::from(probs && grad) + usize::from(smooth_probs) + usize::from(grad && o.softcap.is_some());
+        let row_bytes = c.saturating_mul(size_of::<T>() * bufs).max(1);
+        let r = (o.chunk_bytes / row_bytes).clamp(1, n.max(1));
+        // `d W` deferred: `dZᵀ` (C × n) kept in the tail of `d W`'s buffer, whose
+        // front (C·(D − n) elements) is free until the end: with the logits the only
+        // per-row buffer, blocks of up to `D − n` rows are computed there.
+        let deferred = wants.linear_weight && r < n && n <= d;
+        let tail = c * d.saturating_sub(n);
+        let in_front = deferred && bufs == 1 && d - n > r;
+        let r = if in_front { (d - n).min(n) } else { r };
+        // Sizes from shapes with zero-length axes can overflow: saturate, and let the
+        // fallible allocation report it.
+        let rc = r.saturating_mul(c);
+        let mut z = zeros::<T>(op, "block of logits", if in_front { 0 } else { rc })?;
+        let mut gbuf = zeros::<T>(op, "block of gradients", if probs && grad { rc } else { 0 })?;
+        let mut sbuf = zeros::<T>(op, "block of smoothed targets", if smooth_probs { rc } else { 0 })?;
+        let mut tbuf = zeros::<T>(op, "block of tanh", if grad && o.softcap.is_some() { rc } else { 0 })?;
+        let mut loss = zeros::<T>(op, "loss", n)?;
+        let mut lse = zeros::<T>(op, "log-sum-exp", n)?;
+        let mut dx = if wants.input { Some(zeros::<T>(op, "input gradient", n.saturating_mul(d))?) } else { None };
+        let mut dw = if wants.linear_weight { Some(zeros::<T>(op, "linear_weight gradient", c.saturating_mul(d))?) } else { None };
+        let mut db = if wants.bias { Some(vec![0.0f64; c]) } else { None };
+        let sparse = SparseCe { smoothing: eps, weight: o.weight, ignore_index: o.ignore_index };
+
+        let mut r0 = 0;
+        while r0 < n {
+            let r1 = (r0 + r).min(n);
+            let rb = r1 - r0;
+            let geo = Geom::rows(rb, c);
+            let xb = &x[r0 * d..r1 * d];
+            // The block's logits, and where `d W`'s share of it goes.
+            let (zbuf, dwr): (&mut [T], Option<&mut [T]>) = match (in_front, dw.as_deref_mut()) {
+                (true, Some(v)) => {
+                    let (front, back) = v.split_at_mut(tail);
+                    (front, Some(&mut back[r0..]))
+                }
+                (_, Some(v)) if deferred => (&mut z[..], Some(&mut v[tail + r0..])),
+                (_, v) => (&mut z[..], v),
+            };
+            self.logits(r0..r1, 0..c, zbuf, (grad && o.softcap.is_some()).then_some(&mut tbuf[..]));
+            let zb = &mut zbuf[..rb * c];
+            let scale = up.map(|(s, _)| match s {
+                Scale::Uniform(v) => Scale::Uniform(v),
+                Scale::PerPosition(v) => Scale::PerPosition(&v[r0..r1]),
+            });
+            let lb = &mut loss[r0..r1];
+            let lseb = &mut lse[r0..r1];
+            let g: &[T] = match target {
+                LinearTarget::Indices(y) => {
+                    let yb = &y[r0..r1];
+                    match scale {
+                        Some(s) => {
+                            kernels::ce_sparse_fwd_bwd_in_place(zb, geo, yb, &sparse, s, lb, lseb, par);
+                            zb
+                        }
+                        None => {
+                            kernels::ce_sparse_fwd(zb, geo, yb, &sparse, lb, lseb, par);
+                            &[]
+                        }
+                    }
+                }
+                LinearTarget::Probs(t) => {
+                    let tb = &t[r0 * c..r1 * c];
+                    let ts: &[T] = if smooth_probs {
+                        let kc = eps / T::of(c as f64);
+                        let one_m = T::one() - eps;
+                        let sb = &mut sbuf[..rb * c];
+                        for (s, &v) in sb.iter_mut().zip(tb) {
+                            *s = v * one_m + kc;
+                        }
+                        sb
+                    } else {
+                        tb
+                    };
+                    kernels::ce_dense_fwd(zb, ts, geo, o.weight, lb, lseb, par);
+                    match scale {
+                        Some(s) => {
+                            let gb = &mut gbuf[..rb * c];
+                            kernels::ce_dense_bwd(zb, ts, geo, o.weight, DenseGrad::Exact, s, gb, par);
+                            gb
+                        }
+                        None => &[],
+                    }
+                }
+            };
+            if grad {
+                let g: &[T] = if o.softcap.is_some() {
+                    // d/dz s·tanh(z/s) = 1 − tanh²(z/s)
+                    let gm: &mut [T] = match target {
+                        LinearTarget::Indices(_) => &mut zbuf[..rb * c],
+                        LinearTarget::Probs(_) => &mut gbuf[..rb * c],
+                    };
+                    for (gi, &t) in gm.iter_mut().zip(&tbuf[..rb * c]) {
+                        *gi *= T::one() - t * t;
+                    }
+                    gm
+                } else {
+                    g
+                };
+                if let Some(dx) = dx.as_mut() {
+                    gemm::gemm_nn(rb, d, c, g, w, &mut dx[r0 * d..r1 * d], false, par);
+                }
+                if let Some(dw) = dwr {
+                    if deferred {
+                        kernels::linear::transpose_into(g, rb, c, dw, n, par);
+                    } else {
+                        gemm::gemm_tn(c, d, rb, g, xb, dw, true, par);
+                    }
+                }
+                if let Some(db) = db.as_mut() {
+                    for row in g.chunks_exact(c.max(1)) {
+                        for (acc, &v) in db.iter_mut().zip(row) {
+                            *acc += v.f64();
+                        }
+                    }
+                }
+            }
+            r0 = r1;
+        }
+        if let (true, Some(dw)) = (deferred, dw.as_mut()) {
+            // `d W[c0..c1] = dZᵀ[c0..c1] · X`, class panels in increasing order: panel
+            // `[c0, c1)` is copied out first, and its product (rows `c0·D .. c1·D` of
+            // the buffer) never reaches the rows of `dZᵀ` still unread, which start at
+            // `tail + c1·n ≥ c1·D` (as `c1·(D − n) ≤ C·(D − n)`).
+            let p = ((o.chunk_bytes / size_of::<T>()).max(z.len()) / n).clamp(1, c);
+            if z.len() < p * n {
+                drop(std::mem::take(&mut z)); // freed before the panel is allocated: one buffer at a time
+                z = zeros::<T>(op, "panel of the logits' gradient", p * n)?;
+            }
+            let mut c0 = 0;
+            while c0 < c {
+                let c1 = (c0 + p).min(c);
+                let panel = &mut z[..(c1 - c0) * n];
+                panel.copy_from_slice(&dw[tail + c0 * n..tail + c1 * n]);
+                gemm::gemm_nn(c1 - c0, d, n, panel, x, &mut dw[c0 * d..c1 * d], false, par);
+                c0 = c1;
+            }
+        }
+        Ok(Out { loss, lse, dx, dw, db })
+    }
+}
+
 /// The engine: per-row losses, and the gradients when `up` is given.
-#[allow(clippy::too_many_arguments)] // every input of the fused loss is explicit
 fn run<T: Float>(
     op: &str,
     k: &Checked<'_, T>,
@@ -190,137 +689,32 @@ fn run<T: Float>(
     par: Par,
 ) -> Result<(ArrayD<T>, LinearGrads<T>)> {
     let (n, d, c) = (k.n, k.d, k.c);
-    let x = k.x.as_slice().expect("standard layout");
-    let w = k.w.as_slice().expect("standard layout");
-    let grad = up.is_some();
-    let wants = up.map_or(LinearWants { input: false, linear_weight: false, bias: false }, |u| u.1);
-    let eps = if o.label_smoothing > T::zero() { o.label_smoothing } else { T::zero() };
-    // Buffers per row of a block: the logits (the sparse gradient overwrites them),
-    // a dense gradient, smoothed probabilities, the soft cap's tanh.
-    let probs = matches!(target, LinearTarget::Probs(_));
-    let smooth_probs = probs && eps > T::zero();
-    let bufs = 1 + usize::from(probs && grad) + usize::from(smooth_probs) + usize::from(grad && o.softcap.is_some());
-    let row_bytes = c.saturating_mul(size_of::<T>() * bufs).max(1);
-    let r = (o.chunk_bytes / row_bytes).clamp(1, n.max(1));
-    // Sizes from shapes with zero-length axes can overflow: saturate, and let the
-    // fallible allocation report it.
-    let rc = r.saturating_mul(c);
-    let mut z = zeros::<T>(op, "block of logits", rc)?;
-    let mut gbuf = zeros::<T>(op, "block of gradients", if probs && grad { rc } else { 0 })?;
-    let mut sbuf = zeros::<T>(op, "block of smoothed targets", if smooth_probs { rc } else { 0 })?;
-    let mut tbuf = zeros::<T>(op, "block of tanh", if grad && o.softcap.is_some() { rc } else { 0 })?;
-    let mut loss = zeros::<T>(op, "loss", n)?;
-    let mut lse = vec![T::zero(); r];
-    let mut dx = if wants.input { Some(zeros::<T>(op, "input gradient", n.saturating_mul(d))?) } else { None };
-    let mut dw = if wants.linear_weight { Some(zeros::<T>(op, "linear_weight gradient", c.saturating_mul(d))?) } else { None };
-    let mut db = if wants.bias { Some(vec![0.0f64; c]) } else { None };
-    let sparse = SparseCe { smoothing: eps, weight: o.weight, ignore_index: o.ignore_index };
-
-    let mut r0 = 0;
-    while r0 < n {
-        let r1 = (r0 + r).min(n);
-        let rb = r1 - r0;
-        let geo = Geom::rows(rb, c);
-        let zb = &mut z[..rb * c];
-        let xb = &x[r0 * d..r1 * d];
-        match o.bias {
-            Some(b) => {
-                for row in zb.chunks_exact_mut(c.max(1)) {
-                    row.copy_from_slice(b);
-                }
-                gemm::gemm_nt(rb, c, d, xb, w, zb, true, par);
-            }
-            None => gemm::gemm_nt(rb, c, d, xb, w, zb, false, par),
-        }
-        if let Some(s) = o.softcap {
-            let tb = &mut tbuf[..if grad { rb * c } else { 0 }];
-            if grad {
-                for (zi, ti) in zb.iter_mut().zip(tb.iter_mut()) {
-                    let t = (*zi / s).tanh();
-                    *ti = t;
-                    *zi = t * s;
-                }
-            } else {
-                for zi in zb.iter_mut() {
-                    *zi = (*zi / s).tanh() * s;
-                }
-            }
-        }
-        let scale = up.map(|(s, _)| match s {
-            Scale::Uniform(v) => Scale::Uniform(v),
-            Scale::PerPosition(v) => Scale::PerPosition(&v[r0..r1]),
-        });
-        let lb = &mut loss[r0..r1];
-        let lseb = &mut lse[..rb];
-        let g: &[T] = match target {
-            LinearTarget::Indices(y) => {
-                let yb = &y[r0..r1];
-                match scale {
-                    Some(s) => {
-                        kernels::ce_sparse_fwd_bwd_in_place(zb, geo, yb, &sparse, s, lb, lseb, par);
-                        zb
-                    }
-                    None => {
-                        kernels::ce_sparse_fwd(zb, geo, yb, &sparse, lb, lseb, par);
-                        &[]
-                    }
-                }
-            }
-            LinearTarget::Probs(t) => {
-                let tb = &t[r0 * c..r1 * c];
-                let ts: &[T] = if smooth_probs {
-                    let kc = eps / T::of(c as f64);
-                    let one_m = T::one() - eps;
-                    let sb = &mut sbuf[..rb * c];
-                    for (s, &v) in sb.iter_mut().zip(tb) {
-                        *s = v * one_m + kc;
-                    }
-                    sb
-                } else {
-                    tb
-                };
-                kernels::ce_dense_fwd(zb, ts, geo, o.weight, lb, lseb, par);
-                match scale {
-                    Some(s) => {
-                        let gb = &mut gbuf[..rb * c];
-                        kernels::ce_dense_bwd(zb, ts, geo, o.weight, DenseGrad::Exact, s, gb, par);
-                        gb
-                    }
-                    None => &[],
-                }
-            }
-        };
-        if grad {
-            let g: &[T] = if o.softcap.is_some() {
-                // d/dz s·tanh(z/s) = 1 − tanh²(z/s)
-                let gm: &mut [T] = match target {
-                    LinearTarget::Indices(_) => &mut z[..rb * c],
-                    LinearTarget::Probs(_) => &mut gbuf[..rb * c],
-                };
-                for (gi, &t) in gm.iter_mut().zip(&tbuf[..rb * c]) {
-                    *gi *= T::one() - t * t;
-                }
-                gm
-            } else {
-                g
-            };
-            if let Some(dx) = dx.as_mut() {
-                gemm::gemm_nn(rb, d, c, g, w, &mut dx[r0 * d..r1 * d], false, par);
-            }
-            if let Some(dw) = dw.as_mut() {
-                gemm::gemm_tn(c, d, rb, g, xb, dw, true, par);
-            }
-            if let Some(db) = db.as_mut() {
-                for row in g.chunks_exact(c.max(1)) {
-                    for (acc, &v) in db.iter_mut().zip(row) {
-                        *acc += v.f64();
-                    }
-                }
-            }
-        }
-        r0 = r1;
+    if n.checked_mul(c).and_then(|v| v.checked_mul(size_of::<T>())).is_none_or(|b| b > isize::MAX as usize) {
+        // Even block by block: no buffer of them could be addressed, and the work
+        // would not end.
+        return Err(Error::shape(op, format!("the {n} × {c} logits exceed the address space (more than isize::MAX bytes)")));
     }
-    let mut loss = ArrayD::from_shape_vec(IxDyn(&[n]), loss).expect("n losses");
+    let e = Engine::new(k, o, par);
+    let eps = e.eps;
+    let probs = matches!(target, LinearTarget::Probs(_));
+    let schedule = match (o.schedule, target) {
+        (_, LinearTarget::Probs(_)) | (Schedule::Rows, _) => Schedule::Rows,
+        (Schedule::Classes, _) => Schedule::Classes,
+        (Schedule::Auto, _) => {
+            let bufs = 1 + usize::from(up.is_some() && o.softcap.is_some());
+            let r = o.chunk_bytes / c.saturating_mul(size_of::<T>() * bufs).max(1);
+            if r >= n.min(MIN_BLOCK_ROWS) {
+                Schedule::Rows
+            } else {
+                Schedule::Classes
+            }
+        }
+    };
+    let out = match (schedule, target) {
+        (Schedule::Classes, LinearTarget::Indices(y)) => e.by_classes(op, y, up)?,
+        _ => e.by_rows(op, target, up)?,
+    };
+    let mut loss = ArrayD::from_shape_vec(IxDyn(&[n]), out.loss).expect("n losses");
     if c == 0 && eps > T::zero() && !probs {
         // PyTorch's smoothing term `Σ_c(...)·(ε / C)` is 0·∞ without classes: NaN.
         loss.fill(T::nan());
@@ -328,10 +722,11 @@ fn run<T: Float>(
     let loss = reduce(loss, o.reduction, k.denom);
     let grads = LinearGrads {
         loss: ArrayD::zeros(IxDyn(&[0])),
-        input: dx.map(|v| Array2::from_shape_vec((n, d), v).expect("n×d")),
-        linear_weight: dw.map(|v| Array2::from_shape_vec((c, d), v).expect("c×d")),
-        bias: db.map(|v| v.into_iter().map(T::of).collect()),
+        input: out.dx.map(|v| Array2::from_shape_vec((n, d), v).expect("n×d")),
+        linear_weight: out.dw.map(|v| Array2::from_shape_vec((c, d), v).expect("c×d")),
+        bias: out.db.map(|v| v.into_iter().map(T::of).collect()),
     };
+    let _ = out.lse;
     Ok((loss, grads))
 }
 
@@ -423,7 +818,7 @@ pub fn linear_cross_entropy_vjp<T: Float>(
 mod tests {
     use super::*;
     use crate::ops::{cross_entropy_sparse, cross_entropy_sparse_vjp, SparseOptions};
-    use ndarray::{Array2, Axis};
+    use ndarray::{Array1, Array2, Axis};
 
     fn data(n: usize, d: usize, c: usize) -> (Array2<f64>, Array2<f64>, Vec<i64>) {
         let x = Array2::from_shape_fn((n, d), |(i, j)| (((i * 31 + j * 17) % 23) as f64 - 11.0) / 7.0);
@@ -432,29 +827,50 @@ mod tests {
         (x, w, y)
     }
 
-    /// Every chunk size (one row per block up to all rows) gives the materialised result.
+    /// Every schedule and chunk size (one row or class per block up to everything in
+    /// one block; `d W` deferred or not) gives the result on the materialised logits.
     #[test]
     fn blocks_of_any_size_equal_cross_entropy_on_the_logits() {
-        let (n, d, c) = (13, 5, 11);
-        let (x, w, mut y) = data(n, d, c);
-        y[3] = -100;
-        let z = x.dot(&w.t()).into_dyn();
-        let yv = ArrayD::from_shape_vec(IxDyn(&[n]), y.clone()).unwrap();
-        let so = SparseOptions { label_smoothing: 0.1, weight: None, ignore_index: Some(-100), reduction: Reduction::Mean };
-        let want = cross_entropy_sparse(&z.view(), 1, &yv.view(), &so, Par::Seq).unwrap();
-        let g = ndarray::arr0(1.0).into_dyn();
-        let dz = cross_entropy_sparse_vjp(&z.view(), 1, &yv.view(), &so, &g.view(), Par::Seq).unwrap();
-        let dz = dz.into_dimensionality::<ndarray::Ix2>().unwrap();
-        for chunk in [1, 8 * c, 8 * c * 5, 1 << 20] {
-            let o = LinearCeOptions { label_smoothing: 0.1, ignore_index: Some(-100), chunk_bytes: chunk, ..Default::default() };
-            let r = linear_cross_entropy_vjp(&x.view(), &w.view(), &LinearTarget::Indices(&y), &o, &g.view(), LinearWants::ALL, Par::Seq)
-                .unwrap();
-            assert!((r.loss[[]] - want[[]]).abs() < 1e-14, "chunk {chunk}");
-            let close = |a: &Array2<f64>, b: &Array2<f64>| a.iter().zip(b).all(|(p, q)| (p - q).abs() < 1e-13);
-            assert!(close(&r.input.unwrap(), &dz.dot(&w)));
-            assert!(close(&r.linear_weight.unwrap(), &dz.t().dot(&x)));
-            let db = dz.sum_axis(Axis(0));
-            assert!(r.bias.unwrap().iter().zip(&db).all(|(p, q)| (p - q).abs() < 1e-13));
+        for (n, d, c) in [(13, 5, 11), (6, 9, 11), (7, 7, 5)] {
+            let (x, w, mut y) = data(n, d, c);
+            y[3] = -100;
+            let bias: Vec<f64> = (0..c).map(|i| (i as f64 - 4.0) / 9.0).collect();
+            let cw: Vec<f64> = (0..c).map(|i| 0.5 + (i % 3) as f64 / 2.0).collect();
+            let z = (x.dot(&w.t()) + &Array1::from(bias.clone())).into_dyn();
+            let yv = ArrayD::from_shape_vec(IxDyn(&[n]), y.clone()).unwrap();
+            for (ls, weight) in [(0.0, None), (0.1, Some(&cw[..]))] {
+                let so = SparseOptions { label_smoothing: ls, weight, ignore_index: Some(-100), reduction: Reduction::Mean };
+                let want = cross_entropy_sparse(&z.view(), 1, &yv.view(), &so, Par::Seq).unwrap();
+                let g = ndarray::arr0(1.0).into_dyn();
+                let dz = cross_entropy_sparse_vjp(&z.view(), 1, &yv.view(), &so, &g.view(), Par::Seq).unwrap();
+                let dz = dz.into_dimensionality::<ndarray::Ix2>().unwrap();
+                for schedule in [Schedule::Rows, Schedule::Classes, Schedule::Auto] {
+                    for chunk in [1, 8 * 3, 8 * c, 8 * c * 5, 1 << 20] {
+                        for par in [Par::Seq, Par::Rayon(2)] {
+                            let o = LinearCeOptions {
+                                label_smoothing: ls,
+                                weight,
+                                bias: Some(&bias),
+                                ignore_index: Some(-100),
+                                chunk_bytes: chunk,
+                                schedule,
+                                ..Default::default()
+                            };
+                            let t = LinearTarget::Indices(&y);
+                            let r = linear_cross_entropy_vjp(&x.view(), &w.view(), &t, &o, &g.view(), LinearWants::ALL, par).unwrap();
+                            let case = format!("{n}×{d}×{c} ε {ls} {schedule:?} chunk {chunk} {par:?}");
+                            assert!((r.loss[[]] - want[[]]).abs() < 1e-14, "{case}: {} vs {}", r.loss[[]], want[[]]);
+                            let fwd = linear_cross_entropy(&x.view(), &w.view(), &t, &o, par).unwrap();
+                            assert!((fwd[[]] - want[[]]).abs() < 1e-14, "{case}");
+                            let close = |a: &Array2<f64>, b: &Array2<f64>| a.iter().zip(b).all(|(p, q)| (p - q).abs() < 1e-13);
+                            assert!(close(&r.input.unwrap(), &dz.dot(&w)), "{case}");
+                            assert!(close(&r.linear_weight.unwrap(), &dz.t().dot(&x)), "{case}");
+                            let db = dz.sum_axis(Axis(0));
+                            assert!(r.bias.unwrap().iter().zip(&db).all(|(p, q)| (p - q).abs() < 1e-13), "{case}");
+                        }
+                    }
+                }
+            }
         }
     }
 
@@ -463,31 +879,34 @@ mod tests {
     fn softcap_gradient_matches_finite_differences() {
         let (n, d, c) = (4, 3, 6);
         let (x, w, y) = data(n, d, c);
-        let o = LinearCeOptions { softcap: Some(2.5), reduction: Reduction::Sum, chunk_bytes: 8 * c * 2, ..Default::default() };
-        let f = |x: &Array2<f64>| linear_cross_entropy(&x.view(), &w.view(), &LinearTarget::Indices(&y), &o, Par::Seq).unwrap()[[]];
-        let g = ndarray::arr0(1.0).into_dyn();
-        let r =
-            linear_cross_entropy_vjp(&x.view(), &w.view(), &LinearTarget::Indices(&y), &o, &g.view(), LinearWants::ALL, Par::Seq).unwrap();
-        let dx = r.input.unwrap();
-        let h = 1e-6;
-        for i in 0..n {
-            for j in 0..d {
-                let (mut a, mut b) = (x.clone(), x.clone());
-                a[[i, j]] += h;
-                b[[i, j]] -= h;
-                let fd = (f(&a) - f(&b)) / (2.0 * h);
-                assert!((fd - dx[[i, j]]).abs() < 1e-7, "{fd} vs {}", dx[[i, j]]);
+        for schedule in [Schedule::Rows, Schedule::Classes] {
+            let o =
+                LinearCeOptions { softcap: Some(2.5), reduction: Reduction::Sum, chunk_bytes: 8 * c * 2, schedule, ..Default::default() };
+            let f = |x: &Array2<f64>| linear_cross_entropy(&x.view(), &w.view(), &LinearTarget::Indices(&y), &o, Par::Seq).unwrap()[[]];
+            let g = ndarray::arr0(1.0).into_dyn();
+            let r = linear_cross_entropy_vjp(&x.view(), &w.view(), &LinearTarget::Indices(&y), &o, &g.view(), LinearWants::ALL, Par::Seq)
+                .unwrap();
+            let dx = r.input.unwrap();
+            let h = 1e-6;
+            for i in 0..n {
+                for j in 0..d {
+                    let (mut a, mut b) = (x.clone(), x.clone());
+                    a[[i, j]] += h;
+                    b[[i, j]] -= h;
+                    let fd = (f(&a) - f(&b)) / (2.0 * h);
+                    assert!((fd - dx[[i, j]]).abs() < 1e-7, "{fd} vs {}", dx[[i, j]]);
+                }
             }
         }
     }
 
-    /// (2^61 classes) × 0 features holds no data, but its logits cannot be allocated.
+    /// (2^61 classes) × 0 features holds no data, but its logits exceed the address space.
     #[test]
     fn a_vocabulary_too_large_to_allocate_is_an_error() {
         let x = Array2::<f32>::zeros((2, 0));
         let w = ndarray::ArrayView2::<f32>::from_shape((1 << 61, 0), &[]).unwrap();
         let e = linear_cross_entropy(&x.view(), &w, &LinearTarget::Indices(&[0, 1]), &LinearCeOptions::default(), Par::Seq).unwrap_err();
-        assert!(e.to_string().contains("cannot allocate"), "{e}");
+        assert!(e.to_string().contains("exceed the address space"), "{e}");
     }
 
     #[test]
