@@ -85,18 +85,25 @@ pub(crate) fn block_weighted_sum<T: Float>(z: &[T], rows: usize, cols: usize, w:
     out.par_chunks_mut(per).enumerate().for_each(|(j, o)| run(j * per, o));
 }
 
-/// Per row of the block: the first column whose value equals `max[i]` (the row's
-/// maximum over this block, from [`block_max_sum_exp`]); `None` when none does (a NaN
-/// maximum, or an empty row).
+/// Per row of the block: `(largest value, its first column)`, a NaN counting as
+/// the largest (as `torch.argmax`); `(−inf, None)` for an empty row.
 ///
 /// # Panics
 /// If a slice is shorter than the block (a caller bug).
-#[allow(dead_code)] // used by the per-row argmax option, next
-pub(crate) fn block_argmax<T: Float>(z: &[T], rows: usize, cols: usize, max: &[T], out: &mut [Option<usize>]) {
-    assert!(z.len() >= rows * cols && out.len() >= rows && max.len() >= rows, "xent linear kernels: block too short");
+pub(crate) fn block_argmax<T: Float>(z: &[T], rows: usize, cols: usize, out: &mut [(T, Option<usize>)]) {
+    assert!(z.len() >= rows * cols && out.len() >= rows, "xent linear kernels: block too short");
     for (r, o) in out[..rows].iter_mut().enumerate() {
-        let m = max[r];
-        *o = z[r * cols..(r + 1) * cols].iter().position(|&v| v == m);
+        let mut best = (T::neg_infinity(), None);
+        for (j, &v) in z[r * cols..(r + 1) * cols].iter().enumerate() {
+            if v.is_nan() {
+                best = (v, Some(j));
+                break;
+            }
+            if v > best.0 || best.1.is_none() {
+                best = (v, Some(j));
+            }
+        }
+        *o = best;
     }
 }
 
@@ -260,9 +267,12 @@ mod tests {
         let z = vec![1.0f32, 3.0, 3.0, -1.0, 0.0, -2.0];
         let mut st = [(0.0, 0.0); 2];
         block_max_sum_exp(&z, 2, 3, &mut st, Par::Seq);
-        let mut am = [None; 2];
-        block_argmax(&z, 2, 3, &[st[0].0, st[1].0], &mut am);
-        assert_eq!(am, [Some(1), Some(1)]);
+        let mut am = [(0.0, None); 2];
+        block_argmax(&z, 2, 3, &mut am);
+        assert_eq!(am, [(3.0, Some(1)), (0.0, Some(1))]);
+        let mut one = [(0.0, None)];
+        block_argmax(&[1.0, f32::NAN, 5.0, f32::NAN], 1, 4, &mut one);
+        assert_eq!(one[0].1, Some(1));
         let mut ws = [0.0f32; 2];
         block_weighted_sum(&z, 2, 3, Some(&[1.0, 2.0, 0.5]), &mut ws, Par::Seq);
         assert_eq!(ws, [8.5, -2.0]);

@@ -94,6 +94,16 @@ pub struct LinearCeOptions<'a, T> {
     pub chunk_bytes: usize,
     /// How the logits are walked ([`Schedule::Auto`] unless testing or tuning).
     pub schedule: Schedule,
+    /// z-loss scale `λ` (Liger-Kernel's and PaLM's `lse_square_scale`): every
+    /// non-ignored row's loss gains `λ·lse²` (unweighted by the class weights), its
+    /// gradient `2λ·lse·softmax`; the mean divides by the same divisor as the loss.
+    /// Index targets only. 0 disables it.
+    pub lse_square_scale: T,
+    /// Return every row's log-sum-exp ([`LinearGrads::lse`]).
+    pub return_lse: bool,
+    /// Return every row's argmax class and the accuracy over the non-ignored rows
+    /// ([`LinearGrads::argmax`], [`LinearGrads::accuracy`]).
+    pub return_argmax: bool,
 }
 
 impl<T: Float> Default for LinearCeOptions<'_, T> {
@@ -107,6 +117,9 @@ impl<T: Float> Default for LinearCeOptions<'_, T> {
             reduction: Reduction::Mean,
             chunk_bytes: DEFAULT_CHUNK_BYTES,
             schedule: Schedule::Auto,
+            lse_square_scale: T::zero(),
+            return_lse: false,
+            return_argmax: false,
         }
     }
 }
@@ -138,6 +151,16 @@ pub struct LinearGrads<T> {
     pub linear_weight: Option<Array2<T>>,
     /// `d bias`, `C`.
     pub bias: Option<Array1<T>>,
+    /// Per row, `ln Σ_c exp(z_c)` over the (soft-capped) logits, when
+    /// [`LinearCeOptions::return_lse`] asks for it (ignored rows included).
+    pub lse: Option<Array1<T>>,
+    /// Per row, the first class of largest logit (NaN counts as largest, as in
+    /// `torch.argmax`; −1 without classes), when [`LinearCeOptions::return_argmax`]
+    /// asks for it.
+    pub argmax: Option<Array1<i64>>,
+    /// With [`LinearCeOptions::return_argmax`] and index targets: the fraction of
+    /// non-ignored rows whose argmax is their target (NaN when all are ignored).
+    pub accuracy: Option<f64>,
 }
 
 struct Checked<'a, T> {
@@ -235,11 +258,19 @@ struct RowStats<T> {
     target: Vec<T>,
     /// `Σ_c w_c·z_c` over the range (label smoothing only; else 0).
     weighted: Vec<T>,
+    /// `(largest logit, its first global class)` (only when asked for; a NaN is the
+    /// largest): merged by keeping the larger, the earlier range on ties.
+    arg: Vec<(T, Option<usize>)>,
 }
 
 impl<T: Float> RowStats<T> {
-    fn new(rows: usize) -> Self {
-        RowStats { ms: vec![(T::neg_infinity(), T::zero()); rows], target: vec![T::zero(); rows], weighted: vec![T::zero(); rows] }
+    fn new(rows: usize, argmax: bool) -> Self {
+        RowStats {
+            ms: vec![(T::neg_infinity(), T::zero()); rows],
+            target: vec![T::zero(); rows],
+            weighted: vec![T::zero(); rows],
+            arg: vec![(T::neg_infinity(), None); if argmax { rows } else { 0 }],
+        }
     }
 }
 
@@ -292,6 +323,7 @@ const MIN_BLOCK_CLASSES: usize = 1024;
 struct Out<T> {
     loss: Vec<T>,
     lse: Vec<T>,
+    argmax: Option<Vec<Option<usize>>>,
     dx: Option<Vec<T>>,
     dw: Option<Vec<T>>,
     db: Option<Vec<f64>>,
@@ -361,20 +393,23 @@ impl<'a, 'o, T: Float> Engine<'a, 'o, T> {
 
     /// Class-blocked pass 1: the [`RowStats`] of rows `rows` over this engine's
     /// classes, in blocks of `z.len() / rows.len()` classes.
-    fn class_stats(&self, y: &[i64], rows: Range<usize>, z: &mut [T]) -> RowStats<T> {
+    /// With one class block the logits (and the soft cap's tanh, in `th` when given)
+    /// are left in `z` for [`Self::class_grads`].
+    fn class_stats(&self, y: &[i64], rows: Range<usize>, z: &mut [T], mut th: Option<&mut [T]>) -> RowStats<T> {
         let rb = rows.len();
-        let mut st = RowStats::new(rb);
+        let mut st = RowStats::new(rb, self.o.return_argmax);
         if rb == 0 {
             return st;
         }
         let cb = (z.len() / rb).max(1);
         let mut part = vec![(T::zero(), T::zero()); rb];
         let mut wpart = vec![T::zero(); rb];
+        let mut apart = vec![(T::zero(), None); if self.o.return_argmax { rb } else { 0 }];
         let mut c0 = 0;
         while c0 < self.cl {
             let c1 = (c0 + cb).min(self.cl);
             let w_ = c1 - c0;
-            self.logits(rows.clone(), c0..c1, z, None);
+            self.logits(rows.clone(), c0..c1, z, th.as_deref_mut());
             kernels::linear::block_max_sum_exp(z, rb, w_, &mut part, self.par);
             for (acc, &p) in st.ms.iter_mut().zip(&part) {
                 *acc = kernels::linear::merge_max_sum(*acc, p);
@@ -392,6 +427,15 @@ impl<'a, 'o, T: Float> Engine<'a, 'o, T> {
                 kernels::linear::block_weighted_sum(z, rb, w_, wt, &mut wpart, self.par);
                 for (acc, &p) in st.weighted.iter_mut().zip(&wpart) {
                     *acc += p;
+                }
+            }
+            if self.o.return_argmax {
+                kernels::linear::block_argmax(z, rb, w_, &mut apart);
+                for (acc, &(v, j)) in st.arg.iter_mut().zip(&apart) {
+                    let better = (v.is_nan() && !acc.0.is_nan()) || v > acc.0 || (acc.1.is_none() && j.is_some());
+                    if better {
+                        *acc = (v, j.map(|j| self.offset + c0 + j));
+                    }
                 }
             }
             c0 = c1;
@@ -414,7 +458,8 @@ impl<'a, 'o, T: Float> Engine<'a, 'o, T> {
         } else {
             v
         };
-        (loss, lse)
+        let z = self.o.lse_square_scale;
+        (if z != T::zero() { loss + z * lse * lse } else { loss }, lse)
     }
 
     /// Class-blocked pass 2, given every row's log-sum-exp over *all* classes: per
@@ -428,7 +473,7 @@ impl<'a, 'o, T: Float> Engine<'a, 'o, T> {
         rows: Range<usize>,
         lse: &[T],
         scale: &Scale<'_, T>,
-        (z, th): (&mut [T], &mut [T]),
+        (z, th, fresh): (&mut [T], &mut [T], bool),
         mut dx: Option<&mut [T]>,
         mut dw: Option<&mut [T]>,
         mut db: Option<&mut [f64]>,
@@ -445,10 +490,18 @@ impl<'a, 'o, T: Float> Engine<'a, 'o, T> {
             let c1 = (c0 + cb).min(self.cl);
             let w_ = c1 - c0;
             let g0 = self.offset + c0;
-            self.logits(rows.clone(), c0..c1, z, softcap.then_some(&mut *th));
+            if !(fresh && w_ == self.cl) {
+                self.logits(rows.clone(), c0..c1, z, softcap.then_some(&mut *th));
+            }
+            let zl = self.o.lse_square_scale;
             let terms = |i: usize| {
                 let t = self.label(y, rows.start + i)?;
-                let (a, b_all, b_y) = self.coeffs(t, scale_at(scale, rows.start + i));
+                let s = scale_at(scale, rows.start + i);
+                let (mut a, b_all, b_y) = self.coeffs(t, s);
+                if zl != T::zero() {
+                    // d(λ·lse²)/dz = 2λ·lse·softmax
+                    a += s * (zl + zl) * lse[i];
+                }
                 let yl = (g0..g0 + w_).contains(&t).then(|| t - g0);
                 Some(kernels::linear::RowTerms { lse: lse[i], a, b_all, b_y, y: yl })
             };
@@ -495,8 +548,15 @@ impl<'a, 'o, T: Float> Engine<'a, 'o, T> {
         let wants = up.map_or(LinearWants { input: false, linear_weight: false, bias: false }, |u| u.1);
         let bufs = 1 + usize::from(grad && self.o.softcap.is_some());
         let elems = (self.o.chunk_bytes / (size_of::<T>() * bufs)).max(1);
-        let rb = n.min((elems / MIN_BLOCK_CLASSES).max(1)).max(1);
-        let cb = (elems / rb).clamp(1, cl.max(1));
+        // Whole rows when enough fit (then the gradient pass reuses the logits of the
+        // statistics pass: three GEMMs), else rows and classes both cut.
+        let whole = elems / cl.max(1);
+        let (rb, cb) = if whole >= n.clamp(1, MIN_BLOCK_ROWS) {
+            (whole.clamp(1, n.max(1)), cl.max(1))
+        } else {
+            let rb = n.min((elems / MIN_BLOCK_CLASSES).max(1)).max(1);
+            (rb, (elems / rb).clamp(1, cl.max(1)))
+        };
         let mut z = zeros::<T>(op, "block of logits", rb.saturating_mul(cb))?;
         let mut th = zeros::<T>(op, "block of tanh", if bufs > 1 { rb.saturating_mul(cb) } else { 0 })?;
         let mut loss = zeros::<T>(op, "loss", n)?;
@@ -504,22 +564,27 @@ impl<'a, 'o, T: Float> Engine<'a, 'o, T> {
         let mut dx = if wants.input { Some(zeros::<T>(op, "input gradient", n.saturating_mul(d))?) } else { None };
         let mut dw = if wants.linear_weight { Some(zeros::<T>(op, "linear_weight gradient", cl.saturating_mul(d))?) } else { None };
         let mut db = if wants.bias { Some(vec![0.0f64; cl]) } else { None };
+        let mut argmax = self.o.return_argmax.then(Vec::new);
         let mut r0 = 0;
         while r0 < n {
             let r1 = (r0 + rb).min(n);
-            let st = self.class_stats(y, r0..r1, &mut z);
+            let st = self.class_stats(y, r0..r1, &mut z, (bufs > 1).then_some(&mut th[..]));
             for i in 0..r1 - r0 {
                 let (l, s) = self.row_loss(self.label(y, r0 + i), st.ms[i], st.target[i], st.weighted[i]);
                 loss[r0 + i] = l;
                 lse[r0 + i] = s;
             }
+            if let Some(a) = argmax.as_mut() {
+                a.extend(st.arg.iter().map(|v| v.1));
+            }
             if let Some((scale, _)) = &up {
                 let dxr = dx.as_mut().map(|v| &mut v[r0 * d..r1 * d]);
-                self.class_grads(y, r0..r1, &lse[r0..r1], scale, (&mut z, &mut th), dxr, dw.as_deref_mut(), db.as_deref_mut());
+                let bufs = (&mut z[..], &mut th[..], true);
+                self.class_grads(y, r0..r1, &lse[r0..r1], scale, bufs, dxr, dw.as_deref_mut(), db.as_deref_mut());
             }
             r0 = r1;
         }
-        Ok(Out { loss, lse, dx, dw, db })
+        Ok(Out { loss, lse, argmax, dx, dw, db })
     }
 
     /// The row-blocked schedule: blocks of whole rows of logits within the budget,
@@ -675,7 +740,7 @@ impl<'a, 'o, T: Float> Engine<'a, 'o, T> {
                 c0 = c1;
             }
         }
-        Ok(Out { loss, lse, dx, dw, db })
+        Ok(Out { loss, lse, argmax: None, dx, dw, db })
     }
 }
 
@@ -697,8 +762,17 @@ fn run<T: Float>(
     let e = Engine::new(k, o, par);
     let eps = e.eps;
     let probs = matches!(target, LinearTarget::Probs(_));
+    let extras = o.lse_square_scale != T::zero() || o.return_argmax;
+    if extras && probs {
+        let what = if o.return_argmax { "return_argmax" } else { "lse_square_scale" };
+        return Err(Error::param(op, what, "is supported with class-index targets only"));
+    }
     let schedule = match (o.schedule, target) {
-        (_, LinearTarget::Probs(_)) | (Schedule::Rows, _) => Schedule::Rows,
+        (_, LinearTarget::Probs(_)) => Schedule::Rows,
+        // the z-loss and the argmax live in the class-blocked passes (with whole rows
+        // per block where they fit: the same three GEMMs)
+        _ if extras => Schedule::Classes,
+        (Schedule::Rows, _) => Schedule::Rows,
         (Schedule::Classes, _) => Schedule::Classes,
         (Schedule::Auto, _) => {
             let bufs = 1 + usize::from(up.is_some() && o.softcap.is_some());
@@ -725,8 +799,18 @@ fn run<T: Float>(
         input: out.dx.map(|v| Array2::from_shape_vec((n, d), v).expect("n×d")),
         linear_weight: out.dw.map(|v| Array2::from_shape_vec((c, d), v).expect("c×d")),
         bias: out.db.map(|v| v.into_iter().map(T::of).collect()),
+        lse: o.return_lse.then(|| Array1::from(out.lse)),
+        accuracy: match (&out.argmax, target) {
+            (Some(a), LinearTarget::Indices(y)) => {
+                let kept: Vec<(i64, Option<usize>)> =
+                    y.iter().zip(a).filter(|(&t, _)| Some(t) != o.ignore_index).map(|(&t, &j)| (t, j)).collect();
+                let hits = kept.iter().filter(|(t, j)| j.is_some_and(|j| j as i64 == *t)).count();
+                Some(hits as f64 / kept.len() as f64)
+            }
+            _ => None,
+        },
+        argmax: out.argmax.map(|a| a.into_iter().map(|j| j.map_or(-1, |j| j as i64)).collect()),
     };
-    let _ = out.lse;
     Ok((loss, grads))
 }
 
@@ -763,6 +847,43 @@ pub fn linear_cross_entropy<T: Float>(
     let op = "linear_cross_entropy";
     let k = check(op, input, linear_weight, target, o)?;
     Ok(run(op, &k, target, o, None, par)?.0)
+}
+
+/// [`linear_cross_entropy`] with the per-row outputs its options ask for: the loss
+/// and, with [`LinearCeOptions::return_lse`], every row's log-sum-exp, with
+/// [`LinearCeOptions::return_argmax`], every row's argmax and the accuracy (no
+/// gradients: see [`linear_cross_entropy_vjp`], which returns the same outputs).
+///
+/// # Errors
+/// As [`linear_cross_entropy`].
+///
+/// ```
+/// use ndarray::array;
+/// use xent::ops::{linear_cross_entropy_outputs, LinearCeOptions, LinearTarget};
+/// let x = array![[1.0f64, 0.0], [0.0, 1.0]];
+/// let w = array![[2.0, 0.0], [0.0, 3.0], [0.0, 0.0]];
+/// let o = LinearCeOptions { return_lse: true, return_argmax: true, lse_square_scale: 1e-4, ..Default::default() };
+/// let r = linear_cross_entropy_outputs(&x.view(), &w.view(), &LinearTarget::Indices(&[0, 2]), &o, xent::Par::Seq).unwrap();
+/// assert_eq!(r.argmax.unwrap(), array![0, 1]);
+/// assert_eq!(r.accuracy, Some(0.5));
+/// let lse = r.lse.unwrap();
+/// assert!((lse[0] - (2f64.exp() + 2.0).ln()).abs() < 1e-15);
+/// // mean of (lse − z_y + 1e-4·lse²) over the rows
+/// let want = ((lse[0] - 2.0) + lse[1] + 1e-4 * (lse[0] * lse[0] + lse[1] * lse[1])) / 2.0;
+/// assert!((r.loss[[]] - want).abs() < 1e-15);
+/// ```
+pub fn linear_cross_entropy_outputs<T: Float>(
+    input: &ArrayView2<'_, T>,
+    linear_weight: &ArrayView2<'_, T>,
+    target: &LinearTarget<'_, T>,
+    o: &LinearCeOptions<'_, T>,
+    par: Par,
+) -> Result<LinearGrads<T>> {
+    let op = "linear_cross_entropy";
+    let k = check(op, input, linear_weight, target, o)?;
+    let (loss, mut r) = run(op, &k, target, o, None, par)?;
+    r.loss = loss;
+    Ok(r)
 }
 
 /// Loss and gradients of [`linear_cross_entropy`] in one pass, given the upstream
@@ -898,6 +1019,109 @@ mod tests {
                 }
             }
         }
+    }
+
+    /// z-loss with per-row upstream gradients (reduction none), class weights,
+    /// smoothing and an ignored row, the returned log-sum-exp, argmax and accuracy:
+    /// against the materialised logits and central finite differences, both schedules.
+    #[test]
+    fn z_loss_lse_and_argmax_against_the_materialised_logits() {
+        let (n, d, c) = (6, 4, 9);
+        let mut rng = crate::rng::SplitMix64::new(7);
+        let x = Array2::from_shape_simple_fn((n, d), || rng.normal());
+        let w = Array2::from_shape_simple_fn((c, d), || rng.normal());
+        let mut y: Vec<i64> = (0..n).map(|i| ((i * 5) % c) as i64).collect();
+        y[2] = -100;
+        let cw: Vec<f64> = (0..c).map(|i| 0.5 + (i % 4) as f64 / 3.0).collect();
+        let (eps, lam) = (0.1, 0.05);
+        let up: Vec<f64> = (0..n).map(|i| 0.5 + i as f64 / 4.0).collect();
+        let lse_of = |z: &Array2<f64>, i: usize| {
+            let m = z.row(i).fold(f64::NEG_INFINITY, |a, &b| a.max(b));
+            m + z.row(i).iter().map(|v| (v - m).exp()).sum::<f64>().ln()
+        };
+        let per_row = |x: &Array2<f64>, w: &Array2<f64>| -> Vec<f64> {
+            let z = x.dot(&w.t());
+            (0..n)
+                .map(|i| {
+                    if y[i] == -100 {
+                        return 0.0;
+                    }
+                    let (lse, yi) = (lse_of(&z, i), y[i] as usize);
+                    let smooth: f64 = (0..c).map(|k| cw[k] * (lse - z[[i, k]])).sum();
+                    (1.0 - eps) * cw[yi] * (lse - z[[i, yi]]) + eps / c as f64 * smooth + lam * lse * lse
+                })
+                .collect()
+        };
+        let z = x.dot(&w.t());
+        let g = ndarray::Array1::from(up.clone()).into_dyn();
+        for schedule in [Schedule::Rows, Schedule::Classes] {
+            for chunk in [8 * c * 2, 1 << 20] {
+                let o = LinearCeOptions {
+                    weight: Some(&cw),
+                    label_smoothing: eps,
+                    ignore_index: Some(-100),
+                    reduction: Reduction::None,
+                    lse_square_scale: lam,
+                    return_lse: true,
+                    return_argmax: true,
+                    chunk_bytes: chunk,
+                    schedule,
+                    ..Default::default()
+                };
+                let t = LinearTarget::Indices(&y);
+                let r = linear_cross_entropy_vjp(&x.view(), &w.view(), &t, &o, &g.view(), LinearWants::ALL, Par::Seq).unwrap();
+                let want = per_row(&x, &w);
+                for i in 0..n {
+                    assert!((r.loss[[i]] - want[i]).abs() < 1e-13, "{schedule:?} {chunk}: row {i}");
+                    assert!((r.lse.as_ref().unwrap()[i] - lse_of(&z, i)).abs() < 1e-13);
+                    let am = (0..c).fold(0, |b, k| if z[[i, k]] > z[[i, b]] { k } else { b });
+                    assert_eq!(r.argmax.as_ref().unwrap()[i], am as i64);
+                }
+                let hits = (0..n).filter(|&i| y[i] != -100 && r.argmax.as_ref().unwrap()[i] == y[i]).count();
+                assert_eq!(r.accuracy, Some(hits as f64 / (n - 1) as f64));
+                // the forward alone gives the same outputs
+                let f = linear_cross_entropy_outputs(&x.view(), &w.view(), &t, &o, Par::Seq).unwrap();
+                assert_eq!(f.argmax, r.argmax);
+                assert!(f.loss.iter().zip(&r.loss).all(|(a, b)| (a - b).abs() < 1e-14));
+                let obj = |x: &Array2<f64>, w: &Array2<f64>| per_row(x, w).iter().zip(&up).map(|(l, u)| l * u).sum::<f64>();
+                let h = 1e-6;
+                let (dx, dw) = (r.input.as_ref().unwrap(), r.linear_weight.as_ref().unwrap());
+                for i in 0..n {
+                    for j in 0..d {
+                        let (mut a, mut b) = (x.clone(), x.clone());
+                        a[[i, j]] += h;
+                        b[[i, j]] -= h;
+                        let fd = (obj(&a, &w) - obj(&b, &w)) / (2.0 * h);
+                        assert!((fd - dx[[i, j]]).abs() < 1e-7, "d input {fd} vs {}", dx[[i, j]]);
+                    }
+                }
+                for k in 0..c {
+                    for j in 0..d {
+                        let (mut a, mut b) = (w.clone(), w.clone());
+                        a[[k, j]] += h;
+                        b[[k, j]] -= h;
+                        let fd = (obj(&x, &a) - obj(&x, &b)) / (2.0 * h);
+                        assert!((fd - dw[[k, j]]).abs() < 1e-7, "d linear_weight {fd} vs {}", dw[[k, j]]);
+                    }
+                }
+            }
+        }
+        // the z-loss with a mean: the same divisor as the loss (Σ w[y] over kept rows)
+        let o = LinearCeOptions { weight: Some(&cw), ignore_index: Some(-100), lse_square_scale: lam, ..Default::default() };
+        let m = linear_cross_entropy(&x.view(), &w.view(), &LinearTarget::Indices(&y), &o, Par::Seq).unwrap();
+        let per: Vec<f64> = (0..n)
+            .filter(|&i| y[i] != -100)
+            .map(|i| {
+                let (lse, yi) = (lse_of(&z, i), y[i] as usize);
+                cw[yi] * (lse - z[[i, yi]]) + lam * lse * lse
+            })
+            .collect();
+        let div: f64 = (0..n).filter(|&i| y[i] != -100).map(|i| cw[y[i] as usize]).sum();
+        assert!((m[[]] - per.iter().sum::<f64>() / div).abs() < 1e-13);
+        // probabilities take neither option
+        let p = vec![1.0 / c as f64; n * c];
+        let e = linear_cross_entropy(&x.view(), &w.view(), &LinearTarget::Probs(&p), &o, Par::Seq).unwrap_err();
+        assert!(e.to_string().contains("lse_square_scale"), "{e}");
     }
 
     /// (2^61 classes) × 0 features holds no data, but its logits exceed the address space.
