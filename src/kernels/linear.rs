@@ -15,6 +15,8 @@
 
 use rayon::prelude::*;
 
+use super::current_isa;
+use super::half_precision::Half;
 use super::table::{self, Grad};
 use super::{Par, GRAIN};
 use crate::float::Float;
@@ -202,6 +204,35 @@ pub(crate) fn transpose_into<T: Float>(src: &[T], rows: usize, cols: usize, dst:
         return run(0, dst);
     }
     dst.par_chunks_mut(per_task * ld).enumerate().for_each(|(j, d)| run(j * per_task, d));
+}
+
+/// Elements per task of the conversions.
+const CONVERT_CHUNK: usize = 1 << 16;
+
+/// `dst[..src.len()] = src` widened to `f32` (exact).
+///
+/// # Panics
+/// If `dst` is shorter than `src` (a caller bug).
+pub(crate) fn widen<H: Half>(src: &[H], dst: &mut [f32], par: Par) {
+    let f = H::half_kernels(current_isa()).to_f32;
+    let dst = &mut dst[..src.len()];
+    if matches!(par, Par::Seq) || src.len() <= CONVERT_CHUNK {
+        return f(src, dst);
+    }
+    dst.par_chunks_mut(CONVERT_CHUNK).zip(src.par_chunks(CONVERT_CHUNK)).for_each(|(d, s)| f(s, d));
+}
+
+/// `dst[..src.len()] = src` rounded to `H` (nearest-even).
+///
+/// # Panics
+/// If `dst` is shorter than `src` (a caller bug).
+pub(crate) fn narrow<H: Half>(src: &[f32], dst: &mut [H], par: Par) {
+    let f = H::half_kernels(current_isa()).from_f32;
+    let dst = &mut dst[..src.len()];
+    if matches!(par, Par::Seq) || src.len() <= CONVERT_CHUNK {
+        return f(src, dst);
+    }
+    dst.par_chunks_mut(CONVERT_CHUNK).zip(src.par_chunks(CONVERT_CHUNK)).for_each(|(d, s)| f(s, d));
 }
 
 #[cfg(test)]

@@ -59,7 +59,7 @@ use super::categorical::reduce;
 use super::{check_grad, Reduction};
 use crate::error::{Error, Result};
 use crate::float::Float;
-use crate::kernels::{self, gemm, DenseGrad, Geom, Par, Scale, SparseCe};
+use crate::kernels::{self, gemm, DenseGrad, Geom, Half, Par, Scale, SparseCe};
 
 /// Default chunk budget of the fused linear cross-entropy: 64 MiB of logits per block.
 pub const DEFAULT_CHUNK_BYTES: usize = 64 << 20;
@@ -142,15 +142,15 @@ impl LinearWants {
 
 /// The loss and the gradients asked for.
 #[derive(Debug, Clone)]
-pub struct LinearGrads<T> {
+pub struct LinearGrads<T, G = T> {
     /// The loss, as [`linear_cross_entropy`] returns it.
     pub loss: ArrayD<T>,
     /// `d input`, `N × D`.
-    pub input: Option<Array2<T>>,
+    pub input: Option<Array2<G>>,
     /// `d linear_weight`, `C × D`.
-    pub linear_weight: Option<Array2<T>>,
+    pub linear_weight: Option<Array2<G>>,
     /// `d bias`, `C`.
-    pub bias: Option<Array1<T>>,
+    pub bias: Option<Array1<G>>,
     /// Per row, `ln Σ_c exp(z_c)` over the (soft-capped) logits, when
     /// [`LinearCeOptions::return_lse`] asks for it (ignored rows included).
     pub lse: Option<Array1<T>>,
@@ -179,8 +179,19 @@ fn check<'a, T: Float>(
     target: &LinearTarget<'_, T>,
     o: &LinearCeOptions<'_, T>,
 ) -> Result<Checked<'a, T>> {
-    let (n, d) = x.dim();
-    let (c, dw) = w.dim();
+    let ((n, d), (c, _)) = (x.dim(), w.dim());
+    let denom = check_dims(op, x.dim(), w.dim(), target, o)?;
+    Ok(Checked { x: x.as_standard_layout(), w: w.as_standard_layout(), n, d, c, denom })
+}
+
+/// The shape and label checks; the mean's divisor.
+fn check_dims<T: Float>(
+    op: &str,
+    (n, d): (usize, usize),
+    (c, dw): (usize, usize),
+    target: &LinearTarget<'_, T>,
+    o: &LinearCeOptions<'_, T>,
+) -> Result<f64> {
     if d != dw {
         return Err(Error::shape(
             op,
@@ -214,7 +225,7 @@ fn check<'a, T: Float>(
             }
         }
     };
-    Ok(Checked { x: x.as_standard_layout(), w: w.as_standard_layout(), n, d, c, denom })
+    Ok(denom)
 }
 
 /// A zero-filled buffer, allocated fallibly (a huge vocabulary is an error, not an abort).
@@ -264,6 +275,20 @@ struct RowStats<T> {
 }
 
 impl<T: Float> RowStats<T> {
+    /// Merge the states of `part` (over other classes) into rows `at ..` of `self`.
+    fn merge_from(&mut self, part: &RowStats<T>, at: usize) {
+        for (i, p) in part.ms.iter().enumerate() {
+            self.ms[at + i] = kernels::linear::merge_max_sum(self.ms[at + i], *p);
+            self.target[at + i] += part.target[i];
+            self.weighted[at + i] += part.weighted[i];
+        }
+        for (acc, &(v, j)) in self.arg[at..].iter_mut().zip(&part.arg) {
+            if (v.is_nan() && !acc.0.is_nan()) || v > acc.0 || (acc.1.is_none() && j.is_some()) {
+                *acc = (v, j);
+            }
+        }
+    }
+
     fn new(rows: usize, argmax: bool) -> Self {
         RowStats {
             ms: vec![(T::neg_infinity(), T::zero()); rows],
@@ -348,6 +373,24 @@ impl<'a, 'o, T: Float> Engine<'a, 'o, T> {
             inv_c: T::one() / ct,
             par,
         }
+    }
+
+    /// An engine over the global classes `classes` of `c_total`, whose rows of
+    /// `linear_weight` are `w` (and bias, if any, `o.bias`; `o.weight` is global).
+    #[allow(clippy::too_many_arguments)] // the shard's geometry is explicit
+    fn shard(
+        x: &'a [T],
+        w: &'a [T],
+        (n, d): (usize, usize),
+        classes: Range<usize>,
+        c_total: usize,
+        o: &'a LinearCeOptions<'o, T>,
+        par: Par,
+    ) -> Self {
+        let ct = T::of(c_total as f64);
+        let eps = if o.label_smoothing > T::zero() { o.label_smoothing } else { T::zero() };
+        let sum_w = o.weight.map_or(ct, |w| w.iter().copied().sum());
+        Engine { x, w, n, d, cl: classes.len(), offset: classes.start, c_total, o, eps, sum_w, inv_c: T::one() / ct, par }
     }
 
     /// `z = X[rows] · W[classes]ᵀ (+ b[classes])`, `rows × classes` row-major
@@ -742,6 +785,168 @@ impl<'a, 'o, T: Float> Engine<'a, 'o, T> {
         }
         Ok(Out { loss, lse, argmax: None, dx, dw, db })
     }
+}
+
+/// The 16-bit engine: the class-blocked passes over shards of `linear_weight`, each
+/// widened to `f32` in turn (so no `f32` copy of the whole matrix exists), `input`
+/// widened once; every product and sum in `f32`, the gradients rounded to `H` once.
+fn run_half<H: Half>(
+    op: &str,
+    x: &ArrayView2<'_, H>,
+    w: &ArrayView2<'_, H>,
+    y: &[i64],
+    o: &LinearCeOptions<'_, f32>,
+    up: Option<(Scale<'_, f32>, LinearWants)>,
+    par: Par,
+) -> Result<(ArrayD<f32>, LinearGrads<f32, H>)> {
+    let ((n, d), (c, _)) = (x.dim(), w.dim());
+    let denom = check_dims(op, x.dim(), w.dim(), &LinearTarget::Indices(y), o)?;
+    if n.checked_mul(c).and_then(|v| v.checked_mul(4)).is_none_or(|b| b > isize::MAX as usize) {
+        return Err(Error::shape(op, format!("the {n} × {c} logits exceed the address space (more than isize::MAX bytes)")));
+    }
+    let (xs, ws) = (x.as_standard_layout(), w.as_standard_layout());
+    let (xs, ws) = (xs.as_slice().expect("standard layout"), ws.as_slice().expect("standard layout"));
+    let wants = up.map_or(LinearWants { input: false, linear_weight: false, bias: false }, |u| u.1);
+    let mut xf = zeros::<f32>(op, "float32 input", n.saturating_mul(d))?;
+    kernels::linear::widen(xs, &mut xf, par);
+    // A quarter of the budget for the shard of `linear_weight` widened, a quarter for its
+    // gradient, half for the logits (and the soft cap's tanh).
+    let elems = (o.chunk_bytes / 4).max(1);
+    let cb = (elems / 4 / d.max(1)).clamp(1, c.max(1));
+    let bufs = 1 + usize::from(up.is_some() && o.softcap.is_some());
+    let rb = (elems / 2 / bufs / cb).clamp(1, n.max(1));
+    let mut wf = zeros::<f32>(op, "float32 shard of linear_weight", cb.saturating_mul(d))?;
+    let mut z = zeros::<f32>(op, "block of logits", rb.saturating_mul(cb))?;
+    let mut th = zeros::<f32>(op, "block of tanh", if bufs > 1 { rb.saturating_mul(cb) } else { 0 })?;
+    let shard_opts = |c0: usize, c1: usize| LinearCeOptions { bias: o.bias.map(|b| &b[c0..c1]), ..o.clone() };
+    // pass 1: the row statistics, shard by shard
+    let mut st = RowStats::new(n, o.return_argmax);
+    for c0 in (0..c).step_by(cb) {
+        let c1 = (c0 + cb).min(c);
+        kernels::linear::widen(&ws[c0 * d..c1 * d], &mut wf, par);
+        let so = shard_opts(c0, c1);
+        let e = Engine::shard(&xf, &wf[..(c1 - c0) * d], (n, d), c0..c1, c, &so, par);
+        for r0 in (0..n).step_by(rb) {
+            let r1 = (r0 + rb).min(n);
+            st.merge_from(&e.class_stats(y, r0..r1, &mut z, None), r0);
+        }
+    }
+    let e = Engine::shard(&xf, &[], (n, d), 0..0, c, o, par);
+    let mut loss = zeros::<f32>(op, "loss", n)?;
+    let mut lse = zeros::<f32>(op, "log-sum-exp", n)?;
+    for i in 0..n {
+        (loss[i], lse[i]) = e.row_loss(e.label(y, i), st.ms[i], st.target[i], st.weighted[i]);
+    }
+    // pass 2: the gradients, shard by shard; `d W` and `d b` of a shard are complete
+    // (and rounded to H) before the next
+    let mut dx = if wants.input { Some(zeros::<f32>(op, "float32 input gradient", n.saturating_mul(d))?) } else { None };
+    let mut dwh = if wants.linear_weight { Some(vec![H::default(); c.saturating_mul(d)]) } else { None };
+    let mut dbh = if wants.bias { Some(vec![H::default(); c]) } else { None };
+    if let Some((scale, _)) = &up {
+        let mut dwf = zeros::<f32>(op, "float32 shard of the linear_weight gradient", if wants.linear_weight { cb * d } else { 0 })?;
+        let mut dbf = vec![0.0f64; if wants.bias { cb } else { 0 }];
+        for c0 in (0..c).step_by(cb) {
+            let c1 = (c0 + cb).min(c);
+            let wl = c1 - c0;
+            kernels::linear::widen(&ws[c0 * d..c1 * d], &mut wf, par);
+            let so = shard_opts(c0, c1);
+            let e = Engine::shard(&xf, &wf[..wl * d], (n, d), c0..c1, c, &so, par);
+            dwf.fill(0.0);
+            dbf.fill(0.0);
+            for r0 in (0..n).step_by(rb) {
+                let r1 = (r0 + rb).min(n);
+                let dxr = dx.as_mut().map(|v| &mut v[r0 * d..r1 * d]);
+                let dwr = if dwh.is_some() { Some(&mut dwf[..wl * d]) } else { None };
+                let dbr = if dbh.is_some() { Some(&mut dbf[..wl]) } else { None };
+                e.class_grads(y, r0..r1, &lse[r0..r1], scale, (&mut z, &mut th, false), dxr, dwr, dbr);
+            }
+            if let Some(dw) = dwh.as_mut() {
+                kernels::linear::narrow(&dwf[..wl * d], &mut dw[c0 * d..c1 * d], par);
+            }
+            if let Some(db) = dbh.as_mut() {
+                for (o, &v) in db[c0..c1].iter_mut().zip(&dbf) {
+                    *o = H::from_f32(v as f32);
+                }
+            }
+        }
+    }
+    let loss = reduce(ArrayD::from_shape_vec(IxDyn(&[n]), loss).expect("n losses"), o.reduction, denom);
+    let grads = LinearGrads {
+        loss: ArrayD::zeros(IxDyn(&[0])),
+        input: dx.map(|v| {
+            let mut h = vec![H::default(); v.len()];
+            kernels::linear::narrow(&v, &mut h, par);
+            Array2::from_shape_vec((n, d), h).expect("n×d")
+        }),
+        linear_weight: dwh.map(|v| Array2::from_shape_vec((c, d), v).expect("c×d")),
+        bias: dbh.map(Array1::from),
+        lse: o.return_lse.then(|| Array1::from(lse)),
+        accuracy: o.return_argmax.then(|| {
+            let kept: Vec<usize> = (0..n).filter(|&i| Some(y[i]) != o.ignore_index).collect();
+            kept.iter().filter(|&&i| st.arg[i].1.is_some_and(|j| j as i64 == y[i])).count() as f64 / kept.len() as f64
+        }),
+        argmax: o.return_argmax.then(|| st.arg.iter().map(|a| a.1.map_or(-1, |j| j as i64)).collect()),
+    };
+    Ok((loss, grads))
+}
+
+/// [`linear_cross_entropy_vjp`] for 16-bit inputs (`half::bf16` or `half::f16`
+/// `input` and `linear_weight`) with `f32` accumulation: every logit, every
+/// statistic and every gradient sum in `f32`, the gradients rounded to `H` once at the
+/// end (PyTorch on CPU rounds the logits and their gradient to the 16-bit type in
+/// between). The loss and the log-sum-exps are `f32`; the options' bias, class weights
+/// and the upstream gradient `g` are `f32` (widen a 16-bit bias first: exact). Class
+/// indices only. `linear_weight` is widened a shard at a time (a quarter of the chunk
+/// budget), never whole; `input` is widened once (`N·D` floats, beyond the budget) and
+/// `d input` accumulated in `f32` (the same again). Both passes of the class-blocked
+/// schedule run (four GEMMs with gradients). `wants` = no gradient gives the forward
+/// alone (with the per-row outputs the options ask for).
+///
+/// # Errors
+/// As [`linear_cross_entropy_vjp`]; [`Error::Shape`] for `g`.
+///
+/// ```
+/// use half::bf16;
+/// use ndarray::array;
+/// use xent::ops::{linear_cross_entropy_half_vjp, LinearCeOptions, LinearWants};
+/// let x = array![[bf16::from_f32(1.0), bf16::from_f32(0.0)]];
+/// let w = array![[bf16::from_f32(0.0), bf16::from_f32(0.0)], [bf16::from_f32(0.0), bf16::from_f32(0.0)]];
+/// let g = ndarray::arr0(1.0f32).into_dyn();
+/// let r = linear_cross_entropy_half_vjp(&x.view(), &w.view(), &[1], &LinearCeOptions::default(), &g.view(), LinearWants::ALL, xent::Par::Seq).unwrap();
+/// assert!((r.loss[[]] - 2f32.ln()).abs() < 1e-7);
+/// // d W = (softmax − onehot)ᵀ · x = [[0.5, 0], [−0.5, 0]], exact in bf16
+/// assert_eq!(r.linear_weight.unwrap()[[1, 0]], bf16::from_f32(-0.5));
+/// ```
+pub fn linear_cross_entropy_half_vjp<H: Half>(
+    input: &ArrayView2<'_, H>,
+    linear_weight: &ArrayView2<'_, H>,
+    target: &[i64],
+    o: &LinearCeOptions<'_, f32>,
+    g: &ArrayViewD<'_, f32>,
+    wants: LinearWants,
+    par: Par,
+) -> Result<LinearGrads<f32, H>> {
+    let op = "linear_cross_entropy";
+    let n = input.nrows();
+    let none = wants == LinearWants { input: false, linear_weight: false, bias: false };
+    let denom = check_dims(op, input.dim(), linear_weight.dim(), &LinearTarget::Indices(target), o)?;
+    let per: Vec<f32>;
+    let scale = match o.reduction {
+        Reduction::None => {
+            check_grad(op, g.shape(), &[n])?;
+            per = g.iter().copied().collect();
+            Scale::PerPosition(&per)
+        }
+        red => {
+            check_grad(op, g.shape(), &[])?;
+            let g0 = g.iter().next().copied().unwrap_or(0.0);
+            Scale::Uniform(if red == Reduction::Sum { g0 } else { (f64::from(g0) / denom) as f32 })
+        }
+    };
+    let up = (!none).then_some((scale, wants));
+    let (loss, mut r) = run_half(op, input, linear_weight, target, o, up, par)?;
+    r.loss = loss;
+    Ok(r)
 }
 
 /// The engine: per-row losses, and the gradients when `up` is given.
