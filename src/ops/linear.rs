@@ -17,15 +17,17 @@
 //!    bit-for-bit that of `cross_entropy` on the materialised logits), with `dZ`
 //!    (upstream scale included) written over `Z`;
 //! 3. `d input_blk = dZ · W`, `d bias += Σ_rows dZ`, and `d W`:
-//!    * with one block (all rows fit), or `N > D`: `dW += dZᵀ · X_blk` straight into the
-//!      one `C × D` gradient buffer;
-//!    * with several blocks and `N ≤ D`: `dZ` is transposed into the tail of `d W`'s own
+//!    * with one or two blocks, or `N > D`: `dW += dZᵀ · X_blk` straight into the
+//!      one `C × D` gradient buffer (with two blocks the alternative below moves
+//!      about as many bytes);
+//!    * with more blocks and `N ≤ D`: `dZ` is transposed into the tail of `d W`'s own
 //!      buffer (`C·N ≤ C·D` elements, unused until the end), and after the last block
 //!      `dW = dZᵀ · X` runs once, in class panels that never overwrite the part of
 //!      `dZᵀ` still to be read. `d W` is then written once, not read and written per
 //!      block, and its product has inner dimension `N`, not `R`. While the tail holds
 //!      `dZᵀ`, the front (`C·(D − N)` elements) is free: with index targets and no soft
-//!      cap the blocks of logits are computed there, `min(N, D − N)` rows at a time.
+//!      cap the blocks of logits are computed there, `min(N, D − N)` rows at a time
+//!      (this alone also makes two budget-sized blocks take this path).
 //!
 //! The upstream scale of a reduced loss depends only on the targets (the mean divides
 //! by `Σ w[y]` over non-ignored targets, or by `N`), so the gradient is computed in the
@@ -651,9 +653,13 @@ impl<'a, 'o, T: Float> Engine<'a, 'o, T> {
         // `d W` deferred: `dZᵀ` (C × n) kept in the tail of `d W`'s buffer, whose
         // front (C·(D − n) elements) is free until the end: with the logits the only
         // per-row buffer, blocks of up to `D − n` rows are computed there.
-        let deferred = wants.linear_weight && r < n && n <= d;
+        // Deferring pays when `d W` would otherwise be read and written three times or
+        // more (with two blocks the traffic is about even), or when the front holds
+        // larger blocks.
+        let can_defer = wants.linear_weight && r < n && n <= d;
         let tail = c * d.saturating_sub(n);
-        let in_front = deferred && bufs == 1 && d - n > r;
+        let in_front = can_defer && bufs == 1 && d - n > r;
+        let deferred = in_front || (can_defer && n > 2 * r);
         let r = if in_front { (d - n).min(n) } else { r };
         // Sizes from shapes with zero-length axes can overflow: saturate, and let the
         // fallible allocation report it.
