@@ -1335,6 +1335,28 @@ mod tests {
         assert!(e.to_string().contains("lse_square_scale"), "{e}");
     }
 
+    /// 16-bit inputs with empty axes: no panic, PyTorch's values (an empty mean is NaN).
+    #[test]
+    fn half_inputs_with_empty_axes() {
+        use half::bf16;
+        let g = ndarray::arr0(1.0f32).into_dyn();
+        let o = LinearCeOptions::default();
+        for (n, d, c) in [(0, 3, 4), (2, 0, 3), (0, 0, 0)] {
+            let x = Array2::<bf16>::from_elem((n, d), bf16::ONE);
+            let w = Array2::<bf16>::from_elem((c, d), bf16::ONE);
+            let y: Vec<i64> = (0..n as i64).map(|i| i % c.max(1) as i64).collect();
+            let r = linear_cross_entropy_half_vjp(&x.view(), &w.view(), &y, &o, &g.view(), LinearWants::ALL, Par::Rayon(2)).unwrap();
+            assert_eq!(r.input.unwrap().dim(), (n, d));
+            assert_eq!(r.linear_weight.unwrap().dim(), (c, d));
+            if n == 0 {
+                assert!(r.loss[[]].is_nan());
+            } else {
+                // zero features: every logit 0, the loss ln C
+                assert!((r.loss[[]] - (c as f32).ln()).abs() < 1e-6);
+            }
+        }
+    }
+
     /// (2^61 classes) × 0 features holds no data, but its logits exceed the address space.
     #[test]
     fn a_vocabulary_too_large_to_allocate_is_an_error() {
