@@ -864,6 +864,7 @@ fn lce_impl<T: Float>(
         softcap: None,
         reduction: args.reduction,
         chunk_bytes: args.chunk_bytes,
+        ..Default::default()
     };
     let par = crate::default_par();
     let out_shape: Vec<usize> = if args.reduction == Reduction::None { logits[..logits.len() - 1].to_vec() } else { vec![] };
