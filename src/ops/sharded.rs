@@ -446,6 +446,10 @@ fn lce_sharded_impl<T: Float>(
         if o.softcap.is_some() {
             return Err(Error::param(op, "softcap", "is not supported with the classes sharded across processes"));
         }
+        if o.lse_square_scale != T::zero() || o.return_lse || o.return_argmax {
+            let name = if o.lse_square_scale != T::zero() { "lse_square_scale" } else if o.return_lse { "return_lse" } else { "return_argmax" };
+            return Err(Error::param(op, name, "is not supported with the classes sharded across processes"));
+        }
         if !(o.label_smoothing >= T::zero() && o.label_smoothing <= T::one()) {
             return Err(Error::param(op, "label_smoothing", format!("must be in [0, 1], got {}", o.label_smoothing)));
         }
@@ -550,6 +554,9 @@ fn lce_sharded_impl<T: Float>(
         input: dx.map(|v| Array2::from_shape_vec((n, d), v).expect("n×d")),
         linear_weight: dw.map(|v| Array2::from_shape_vec((len, d), v).expect("c×d")),
         bias: db.map(|v| v.into_iter().map(T::of).collect()),
+        lse: None,
+        argmax: None,
+        accuracy: None,
     })
 }
 
@@ -560,7 +567,8 @@ fn lce_sharded_impl<T: Float>(
 /// classes. The logits `input · linear_weightᵀ + bias` are computed a block of rows
 /// at a time within `o.chunk_bytes` (per process), and each block's row statistics
 /// are combined as in [`cross_entropy_sharded`]. The loss is returned on every
-/// process. `o.softcap` is not supported here.
+/// process. `o.softcap`, `o.lse_square_scale`, `o.return_lse` and `o.return_argmax`
+/// are not supported here (an error).
 ///
 /// # Errors
 /// As [`cross_entropy_sharded`], plus [`Error::Shape`] for mismatched `D` or a bias
