@@ -89,11 +89,10 @@ pub fn softmax_grad<'a, 'g, T: Float, D: Dimension, G: Dimension>(
     let g = &g.into().into_dyn();
     let x = as_vector(input);
     let a = normalize_axis("torch.softmax", "input", dim, x.shape())?;
-    let y = ops::softmax(&x, a, crate::default_par());
     let gv = upstream_as(g, input.shape(), x.shape()).ok_or_else(|| {
         Error::shape("torch.softmax", format!("upstream gradient has shape {:?}, the input has shape {:?}", g.shape(), input.shape()))
     })?;
-    Ok(back(ops::softmax_vjp(&y.view(), &gv.view(), a, crate::default_par())?, input.shape()))
+    Ok(back(ops::softmax_vjp_from_input(&x, &gv.view(), a, crate::default_par())?, input.shape()))
 }
 
 /// `torch.log_softmax(input, dim)`: see [`ops::log_softmax`].
