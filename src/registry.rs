@@ -1336,10 +1336,10 @@ macro_rules! float_op_half {
 }
 
 /// The shape of an op's output, which the upstream gradient of `sum(output)` takes.
-#[derive(Clone, Copy)]
-pub(crate) enum Up<'s> {
-    /// The shape of this input (element-wise ops, softmax and log-softmax).
-    Like(&'s [usize]),
+pub(crate) enum Up {
+    /// This shape: that of an input (element-wise ops, softmax and log-softmax), or one
+    /// derived from it with no more elements than the inputs have.
+    Like(Vec<usize>),
     /// A 0-d output (a loss reduced to one value).
     Scalar,
     /// Not known without the forward (shapes that depend on broadcasting, squeezing or
@@ -1352,7 +1352,7 @@ pub(crate) enum Up<'s> {
 /// runs for a gradient when `up` is [`Up::Forward`].
 fn fwd_or_grad<T: Float>(
     g: Option<&str>,
-    up: Up<'_>,
+    up: Up,
     fwd: impl FnOnce() -> Result<ArrayD<T>>,
     vjp: impl FnOnce(&ArrayViewD<'_, T>) -> Result<ArrayD<T>>,
 ) -> Result<ArrayD<T>> {
@@ -1360,7 +1360,7 @@ fn fwd_or_grad<T: Float>(
         return fwd();
     }
     let shape = match up {
-        Up::Like(s) => IxDyn(s),
+        Up::Like(s) => IxDyn(&s),
         Up::Scalar => IxDyn(&[]),
         Up::Forward => fwd()?.raw_dim(),
     };
@@ -1371,7 +1371,7 @@ fn fwd_or_grad<T: Float>(
 
 /// [`Up::Scalar`] for a reduced loss, else [`Up::Forward`] (`none`, or Keras' empty
 /// per-sample losses, which its reduction returns unreduced with shape `[0]`).
-fn up_reduced(none: bool) -> Up<'static> {
+fn up_reduced(none: bool) -> Up {
     if none {
         Up::Forward
     } else {
@@ -1384,25 +1384,25 @@ fn up_reduced(none: bool) -> Up<'static> {
 float_op!(tf_softmax, tf_softmax_t);
 fn tf_softmax_t<T: Float>(c: &Call, g: Option<&str>) -> Result<ArrayD<T>> {
     let (x, axis) = (c.float::<T>("logits")?, c.i64("axis")?);
-    fwd_or_grad(g, Up::Like(x.shape()), || tf::softmax(&x.view(), axis), |u| tf::softmax_grad(&x.view(), axis, u))
+    fwd_or_grad(g, Up::Like(x.shape().to_vec()), || tf::softmax(&x.view(), axis), |u| tf::softmax_grad(&x.view(), axis, u))
 }
 
 float_op!(tf_log_softmax, tf_log_softmax_t);
 fn tf_log_softmax_t<T: Float>(c: &Call, g: Option<&str>) -> Result<ArrayD<T>> {
     let (x, axis) = (c.float::<T>("logits")?, c.i64("axis")?);
-    fwd_or_grad(g, Up::Like(x.shape()), || tf::log_softmax(&x.view(), axis), |u| tf::log_softmax_grad(&x.view(), axis, u))
+    fwd_or_grad(g, Up::Like(x.shape().to_vec()), || tf::log_softmax(&x.view(), axis), |u| tf::log_softmax_grad(&x.view(), axis, u))
 }
 
 float_op!(tf_sigmoid, tf_sigmoid_t);
 fn tf_sigmoid_t<T: Float>(c: &Call, g: Option<&str>) -> Result<ArrayD<T>> {
     let x = c.float::<T>("x")?;
-    fwd_or_grad(g, Up::Like(x.shape()), || Ok(tf::sigmoid(&x.view())), |u| tf::sigmoid_grad(&x.view(), u))
+    fwd_or_grad(g, Up::Like(x.shape().to_vec()), || Ok(tf::sigmoid(&x.view())), |u| tf::sigmoid_grad(&x.view(), u))
 }
 
 float_op!(tf_log_sigmoid, tf_log_sigmoid_t);
 fn tf_log_sigmoid_t<T: Float>(c: &Call, g: Option<&str>) -> Result<ArrayD<T>> {
     let x = c.float::<T>("x")?;
-    fwd_or_grad(g, Up::Like(x.shape()), || Ok(tf::log_sigmoid(&x.view())), |u| tf::log_sigmoid_grad(&x.view(), u))
+    fwd_or_grad(g, Up::Like(x.shape().to_vec()), || Ok(tf::log_sigmoid(&x.view())), |u| tf::log_sigmoid_grad(&x.view(), u))
 }
 
 fn tf_one_hot(c: &Call, _g: Option<&str>) -> Result<DynArray> {
@@ -1431,13 +1431,19 @@ fn tf_one_hot(c: &Call, _g: Option<&str>) -> Result<DynArray> {
 float_op!(tf_sce, tf_sce_t);
 fn tf_sce_t<T: Float>(c: &Call, g: Option<&str>) -> Result<ArrayD<T>> {
     let (t, x, axis) = (c.float::<T>("labels")?, c.float::<T>("logits")?, c.i64("axis")?);
-    // One cost per row: the logits' shape without the class axis (when the axis is
-    // invalid the forward runs, and raises TensorFlow's error).
-    let sce_up =
-        (x.ndim() > 0).then(|| tf::sce_axis(c.op.name, axis, x.shape()).ok()).flatten().map(|a| crate::layout::reduced_shape(x.shape(), a));
+    // One cost per row: the logits' shape without the class axis. The forward runs
+    // when the axis is invalid (it raises TensorFlow's error) and for empty logits
+    // (with no classes, the rows can outnumber the elements: (2^40, 0) has 2^40 rows,
+    // whose cost the forward refuses to allocate).
+    let sce_up = match (x.is_empty(), x.ndim() > 0) {
+        (false, true) => {
+            tf::sce_axis(c.op.name, axis, x.shape()).map_or(Up::Forward, |a| Up::Like(crate::layout::reduced_shape(x.shape(), a)))
+        }
+        _ => Up::Forward,
+    };
     fwd_or_grad(
         g,
-        sce_up.as_deref().map_or(Up::Forward, Up::Like),
+        sce_up,
         || tf::softmax_cross_entropy_with_logits(&t.view(), &x.view(), axis),
         |u| tf::softmax_cross_entropy_with_logits_grad(&t.view(), &x.view(), axis, u),
     )
@@ -1448,7 +1454,7 @@ fn tf_ssce_t<T: Float>(c: &Call, g: Option<&str>) -> Result<ArrayD<T>> {
     let (y, x) = (c.labels("labels")?, c.float::<T>("logits")?);
     fwd_or_grad(
         g,
-        Up::Like(y.shape()),
+        Up::Like(y.shape().to_vec()),
         || tf::sparse_softmax_cross_entropy_with_logits(&y.view(), &x.view()),
         |u| tf::sparse_softmax_cross_entropy_with_logits_grad(&y.view(), &x.view(), u),
     )
@@ -1459,7 +1465,7 @@ fn tf_sigce_t<T: Float>(c: &Call, g: Option<&str>) -> Result<ArrayD<T>> {
     let (t, x) = (c.float::<T>("labels")?, c.float::<T>("logits")?);
     fwd_or_grad(
         g,
-        Up::Like(x.shape()),
+        Up::Like(x.shape().to_vec()),
         || tf::sigmoid_cross_entropy_with_logits(&t.view(), &x.view()),
         |u| tf::sigmoid_cross_entropy_with_logits_grad(&t.view(), &x.view(), u),
     )
@@ -1470,7 +1476,7 @@ fn tf_wce_t<T: Float>(c: &Call, g: Option<&str>) -> Result<ArrayD<T>> {
     let (t, x, q) = (c.float::<T>("labels")?, c.float::<T>("logits")?, T::of(c.f64("pos_weight")?));
     fwd_or_grad(
         g,
-        Up::Like(x.shape()),
+        Up::Like(x.shape().to_vec()),
         || tf::weighted_cross_entropy_with_logits(&t.view(), &x.view(), q),
         |u| tf::weighted_cross_entropy_with_logits_grad(&t.view(), &x.view(), q, u),
     )
@@ -1715,26 +1721,26 @@ float_op!(torch_softmax, torch_softmax_t);
 fn torch_softmax_t<T: Float>(c: &Call, g: Option<&str>) -> Result<ArrayD<T>> {
     let x = c.float::<T>("input")?;
     let d = torch_dim(c, x.ndim())?;
-    fwd_or_grad(g, Up::Like(x.shape()), || torch::softmax(&x.view(), d), |u| torch::softmax_grad(&x.view(), d, u))
+    fwd_or_grad(g, Up::Like(x.shape().to_vec()), || torch::softmax(&x.view(), d), |u| torch::softmax_grad(&x.view(), d, u))
 }
 
 float_op!(torch_log_softmax, torch_log_softmax_t);
 fn torch_log_softmax_t<T: Float>(c: &Call, g: Option<&str>) -> Result<ArrayD<T>> {
     let x = c.float::<T>("input")?;
     let d = torch_dim(c, x.ndim())?;
-    fwd_or_grad(g, Up::Like(x.shape()), || torch::log_softmax(&x.view(), d), |u| torch::log_softmax_grad(&x.view(), d, u))
+    fwd_or_grad(g, Up::Like(x.shape().to_vec()), || torch::log_softmax(&x.view(), d), |u| torch::log_softmax_grad(&x.view(), d, u))
 }
 
 float_op!(torch_sigmoid, torch_sigmoid_t);
 fn torch_sigmoid_t<T: Float>(c: &Call, g: Option<&str>) -> Result<ArrayD<T>> {
     let x = c.float::<T>("input")?;
-    fwd_or_grad(g, Up::Like(x.shape()), || Ok(torch::sigmoid(&x.view())), |u| torch::sigmoid_grad(&x.view(), u))
+    fwd_or_grad(g, Up::Like(x.shape().to_vec()), || Ok(torch::sigmoid(&x.view())), |u| torch::sigmoid_grad(&x.view(), u))
 }
 
 float_op!(torch_logsigmoid, torch_logsigmoid_t);
 fn torch_logsigmoid_t<T: Float>(c: &Call, g: Option<&str>) -> Result<ArrayD<T>> {
     let x = c.float::<T>("input")?;
-    fwd_or_grad(g, Up::Like(x.shape()), || Ok(torch::logsigmoid(&x.view())), |u| torch::logsigmoid_grad(&x.view(), u))
+    fwd_or_grad(g, Up::Like(x.shape().to_vec()), || Ok(torch::logsigmoid(&x.view())), |u| torch::logsigmoid_grad(&x.view(), u))
 }
 
 fn torch_one_hot(c: &Call, _g: Option<&str>) -> Result<DynArray> {
@@ -1742,14 +1748,17 @@ fn torch_one_hot(c: &Call, _g: Option<&str>) -> Result<DynArray> {
     Ok(DynArray::I64(torch::one_hot(&x.view(), c.i64("num_classes")?)?))
 }
 
-/// The output shape of PyTorch's class-dim losses (`cross_entropy`, `nll_loss`) with
-/// `reduction='none'`: the input without its class dim (dim 1, or dim 0 of a 1-D
-/// input); `None` for a reduced (0-d) loss or a 0-d input (whose error the VJP raises).
-fn per_sample_up(r: Reduction, x: &[usize]) -> Option<Vec<usize>> {
+/// The output shape of PyTorch's class-dim losses (`cross_entropy`, `nll_loss`): 0-d
+/// when reduced; with `reduction='none'` the input without its class dim (dim 1, or
+/// dim 0 of a 1-D input), or the forward's for a 0-d or empty input (the forward
+/// raises the 0-d input's error, and refuses to allocate more losses than elements).
+fn per_sample_up(r: Reduction, x: &[usize]) -> Up {
     match (r, x.len()) {
-        (Reduction::None, 1) => Some(vec![]),
-        (Reduction::None, n) if n >= 2 => Some(crate::layout::reduced_shape(x, 1)),
-        _ => None,
+        (Reduction::None, _) if x.contains(&0) => Up::Forward,
+        (Reduction::None, 1) => Up::Like(vec![]),
+        (Reduction::None, n) if n >= 2 => Up::Like(crate::layout::reduced_shape(x, 1)),
+        (Reduction::None, _) => Up::Forward,
+        _ => Up::Scalar,
     }
 }
 
@@ -1781,7 +1790,7 @@ fn torch_ce_t<T: Float>(c: &Call, g: Option<&str>) -> Result<ArrayD<T>> {
         let t = c.float::<T>("target")?;
         fwd_or_grad(
             g,
-            ce_up.as_deref().map_or(Up::Scalar, Up::Like),
+            ce_up,
             || torch::cross_entropy(&x.view(), torch::Target::Probs(t.view()), &args),
             |u| torch::cross_entropy_grad(&x.view(), torch::Target::Probs(t.view()), &args, u),
         )
@@ -1797,7 +1806,7 @@ fn torch_ce_t<T: Float>(c: &Call, g: Option<&str>) -> Result<ArrayD<T>> {
         let y = c.labels("target")?;
         fwd_or_grad(
             g,
-            ce_up.as_deref().map_or(Up::Scalar, Up::Like),
+            ce_up,
             || torch::cross_entropy(&x.view(), torch::Target::Indices(y.view()), &args),
             |u| torch::cross_entropy_grad(&x.view(), torch::Target::Indices(y.view()), &args, u),
         )
@@ -1944,12 +1953,7 @@ fn torch_nll_t<T: Float>(c: &Call, g: Option<&str>) -> Result<ArrayD<T>> {
         label_smoothing: 0.0,
     };
     let nll_up = per_sample_up(args.reduction, x.shape());
-    fwd_or_grad(
-        g,
-        nll_up.as_deref().map_or(Up::Scalar, Up::Like),
-        || torch::nll_loss(&x.view(), &y.view(), &args),
-        |u| torch::nll_loss_grad(&x.view(), &y.view(), &args, u),
-    )
+    fwd_or_grad(g, nll_up, || torch::nll_loss(&x.view(), &y.view(), &args), |u| torch::nll_loss_grad(&x.view(), &y.view(), &args, u))
 }
 
 float_op!(torch_bce, torch_bce_t);
@@ -1959,7 +1963,7 @@ fn torch_bce_t<T: Float>(c: &Call, g: Option<&str>) -> Result<ArrayD<T>> {
     let wv = w.as_ref().map(|w| w.view());
     fwd_or_grad(
         g,
-        if r == Reduction::None { Up::Like(x.shape()) } else { Up::Scalar },
+        if r == Reduction::None { Up::Like(x.shape().to_vec()) } else { Up::Scalar },
         || torch::binary_cross_entropy(&x.view(), &y.view(), wv.as_ref(), r),
         |u| torch::binary_cross_entropy_grad(&x.view(), &y.view(), wv.as_ref(), r, u),
     )
@@ -1972,7 +1976,7 @@ fn torch_bcel_t<T: Float>(c: &Call, g: Option<&str>) -> Result<ArrayD<T>> {
     let (wv, pv) = (w.as_ref().map(|w| w.view()), pw.as_ref().map(|w| w.view()));
     fwd_or_grad(
         g,
-        if r == Reduction::None { Up::Like(x.shape()) } else { Up::Scalar },
+        if r == Reduction::None { Up::Like(x.shape().to_vec()) } else { Up::Scalar },
         || torch::binary_cross_entropy_with_logits(&x.view(), &y.view(), wv.as_ref(), pv.as_ref(), r),
         |u| torch::binary_cross_entropy_with_logits_grad(&x.view(), &y.view(), wv.as_ref(), pv.as_ref(), r, u),
     )

@@ -46,7 +46,7 @@ fn jax_softmax_t<T: Float>(c: &Call, g: Option<&str>) -> Result<ArrayD<T>> {
     let wv = w.as_ref().map(|w| w.view());
     fwd_or_grad(
         g,
-        Up::Like(x.shape()),
+        Up::Like(x.shape().to_vec()),
         || jax::softmax(&x.view(), wv.as_ref(), axis),
         |u| jax::softmax_grad(&x.view(), wv.as_ref(), axis, u),
     )
@@ -58,7 +58,7 @@ fn jax_log_softmax_t<T: Float>(c: &Call, g: Option<&str>) -> Result<ArrayD<T>> {
     let wv = w.as_ref().map(|w| w.view());
     fwd_or_grad(
         g,
-        Up::Like(x.shape()),
+        Up::Like(x.shape().to_vec()),
         || jax::log_softmax(&x.view(), wv.as_ref(), axis),
         |u| jax::log_softmax_grad(&x.view(), wv.as_ref(), axis, u),
     )
@@ -67,13 +67,13 @@ fn jax_log_softmax_t<T: Float>(c: &Call, g: Option<&str>) -> Result<ArrayD<T>> {
 float_op!(jax_sigmoid, jax_sigmoid_t);
 fn jax_sigmoid_t<T: Float>(c: &Call, g: Option<&str>) -> Result<ArrayD<T>> {
     let x = c.float::<T>("x")?;
-    fwd_or_grad(g, Up::Like(x.shape()), || Ok(jax::sigmoid(&x.view())), |u| Ok(jax::sigmoid_grad(&x.view(), u)))
+    fwd_or_grad(g, Up::Like(x.shape().to_vec()), || Ok(jax::sigmoid(&x.view())), |u| Ok(jax::sigmoid_grad(&x.view(), u)))
 }
 
 float_op!(jax_log_sigmoid, jax_log_sigmoid_t);
 fn jax_log_sigmoid_t<T: Float>(c: &Call, g: Option<&str>) -> Result<ArrayD<T>> {
     let x = c.float::<T>("x")?;
-    fwd_or_grad(g, Up::Like(x.shape()), || Ok(jax::log_sigmoid(&x.view())), |u| Ok(jax::log_sigmoid_grad(&x.view(), u)))
+    fwd_or_grad(g, Up::Like(x.shape().to_vec()), || Ok(jax::log_sigmoid(&x.view())), |u| Ok(jax::log_sigmoid_grad(&x.view(), u)))
 }
 
 pub(super) fn jax_one_hot(c: &Call, _g: Option<&str>) -> Result<DynArray> {
@@ -290,7 +290,7 @@ fn optax_smooth_labels_t<T: Float>(c: &Call, g: Option<&str>) -> Result<ArrayD<T
     let wv = w.as_ref().map(|w| w.view());
     fwd_or_grad(
         g,
-        Up::Like(y.shape()),
+        Up::Like(y.shape().to_vec()),
         || jax::smooth_labels(&y.view(), wv.as_ref(), a, axis),
         |u| jax::smooth_labels_grad(&y.view(), wv.as_ref(), a, axis, u),
     )
