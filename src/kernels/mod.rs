@@ -56,6 +56,7 @@ mod half_precision;
 mod tests;
 mod wide;
 
+pub(crate) use half_precision::{log_softmax_half, softmax_half};
 pub use half_precision::{Half, HalfKernels};
 pub use isa::{current_isa, default_isa, with_isa, Isa};
 pub use table::RowKernels;

@@ -5,7 +5,7 @@ use ndarray::{ArrayD, ArrayViewD, ArrayViewMutD, IxDyn, Zip};
 use super::{check_grad, same_shape};
 use crate::error::{Error, Result};
 use crate::float::Float;
-use crate::kernels::{self, Par};
+use crate::kernels::{self, Half, Par};
 use crate::layout::{contiguous, geom, reduced_shape, slice};
 
 fn out_slice<'a, T>(op: &str, out: &'a mut ArrayViewMutD<'_, T>) -> Result<&'a mut [T]> {
@@ -219,6 +219,53 @@ pub fn log_softmax_vjp_from_input<T: Float>(x: &ArrayViewD<'_, T>, g: &ArrayView
         None => kernels::log_softmax_bwd_from_input(slice(&xc), slice(&contiguous(g)), geom(x.shape(), axis), o, par),
     }
     Ok(out)
+}
+
+/// [`softmax`] of `half::f16`/`half::bf16` data: max, exps and sums in `f32`, each
+/// result rounded once to the input type (nearest-even), as PyTorch 2.15's CPU
+/// softmax of a half tensor computes it (see [`crate::kernels::checked::softmax_half`]
+/// for the accuracy).
+///
+/// # Panics
+/// If `axis >= x.ndim()`.
+///
+/// ```
+/// use half::bf16;
+/// use ndarray::array;
+/// let x = array![[bf16::from_f32(0.0), bf16::from_f32(0.0)]].into_dyn();
+/// let y = xent::ops::softmax_half(&x.view(), 1, xent::Par::Seq);
+/// assert_eq!(y, array![[bf16::from_f32(0.5), bf16::from_f32(0.5)]].into_dyn());
+/// ```
+pub fn softmax_half<H: Half>(x: &ArrayViewD<'_, H>, axis: usize, par: Par) -> ArrayD<H> {
+    let mut out = ArrayD::from_elem(x.raw_dim(), H::default());
+    if !x.is_empty() {
+        let xc = contiguous(x);
+        kernels::softmax_half(slice(&xc), geom(x.shape(), axis), out.as_slice_mut().expect("fresh"), par);
+    }
+    out
+}
+
+/// [`log_softmax`] of `half::f16`/`half::bf16` data: `(x − m) − ln Σ exp(x − m)` in
+/// `f32`, rounded once to the input type, as PyTorch 2.15's CPU log-softmax of a half
+/// tensor.
+///
+/// # Panics
+/// If `axis >= x.ndim()`.
+///
+/// ```
+/// use half::f16;
+/// use ndarray::array;
+/// let x = array![f16::from_f32(0.0), f16::from_f32(0.0)].into_dyn();
+/// let y = xent::ops::log_softmax_half(&x.view(), 0, xent::Par::Seq);
+/// assert_eq!(y[[0]], f16::from_f32(-std::f32::consts::LN_2));
+/// ```
+pub fn log_softmax_half<H: Half>(x: &ArrayViewD<'_, H>, axis: usize, par: Par) -> ArrayD<H> {
+    let mut out = ArrayD::from_elem(x.raw_dim(), H::default());
+    if !x.is_empty() {
+        let xc = contiguous(x);
+        kernels::log_softmax_half(slice(&xc), geom(x.shape(), axis), out.as_slice_mut().expect("fresh"), par);
+    }
+    out
 }
 
 /// Log-sum-exp along `axis` (the axis is removed): `m + ln Σ_k exp(x_k − m)`.
