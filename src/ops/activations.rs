@@ -246,8 +246,9 @@ pub fn softmax_half<H: Half>(x: &ArrayViewD<'_, H>, axis: usize, par: Par) -> Ar
 }
 
 /// [`log_softmax`] of `half::f16`/`half::bf16` data: `(x − m) − ln Σ exp(x − m)` in
-/// `f32`, rounded once to the input type, as PyTorch 2.15's CPU log-softmax of a half
-/// tensor.
+/// `f32`, rounded once to the input type (PyTorch 2.15's CPU log-softmax of a half
+/// tensor is not always rounded once: where the two differ, xent is the closer to the
+/// exact value; see [`crate::kernels::checked::log_softmax_half`]).
 ///
 /// # Panics
 /// If `axis >= x.ndim()`.
