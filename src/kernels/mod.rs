@@ -52,6 +52,7 @@ pub(crate) mod table;
 mod few;
 pub mod gemm;
 mod half_precision;
+pub(crate) mod shard;
 #[cfg(test)]
 mod tests;
 mod wide;
