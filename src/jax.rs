@@ -69,6 +69,11 @@ fn empty_lanes<T: Float>(op: &str, n: usize, shape: &[usize], v: T) -> Option<Re
     (n == 0).then(|| crate::layout::try_filled(op, "output", shape, v))
 }
 
+/// Fail unless the upstream gradient `gy` has the shape of `x` (the output's shape).
+fn check_upstream<T>(op: &str, gy: &ArrayViewD<'_, T>, x: &ArrayViewD<'_, T>) -> Result<()> {
+    crate::ops::check_grad_pub(op, gy.shape(), x.shape())
+}
+
 fn arr<T>(shape: &[usize], v: Vec<T>) -> Result<ArrayD<T>> {
     ArrayD::from_shape_vec(IxDyn(shape), v).map_err(|e| Error::shape("jax", e.to_string()))
 }
@@ -107,7 +112,7 @@ pub fn softmax<T: Float>(x: &ArrayViewD<'_, T>, w: Option<&ArrayViewD<'_, bool>>
 /// The VJP of [`softmax`] with upstream `gy`.
 ///
 /// # Errors
-/// As [`softmax`].
+/// As [`softmax`], plus [`Error::Shape`] if `gy` differs in shape from `x`.
 pub fn softmax_grad<T: Float>(
     x: &ArrayViewD<'_, T>,
     w: Option<&ArrayViewD<'_, bool>>,
@@ -115,7 +120,13 @@ pub fn softmax_grad<T: Float>(
     gy: &ArrayViewD<'_, T>,
 ) -> Result<ArrayD<T>> {
     let p = prep("jax.nn.softmax", "x", x, w, axis)?;
-    arr(x.shape(), m::jax_softmax_vjp(&p.x, p.w.as_deref(), &flat(gy), p.g))
+    check_upstream("jax.nn.softmax", gy, x)?;
+    // A broadcast upstream (the gradient of `sum(softmax)`) is read in place, not copied.
+    let v = match crate::ops::broadcast_const(gy) {
+        Some(c) => m::jax_softmax_vjp_by(&p.x, p.w.as_deref(), |_| c, p.g),
+        None => m::jax_softmax_vjp(&p.x, p.w.as_deref(), &flat(gy), p.g),
+    };
+    arr(x.shape(), v)
 }
 
 /// `jax.nn.log_softmax(x, axis=-1, where=None)`.
@@ -130,7 +141,7 @@ pub fn log_softmax<T: Float>(x: &ArrayViewD<'_, T>, w: Option<&ArrayViewD<'_, bo
 /// The VJP of [`log_softmax`] with upstream `gy`.
 ///
 /// # Errors
-/// As [`softmax`].
+/// As [`softmax`], plus [`Error::Shape`] if `gy` differs in shape from `x`.
 pub fn log_softmax_grad<T: Float>(
     x: &ArrayViewD<'_, T>,
     w: Option<&ArrayViewD<'_, bool>>,
@@ -138,7 +149,12 @@ pub fn log_softmax_grad<T: Float>(
     gy: &ArrayViewD<'_, T>,
 ) -> Result<ArrayD<T>> {
     let p = prep("jax.nn.log_softmax", "x", x, w, axis)?;
-    arr(x.shape(), m::jax_log_softmax_vjp(&p.x, p.w.as_deref(), &flat(gy), p.g))
+    check_upstream("jax.nn.log_softmax", gy, x)?;
+    let v = match crate::ops::broadcast_const(gy) {
+        Some(c) => m::jax_log_softmax_vjp_by(&p.x, p.w.as_deref(), |_| c, p.g),
+        None => m::jax_log_softmax_vjp(&p.x, p.w.as_deref(), &flat(gy), p.g),
+    };
+    arr(x.shape(), v)
 }
 
 /// The lanes of `jax.nn.logsumexp`: `axis = None` reduces over every element.

@@ -1335,24 +1335,47 @@ macro_rules! float_op_half {
     };
 }
 
-/// Forward, or the VJP with ones of the forward's shape.
+/// The shape of an op's output, which the upstream gradient of `sum(output)` takes.
+pub(crate) enum Up {
+    /// This shape: that of an input (element-wise ops, softmax and log-softmax), or one
+    /// derived from it with no more elements than the inputs have.
+    Like(Vec<usize>),
+    /// A 0-d output (a loss reduced to one value).
+    Scalar,
+    /// Not known without the forward (shapes that depend on broadcasting, squeezing or
+    /// axis rules of the framework): the forward runs once more to learn it.
+    Forward,
+}
+
+/// Forward, or the VJP with ones of the output's shape. The ones are a broadcast
+/// view of a single 1 (never an array of the output's size), and the forward only
+/// runs for a gradient when `up` is [`Up::Forward`].
 fn fwd_or_grad<T: Float>(
     g: Option<&str>,
-    fwd: impl Fn() -> Result<ArrayD<T>>,
-    vjp: impl Fn(&ArrayViewD<'_, T>) -> Result<ArrayD<T>>,
+    up: Up,
+    fwd: impl FnOnce() -> Result<ArrayD<T>>,
+    vjp: impl FnOnce(&ArrayViewD<'_, T>) -> Result<ArrayD<T>>,
 ) -> Result<ArrayD<T>> {
-    let y = fwd()?;
-    match g {
-        None => Ok(y),
-        Some(_) => {
-            // The upstream gradient of sum(output): ones of the output's shape, as a
-            // broadcast view of a single 1 (the output itself is no longer needed).
-            let shape = y.raw_dim();
-            drop(y);
-            let one = ArrayD::from_elem(IxDyn(&[]), T::one());
-            let ones = one.broadcast(shape).ok_or_else(|| Error::shape("gradient", "cannot broadcast the upstream gradient"))?;
-            vjp(&ones)
-        }
+    if g.is_none() {
+        return fwd();
+    }
+    let shape = match up {
+        Up::Like(s) => IxDyn(&s),
+        Up::Scalar => IxDyn(&[]),
+        Up::Forward => fwd()?.raw_dim(),
+    };
+    let one = ArrayD::from_elem(IxDyn(&[]), T::one());
+    let ones = one.broadcast(shape).ok_or_else(|| Error::shape("gradient", "cannot broadcast the upstream gradient"))?;
+    vjp(&ones)
+}
+
+/// [`Up::Scalar`] for a reduced loss, else [`Up::Forward`] (`none`, or Keras' empty
+/// per-sample losses, which its reduction returns unreduced with shape `[0]`).
+fn up_reduced(none: bool) -> Up {
+    if none {
+        Up::Forward
+    } else {
+        Up::Scalar
     }
 }
 
@@ -1361,25 +1384,25 @@ fn fwd_or_grad<T: Float>(
 float_op!(tf_softmax, tf_softmax_t);
 fn tf_softmax_t<T: Float>(c: &Call, g: Option<&str>) -> Result<ArrayD<T>> {
     let (x, axis) = (c.float::<T>("logits")?, c.i64("axis")?);
-    fwd_or_grad(g, || tf::softmax(&x.view(), axis), |u| tf::softmax_grad(&x.view(), axis, u))
+    fwd_or_grad(g, Up::Like(x.shape().to_vec()), || tf::softmax(&x.view(), axis), |u| tf::softmax_grad(&x.view(), axis, u))
 }
 
 float_op!(tf_log_softmax, tf_log_softmax_t);
 fn tf_log_softmax_t<T: Float>(c: &Call, g: Option<&str>) -> Result<ArrayD<T>> {
     let (x, axis) = (c.float::<T>("logits")?, c.i64("axis")?);
-    fwd_or_grad(g, || tf::log_softmax(&x.view(), axis), |u| tf::log_softmax_grad(&x.view(), axis, u))
+    fwd_or_grad(g, Up::Like(x.shape().to_vec()), || tf::log_softmax(&x.view(), axis), |u| tf::log_softmax_grad(&x.view(), axis, u))
 }
 
 float_op!(tf_sigmoid, tf_sigmoid_t);
 fn tf_sigmoid_t<T: Float>(c: &Call, g: Option<&str>) -> Result<ArrayD<T>> {
     let x = c.float::<T>("x")?;
-    fwd_or_grad(g, || Ok(tf::sigmoid(&x.view())), |u| tf::sigmoid_grad(&x.view(), u))
+    fwd_or_grad(g, Up::Like(x.shape().to_vec()), || Ok(tf::sigmoid(&x.view())), |u| tf::sigmoid_grad(&x.view(), u))
 }
 
 float_op!(tf_log_sigmoid, tf_log_sigmoid_t);
 fn tf_log_sigmoid_t<T: Float>(c: &Call, g: Option<&str>) -> Result<ArrayD<T>> {
     let x = c.float::<T>("x")?;
-    fwd_or_grad(g, || Ok(tf::log_sigmoid(&x.view())), |u| tf::log_sigmoid_grad(&x.view(), u))
+    fwd_or_grad(g, Up::Like(x.shape().to_vec()), || Ok(tf::log_sigmoid(&x.view())), |u| tf::log_sigmoid_grad(&x.view(), u))
 }
 
 fn tf_one_hot(c: &Call, _g: Option<&str>) -> Result<DynArray> {
@@ -1408,8 +1431,19 @@ fn tf_one_hot(c: &Call, _g: Option<&str>) -> Result<DynArray> {
 float_op!(tf_sce, tf_sce_t);
 fn tf_sce_t<T: Float>(c: &Call, g: Option<&str>) -> Result<ArrayD<T>> {
     let (t, x, axis) = (c.float::<T>("labels")?, c.float::<T>("logits")?, c.i64("axis")?);
+    // One cost per row: the logits' shape without the class axis. The forward runs
+    // when the axis is invalid (it raises TensorFlow's error) and for empty logits
+    // (with no classes, the rows can outnumber the elements: (2^40, 0) has 2^40 rows,
+    // whose cost the forward refuses to allocate).
+    let sce_up = match (x.is_empty(), x.ndim() > 0) {
+        (false, true) => {
+            tf::sce_axis(c.op.name, axis, x.shape()).map_or(Up::Forward, |a| Up::Like(crate::layout::reduced_shape(x.shape(), a)))
+        }
+        _ => Up::Forward,
+    };
     fwd_or_grad(
         g,
+        sce_up,
         || tf::softmax_cross_entropy_with_logits(&t.view(), &x.view(), axis),
         |u| tf::softmax_cross_entropy_with_logits_grad(&t.view(), &x.view(), axis, u),
     )
@@ -1420,6 +1454,7 @@ fn tf_ssce_t<T: Float>(c: &Call, g: Option<&str>) -> Result<ArrayD<T>> {
     let (y, x) = (c.labels("labels")?, c.float::<T>("logits")?);
     fwd_or_grad(
         g,
+        Up::Like(y.shape().to_vec()),
         || tf::sparse_softmax_cross_entropy_with_logits(&y.view(), &x.view()),
         |u| tf::sparse_softmax_cross_entropy_with_logits_grad(&y.view(), &x.view(), u),
     )
@@ -1430,6 +1465,7 @@ fn tf_sigce_t<T: Float>(c: &Call, g: Option<&str>) -> Result<ArrayD<T>> {
     let (t, x) = (c.float::<T>("labels")?, c.float::<T>("logits")?);
     fwd_or_grad(
         g,
+        Up::Like(x.shape().to_vec()),
         || tf::sigmoid_cross_entropy_with_logits(&t.view(), &x.view()),
         |u| tf::sigmoid_cross_entropy_with_logits_grad(&t.view(), &x.view(), u),
     )
@@ -1440,6 +1476,7 @@ fn tf_wce_t<T: Float>(c: &Call, g: Option<&str>) -> Result<ArrayD<T>> {
     let (t, x, q) = (c.float::<T>("labels")?, c.float::<T>("logits")?, T::of(c.f64("pos_weight")?));
     fwd_or_grad(
         g,
+        Up::Like(x.shape().to_vec()),
         || tf::weighted_cross_entropy_with_logits(&t.view(), &x.view(), q),
         |u| tf::weighted_cross_entropy_with_logits_grad(&t.view(), &x.view(), q, u),
     )
@@ -1453,6 +1490,7 @@ fn keras_cce_t<T: Float>(c: &Call, g: Option<&str>) -> Result<ArrayD<T>> {
     let (fl, ls, ax) = (c.bool("from_logits"), c.f64("label_smoothing")?, c.i64("axis")?);
     fwd_or_grad(
         g,
+        Up::Forward,
         || keras::categorical_crossentropy(&t.view(), &p.view(), fl, ls, ax),
         |u| keras::categorical_crossentropy_grad(&t.view(), &p.view(), fl, ls, ax, u),
     )
@@ -1464,6 +1502,7 @@ fn keras_scce_t<T: Float>(c: &Call, g: Option<&str>) -> Result<ArrayD<T>> {
     let (fl, ig, ax) = (c.bool("from_logits"), c.opt_i64("ignore_class"), c.i64("axis")?);
     fwd_or_grad(
         g,
+        Up::Forward,
         || keras::sparse_categorical_crossentropy(&y.view(), &p.view(), fl, ig, ax),
         |u| keras::sparse_categorical_crossentropy_grad(&y.view(), &p.view(), fl, ig, ax, u),
     )
@@ -1475,6 +1514,7 @@ fn keras_bce_t<T: Float>(c: &Call, g: Option<&str>) -> Result<ArrayD<T>> {
     let (fl, ls, ax) = (c.bool("from_logits"), c.f64("label_smoothing")?, c.i64("axis")?);
     fwd_or_grad(
         g,
+        Up::Forward,
         || keras::binary_crossentropy(&t.view(), &p.view(), fl, ls, ax),
         |u| keras::binary_crossentropy_grad(&t.view(), &p.view(), fl, ls, ax, u),
     )
@@ -1486,6 +1526,7 @@ fn keras_cfce_t<T: Float>(c: &Call, g: Option<&str>) -> Result<ArrayD<T>> {
     let (a, gm, fl, ls, ax) = (c.f64("alpha")?, c.f64("gamma")?, c.bool("from_logits"), c.f64("label_smoothing")?, c.i64("axis")?);
     fwd_or_grad(
         g,
+        Up::Forward,
         || keras::categorical_focal_crossentropy(&t.view(), &p.view(), a, gm, fl, ls, ax),
         |u| keras::categorical_focal_crossentropy_grad(&t.view(), &p.view(), a, gm, fl, ls, ax, u),
     )
@@ -1504,6 +1545,7 @@ fn keras_bfce_t<T: Float>(c: &Call, g: Option<&str>) -> Result<ArrayD<T>> {
     );
     fwd_or_grad(
         g,
+        Up::Forward,
         || keras::binary_focal_crossentropy(&t.view(), &p.view(), b, a, gm, fl, ls, ax),
         |u| keras::binary_focal_crossentropy_grad(&t.view(), &p.view(), b, a, gm, fl, ls, ax, u),
     )
@@ -1512,7 +1554,7 @@ fn keras_bfce_t<T: Float>(c: &Call, g: Option<&str>) -> Result<ArrayD<T>> {
 float_op_half!(keras_kl, keras_kl_t);
 fn keras_kl_t<T: Float>(c: &Call, g: Option<&str>) -> Result<ArrayD<T>> {
     let (t, p) = (c.float::<T>("y_true")?, c.float::<T>("y_pred")?);
-    fwd_or_grad(g, || keras::kl_divergence(&t.view(), &p.view()), |u| keras::kl_divergence_grad(&t.view(), &p.view(), u))
+    fwd_or_grad(g, Up::Forward, || keras::kl_divergence(&t.view(), &p.view()), |u| keras::kl_divergence_grad(&t.view(), &p.view(), u))
 }
 
 /// Keras loss classes compute in `floatx()` = float32 (`Loss.dtype`), whatever the
@@ -1536,7 +1578,12 @@ fn keras_cce_class(c: &Call, g: Option<&str>) -> Result<DynArray> {
             reduction: c.keras_reduction()?,
         };
         let swv = sw.as_ref().map(|s| s.view());
-        fwd_or_grad(g, || l.call(&t.view(), &p.view(), swv.as_ref()), |u| l.grad(&t.view(), &p.view(), swv.as_ref(), u))
+        fwd_or_grad(
+            g,
+            up_reduced(l.reduction == KerasReduction::None || p.is_empty()),
+            || l.call(&t.view(), &p.view(), swv.as_ref()),
+            |u| l.grad(&t.view(), &p.view(), swv.as_ref(), u),
+        )
     })
 }
 
@@ -1550,7 +1597,12 @@ fn keras_scce_class(c: &Call, g: Option<&str>) -> Result<DynArray> {
             reduction: c.keras_reduction()?,
         };
         let swv = sw.as_ref().map(|s| s.view());
-        fwd_or_grad(g, || l.call(&y.view(), &p.view(), swv.as_ref()), |u| l.grad(&y.view(), &p.view(), swv.as_ref(), u))
+        fwd_or_grad(
+            g,
+            up_reduced(l.reduction == KerasReduction::None || p.is_empty()),
+            || l.call(&y.view(), &p.view(), swv.as_ref()),
+            |u| l.grad(&y.view(), &p.view(), swv.as_ref(), u),
+        )
     })
 }
 
@@ -1564,7 +1616,12 @@ fn keras_bce_class(c: &Call, g: Option<&str>) -> Result<DynArray> {
             reduction: c.keras_reduction()?,
         };
         let swv = sw.as_ref().map(|s| s.view());
-        fwd_or_grad(g, || l.call(&t.view(), &p.view(), swv.as_ref()), |u| l.grad(&t.view(), &p.view(), swv.as_ref(), u))
+        fwd_or_grad(
+            g,
+            up_reduced(l.reduction == KerasReduction::None || p.is_empty()),
+            || l.call(&t.view(), &p.view(), swv.as_ref()),
+            |u| l.grad(&t.view(), &p.view(), swv.as_ref(), u),
+        )
     })
 }
 
@@ -1573,7 +1630,12 @@ fn keras_kl_class(c: &Call, g: Option<&str>) -> Result<DynArray> {
         let (t, p, sw) = (c.float::<f32>("y_true")?, c.float::<f32>("y_pred")?, c.opt_float::<f32>("sample_weight")?);
         let l = keras::KLDivergence { reduction: c.keras_reduction()? };
         let swv = sw.as_ref().map(|s| s.view());
-        fwd_or_grad(g, || l.call(&t.view(), &p.view(), swv.as_ref()), |u| l.grad(&t.view(), &p.view(), swv.as_ref(), u))
+        fwd_or_grad(
+            g,
+            up_reduced(l.reduction == KerasReduction::None || p.is_empty()),
+            || l.call(&t.view(), &p.view(), swv.as_ref()),
+            |u| l.grad(&t.view(), &p.view(), swv.as_ref(), u),
+        )
     })
 }
 
@@ -1590,7 +1652,12 @@ fn keras_bfce_class(c: &Call, g: Option<&str>) -> Result<DynArray> {
             reduction: c.keras_reduction()?,
         };
         let swv = sw.as_ref().map(|s| s.view());
-        fwd_or_grad(g, || l.call(&t.view(), &p.view(), swv.as_ref()), |u| l.grad(&t.view(), &p.view(), swv.as_ref(), u))
+        fwd_or_grad(
+            g,
+            up_reduced(l.reduction == KerasReduction::None || p.is_empty()),
+            || l.call(&t.view(), &p.view(), swv.as_ref()),
+            |u| l.grad(&t.view(), &p.view(), swv.as_ref(), u),
+        )
     })
 }
 
@@ -1606,7 +1673,12 @@ fn keras_cfce_class(c: &Call, g: Option<&str>) -> Result<DynArray> {
             reduction: c.keras_reduction()?,
         };
         let swv = sw.as_ref().map(|s| s.view());
-        fwd_or_grad(g, || l.call(&t.view(), &p.view(), swv.as_ref()), |u| l.grad(&t.view(), &p.view(), swv.as_ref(), u))
+        fwd_or_grad(
+            g,
+            up_reduced(l.reduction == KerasReduction::None || p.is_empty()),
+            || l.call(&t.view(), &p.view(), swv.as_ref()),
+            |u| l.grad(&t.view(), &p.view(), swv.as_ref(), u),
+        )
     })
 }
 
@@ -1629,7 +1701,12 @@ fn torch_kl_t<T: Float>(c: &Call, g: Option<&str>) -> Result<ArrayD<T>> {
         reduction: crate::ops::KlReduction::parse(c.op.name, c.str("reduction").unwrap_or("mean"))?,
         log_target: c.bool("log_target"),
     };
-    fwd_or_grad(g, || torch::kl_div(&x.view(), &t.view(), &args), |u| torch::kl_div_grad(&x.view(), &t.view(), &args, u))
+    fwd_or_grad(
+        g,
+        up_reduced(args.reduction == crate::ops::KlReduction::None),
+        || torch::kl_div(&x.view(), &t.view(), &args),
+        |u| torch::kl_div_grad(&x.view(), &t.view(), &args, u),
+    )
 }
 
 fn torch_dim(c: &Call, x_rank: usize) -> Result<i64> {
@@ -1644,31 +1721,45 @@ float_op!(torch_softmax, torch_softmax_t);
 fn torch_softmax_t<T: Float>(c: &Call, g: Option<&str>) -> Result<ArrayD<T>> {
     let x = c.float::<T>("input")?;
     let d = torch_dim(c, x.ndim())?;
-    fwd_or_grad(g, || torch::softmax(&x.view(), d), |u| torch::softmax_grad(&x.view(), d, u))
+    fwd_or_grad(g, Up::Like(x.shape().to_vec()), || torch::softmax(&x.view(), d), |u| torch::softmax_grad(&x.view(), d, u))
 }
 
 float_op!(torch_log_softmax, torch_log_softmax_t);
 fn torch_log_softmax_t<T: Float>(c: &Call, g: Option<&str>) -> Result<ArrayD<T>> {
     let x = c.float::<T>("input")?;
     let d = torch_dim(c, x.ndim())?;
-    fwd_or_grad(g, || torch::log_softmax(&x.view(), d), |u| torch::log_softmax_grad(&x.view(), d, u))
+    fwd_or_grad(g, Up::Like(x.shape().to_vec()), || torch::log_softmax(&x.view(), d), |u| torch::log_softmax_grad(&x.view(), d, u))
 }
 
 float_op!(torch_sigmoid, torch_sigmoid_t);
 fn torch_sigmoid_t<T: Float>(c: &Call, g: Option<&str>) -> Result<ArrayD<T>> {
     let x = c.float::<T>("input")?;
-    fwd_or_grad(g, || Ok(torch::sigmoid(&x.view())), |u| torch::sigmoid_grad(&x.view(), u))
+    fwd_or_grad(g, Up::Like(x.shape().to_vec()), || Ok(torch::sigmoid(&x.view())), |u| torch::sigmoid_grad(&x.view(), u))
 }
 
 float_op!(torch_logsigmoid, torch_logsigmoid_t);
 fn torch_logsigmoid_t<T: Float>(c: &Call, g: Option<&str>) -> Result<ArrayD<T>> {
     let x = c.float::<T>("input")?;
-    fwd_or_grad(g, || Ok(torch::logsigmoid(&x.view())), |u| torch::logsigmoid_grad(&x.view(), u))
+    fwd_or_grad(g, Up::Like(x.shape().to_vec()), || Ok(torch::logsigmoid(&x.view())), |u| torch::logsigmoid_grad(&x.view(), u))
 }
 
 fn torch_one_hot(c: &Call, _g: Option<&str>) -> Result<DynArray> {
     let x = c.labels("input")?;
     Ok(DynArray::I64(torch::one_hot(&x.view(), c.i64("num_classes")?)?))
+}
+
+/// The output shape of PyTorch's class-dim losses (`cross_entropy`, `nll_loss`): 0-d
+/// when reduced; with `reduction='none'` the input without its class dim (dim 1, or
+/// dim 0 of a 1-D input), or the forward's for a 0-d or empty input (the forward
+/// raises the 0-d input's error, and refuses to allocate more losses than elements).
+fn per_sample_up(r: Reduction, x: &[usize]) -> Up {
+    match (r, x.len()) {
+        (Reduction::None, _) if x.contains(&0) => Up::Forward,
+        (Reduction::None, 1) => Up::Like(vec![]),
+        (Reduction::None, n) if n >= 2 => Up::Like(crate::layout::reduced_shape(x, 1)),
+        (Reduction::None, _) => Up::Forward,
+        _ => Up::Scalar,
+    }
 }
 
 float_op!(torch_ce, torch_ce_t);
@@ -1681,6 +1772,7 @@ fn torch_ce_t<T: Float>(c: &Call, g: Option<&str>) -> Result<ArrayD<T>> {
         reduction: c.torch_reduction()?,
         label_smoothing: c.f64("label_smoothing")?,
     };
+    let ce_up = per_sample_up(args.reduction, x.shape());
     let tgt = c.input("target")?;
     if tgt.dtype().is_float() {
         if tgt.shape() != x.shape() {
@@ -1698,6 +1790,7 @@ fn torch_ce_t<T: Float>(c: &Call, g: Option<&str>) -> Result<ArrayD<T>> {
         let t = c.float::<T>("target")?;
         fwd_or_grad(
             g,
+            ce_up,
             || torch::cross_entropy(&x.view(), torch::Target::Probs(t.view()), &args),
             |u| torch::cross_entropy_grad(&x.view(), torch::Target::Probs(t.view()), &args, u),
         )
@@ -1713,6 +1806,7 @@ fn torch_ce_t<T: Float>(c: &Call, g: Option<&str>) -> Result<ArrayD<T>> {
         let y = c.labels("target")?;
         fwd_or_grad(
             g,
+            ce_up,
             || torch::cross_entropy(&x.view(), torch::Target::Indices(y.view()), &args),
             |u| torch::cross_entropy_grad(&x.view(), torch::Target::Indices(y.view()), &args, u),
         )
@@ -1858,7 +1952,8 @@ fn torch_nll_t<T: Float>(c: &Call, g: Option<&str>) -> Result<ArrayD<T>> {
         reduction: c.torch_reduction()?,
         label_smoothing: 0.0,
     };
-    fwd_or_grad(g, || torch::nll_loss(&x.view(), &y.view(), &args), |u| torch::nll_loss_grad(&x.view(), &y.view(), &args, u))
+    let nll_up = per_sample_up(args.reduction, x.shape());
+    fwd_or_grad(g, nll_up, || torch::nll_loss(&x.view(), &y.view(), &args), |u| torch::nll_loss_grad(&x.view(), &y.view(), &args, u))
 }
 
 float_op!(torch_bce, torch_bce_t);
@@ -1868,6 +1963,7 @@ fn torch_bce_t<T: Float>(c: &Call, g: Option<&str>) -> Result<ArrayD<T>> {
     let wv = w.as_ref().map(|w| w.view());
     fwd_or_grad(
         g,
+        if r == Reduction::None { Up::Like(x.shape().to_vec()) } else { Up::Scalar },
         || torch::binary_cross_entropy(&x.view(), &y.view(), wv.as_ref(), r),
         |u| torch::binary_cross_entropy_grad(&x.view(), &y.view(), wv.as_ref(), r, u),
     )
@@ -1880,6 +1976,7 @@ fn torch_bcel_t<T: Float>(c: &Call, g: Option<&str>) -> Result<ArrayD<T>> {
     let (wv, pv) = (w.as_ref().map(|w| w.view()), pw.as_ref().map(|w| w.view()));
     fwd_or_grad(
         g,
+        if r == Reduction::None { Up::Like(x.shape().to_vec()) } else { Up::Scalar },
         || torch::binary_cross_entropy_with_logits(&x.view(), &y.view(), wv.as_ref(), pv.as_ref(), r),
         |u| torch::binary_cross_entropy_with_logits_grad(&x.view(), &y.view(), wv.as_ref(), pv.as_ref(), r, u),
     )

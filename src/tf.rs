@@ -49,9 +49,9 @@ pub fn softmax<T: Float>(logits: &ArrayViewD<'_, T>, axis: i64) -> Result<ArrayD
 /// assert_eq!(dx, array![0.25, -0.25].into_dyn());
 /// ```
 pub fn softmax_grad<T: Float>(logits: &ArrayViewD<'_, T>, axis: i64, g: &ArrayViewD<'_, T>) -> Result<ArrayD<T>> {
-    let y = softmax(logits, axis)?;
+    rank1("tf.nn.softmax", "logits", logits.shape())?;
     let a = normalize_axis("tf.nn.softmax", "logits", axis, logits.shape())?;
-    ops::softmax_vjp(&y.view(), g, a, crate::default_par())
+    ops::softmax_vjp_from_input(logits, g, a, crate::default_par())
 }
 
 /// `tf.nn.log_softmax(logits, axis=-1)`: `x − max − ln Σ exp(x − max)`.

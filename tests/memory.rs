@@ -129,13 +129,20 @@ fn peak_memory_is_a_small_multiple_of_the_input() {
     }
     println!("peak extra bytes / bytes of one (512, 512) float32 input:\n{}", report.join("\n"));
     // Beyond its inputs, a forward allocates its output and at most one input-sized
-    // temporary; a gradient its output and at most two (softmax: the recomputed
-    // forward and a contiguous copy of the upstream ones). Keras' binary focal
-    // gradient keeps the element-wise BCE, its derivative and the mean's upstream
-    // (its class too).
+    // temporary; a gradient its output and at most two. The softmax and log-softmax
+    // gradients of `sum(output)` allocate only their output (the softmax is turned
+    // into its gradient in place; the upstream ones are never an array). Keras'
+    // binary focal gradient keeps the element-wise BCE, its derivative and the mean's
+    // upstream (its class too).
     for (ratio, name) in worst {
         let bound = match name.as_str() {
             "keras.losses.binary_focal_crossentropy --grad" | "keras.losses.BinaryFocalCrossentropy --grad" => 4.1,
+            "tf.nn.softmax --grad"
+            | "tf.nn.log_softmax --grad"
+            | "torch.softmax --grad"
+            | "torch.log_softmax --grad"
+            | "jax.nn.softmax --grad"
+            | "jax.nn.log_softmax --grad" => 1.1,
             n if n.ends_with("--grad") => 3.1,
             _ => 2.1,
         };

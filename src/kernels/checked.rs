@@ -396,6 +396,68 @@ pub fn ce_dense_bwd<T: Float>(
     Ok(())
 }
 
+/// [`softmax`] of `f16`/`bf16` data: max, exps and sum in `f32`, each output rounded
+/// once to the input type (nearest-even), as PyTorch 2.15's CPU softmax of a half
+/// tensor (it widens to `f32` and rounds the result once); checked. Against the `f32`
+/// softmax of the widened input rounded to `H`, every ISA's result is within 1 ulp of
+/// `H` (equal except where the `f32` values, a few `f32` ulps apart between ISAs, fall
+/// on either side of a rounding boundary of `H`).
+///
+/// # Errors
+/// As [`softmax`].
+///
+/// ```
+/// use half::{bf16, f16};
+/// use xent::kernels::{checked, Geom, Par};
+/// let x = [f16::from_f32(1.0), f16::from_f32(2.0), f16::from_f32(3.0)];
+/// let mut y = [f16::ZERO; 3];
+/// checked::softmax_half(&x, Geom::rows(1, 3), &mut y, Par::Seq).unwrap();
+/// // torch.softmax(torch.tensor([1., 2., 3.], dtype=torch.float16), 0)
+/// assert_eq!(y.map(f16::to_f32), [0.09002685546875, 0.2447509765625, 0.6650390625]);
+/// let x = [bf16::from_f32(0.0); 4];
+/// let mut y = [bf16::ZERO; 4];
+/// checked::softmax_half(&x, Geom::rows(1, 4), &mut y, Par::Seq).unwrap();
+/// assert_eq!(y, [bf16::from_f32(0.25); 4]);
+/// assert!(checked::softmax_half(&x, Geom::rows(1, 3), &mut y, Par::Seq).is_err());
+/// ```
+pub fn softmax_half<H: Half>(x: &[H], g: Geom, out: &mut [H], par: Par) -> Result<()> {
+    let op = "kernels::softmax_half";
+    let (n, _) = counts(op, g)?;
+    len(op, "x", x.len(), n)?;
+    len(op, "out", out.len(), n)?;
+    super::softmax_half(x, g, out, par);
+    Ok(())
+}
+
+/// [`log_softmax`] of `f16`/`bf16` data: `(x − m) − ln Σ exp(x − m)` in `f32`, rounded
+/// once to the input type; checked. Within 1 ulp of `H` of the rounded `f32`
+/// log-softmax on every ISA (see [`softmax_half`]). PyTorch 2.15's CPU log-softmax of
+/// a half tensor agrees on most elements; where it differs (1–8 % of elements in
+/// `tests/half_softmax.rs`), xent's value is the closer to the exact one.
+///
+/// # Errors
+/// As [`softmax`].
+///
+/// ```
+/// use half::f16;
+/// use xent::kernels::{checked, Geom, Par};
+/// let x = [f16::from_f32(1.0), f16::from_f32(2.0), f16::from_f32(3.0)];
+/// let mut y = [f16::ZERO; 3];
+/// checked::log_softmax_half(&x, Geom::rows(1, 3), &mut y, Par::Seq).unwrap();
+/// // the exact values rounded once; PyTorch 2.15 gives -0.407470703125 for the last
+/// // (1 ulp further from the exact -0.4076059...: its half log-softmax is not the
+/// // float32 one rounded once)
+/// assert_eq!(y.map(f16::to_f32), [-2.408203125, -1.4072265625, -0.40771484375]);
+/// ```
+pub fn log_softmax_half<H: Half>(x: &[H], g: Geom, out: &mut [H], par: Par) -> Result<()> {
+    let op = "kernels::log_softmax_half";
+    let (n, _) = counts(op, g)?;
+    len(op, "x", x.len(), n)?;
+    len(op, "out", out.len(), n)?;
+    super::log_softmax_half(x, g, out, par);
+    Ok(())
+}
+
 /// [`ce_sparse_fwd`] for `f16`/`bf16` logits (`f32` arithmetic); checked.
 ///
 /// # Errors

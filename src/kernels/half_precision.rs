@@ -1,12 +1,14 @@
-//! 16-bit float inputs (`half::f16`, `half::bf16`) for the sparse cross-entropy:
-//! loaded and widened to `f32` in registers, every sum and exp in `f32`, gradients
-//! rounded back to the input type (nearest-even) on store.
+//! 16-bit float inputs (`half::f16`, `half::bf16`) for softmax, log-softmax and the
+//! sparse cross-entropy: loaded and widened to `f32` in registers, every sum and exp
+//! in `f32`, outputs and gradients rounded back to the input type once (nearest-even)
+//! on store.
 
 use half::{bf16, f16};
 
-use super::isa::Isa;
+use super::isa::{current_isa, Isa};
 use super::simd::rows::BLOCK;
 use super::table::{Grad, Wr};
+use super::{drive, drive_leaves, run_cached, use_nt, wr_for, Geom, Par, Row};
 
 mod sealed {
     pub trait Sealed {}
@@ -51,6 +53,13 @@ pub struct HalfKernels<H: 'static> {
     pub(crate) sparse_grad: fn(&[H], &mut [H], &Grad<'_, f32>, bool),
     /// The same, over the logits.
     pub(crate) sparse_grad_in_place: fn(&mut [H], &Grad<'_, f32>),
+    /// Softmax row `exp(x − m)·r`, rounded to `H`: `(x, out, m, r, nt)`.
+    pub(crate) exp_scale: fn(&[H], &mut [H], f32, f32, bool),
+    /// Softmax row from the kept exps, rounded to `H`: `(e, out, mb, m, r, wr)`.
+    #[allow(clippy::type_complexity)] // the operands of the formula
+    pub(crate) scale_from_exp: fn(&[f32], &mut [H], &[f32], f32, f32, Wr),
+    /// Log-softmax row `(x − m) − l`, rounded to `H`: `(x, out, m, l, wr)`.
+    pub(crate) sub2: fn(&[H], &mut [H], f32, f32, Wr),
 }
 
 impl<H> std::fmt::Debug for HalfKernels<H> {
@@ -163,6 +172,27 @@ fn s_sparse_grad_in_place<H: Half>(x: &mut [H], g: &Grad<'_, f32>) {
     }
 }
 
+fn s_exp_scale<H: Half>(x: &[H], out: &mut [H], m: f32, r: f32, _nt: bool) {
+    for (o, &v) in out.iter_mut().zip(x) {
+        *o = H::from_f32((v.to_f32() - m).exp() * r);
+    }
+}
+
+fn s_scale_from_exp<H: Half>(e: &[f32], out: &mut [H], mb: &[f32], m: f32, r: f32, _wr: Wr) {
+    for ((eb, ob), &mbi) in e.chunks(BLOCK).zip(out.chunks_mut(BLOCK)).zip(mb) {
+        let c = (mbi - m).exp() * r;
+        for (o, &v) in ob.iter_mut().zip(eb) {
+            *o = H::from_f32(c * v);
+        }
+    }
+}
+
+fn s_sub2<H: Half>(x: &[H], out: &mut [H], m: f32, l: f32, _wr: Wr) {
+    for (o, &v) in out.iter_mut().zip(x) {
+        *o = H::from_f32(v.to_f32() - m - l);
+    }
+}
+
 const fn scalar_table<H: Half>() -> HalfKernels<H> {
     HalfKernels {
         isa: Isa::Scalar,
@@ -174,6 +204,9 @@ const fn scalar_table<H: Half>() -> HalfKernels<H> {
         smooth_sum: s_smooth_sum::<H>,
         sparse_grad: s_sparse_grad::<H>,
         sparse_grad_in_place: s_sparse_grad_in_place::<H>,
+        exp_scale: s_exp_scale::<H>,
+        scale_from_exp: s_scale_from_exp::<H>,
+        sub2: s_sub2::<H>,
     }
 }
 
@@ -196,6 +229,9 @@ macro_rules! half_table {
                 fn from_f32(x: &[f32], out: &mut [$h]) = rows::convert;
                 fn sparse_grad(x: &[$h], out: &mut [$h], g: &Grad<'_, f32>, nt: bool) = rows::sparse_grad;
                 fn sparse_grad_in_place(x: &mut [$h], g: &Grad<'_, f32>) = rows::sparse_grad_in_place;
+                fn exp_scale(x: &[$h], out: &mut [$h], m: f32, r: f32, nt: bool) = rows::exp_scale;
+                fn scale_from_exp(e: &[f32], out: &mut [$h], mb: &[f32], m: f32, r: f32, wr: Wr) = rows::scale_from_exp;
+                fn sub2(x: &[$h], out: &mut [$h], m: f32, l: f32, wr: Wr) = rows::sub2;
             }
             pub(crate) static TABLE: HalfKernels<$h> = HalfKernels {
                 isa: $isa,
@@ -207,6 +243,9 @@ macro_rules! half_table {
                 smooth_sum,
                 sparse_grad,
                 sparse_grad_in_place,
+                exp_scale,
+                scale_from_exp,
+                sub2,
             };
         }
     };
@@ -265,4 +304,43 @@ impl Half for bf16 {
             _ => &SCALAR_BF16,
         }
     }
+}
+
+// ---------------------------------------------------------------------------------
+// Softmax and log-softmax of 16-bit inputs.
+
+/// Softmax over the class axis of `f16`/`bf16` data: every max, exp and sum in `f32`
+/// (the rows of [`super::softmax`], widened on load), the result rounded once to `H`
+/// (nearest-even) on store, as PyTorch's CPU kernel for half inputs computes it. A
+/// NaN or `+inf` row, or one of only `−inf`, gives NaN; an `f16` result below
+/// `2^-25` rounds to 0 (`bf16` keeps `f32`'s exponent range).
+pub(crate) fn softmax_half<H: Half>(x: &[H], g: Geom, out: &mut [H], par: Par) {
+    let k = H::half_kernels(current_isa());
+    let nt = use_nt::<H>(g);
+    let row = |r: Row<'_, H, f32>| {
+        let (m, s) = (k.max_sum_exp)(r.a);
+        (k.exp_scale)(r.a, r.out.expect("out"), m, s.recip(), nt);
+        (0.0, 0.0)
+    };
+    let cached = |r: Row<'_, H, f32>, e: &mut [f32], mb: &mut [f32]| {
+        let (m, s) = (k.max_sum_exp_store)(r.a, e, mb);
+        let wr = wr_for(g, nt, r.a);
+        (k.scale_from_exp)(e, r.out.expect("out"), mb, m, s.recip(), wr);
+        (0.0, 0.0)
+    };
+    drive_leaves(g, par, x, None, Some(out), None::<&[f32]>, None, None, None, |b| run_cached(b, g.classes, &row, &cached));
+}
+
+/// Log-softmax over the class axis of `f16`/`bf16` data: `(x − m) − ln Σ exp(x − m)`
+/// in `f32`, rounded once to `H`. NaN rows as [`softmax_half`]; a `−inf` entry beside
+/// a finite max gives `−inf`.
+pub(crate) fn log_softmax_half<H: Half>(x: &[H], g: Geom, out: &mut [H], par: Par) {
+    let k = H::half_kernels(current_isa());
+    let nt = use_nt::<H>(g);
+    drive(g, par, x, None, Some(out), None::<&[f32]>, None, None, None, |r: Row<'_, H, f32>| {
+        let (m, s) = (k.max_sum_exp)(r.a);
+        let l = if m == f32::NEG_INFINITY { f32::NAN } else { s.ln() };
+        (k.sub2)(r.a, r.out.expect("out"), m, l, wr_for(g, nt, r.a));
+        (0.0, 0.0)
+    });
 }

@@ -58,6 +58,7 @@ pub(crate) mod shard;
 mod tests;
 mod wide;
 
+pub(crate) use half_precision::{log_softmax_half, softmax_half};
 pub use half_precision::{Half, HalfKernels};
 pub use isa::{current_isa, default_isa, with_isa, Isa};
 pub use table::RowKernels;
@@ -765,6 +766,26 @@ pub(crate) fn softmax_bwd<T: Float>(y: &[T], gy: &[T], g: Geom, out: &mut [T], p
     });
 }
 
+/// [`softmax_bwd`] with the upstream gradient `c` at every element (`c·sum(softmax)`,
+/// the `--grad` of a softmax), in place over the forward output `y`: the values of
+/// `softmax_bwd(y, [c; n], ..)` bit for bit (each row goes through the same row
+/// kernels, from a copy of the row and a row of `c`), without an upstream array or a
+/// second output array.
+pub(crate) fn softmax_bwd_const_in_place<T: Float>(y: &mut [T], c: T, g: Geom, par: Par) {
+    let k = table::kernels::<T>();
+    drive_in_place_leaves::<T, T, _>(g, par, y, None, None, None, |b| {
+        let cs = vec![c; g.classes];
+        let ys = RefCell::new(vec![T::zero(); g.classes]);
+        b.run_seq(&|r: RowMut<'_, T>| {
+            let ys = &mut *ys.borrow_mut();
+            ys.copy_from_slice(r.a);
+            let (d, sy) = (k.dot_sum)(ys, &cs);
+            (k.softmax_bwd)(ys, &cs, r.a, d / sy, false);
+            (T::zero(), T::zero())
+        });
+    });
+}
+
 /// Log-softmax VJP from the forward output: `out = gy − exp(y) · Σ_c gy_c`, `y` the
 /// forward log-softmax output (`Σ gy` compensated). [`log_softmax_bwd_from_input`] is
 /// more accurate when the input is at hand.
@@ -791,23 +812,42 @@ pub(crate) fn log_softmax_bwd<T: Float>(y: &[T], gy: &[T], g: Geom, out: &mut [T
 pub(crate) fn log_softmax_bwd_from_input<T: Float>(x: &[T], gy: &[T], g: Geom, out: &mut [T], par: Par) {
     let k = table::kernels::<T>();
     let nt = use_nt::<T>(g);
-    let wide = T::DTYPE == crate::array::DType::F32;
     drive(g, par, x, Some(gy), Some(out), None, None, None, None, |r| {
-        let gy = r.b.expect("gy");
-        let (m, s) = (k.max_sum_exp)(r.a);
-        if wide {
-            let (m64, ls64) = row_stats_f64(r.a, m, s);
-            let t: f64 = gy.iter().map(|v| v.f64()).sum();
-            for ((o, &v), &b) in r.out.expect("out").iter_mut().zip(r.a).zip(gy) {
-                *o = T::of(b.f64() - (v.f64() - m64 - ls64).exp() * t);
-            }
-            return (T::zero(), T::zero());
-        }
-        let ls = if m == T::neg_infinity() { T::nan() } else { s.ln() };
-        let t = (k.sum)(gy);
-        (k.log_softmax_bwd)(r.a, gy, r.out.expect("out"), m, ls, t, nt);
+        log_softmax_bwd_row(k, r.a, r.b.expect("gy"), r.out.expect("out"), nt);
         (T::zero(), T::zero())
     });
+}
+
+/// [`log_softmax_bwd_from_input`] with the upstream gradient `c` at every element
+/// (`c·sum(log_softmax)`, the `--grad` of a log-softmax): the same values bit for bit
+/// (each row goes through the same row code with a row of `c`), without an upstream
+/// array.
+pub(crate) fn log_softmax_bwd_from_input_const<T: Float>(x: &[T], c: T, g: Geom, out: &mut [T], par: Par) {
+    let k = table::kernels::<T>();
+    let nt = use_nt::<T>(g);
+    drive_leaves::<T, T, _>(g, par, x, None, Some(out), None, None, None, None, |b| {
+        let cs = vec![c; g.classes];
+        b.run_seq(&|r: Row<'_, T, T>| {
+            log_softmax_bwd_row(k, r.a, &cs, r.out.expect("out"), nt);
+            (T::zero(), T::zero())
+        });
+    });
+}
+
+/// One row of [`log_softmax_bwd_from_input`].
+fn log_softmax_bwd_row<T: Float>(k: &RowKernels<T>, x: &[T], gy: &[T], out: &mut [T], nt: bool) {
+    let (m, s) = (k.max_sum_exp)(x);
+    if T::DTYPE == crate::array::DType::F32 {
+        let (m64, ls64) = row_stats_f64(x, m, s);
+        let t: f64 = gy.iter().map(|v| v.f64()).sum();
+        for ((o, &v), &b) in out.iter_mut().zip(x).zip(gy) {
+            *o = T::of(b.f64() - (v.f64() - m64 - ls64).exp() * t);
+        }
+        return;
+    }
+    let ls = if m == T::neg_infinity() { T::nan() } else { s.ln() };
+    let t = (k.sum)(gy);
+    (k.log_softmax_bwd)(x, gy, out, m, ls, t, nt);
 }
 
 /// `(m, ln Σ exp(x − m))` of a row in `f64`, from the row kernels' `(m, s)`: NaN for

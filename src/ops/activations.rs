@@ -5,7 +5,7 @@ use ndarray::{ArrayD, ArrayViewD, ArrayViewMutD, IxDyn, Zip};
 use super::{check_grad, same_shape};
 use crate::error::{Error, Result};
 use crate::float::Float;
-use crate::kernels::{self, Par};
+use crate::kernels::{self, Half, Par};
 use crate::layout::{contiguous, geom, reduced_shape, slice};
 
 fn out_slice<'a, T>(op: &str, out: &'a mut ArrayViewMutD<'_, T>) -> Result<&'a mut [T]> {
@@ -86,6 +86,44 @@ pub fn softmax_vjp<T: Float>(y: &ArrayViewD<'_, T>, g: &ArrayViewD<'_, T>, axis:
     Ok(out)
 }
 
+/// Softmax VJP from the input: [`softmax_vjp`] on `y = softmax(x)`, the same values bit
+/// for bit. An upstream `g` that is a broadcast of one value (`arr0(1.0).broadcast(..)`,
+/// the gradient of `sum(softmax)`) is never copied: the softmax is written into the
+/// result and turned into the gradient in place, so the peak memory is the input and
+/// the result; any other `g` costs one more array of the input's size (`y`).
+///
+/// # Errors
+/// [`Error::Shape`] if `g` and `x` differ in shape.
+///
+/// # Panics
+/// If `axis >= x.ndim()`.
+///
+/// ```
+/// use ndarray::{arr0, array, IxDyn};
+/// let x = array![[0.5f64, -1.0, 2.0]].into_dyn();
+/// let one = arr0(1.0f64).into_dyn();
+/// let ones = one.broadcast(IxDyn(&[1, 3])).unwrap();
+/// let dx = xent::ops::softmax_vjp_from_input(&x.view(), &ones, 1, xent::Par::Seq).unwrap();
+/// assert!(dx.iter().all(|&v| v == 0.0)); // d(sum softmax) = 0
+/// let g = array![[1.0f64, 0.0, 0.0]].into_dyn();
+/// let y = xent::ops::softmax(&x.view(), 1, xent::Par::Seq);
+/// let want = xent::ops::softmax_vjp(&y.view(), &g.view(), 1, xent::Par::Seq).unwrap();
+/// assert_eq!(xent::ops::softmax_vjp_from_input(&x.view(), &g.view(), 1, xent::Par::Seq).unwrap(), want);
+/// ```
+pub fn softmax_vjp_from_input<T: Float>(x: &ArrayViewD<'_, T>, g: &ArrayViewD<'_, T>, axis: usize, par: Par) -> Result<ArrayD<T>> {
+    check_grad("softmax", g.shape(), x.shape())?;
+    let Some(c) = super::broadcast_const(g) else {
+        let y = softmax(x, axis, par);
+        return softmax_vjp(&y.view(), g, axis, par);
+    };
+    let mut out = softmax(x, axis, par);
+    if !out.is_empty() {
+        let o = out.as_slice_mut().expect("fresh");
+        kernels::softmax_bwd_const_in_place(o, c, geom(x.shape(), axis), par);
+    }
+    Ok(out)
+}
+
 /// Log-softmax along `axis`: `x_c − m − ln Σ_k exp(x_k − m)`.
 ///
 /// Mirrors `tf.nn.log_softmax` and `torch.log_softmax`. Finite wherever softmax
@@ -156,6 +194,8 @@ pub fn log_softmax_vjp<T: Float>(y: &ArrayViewD<'_, T>, g: &ArrayViewD<'_, T>, a
 /// (the rounding of `x − max − ln Σ` folded back in) and `Σ g` compensated: each
 /// element to about an ulp of `softmax`, where `exp` of the rounded `y` is off by
 /// `|y|·eps/2` relative, which `g − p·Σ g` magnifies where it nearly cancels.
+/// An upstream `g` that is a broadcast of one value (the gradient of
+/// `sum(log_softmax)`) is never copied: the peak memory is the input and the result.
 ///
 /// # Errors
 /// [`Error::Shape`] if `g` and `x` differ in shape.
@@ -172,9 +212,61 @@ pub fn log_softmax_vjp_from_input<T: Float>(x: &ArrayViewD<'_, T>, g: &ArrayView
     if x.is_empty() {
         return Ok(out); // see softmax_into
     }
-    let (xc, gc) = (contiguous(x), contiguous(g));
-    kernels::log_softmax_bwd_from_input(slice(&xc), slice(&gc), geom(x.shape(), axis), out.as_slice_mut().expect("fresh"), par);
+    let xc = contiguous(x);
+    let o = out.as_slice_mut().expect("fresh");
+    match super::broadcast_const(g) {
+        Some(c) => kernels::log_softmax_bwd_from_input_const(slice(&xc), c, geom(x.shape(), axis), o, par),
+        None => kernels::log_softmax_bwd_from_input(slice(&xc), slice(&contiguous(g)), geom(x.shape(), axis), o, par),
+    }
     Ok(out)
+}
+
+/// [`softmax`] of `half::f16`/`half::bf16` data: max, exps and sums in `f32`, each
+/// result rounded once to the input type (nearest-even), as PyTorch 2.15's CPU
+/// softmax of a half tensor computes it (see [`crate::kernels::checked::softmax_half`]
+/// for the accuracy).
+///
+/// # Panics
+/// If `axis >= x.ndim()`.
+///
+/// ```
+/// use half::bf16;
+/// use ndarray::array;
+/// let x = array![[bf16::from_f32(0.0), bf16::from_f32(0.0)]].into_dyn();
+/// let y = xent::ops::softmax_half(&x.view(), 1, xent::Par::Seq);
+/// assert_eq!(y, array![[bf16::from_f32(0.5), bf16::from_f32(0.5)]].into_dyn());
+/// ```
+pub fn softmax_half<H: Half>(x: &ArrayViewD<'_, H>, axis: usize, par: Par) -> ArrayD<H> {
+    let mut out = ArrayD::from_elem(x.raw_dim(), H::default());
+    if !x.is_empty() {
+        let xc = contiguous(x);
+        kernels::softmax_half(slice(&xc), geom(x.shape(), axis), out.as_slice_mut().expect("fresh"), par);
+    }
+    out
+}
+
+/// [`log_softmax`] of `half::f16`/`half::bf16` data: `(x − m) − ln Σ exp(x − m)` in
+/// `f32`, rounded once to the input type (PyTorch 2.15's CPU log-softmax of a half
+/// tensor is not always rounded once: where the two differ, xent is the closer to the
+/// exact value; see [`crate::kernels::checked::log_softmax_half`]).
+///
+/// # Panics
+/// If `axis >= x.ndim()`.
+///
+/// ```
+/// use half::f16;
+/// use ndarray::array;
+/// let x = array![f16::from_f32(0.0), f16::from_f32(0.0)].into_dyn();
+/// let y = xent::ops::log_softmax_half(&x.view(), 0, xent::Par::Seq);
+/// assert_eq!(y[[0]], f16::from_f32(-std::f32::consts::LN_2));
+/// ```
+pub fn log_softmax_half<H: Half>(x: &ArrayViewD<'_, H>, axis: usize, par: Par) -> ArrayD<H> {
+    let mut out = ArrayD::from_elem(x.raw_dim(), H::default());
+    if !x.is_empty() {
+        let xc = contiguous(x);
+        kernels::log_softmax_half(slice(&xc), geom(x.shape(), axis), out.as_slice_mut().expect("fresh"), par);
+    }
+    out
 }
 
 /// Log-sum-exp along `axis` (the axis is removed): `m + ln Σ_k exp(x_k − m)`.

@@ -61,6 +61,12 @@ pub fn jax_log_softmax<T: Float>(x: &[T], w: Option<&[bool]>, g: Geom) -> Vec<T>
 /// The VJP of [`jax_log_softmax`] with upstream `gy`, as JAX's autodiff of its graph:
 /// `gs = gr + e · (−Σ gr) / S`, zero where masked.
 pub fn jax_log_softmax_vjp<T: Float>(x: &[T], w: Option<&[bool]>, gy: &[T], g: Geom) -> Vec<T> {
+    jax_log_softmax_vjp_by(x, w, |k| gy[k], g)
+}
+
+/// [`jax_log_softmax_vjp`] with the upstream element `k` given by `gy(k)` (a constant
+/// upstream needs no array).
+pub(crate) fn jax_log_softmax_vjp_by<T: Float>(x: &[T], w: Option<&[bool]>, gy: impl Fn(usize) -> T, g: Geom) -> Vec<T> {
     if x.is_empty() {
         return Vec::new();
     }
@@ -70,7 +76,7 @@ pub fn jax_log_softmax_vjp<T: Float>(x: &[T], w: Option<&[bool]>, gy: &[T], g: G
         let idx = || (0..g.classes).map(|c| b + c * g.inner);
         let e = |k: usize| (if on(w, k) { x[k] } else { T::neg_infinity() } - m).exp();
         let sum: T = idx().filter(|&k| on(w, k)).map(e).fold(T::zero(), |a, v| a + v);
-        let gr = |k: usize| if on(w, k) { gy[k] } else { T::zero() };
+        let gr = |k: usize| if on(w, k) { gy(k) } else { T::zero() };
         let gl = -idx().map(gr).fold(T::zero(), |a, v| a + v);
         let gsum = gl / sum;
         for k in idx() {
@@ -104,6 +110,11 @@ pub fn jax_softmax<T: Float>(x: &[T], w: Option<&[bool]>, g: Geom) -> Vec<T> {
 /// The VJP of [`jax_softmax`]: the autodiff of `u / S` (`gu = gr / S + Σ(−gr · u) / S²`)
 /// through `exp` (`gs = gu · u`), zero where masked.
 pub fn jax_softmax_vjp<T: Float>(x: &[T], w: Option<&[bool]>, gy: &[T], g: Geom) -> Vec<T> {
+    jax_softmax_vjp_by(x, w, |k| gy[k], g)
+}
+
+/// [`jax_softmax_vjp`] with the upstream element `k` given by `gy(k)`.
+pub(crate) fn jax_softmax_vjp_by<T: Float>(x: &[T], w: Option<&[bool]>, gy: impl Fn(usize) -> T, g: Geom) -> Vec<T> {
     if x.is_empty() {
         return Vec::new();
     }
@@ -113,7 +124,7 @@ pub fn jax_softmax_vjp<T: Float>(x: &[T], w: Option<&[bool]>, gy: &[T], g: Geom)
         let idx = || (0..g.classes).map(|c| b + c * g.inner);
         let u = |k: usize| (if on(w, k) { x[k] } else { T::neg_infinity() } - m).exp();
         let sum: T = idx().filter(|&k| on(w, k)).map(u).fold(T::zero(), |a, v| a + v);
-        let gr = |k: usize| if on(w, k) { gy[k] } else { T::zero() };
+        let gr = |k: usize| if on(w, k) { gy(k) } else { T::zero() };
         let inv2 = T::one() / (sum * sum);
         let gsum = idx().map(|k| -gr(k) * u(k) * inv2).fold(T::zero(), |a, v| a + v);
         for k in idx() {

@@ -81,6 +81,16 @@ pub(crate) fn check_grad(op: &str, g: &[usize], out: &[usize]) -> Result<()> {
     Ok(())
 }
 
+/// The one value of an upstream gradient that holds the same value everywhere because
+/// it is a broadcast (`arr0(1.0).broadcast(shape)`: every stride of a dimension longer
+/// than 1 is 0), the upstream gradient of `sum(output)`; `None` for any other array.
+/// The softmax VJPs then skip the upstream array (its contiguous copy would be as large
+/// as the input).
+pub(crate) fn broadcast_const<T: Copy>(g: &ndarray::ArrayViewD<'_, T>) -> Option<T> {
+    let first = *g.first()?;
+    g.shape().iter().zip(g.strides()).all(|(&n, &s)| n <= 1 || s == 0).then_some(first)
+}
+
 /// `T::of(x)` for literal constants.
 #[inline(always)]
 pub(crate) fn c<T: Float>(x: f64) -> T {

@@ -5,7 +5,7 @@
 use half::f16;
 use ndarray::{ArrayD, IxDyn};
 
-use super::{by_float, fwd_or_grad, Call};
+use super::{by_float, fwd_or_grad, Call, Up};
 use crate::array::{DType, DynArray, DynView};
 use crate::error::{Error, Result};
 use crate::float::Float;
@@ -44,26 +44,36 @@ float_op!(jax_softmax, jax_softmax_t);
 fn jax_softmax_t<T: Float>(c: &Call, g: Option<&str>) -> Result<ArrayD<T>> {
     let (x, w, axis) = (c.float::<T>("x")?, mask(c, "where"), c.i64("axis")?);
     let wv = w.as_ref().map(|w| w.view());
-    fwd_or_grad(g, || jax::softmax(&x.view(), wv.as_ref(), axis), |u| jax::softmax_grad(&x.view(), wv.as_ref(), axis, u))
+    fwd_or_grad(
+        g,
+        Up::Like(x.shape().to_vec()),
+        || jax::softmax(&x.view(), wv.as_ref(), axis),
+        |u| jax::softmax_grad(&x.view(), wv.as_ref(), axis, u),
+    )
 }
 
 float_op!(jax_log_softmax, jax_log_softmax_t);
 fn jax_log_softmax_t<T: Float>(c: &Call, g: Option<&str>) -> Result<ArrayD<T>> {
     let (x, w, axis) = (c.float::<T>("x")?, mask(c, "where"), c.i64("axis")?);
     let wv = w.as_ref().map(|w| w.view());
-    fwd_or_grad(g, || jax::log_softmax(&x.view(), wv.as_ref(), axis), |u| jax::log_softmax_grad(&x.view(), wv.as_ref(), axis, u))
+    fwd_or_grad(
+        g,
+        Up::Like(x.shape().to_vec()),
+        || jax::log_softmax(&x.view(), wv.as_ref(), axis),
+        |u| jax::log_softmax_grad(&x.view(), wv.as_ref(), axis, u),
+    )
 }
 
 float_op!(jax_sigmoid, jax_sigmoid_t);
 fn jax_sigmoid_t<T: Float>(c: &Call, g: Option<&str>) -> Result<ArrayD<T>> {
     let x = c.float::<T>("x")?;
-    fwd_or_grad(g, || Ok(jax::sigmoid(&x.view())), |u| Ok(jax::sigmoid_grad(&x.view(), u)))
+    fwd_or_grad(g, Up::Like(x.shape().to_vec()), || Ok(jax::sigmoid(&x.view())), |u| Ok(jax::sigmoid_grad(&x.view(), u)))
 }
 
 float_op!(jax_log_sigmoid, jax_log_sigmoid_t);
 fn jax_log_sigmoid_t<T: Float>(c: &Call, g: Option<&str>) -> Result<ArrayD<T>> {
     let x = c.float::<T>("x")?;
-    fwd_or_grad(g, || Ok(jax::log_sigmoid(&x.view())), |u| Ok(jax::log_sigmoid_grad(&x.view(), u)))
+    fwd_or_grad(g, Up::Like(x.shape().to_vec()), || Ok(jax::log_sigmoid(&x.view())), |u| Ok(jax::log_sigmoid_grad(&x.view(), u)))
 }
 
 pub(super) fn jax_one_hot(c: &Call, _g: Option<&str>) -> Result<DynArray> {
@@ -75,7 +85,7 @@ pub(super) fn jax_one_hot(c: &Call, _g: Option<&str>) -> Result<DynArray> {
 float_op!(jax_logsumexp, jax_logsumexp_t);
 fn jax_logsumexp_t<T: Float>(c: &Call, g: Option<&str>) -> Result<ArrayD<T>> {
     let (a, axis, kd) = (c.float::<T>("a")?, c.opt_i64("axis"), c.bool("keepdims"));
-    fwd_or_grad(g, || jax::logsumexp(&a.view(), axis, kd), |u| jax::logsumexp_grad(&a.view(), axis, kd, u))
+    fwd_or_grad(g, Up::Forward, || jax::logsumexp(&a.view(), axis, kd), |u| jax::logsumexp_grad(&a.view(), axis, kd, u))
 }
 
 float_op!(optax_sce, optax_sce_t);
@@ -84,6 +94,7 @@ fn optax_sce_t<T: Float>(c: &Call, g: Option<&str>) -> Result<ArrayD<T>> {
     let wv = w.as_ref().map(|w| w.view());
     fwd_or_grad(
         g,
+        Up::Forward,
         || jax::softmax_cross_entropy(&x.view(), &t.view(), wv.as_ref(), axis),
         |u| jax::softmax_cross_entropy_grad(&x.view(), &t.view(), wv.as_ref(), axis, u),
     )
@@ -95,6 +106,7 @@ fn optax_sce_int_t<T: Float>(c: &Call, g: Option<&str>) -> Result<ArrayD<T>> {
     let wv = w.as_ref().map(|w| w.view());
     fwd_or_grad(
         g,
+        Up::Forward,
         || jax::softmax_cross_entropy_with_integer_labels(&x.view(), &y.view(), wv.as_ref(), axis),
         |u| jax::softmax_cross_entropy_with_integer_labels_grad(&x.view(), &y.view(), wv.as_ref(), axis, u),
     )
@@ -192,6 +204,7 @@ fn optax_safe_sce_t<T: Float>(c: &Call, g: Option<&str>) -> Result<ArrayD<T>> {
     let (x, t) = (c.float::<T>("logits")?, c.float::<T>("labels")?);
     fwd_or_grad(
         g,
+        Up::Forward,
         || jax::safe_softmax_cross_entropy(&x.view(), &t.view()),
         |u| jax::safe_softmax_cross_entropy_grad(&x.view(), &t.view(), u),
     )
@@ -202,6 +215,7 @@ fn optax_sigmoid_bce_t<T: Float>(c: &Call, g: Option<&str>) -> Result<ArrayD<T>>
     let (x, t) = (c.float::<T>("logits")?, c.float::<T>("labels")?);
     fwd_or_grad(
         g,
+        Up::Forward,
         || jax::sigmoid_binary_cross_entropy(&x.view(), &t.view()),
         |u| jax::sigmoid_binary_cross_entropy_grad(&x.view(), &t.view(), u),
     )
@@ -212,6 +226,7 @@ fn optax_focal_t<T: Float>(c: &Call, g: Option<&str>) -> Result<ArrayD<T>> {
     let (x, t, a, gm) = (c.float::<T>("logits")?, c.float::<T>("labels")?, c.opt_f64("alpha"), c.f64("gamma")?);
     fwd_or_grad(
         g,
+        Up::Forward,
         || jax::sigmoid_focal_loss(&x.view(), &t.view(), a, gm),
         |u| jax::sigmoid_focal_loss_grad(&x.view(), &t.view(), a, gm, u),
     )
@@ -224,6 +239,7 @@ fn optax_poly_t<T: Float>(c: &Call, g: Option<&str>) -> Result<ArrayD<T>> {
     let wv = w.as_ref().map(|w| w.view());
     fwd_or_grad(
         g,
+        Up::Forward,
         || jax::poly_loss_cross_entropy(&x.view(), &t.view(), wv.as_ref(), e, axis),
         |u| jax::poly_loss_cross_entropy_grad(&x.view(), &t.view(), wv.as_ref(), e, axis, u),
     )
@@ -236,6 +252,7 @@ fn optax_kl_t<T: Float>(c: &Call, g: Option<&str>) -> Result<ArrayD<T>> {
     let wv = w.as_ref().map(|w| w.view());
     fwd_or_grad(
         g,
+        Up::Forward,
         || jax::kl_divergence(&x.view(), &t.view(), wv.as_ref(), axis),
         |u| jax::kl_divergence_grad(&x.view(), &t.view(), wv.as_ref(), axis, u),
     )
@@ -248,6 +265,7 @@ fn optax_convex_kl_t<T: Float>(c: &Call, g: Option<&str>) -> Result<ArrayD<T>> {
     let wv = w.as_ref().map(|w| w.view());
     fwd_or_grad(
         g,
+        Up::Forward,
         || jax::convex_kl_divergence(&x.view(), &t.view(), wv.as_ref(), axis),
         |u| jax::convex_kl_divergence_grad(&x.view(), &t.view(), wv.as_ref(), axis, u),
     )
@@ -260,6 +278,7 @@ fn optax_kl_log_t<T: Float>(c: &Call, g: Option<&str>) -> Result<ArrayD<T>> {
     let wv = w.as_ref().map(|w| w.view());
     fwd_or_grad(
         g,
+        Up::Forward,
         || jax::kl_divergence_with_log_targets(&x.view(), &t.view(), wv.as_ref(), axis),
         |u| jax::kl_divergence_with_log_targets_grad(&x.view(), &t.view(), wv.as_ref(), axis, u),
     )
@@ -269,5 +288,10 @@ float_op!(optax_smooth_labels, optax_smooth_labels_t);
 fn optax_smooth_labels_t<T: Float>(c: &Call, g: Option<&str>) -> Result<ArrayD<T>> {
     let (y, w, a, axis) = (c.float::<T>("labels")?, mask(c, "where"), c.f64("alpha")?, c.i64("axis")?);
     let wv = w.as_ref().map(|w| w.view());
-    fwd_or_grad(g, || jax::smooth_labels(&y.view(), wv.as_ref(), a, axis), |u| jax::smooth_labels_grad(&y.view(), wv.as_ref(), a, axis, u))
+    fwd_or_grad(
+        g,
+        Up::Like(y.shape().to_vec()),
+        || jax::smooth_labels(&y.view(), wv.as_ref(), a, axis),
+        |u| jax::smooth_labels_grad(&y.view(), wv.as_ref(), a, axis, u),
+    )
 }
