@@ -113,7 +113,7 @@ impl Float for f64 {
     }
     fn row_kernels(isa: Isa) -> &'static RowKernels<f64> {
         assert!(isa.is_available(), "xent: ISA {} is not supported by this CPU", isa.name());
-        &crate::kernels::table::SCALAR_F64
+        crate::kernels::table_f64::f64_table(isa)
     }
 }
 
