@@ -1,12 +1,12 @@
-//! AVX-512 (F) implementation of [`Simd64`]: 8 `f64` lanes, masked tails,
-//! `vscalefpd` in `exp`.
+//! AVX-512 (F) implementation of [`Simd64`]: 8 `f64` lanes, masked tails, a
+//! table-driven `exp` (16 entries in registers, `vpermt2pd`) scaled by `vscalefpd`.
 
 #![cfg(target_arch = "x86_64")]
 
 use core::arch::x86_64::*;
 
 use super::super::avx512::Avx512;
-use super::{Simd64, EXP_C1, EXP_C2, EXP_LOG2E, EXP_POLY, EXP_ZERO};
+use super::{Simd64, EXP_C1, EXP_C2, EXP_LOG2E, EXP_SHIFTER, EXP_TAB_HI, EXP_TAB_LO, EXP_TAB_POLY, EXP_ZERO};
 
 #[inline(always)]
 fn mask(n: usize) -> __mmask8 {
@@ -65,22 +65,30 @@ impl Simd64 for Avx512 {
     }
     #[inline(always)]
     fn exp_nonpos(self, x: __m512d) -> __m512d {
-        // SAFETY: token ⇒ AVX-512F.
+        // SAFETY: token ⇒ AVX-512F; the tables are 16 readable doubles each.
         unsafe {
-            let n = _mm512_roundscale_pd::<{ _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC }>(_mm512_mul_pd(x, _mm512_set1_pd(EXP_LOG2E)));
-            let r = _mm512_fnmadd_pd(n, _mm512_set1_pd(EXP_C1), x);
-            let r = _mm512_fnmadd_pd(n, _mm512_set1_pd(EXP_C2), r);
-            let mut p = _mm512_set1_pd(EXP_POLY[0]);
-            for &c in &EXP_POLY[1..] {
-                p = _mm512_fmadd_pd(p, r, _mm512_set1_pd(c));
+            // k = round(x·16/ln2) in the low bits of `t` (|x·16/ln2| < 2^51 for every
+            // live lane; dead lanes hold garbage and are masked off below)
+            let sh = _mm512_set1_pd(EXP_SHIFTER);
+            let t = _mm512_fmadd_pd(x, _mm512_set1_pd(16.0 * EXP_LOG2E), sh);
+            let k = _mm512_sub_pd(t, sh);
+            let r = _mm512_fnmadd_pd(k, _mm512_set1_pd(EXP_C1 / 16.0), x);
+            let r = _mm512_fnmadd_pd(k, _mm512_set1_pd(EXP_C2 / 16.0), r);
+            let mut q = _mm512_set1_pd(EXP_TAB_POLY[0]);
+            for &c in &EXP_TAB_POLY[1..] {
+                q = _mm512_fmadd_pd(q, r, _mm512_set1_pd(c));
             }
-            let one = _mm512_set1_pd(1.0);
-            p = _mm512_fmadd_pd(p, r, one);
-            p = _mm512_fmadd_pd(p, r, one);
+            let s = _mm512_mul_pd(_mm512_fmadd_pd(q, r, _mm512_set1_pd(1.0)), r);
+            // vpermt2pd reads the low 4 bits of each index lane: j = k mod 16
+            let j = _mm512_castpd_si512(t);
+            let hi = _mm512_permutex2var_pd(_mm512_loadu_pd(EXP_TAB_HI.as_ptr()), j, _mm512_loadu_pd(EXP_TAB_HI.as_ptr().add(8)));
+            let lo = _mm512_permutex2var_pd(_mm512_loadu_pd(EXP_TAB_LO.as_ptr()), j, _mm512_loadu_pd(EXP_TAB_LO.as_ptr().add(8)));
+            let v = _mm512_add_pd(hi, _mm512_fmadd_pd(hi, s, lo));
             // lanes that round to 0 (and −inf, whose `r` is NaN) are zeroed by the mask,
-            // so they never underflow; NaN compares "not less than": it stays in
+            // so they never underflow; NaN compares "not less than": it stays in.
+            // vscalefpd multiplies by 2^⌊k/16⌋.
             let live = _mm512_cmp_pd_mask::<_CMP_NLT_UQ>(x, _mm512_set1_pd(EXP_ZERO));
-            _mm512_maskz_scalef_pd(live, p, n)
+            _mm512_maskz_scalef_pd(live, v, _mm512_mul_pd(k, _mm512_set1_pd(1.0 / 16.0)))
         }
     }
     #[inline(always)]
