@@ -46,8 +46,9 @@ pub trait Float:
     fn unwrap_ref(a: &DynArray) -> Option<&ArrayD<Self>>;
     /// The view inside a [`DynView`] of this dtype, or `None` for another dtype.
     fn unwrap_view<'v, 'a>(a: &'v DynView<'a>) -> Option<&'v ArrayViewD<'a, Self>>;
-    /// The row kernels of this type on `isa`: SIMD for `f32` on AVX2 and AVX-512,
-    /// the scalar reference otherwise (every ISA for `f64`).
+    /// The row kernels of this type on `isa`: SIMD for `f32` and `f64` on AVX2 and
+    /// AVX-512 (for `f64` the forward kernels, see `kernels/table_f64.rs`), the scalar
+    /// reference otherwise.
     ///
     /// # Panics
     /// If this CPU does not support `isa` ([`Isa::is_available`]).

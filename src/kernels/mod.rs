@@ -32,8 +32,9 @@
 //!   least [`CACHE_MIN`] classes keep their exps in a per-thread scratch row, so
 //!   softmax and the fused cross-entropy compute one exp per element, not two.
 //!   Outputs of at least [`NT_MIN_BYTES`] use non-temporal stores.
-//! * **Few classes** (`C ≤ 16`, class axis last, SIMD ISAs): one row per SIMD lane,
-//!   16 (AVX-512) or 8 (AVX2) rows at a time, no per-row call or horizontal sum.
+//! * **Few classes** (`C ≤ 16`, class axis last, SIMD ISAs, `f32` and 16-bit inputs):
+//!   one row per SIMD lane, 16 (AVX-512) or 8 (AVX2) rows at a time, no per-row call
+//!   or horizontal sum. `f64` rows of few classes take the per-row SIMD kernels.
 //! * **Wide rows** (`C ≥` [`WIDE_MIN`] and fewer rows than twice the threads): each
 //!   row is cut into chunks on different threads, their `(max, Σ exp)` merged.
 //!

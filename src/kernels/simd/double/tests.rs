@@ -44,7 +44,7 @@ fn dd_neg(a: Dd) -> Dd {
 }
 
 /// `ln 2` as a double-double.
-const LN2: Dd = Dd(std::f64::consts::LN_2, 2.319046813846299558e-17);
+const LN2: Dd = Dd(std::f64::consts::LN_2, 2.319_046_813_846_299_6e-17);
 
 /// `exp(x) = p·2ⁿ` with `p` in double-double (relative error far below 1e-25) for
 /// finite `x` (`n` unbounded, so no overflow or underflow happens here).
@@ -194,7 +194,7 @@ fn stats(x: &[f64]) -> Stats {
         .iter()
         .map(|&v| {
             let d = two_sum(v, -m);
-            if !(d.0 > -800.0) {
+            if d.0.is_nan() || d.0 <= -800.0 {
                 // exp underflows to 0 (−inf entries, huge gaps)
                 return Dd(0.0, 0.0);
             }
