@@ -1,12 +1,13 @@
 //! AVX2 + FMA implementation of [`Simd64`]: 4 `f64` lanes, `vmaskmovpd` tails,
-//! `exp` scaled through the exponent field in two halves.
+//! `exp` scaled through the exponent field: in one step when no live lane can round
+//! to a subnormal (the common case of a softmax), else in two halves.
 
 #![cfg(target_arch = "x86_64")]
 
 use core::arch::x86_64::*;
 
 use super::super::avx2::Avx2;
-use super::{Simd64, EXP_C1, EXP_C2, EXP_LOG2E, EXP_POLY, EXP_ZERO};
+use super::{Simd64, EXP_C1, EXP_C2, EXP_HI, EXP_LO, EXP_LOG2E, EXP_POLY, EXP_SHIFTER, EXP_ZERO};
 
 /// `[-1; 4]` then `[0; 4]`: `MASKS[4 - n..][..4]` enables the first `n` lanes.
 static MASKS: [i64; 8] = [-1, -1, -1, -1, 0, 0, 0, 0];
@@ -26,6 +27,47 @@ fn pow2(_: Avx2, k: __m256d) -> __m256d {
     unsafe {
         let b = _mm256_add_pd(k, _mm256_set1_pd(4503599627370496.0 + 1023.0));
         _mm256_castsi256_pd(_mm256_slli_epi64::<52>(_mm256_castpd_si256(b)))
+    }
+}
+
+/// The reduction and polynomial of `exp`: `(t, p, live)` with `n = round(x·log₂e)` in
+/// the low mantissa bits of `t = x·log₂e + 1.5·2⁵²`, `p ≈ exp(x − n·ln 2)`, and
+/// `live` the lanes not below [`EXP_ZERO`] (NaN included), all ones.
+#[inline(always)]
+fn exp_core(_: Avx2, x: __m256d) -> (__m256d, __m256d, __m256d) {
+    // SAFETY: token ⇒ AVX2 + FMA.
+    unsafe {
+        let sh = _mm256_set1_pd(EXP_SHIFTER);
+        let t = _mm256_fmadd_pd(x, _mm256_set1_pd(EXP_LOG2E), sh);
+        let n = _mm256_sub_pd(t, sh);
+        let r = _mm256_fnmadd_pd(n, _mm256_set1_pd(EXP_C1), x);
+        let r = _mm256_fnmadd_pd(n, _mm256_set1_pd(EXP_C2), r);
+        let mut p = _mm256_set1_pd(EXP_POLY[0]);
+        for &c in &EXP_POLY[1..] {
+            p = _mm256_fmadd_pd(p, r, _mm256_set1_pd(c));
+        }
+        let one = _mm256_set1_pd(1.0);
+        p = _mm256_fmadd_pd(p, r, one);
+        p = _mm256_fmadd_pd(p, r, one);
+        // NaN compares "not less than": it stays live
+        (t, p, _mm256_cmp_pd::<_CMP_NLT_UQ>(x, _mm256_set1_pd(EXP_ZERO)))
+    }
+}
+
+/// `p·2ⁿ` (`n` from [`exp_core`]'s `t`) for `x ∈ [EXP_LO, EXP_HI]`, dead lanes 0.
+#[inline(always)]
+fn scale_split(s: Avx2, t: __m256d, p: __m256d, live: __m256d) -> __m256d {
+    // SAFETY: token ⇒ AVX2.
+    unsafe {
+        // dead lanes scale by 2^0 (no underflow) and are zeroed below
+        let n = _mm256_and_pd(_mm256_sub_pd(t, _mm256_set1_pd(EXP_SHIFTER)), live);
+        // live lanes have n ∈ [−1075, 1024]: 2ⁿ = 2^n1 · 2^n2 with both halves in
+        // the normal range, so p·2^n1 is exact and the second product rounds once
+        // (to a subnormal, or to inf).
+        let n1 = _mm256_floor_pd(_mm256_mul_pd(n, _mm256_set1_pd(0.5)));
+        let n2 = _mm256_sub_pd(n, n1);
+        // A NaN `x` gives a NaN `p`; whatever garbage the factors hold, the product stays NaN.
+        _mm256_and_pd(_mm256_mul_pd(_mm256_mul_pd(p, pow2(s, n1)), pow2(s, n2)), live)
     }
 }
 
@@ -80,30 +122,26 @@ impl Simd64 for Avx2 {
         unsafe { _mm256_min_pd(hi, _mm256_max_pd(lo, x)) }
     }
     #[inline(always)]
+    fn exp(self, x: __m256d) -> __m256d {
+        let x = self.clamp(x, self.splat(EXP_LO), self.splat(EXP_HI));
+        let (t, p, live) = exp_core(self, x);
+        scale_split(self, t, p, live)
+    }
+    #[inline(always)]
     fn exp_nonpos(self, x: __m256d) -> __m256d {
-        // SAFETY: token ⇒ AVX2 + FMA.
+        let (t, p, live) = exp_core(self, x);
+        // SAFETY: token ⇒ AVX2.
         unsafe {
-            let n = _mm256_round_pd::<{ _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC }>(_mm256_mul_pd(x, _mm256_set1_pd(EXP_LOG2E)));
-            let r = _mm256_fnmadd_pd(n, _mm256_set1_pd(EXP_C1), x);
-            let r = _mm256_fnmadd_pd(n, _mm256_set1_pd(EXP_C2), r);
-            let mut p = _mm256_set1_pd(EXP_POLY[0]);
-            for &c in &EXP_POLY[1..] {
-                p = _mm256_fmadd_pd(p, r, _mm256_set1_pd(c));
+            // Live lanes below −708 may round to a subnormal: the two-step scaling. Else
+            // every live lane has n ∈ [−1021, 0] and 2ⁿ is one exponent field.
+            let low = _mm256_and_pd(_mm256_cmp_pd::<_CMP_LT_OQ>(x, _mm256_set1_pd(-708.0)), live);
+            if _mm256_testz_pd(low, low) == 0 {
+                return scale_split(self, t, p, live);
             }
-            let one = _mm256_set1_pd(1.0);
-            p = _mm256_fmadd_pd(p, r, one);
-            p = _mm256_fmadd_pd(p, r, one);
-            // lanes that round to 0 scale by 2^0 (no underflow) and are zeroed below
-            // (NaN compares "not less than": it stays live)
-            let live = _mm256_cmp_pd::<_CMP_NLT_UQ>(x, _mm256_set1_pd(EXP_ZERO));
-            let n = _mm256_and_pd(n, live);
-            // live lanes have n ∈ [−1075, 1024]: 2ⁿ = 2^n1 · 2^n2 with both halves in
-            // the normal range, so p·2^n1 is exact and the second product rounds once
-            // (to a subnormal, or to inf).
-            let n1 = _mm256_floor_pd(_mm256_mul_pd(n, _mm256_set1_pd(0.5)));
-            let n2 = _mm256_sub_pd(n, n1);
-            // A NaN `x` gives a NaN `p`; whatever garbage the factors hold, the product stays NaN.
-            _mm256_and_pd(_mm256_mul_pd(_mm256_mul_pd(p, pow2(self, n1)), pow2(self, n2)), live)
+            // `t`'s low bits hold n; n + 1023 shifted into the exponent field. A dead lane's
+            // garbage factor is a normal number or NaN, then masked to 0.
+            let f = _mm256_slli_epi64::<52>(_mm256_add_epi64(_mm256_castpd_si256(t), _mm256_set1_epi64x(1023)));
+            _mm256_and_pd(_mm256_mul_pd(p, _mm256_castsi256_pd(f)), live)
         }
     }
     #[inline(always)]

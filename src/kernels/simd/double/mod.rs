@@ -156,9 +156,9 @@ pub(crate) trait Simd64: Copy + Send + Sync + 'static {
     fn exp(self, x: Self::V) -> Self::V {
         self.exp_nonpos(self.clamp(x, self.splat(EXP_LO), self.splat(EXP_HI)))
     }
-    /// [`Simd64::exp`] for `x ≤ EXP_HI`, `−inf` or NaN only (the `x − max` of a
-    /// softmax): no clamping (a `−inf` or hugely negative lane is zeroed by the
-    /// underflow mask). A lane above [`EXP_HI`] gives a wrong result.
+    /// [`Simd64::exp`] for `x ≤ 0`, `−inf` or NaN only (the `x − max` of a softmax):
+    /// no clamping (a `−inf` or hugely negative lane is zeroed by the underflow mask).
+    /// A positive `x` may give a wrong result.
     fn exp_nonpos(self, x: Self::V) -> Self::V;
     /// Sum of the lanes.
     fn reduce_add(self, v: Self::V) -> f64;

@@ -136,6 +136,24 @@ fn exp_f64_accuracy_per_isa() {
         }
         println!("{isa:?}: exp max error {worst:.4} ulp at x = {at:e}");
         assert!(worst <= EXP_BOUND, "{isa:?}: exp off by {worst} ulp at x = {at:e}");
+        // `exp_nonpos` (the softmax exp, with its own scaling on AVX2), read off the
+        // exps `max_sum_exp_store` keeps: a row whose max is 0 stores `exp(x − 0)`
+        let mut row = vec![0.0f64];
+        row.extend(xs.iter().copied().filter(|&x| x <= 0.0));
+        row.push(f64::NEG_INFINITY);
+        let mut e = vec![0.0f64; row.len()];
+        let mut mb = vec![0.0f64; row.len().div_ceil(crate::kernels::simd::rows::BLOCK)];
+        (k.max_sum_exp_store)(&row, &mut e, &mut mb);
+        assert!(mb.iter().all(|&m| m == 0.0), "{isa:?}");
+        let (mut worst, mut at) = (0.0f64, 0.0f64);
+        for (&x, &y) in row.iter().zip(&e) {
+            let err = if x == f64::NEG_INFINITY { f64::from(u8::from(y != 0.0)) } else { exp_ulps(y, x) };
+            if err > worst {
+                (worst, at) = (err, x);
+            }
+        }
+        println!("{isa:?}: exp of x ≤ 0 (softmax path) max error {worst:.4} ulp at x = {at:e}");
+        assert!(worst <= EXP_BOUND, "{isa:?}: softmax exp off by {worst} ulp at x = {at:e}");
         let special =
             [f64::NEG_INFINITY, f64::INFINITY, f64::NAN, -f64::NAN, 710.0, 709.8, -746.0, -1e4, f64::MAX, f64::MIN, -745.13, -745.14];
         let mut out = [0.0f64; 12];
