@@ -47,8 +47,7 @@ pub trait Float:
     /// The view inside a [`DynView`] of this dtype, or `None` for another dtype.
     fn unwrap_view<'v, 'a>(a: &'v DynView<'a>) -> Option<&'v ArrayViewD<'a, Self>>;
     /// The row kernels of this type on `isa`: SIMD for `f32` and `f64` on AVX2 and
-    /// AVX-512 (for `f64` the forward kernels, see `kernels/table_f64.rs`), the scalar
-    /// reference otherwise.
+    /// AVX-512 (`f64`'s in `kernels/table_f64.rs`), the scalar reference otherwise.
     ///
     /// # Panics
     /// If this CPU does not support `isa` ([`Isa::is_available`]).

@@ -19,9 +19,8 @@
 //! The row kernels exist for AVX-512, AVX2+FMA and portable scalar code ([`Isa`]);
 //! each call picks one table of them on the calling thread ([`current_isa`]: the best
 //! the CPU has, or a [`with_isa`] override, or `XENT_ISA`) and runs it on every
-//! worker. `f32`, `f64` and the 16-bit inputs ([`Half`]) have SIMD kernels (`f64`: the
-//! forward kernels; its backward VJPs and dense cross-entropy stay scalar, see
-//! `kernels/table_f64.rs`). SIMD results differ from the scalar reference (`kernels/scalar.rs`) only by
+//! worker. `f32`, `f64` (`kernels/table_f64.rs`) and the 16-bit inputs ([`Half`]) have
+//! SIMD kernels. SIMD results differ from the scalar reference (`kernels/scalar.rs`) only by
 //! rounding (the tests bound it in ulps against `f64`); NaN and infinities behave
 //! exactly as the reference: a row holding NaN or `+inf`, or only `−inf`, gives NaN,
 //! and a `−inf` entry in a row with a finite max gives softmax 0, log-softmax `−inf`.

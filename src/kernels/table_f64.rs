@@ -1,22 +1,15 @@
-//! The `f64` row-kernel tables: AVX-512 (8 lanes) and AVX2+FMA (4 lanes) entries for
-//! the forward kernels of [`super::simd::double::rows`], the scalar `f64` kernels for
-//! the rest.
+//! The `f64` row-kernel tables: AVX-512 (8 lanes) and AVX2+FMA (4 lanes) entries
+//! running the kernels of [`super::simd::double::rows`].
 //!
-//! SIMD on both ISAs: `exp`, `copy`, `max_sum_exp` (softmax, log-softmax,
-//! log-sum-exp and the sparse cross-entropy forward), `max_sum_exp_store`,
-//! `scale_from_exp` and `grad_from_exp` (the cached write passes of softmax and the
-//! fused cross-entropy), `exp_scale`, `sub2`, `sparse_grad`, `sparse_grad_in_place`
-//! and `smooth_sum`. Scalar on every ISA: `ln` (a test hook; rows call `f64::ln`
-//! once per row), the softmax and log-softmax VJPs (`sum`, `dot`, `dot_sum`,
-//! `softmax_bwd`, `log_softmax_bwd`) and the dense cross-entropy (`dense_ce`,
-//! `dense_grad`). `f64` has no few-classes table: rows of `C ≤ 16` classes run the
-//! per-row SIMD kernels (the wide-row split works as for `f32`, it calls the same
-//! table).
+//! Every entry is SIMD on both ISAs but `ln`, a test hook (rows call `f64::ln` once
+//! per row), which is the scalar one. `f64` has no few-classes table: rows of
+//! `C ≤ 16` classes run the per-row SIMD kernels (the wide-row split works as for
+//! `f32`: it calls the same table).
 
 use super::isa::Isa;
 use super::table::{scalar_table, RowKernels, SCALAR_F64};
 
-/// The scalar `f64` table, source of the entries without a SIMD version.
+/// The scalar `f64` table, source of the entry without a SIMD version (`ln`).
 #[cfg(target_arch = "x86_64")]
 const SCALAR: RowKernels<f64> = scalar_table::<f64>();
 
@@ -40,6 +33,13 @@ macro_rules! simd_table_f64 {
                 fn sparse_grad(x: &[f64], out: &mut [f64], g: &Grad<'_, f64>, nt: bool) = rows::sparse_grad;
                 fn sparse_grad_in_place(x: &mut [f64], g: &Grad<'_, f64>) = rows::sparse_grad_in_place;
                 fn smooth_sum(x: &[f64], w: Option<&[f64]>, l: f64) -> f64 = rows::smooth_sum;
+                fn sum(x: &[f64]) -> f64 = rows::sum;
+                fn dot(a: &[f64], b: &[f64]) -> f64 = rows::dot;
+                fn dot_sum(a: &[f64], b: &[f64]) -> (f64, f64) = rows::dot_sum;
+                fn softmax_bwd(y: &[f64], gy: &[f64], out: &mut [f64], d: f64, nt: bool) = rows::softmax_bwd;
+                fn log_softmax_bwd(x: &[f64], gy: &[f64], out: &mut [f64], m: f64, ls: f64, t: f64, nt: bool) = rows::log_softmax_bwd;
+                fn dense_ce(x: &[f64], t: &[f64], w: Option<&[f64]>, m: f64, ls: f64) -> f64 = rows::dense_ce;
+                fn dense_grad(x: &[f64], t: &[f64], w: Option<&[f64]>, m: f64, ls: f64, a: f64, sc: f64, out: &mut [f64], nt: bool) = rows::dense_grad;
             }
             pub(crate) static TABLE: RowKernels<f64> = RowKernels {
                 isa: $isa,
@@ -55,6 +55,13 @@ macro_rules! simd_table_f64 {
                 sparse_grad,
                 sparse_grad_in_place,
                 smooth_sum,
+                sum,
+                dot,
+                dot_sum,
+                softmax_bwd,
+                log_softmax_bwd,
+                dense_ce,
+                dense_grad,
                 ..SCALAR
             };
         }

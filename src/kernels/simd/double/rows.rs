@@ -1,6 +1,7 @@
-//! `f64` row kernels written once against [`Simd64`]: the forward kernels of
-//! softmax, log-softmax, log-sum-exp and the sparse cross-entropy (loss and
-//! gradient), with the structure of the `f32` ones ([`crate::kernels::simd::rows`]):
+//! `f64` row kernels written once against [`Simd64`]: softmax, log-softmax,
+//! log-sum-exp, the sparse and dense cross-entropy (loss and gradient) and the
+//! softmax/log-softmax VJPs, with the structure of the `f32` ones
+//! ([`crate::kernels::simd::rows`]):
 //!
 //! * [`max_sum_exp`] returns `(m, s)`, `m` the largest non-NaN entry (`−inf` if
 //!   none) and `s = Σ exp(x − m)`, reading the row once from memory in blocks of
@@ -13,9 +14,6 @@
 //! NaN and infinities follow the scalar reference exactly as the `f32` kernels do: a
 //! NaN or `+inf` entry makes `s` NaN, a row whose max is `−inf` is NaN downstream,
 //! and a NaN in a block while the max so far is `−inf` is caught by a scan.
-//!
-//! The backward kernels (`softmax_bwd`, `log_softmax_bwd`, the dense cross-entropy)
-//! run the scalar `f64` kernels (see [`crate::kernels::table_f64`]).
 
 use super::{head_len, ld, ldu, st_ntu, stu, Simd64};
 use crate::kernels::simd::rows::BLOCK;
@@ -492,4 +490,199 @@ pub(crate) fn smooth_sum<S: Simd64>(s: S, x: &[f64], w: Option<&[f64]>, l: f64) 
         k ^= 1;
     });
     s.reduce_add(s.add(acc[0], acc[1]))
+}
+
+// ---------------------------------------------------------------------------------
+// Backward rows and the dense cross-entropy.
+
+/// The rounding error of `t = a + b` (TwoSum).
+#[inline(always)]
+fn sum_err<S: Simd64>(s: S, a: S::V, b: S::V, t: S::V) -> S::V {
+    let bb = s.sub(t, a);
+    s.add(s.sub(a, s.sub(t, bb)), s.sub(b, bb))
+}
+
+/// `Σ x`, compensated: each lane accumulates its rounding errors (TwoSum), then the
+/// lanes and their errors are added by a compensated scalar sum, so the result is
+/// within about an ulp of the exact sum (the log-softmax VJP's `Σ g`, the dense
+/// gradient's `Σ t`).
+#[inline(always)]
+pub(crate) fn sum<S: Simd64>(s: S, x: &[f64]) -> f64 {
+    let z = s.splat(0.0);
+    let (mut acc, mut err) = ([z; 2], [z; 2]);
+    let mut k = 0;
+    pieces::<S>(x.len(), |i, len| {
+        // SAFETY: `pieces` keeps `i + len ≤ x.len()`, `len ≤ N`.
+        let v = unsafe { ldu(s, x, i, len, z) };
+        let t = s.add(acc[k], v);
+        err[k] = s.add(err[k], sum_err(s, acc[k], v, t));
+        acc[k] = t;
+        k ^= 1;
+    });
+    let mut lanes = [0.0f64; 8];
+    let (mut plain, mut comp) = (0.0f64, 0.0f64);
+    for (a, e) in acc.into_iter().zip(err) {
+        super::st(s, &mut lanes, 0, S::N, a);
+        for &v in &lanes[..S::N] {
+            let t = plain + v;
+            let bb = t - plain;
+            comp += (plain - (t - bb)) + (v - bb);
+            plain = t;
+        }
+        super::st(s, &mut lanes, 0, S::N, e);
+        comp += lanes[..S::N].iter().sum::<f64>();
+    }
+    // An infinite term makes the error terms NaN: the plain sum is the answer then.
+    if comp.is_nan() {
+        plain
+    } else {
+        plain + comp
+    }
+}
+
+/// `Σ a·b`.
+#[inline(always)]
+pub(crate) fn dot<S: Simd64>(s: S, a: &[f64], b: &[f64]) -> f64 {
+    assert_eq!(a.len(), b.len());
+    let w = S::N;
+    let z = s.splat(0.0);
+    let mut acc = [z; 4];
+    let mut ca = a.chunks_exact(4 * w);
+    let mut cb = b.chunks_exact(4 * w);
+    for (u, v) in (&mut ca).zip(&mut cb) {
+        for (k, c) in acc.iter_mut().enumerate() {
+            *c = s.mul_add(ld(s, u, k * w, w, z), ld(s, v, k * w, w, z), *c);
+        }
+    }
+    let (ra, rb) = (ca.remainder(), cb.remainder());
+    pieces::<S>(ra.len(), |i, len| {
+        // SAFETY: `pieces` keeps `i + len ≤ ra.len() = rb.len()`, `len ≤ N`.
+        let (u, v) = unsafe { (ldu(s, ra, i, len, z), ldu(s, rb, i, len, z)) };
+        acc[0] = s.mul_add(u, v, acc[0]);
+    });
+    sum4(s, acc)
+}
+
+/// `(Σ a·b, Σ a)`, accumulated identically (a `b` of ones gives `Σ a` twice, to the
+/// bit): the softmax VJP's `Σ y·g` and its normaliser `Σ y`.
+#[inline(always)]
+pub(crate) fn dot_sum<S: Simd64>(s: S, a: &[f64], b: &[f64]) -> (f64, f64) {
+    assert_eq!(a.len(), b.len());
+    let z = s.splat(0.0);
+    let (mut acc, mut sum) = ([z; 2], [z; 2]);
+    let mut k = 0;
+    pieces::<S>(a.len(), |i, len| {
+        // SAFETY: `pieces` keeps `i + len ≤ a.len() = b.len()`, `len ≤ N`.
+        let (u, v) = unsafe { (ldu(s, a, i, len, z), ldu(s, b, i, len, z)) };
+        acc[k] = s.mul_add(u, v, acc[k]);
+        sum[k] = s.mul_add(u, s.splat(1.0), sum[k]);
+        k ^= 1;
+    });
+    (s.reduce_add(s.add(acc[0], acc[1])), s.reduce_add(s.add(sum[0], sum[1])))
+}
+
+/// Softmax VJP row: `out = y · (gy − d)`.
+#[inline(always)]
+pub(crate) fn softmax_bwd<S: Simd64>(s: S, y: &[f64], gy: &[f64], out: &mut [f64], d: f64, nt: bool) {
+    assert!(y.len() == out.len() && gy.len() == out.len());
+    let (dv, z) = (s.splat(d), s.splat(0.0));
+    write(
+        s,
+        out,
+        nt,
+        #[inline(always)]
+        |i, len| {
+            // SAFETY: `write` keeps `i + len ≤ out.len() = y.len() = gy.len()`.
+            let (a, b) = unsafe { (ldu(s, y, i, len, z), ldu(s, gy, i, len, z)) };
+            s.mul(a, s.sub(b, dv))
+        },
+    );
+}
+
+/// Log-softmax VJP row: `out = gy − exp((x − m) − ls) · t` (see [`exp_shifted`]);
+/// from the forward output `y` it is `x = y`, `m = ls = 0`.
+#[inline(always)]
+#[allow(clippy::too_many_arguments)] // one scalar per term of the formula
+pub(crate) fn log_softmax_bwd<S: Simd64>(s: S, x: &[f64], gy: &[f64], out: &mut [f64], m: f64, ls: f64, t: f64, nt: bool) {
+    assert!(x.len() == out.len() && gy.len() == out.len());
+    let (a3, b3, c3) = shift3(m, ls);
+    let (tv, av, bv, cv, z) = (s.splat(t), s.splat(a3), s.splat(b3), s.splat(c3), s.splat(0.0));
+    write(
+        s,
+        out,
+        nt,
+        #[inline(always)]
+        |i, len| {
+            // SAFETY: `write` keeps `i + len ≤ out.len() = x.len() = gy.len()`.
+            let (a, b) = unsafe { (ldu(s, x, i, len, z), ldu(s, gy, i, len, z)) };
+            s.neg_mul_add(exp_shifted(s, a, av, bv, cv), tv, b)
+        },
+    );
+}
+
+/// Dense cross-entropy row: `Σ w_c·t_c·(ls − (x_c − m))` (the log-sum-exp `m + ls`
+/// is never rounded as one number).
+#[inline(always)]
+pub(crate) fn dense_ce<S: Simd64>(s: S, x: &[f64], t: &[f64], w: Option<&[f64]>, m: f64, ls: f64) -> f64 {
+    assert_eq!(x.len(), t.len());
+    if let Some(w) = w {
+        assert_eq!(w.len(), x.len());
+    }
+    let (mv, lv, z) = (s.splat(m), s.splat(ls), s.splat(0.0));
+    let mut acc = [z; 2];
+    let mut k = 0;
+    pieces::<S>(x.len(), |i, len| {
+        // SAFETY: `pieces` keeps `i + len ≤ x.len() = t.len() (= w.len())`, `len ≤ N`.
+        unsafe {
+            let mut tw = ldu(s, t, i, len, z);
+            if let Some(w) = w {
+                tw = s.mul(tw, ldu(s, w, i, len, z));
+            }
+            acc[k] = s.mul_add(tw, s.sub(lv, s.sub(ldu(s, x, i, len, mv), mv)), acc[k]);
+        }
+        k ^= 1;
+    });
+    s.reduce_add(s.add(acc[0], acc[1]))
+}
+
+/// Dense cross-entropy gradient row: `out = sc·(exp((x − m) − ls)·a − w∘t)`, the exp
+/// by [`exp_shifted`] and `p·a − w·t` rounded once.
+#[allow(clippy::too_many_arguments)] // one scalar per term of the formula
+#[inline(always)]
+pub(crate) fn dense_grad<S: Simd64>(
+    s: S,
+    x: &[f64],
+    t: &[f64],
+    w: Option<&[f64]>,
+    m: f64,
+    ls: f64,
+    a: f64,
+    sc: f64,
+    out: &mut [f64],
+    nt: bool,
+) {
+    assert!(x.len() == out.len() && t.len() == out.len());
+    if let Some(w) = w {
+        assert_eq!(w.len(), x.len());
+    }
+    let (a3, b3, c3) = shift3(m, ls);
+    let (a3, b3, c3) = (s.splat(a3), s.splat(b3), s.splat(c3));
+    let (av, sv, z) = (s.splat(a), s.splat(sc), s.splat(0.0));
+    write(
+        s,
+        out,
+        nt,
+        #[inline(always)]
+        |i, len| {
+            // SAFETY: `write` keeps `i + len ≤ out.len() = x.len() = t.len() (= w.len())`.
+            unsafe {
+                let p = exp_shifted(s, ldu(s, x, i, len, z), a3, b3, c3);
+                let mut tw = ldu(s, t, i, len, z);
+                if let Some(w) = w {
+                    tw = s.mul(tw, ldu(s, w, i, len, z));
+                }
+                s.mul(sv, s.mul_add(p, av, s.sub(z, tw)))
+            }
+        },
+    );
 }

@@ -576,3 +576,110 @@ fn nt_stores_match_per_isa() {
         }
     }
 }
+
+/// `exp((x − m) − l)` in double-double, both subtractions exact.
+fn exp_shift_dd(x: f64, m: f64, l: f64) -> f64 {
+    let d = dd_add(two_sum(x, -m), Dd(-l, 0.0));
+    if d.0 <= -800.0 {
+        return 0.0;
+    }
+    let (p, n) = exp_dd(d);
+    scale2(p.0, n)
+}
+
+fn sum_dd(v: impl Iterator<Item = f64>) -> f64 {
+    v.fold(Dd(0.0, 0.0), |a, b| dd_add(a, Dd(b, 0.0))).0
+}
+
+fn prod_dd(a: f64, b: f64) -> Dd {
+    let p = a * b;
+    Dd(p, a.mul_add(b, -p))
+}
+
+/// The backward rows and the dense cross-entropy kernels, per ISA (the table entries
+/// called directly), against double-double references: `Σ x` (compensated) within
+/// 2 ulps, dot products within `tol(n)·eps·Σ|a·b|`, the softmax VJP row bit for bit
+/// its formula, a constant upstream giving `d / Σ y` equal to the constant, and the
+/// log-softmax VJP and dense gradient within `tol(n)` ulps of each term.
+#[test]
+fn backward_rows_per_isa() {
+    for isa in isas() {
+        let k = f64::row_kernels(isa);
+        let mut rng = SplitMix64::new(29);
+        for n in lengths() {
+            let x = row(&mut rng, n, 2.0, 0.0);
+            let gy = row(&mut rng, n, 1.0, 0.0);
+            let tt: Vec<f64> = (0..n).map(|_| rng.next_f64()).collect();
+            let w: Vec<f64> = (0..n).map(|_| 0.5 + rng.next_f64()).collect();
+            let t = tol(isa, n);
+            let what = format!("{isa:?} n={n}");
+            let mut big = gy.clone();
+            big[0] = 1e17;
+            for v in [&gy, &big] {
+                let want = sum_dd(v.iter().copied());
+                let got = (k.sum)(v);
+                assert!((got - want).abs() <= 2.0 * ulp(want) + 1e-300, "{what}: sum {got} vs {want}");
+            }
+            let dot_ref = |a: &[f64], b: &[f64]| {
+                let d = a.iter().zip(b).fold(Dd(0.0, 0.0), |s, (&u, &v)| dd_add(s, prod_dd(u, v)));
+                (d.0, a.iter().zip(b).map(|(u, v)| (u * v).abs()).sum::<f64>())
+            };
+            let (want, mag) = dot_ref(&x, &gy);
+            let got = (k.dot)(&x, &gy);
+            assert!((got - want).abs() <= t * EPS * mag, "{what}: dot {got} vs {want}");
+            // the softmax VJP
+            let mut y = vec![0.0f64; n];
+            softmax(&x, Geom::rows(1, n), &mut y, Par::Seq);
+            let (d, sy) = (k.dot_sum)(&y, &gy);
+            let (want, mag) = dot_ref(&y, &gy);
+            assert!((d - want).abs() <= t * EPS * mag, "{what}: dot_sum {d} vs {want}");
+            let want_sy = sum_dd(y.iter().copied());
+            assert!((sy - want_sy).abs() <= t * EPS * want_sy, "{what}: Σ y {sy} vs {want_sy}");
+            for c in [1.0f64, -4.0, 0.5] {
+                let (dc, sc) = (k.dot_sum)(&y, &vec![c; n]);
+                assert_eq!(dc / sc, c, "{what}: constant upstream {c}");
+            }
+            let mut out = vec![0.0f64; n];
+            (k.softmax_bwd)(&y, &gy, &mut out, d / sy, false);
+            for i in 0..n {
+                assert_eq!(out[i].to_bits(), (y[i] * (gy[i] - d / sy)).to_bits(), "{what}: softmax_bwd[{i}]");
+            }
+            // the log-softmax VJP from the input, and from the output (m = ls = 0)
+            let st = stats(&x);
+            let (m, ls) = (st.m, st.ls());
+            let tsum = (k.sum)(&gy);
+            (k.log_softmax_bwd)(&x, &gy, &mut out, m, ls, tsum, false);
+            for i in 0..n {
+                let pt = exp_shift_dd(x[i], m, ls) * tsum;
+                let want = gy[i] - pt;
+                let bound = t * (ulp(gy[i]) + ulp(pt) + ulp(want));
+                assert!((out[i] - want).abs() <= bound, "{what}: log_softmax_bwd[{i}] {} vs {want}", out[i]);
+            }
+            let ly: Vec<f64> = x.iter().map(|&v| (v - m) - ls).collect();
+            (k.log_softmax_bwd)(&ly, &gy, &mut out, 0.0, 0.0, tsum, false);
+            for i in 0..n {
+                let pt = exp_shift_dd(ly[i], 0.0, 0.0) * tsum;
+                let want = gy[i] - pt;
+                let bound = t * (ulp(gy[i]) + ulp(pt) + ulp(want));
+                assert!((out[i] - want).abs() <= bound, "{what}: log_softmax_bwd from y [{i}] {} vs {want}", out[i]);
+            }
+            // the dense cross-entropy, with and without weights
+            for wo in [None, Some(&w[..])] {
+                let wf = |i: usize| wo.map_or(1.0, |w| w[i]);
+                let want = sum_dd((0..n).map(|i| wf(i) * tt[i] * (ls - (x[i] - m))));
+                let mag: f64 = (0..n).map(|i| wf(i) * tt[i] * (ls.abs() + (x[i] - m).abs())).sum();
+                let got = (k.dense_ce)(&x, &tt, wo, m, ls);
+                assert!((got - want).abs() <= t * EPS * mag, "{what}: dense_ce {got} vs {want}");
+                let (a, sc) = (1.25, 0.5);
+                (k.dense_grad)(&x, &tt, wo, m, ls, a, sc, &mut out, false);
+                for i in 0..n {
+                    let pa = sc * a * exp_shift_dd(x[i], m, ls);
+                    let q = sc * wf(i) * tt[i];
+                    let want = pa - q;
+                    let bound = t * (ulp(pa) + ulp(q) + ulp(want));
+                    assert!((out[i] - want).abs() <= bound, "{what}: dense_grad[{i}] {} vs {want}", out[i]);
+                }
+            }
+        }
+    }
+}
