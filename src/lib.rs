@@ -124,6 +124,8 @@ pub mod keras;
 pub mod kernels;
 pub mod label;
 pub mod layout;
+#[cfg(feature = "mpi")]
+pub mod mpi;
 pub mod npy;
 pub mod onnx;
 pub mod ops;

@@ -109,6 +109,26 @@ pub fn read(path: &Path) -> Result<DynArray> {
     let file = fs::File::open(path).map_err(cannot)?;
     let meta = file.metadata().map_err(cannot)?;
     let mut r = io::BufReader::with_capacity(CHUNK, file);
+    let (head, header) = read_head(&mut r, &name)?;
+    let (_, extra) = split(&head).map_err(&fail)?;
+    let consumed = head.len() as u64;
+    if !meta.is_file() {
+        // No size to check against: read the rest (bounded by what is there).
+        let mut data = extra.to_vec();
+        r.read_to_end(&mut data).map_err(cannot)?;
+        return decode(&header, &data).map_err(fail);
+    }
+    let data_len = (meta.len().saturating_sub(consumed)) + extra.len() as u64;
+    let shape = check_size(&header, data_len).map_err(&fail)?;
+    decode_stream(&header, &shape, &mut extra.chain(r)).map_err(fail)
+}
+
+/// Read and parse the preamble and header of a file: the bytes read (the header, or
+/// what of it is there) and the parsed header.
+fn read_head(r: &mut impl io::Read, name: &str) -> Result<(Vec<u8>, Header)> {
+    use io::Read;
+    let fail = |msg: String| io_err(name, msg);
+    let cannot = |e: io::Error| io_err(name, format!("cannot read: {e}"));
     // The preamble: magic, version and header length (12 bytes at most).
     let mut head = Vec::with_capacity(12);
     r.by_ref().take(12).read_to_end(&mut head).map_err(cannot)?;
@@ -121,18 +141,90 @@ pub fn read(path: &Path) -> Result<DynArray> {
     // The header (what of it is there: a lying length allocates nothing more).
     let more = header_end.saturating_sub(head.len() as u64);
     r.by_ref().take(more).read_to_end(&mut head).map_err(cannot)?;
-    let (raw, extra) = split(&head).map_err(&fail)?;
-    let header = parse_header(raw.text, raw.version).map_err(&fail)?;
-    let consumed = head.len() as u64;
+    let (raw, _) = split(&head).map_err(fail)?;
+    let header = parse_header(raw.text, raw.version).map_err(fail)?;
+    Ok((head, header))
+}
+
+/// The dtype and shape a regular `.npy` file declares (its header checked against
+/// the file's size), without reading the data.
+///
+/// # Errors
+/// As [`read`].
+///
+/// ```
+/// use xent::{npy, DType};
+/// let path = std::env::temp_dir().join(format!("xent-doc-info-{}.npy", std::process::id()));
+/// npy::write(&path, &xent::DynArray::from(ndarray::array![[1.0f32, 2.0, 3.0]].into_dyn())).unwrap();
+/// assert_eq!(npy::info(&path).unwrap(), (DType::F32, vec![1, 3]));
+/// std::fs::remove_file(&path).unwrap();
+/// ```
+pub fn info(path: &Path) -> Result<(DType, Vec<usize>)> {
+    let (h, shape, _) = open_regular(path)?;
+    Ok((h.dtype, shape))
+}
+
+/// Open a regular file and check its header: the header, the shape and where the
+/// data starts.
+fn open_regular(path: &Path) -> Result<(Header, Vec<usize>, u64)> {
+    let name = path.display().to_string();
+    let cannot = |e: io::Error| io_err(&name, format!("cannot read: {e}"));
+    let file = fs::File::open(path).map_err(cannot)?;
+    let meta = file.metadata().map_err(cannot)?;
     if !meta.is_file() {
-        // No size to check against: read the rest (bounded by what is there).
-        let mut data = extra.to_vec();
-        r.read_to_end(&mut data).map_err(cannot)?;
-        return decode(&header, &data).map_err(fail);
+        return Err(io_err(&name, "not a regular file (a block of it cannot be read)"));
     }
-    let data_len = (meta.len().saturating_sub(consumed)) + extra.len() as u64;
-    let shape = check_size(&header, data_len).map_err(&fail)?;
-    decode_stream(&header, &shape, &mut extra.chain(r)).map_err(fail)
+    let (head, header) = read_head(&mut io::BufReader::new(file), &name)?;
+    let consumed = head.len() as u64;
+    let shape = check_size(&header, meta.len().saturating_sub(consumed)).map_err(|m| io_err(&name, m))?;
+    Ok((header, shape, consumed))
+}
+
+/// Read only the indices `range` along `axis` of the array in a C-order `.npy` file:
+/// one contiguous read per index of the axes before `axis` (a block of rows of a
+/// `(C, D)` matrix is one read; a block of columns of an `(N, C)` matrix is `N`
+/// strided reads). Memory: the block, twice at most.
+///
+/// # Errors
+/// As [`read`], plus [`Error::Io`] for an axis or range outside the shape, or a
+/// Fortran-order file (save it in C order to read it in blocks).
+///
+/// ```
+/// use xent::{npy, DynArray};
+/// let path = std::env::temp_dir().join(format!("xent-doc-block-{}.npy", std::process::id()));
+/// npy::write(&path, &DynArray::from(ndarray::array![[1.0f64, 2.0, 3.0], [4.0, 5.0, 6.0]].into_dyn())).unwrap();
+/// let cols = npy::read_block(&path, 1, 1..3).unwrap();
+/// assert_eq!(cols, DynArray::from(ndarray::array![[2.0f64, 3.0], [5.0, 6.0]].into_dyn()));
+/// std::fs::remove_file(&path).unwrap();
+/// ```
+pub fn read_block(path: &Path, axis: usize, range: std::ops::Range<usize>) -> Result<DynArray> {
+    use io::{Read, Seek};
+    let name = path.display().to_string();
+    let (h, shape, start) = open_regular(path)?;
+    let fail = |msg: String| io_err(&name, msg);
+    if h.fortran && shape.iter().filter(|&&d| d > 1).count() > 1 {
+        return Err(fail("a Fortran-order array cannot be read in blocks; save it in C order".into()));
+    }
+    if axis >= shape.len() || range.start > range.end || range.end > shape[axis] {
+        return Err(fail(format!("cannot read {}..{} of axis {axis} of an array of shape {}", range.start, range.end, py_shape(&shape))));
+    }
+    let size = h.dtype.size();
+    let outer: usize = shape[..axis].iter().product();
+    let inner: usize = shape[axis + 1..].iter().product();
+    let mut sub = shape.clone();
+    sub[axis] = range.len();
+    // Bounded by the file's size, which `open_regular` checked against the shape.
+    let run = range.len() * inner * size;
+    let mut data = vec![0u8; outer * run];
+    let mut f = fs::File::open(path).map_err(|e| fail(format!("cannot read: {e}")))?;
+    if run > 0 {
+        for (o, chunk) in data.chunks_exact_mut(run).enumerate() {
+            let at = start + ((o * shape[axis] + range.start) * inner * size) as u64;
+            f.seek(io::SeekFrom::Start(at)).and_then(|_| f.read_exact(chunk)).map_err(|e| fail(format!("cannot read: {e}")))?;
+        }
+    }
+    let bh = Header { dtype: h.dtype, order: h.order, fortran: false, shape: sub.iter().map(|&d| d as u64).collect() };
+    decode(&bh, &data).map_err(fail)
 }
 
 /// The raw parts of a file: the header text and the version it was read with.

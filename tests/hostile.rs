@@ -117,6 +117,21 @@ fn args(op: &str, inputs: &[(&str, &Path)], params: &[&str], grad: Option<&str>,
 
 // ------------------------------------------------------------------ arguments: exit 2
 
+/// A build without the `mpi` feature names what `--shard-classes` needs (tests/mpi.rs
+/// runs it under mpirun in a build with the feature).
+#[cfg(not(feature = "mpi"))]
+#[test]
+fn shard_classes_needs_the_mpi_feature() {
+    let d = Dir::new("shard");
+    let (x, y) = (d.npy("x", logits()), d.npy("y", i64s(&[2], &[0, 2])));
+    let out = d.path("out.npy");
+    let mut a = args("torch.nn.functional.cross_entropy", &[("input", &x), ("target", &y)], &[], None, &out);
+    a.push("--shard-classes".into());
+    let (code, err) = eval_fails(&a, &out, &[&x, &y]);
+    assert_eq!(code, 2, "{err}");
+    assert!(err.contains("--shard-classes needs xent built with `--features mpi`"), "{err}");
+}
+
 #[test]
 fn usage_mistakes_exit_2_with_a_hint() {
     let d = Dir::new("usage");

@@ -40,6 +40,14 @@ pub struct EvalArgs {
     /// Threads for the kernels (default: all cores).
     #[arg(long)]
     threads: Option<usize>,
+    /// Split the classes evenly over the MPI processes (`mpirun -np R xent eval ...
+    /// --shard-classes`; xent built with `--features mpi`): each process reads only its
+    /// block of the logits' columns (2-D `input`, classes last) or of `linear_weight`'s
+    /// rows, and of `weight` / `linear_bias`; process 0 writes the output, gathering a
+    /// sharded gradient. For torch.nn.functional.cross_entropy (nn.CrossEntropyLoss)
+    /// and torch.nn.functional.linear_cross_entropy with class-index targets.
+    #[arg(long)]
+    shard_classes: bool,
 }
 
 fn split_kv<'a>(what: &str, s: &'a str) -> Result<(&'a str, &'a str), Error> {
@@ -99,7 +107,14 @@ fn check_output(out: &Path) -> Result<(), Error> {
     }
 }
 
-fn run_inner(a: &EvalArgs) -> Result<(), Error> {
+/// The checked arguments of a call: inputs by name, parameters, the output file.
+struct Prepared {
+    names: Vec<(String, PathBuf)>,
+    params: Vec<(String, serde_json::Value)>,
+}
+
+/// Every check that needs no data: names, parameters, output and input paths.
+fn prepare(a: &EvalArgs) -> Result<Prepared, Error> {
     let mut names = Vec::new();
     for s in &a.inputs {
         let (k, v) = split_kv("input", s)?;
@@ -116,9 +131,7 @@ fn run_inner(a: &EvalArgs) -> Result<(), Error> {
         Error::Usage(m) => Error::Usage(format!("{m} (--output names an output of the op; the output file is -o FILE)")),
         other => other,
     })?;
-    // `-o -`: the .npy bytes on standard output; no `-o`: text on standard output.
-    let out_path = a.output.as_deref().filter(|p| p.as_os_str() != "-");
-    if let Some(out) = out_path {
+    if let Some(out) = out_path(a) {
         for (n, p) in &names {
             if same_file(p, out) {
                 return Err(Error::Io {
@@ -132,19 +145,34 @@ fn run_inner(a: &EvalArgs) -> Result<(), Error> {
     for (n, p) in &names {
         check_input(n, p)?;
     }
+    if let Some(t) = a.threads {
+        xent::set_default_par(if t <= 1 { xent::Par::Seq } else { xent::Par::Rayon(t) });
+    }
+    Ok(Prepared { names, params })
+}
+
+/// `-o -`: the .npy bytes on standard output; no `-o`: text on standard output.
+fn out_path(a: &EvalArgs) -> Option<&Path> {
+    a.output.as_deref().filter(|p| p.as_os_str() != "-")
+}
+
+/// Write the result where `-o` says.
+fn write_output(a: &EvalArgs, out: &xent::DynArray) -> Result<(), Error> {
+    match (&a.output, out_path(a)) {
+        (_, Some(p)) => xent::npy::write(p, out),
+        (Some(_), None) => write_stdout(|w| xent::npy::write_to(w, out)),
+        (None, _) => write_stdout(|w| w.write_all(super::text::format(out).as_bytes())),
+    }
+}
+
+fn run_inner(a: &EvalArgs) -> Result<(), Error> {
+    let Prepared { names, params } = prepare(a)?;
     let mut inputs = Vec::new();
     for (n, p) in names {
         inputs.push((n, xent::npy::read(&p)?));
     }
-    if let Some(t) = a.threads {
-        xent::set_default_par(if t <= 1 { xent::Par::Seq } else { xent::Par::Rayon(t) });
-    }
     let out = xent::registry::eval_output(&a.op, inputs, params, a.grad.as_deref(), a.output_name.as_deref())?;
-    match (&a.output, out_path) {
-        (_, Some(p)) => xent::npy::write(p, &out),
-        (Some(_), None) => write_stdout(|w| xent::npy::write_to(w, &out)),
-        (None, _) => write_stdout(|w| w.write_all(super::text::format(&out).as_bytes())),
-    }
+    write_output(a, &out)
 }
 
 fn write_stdout(f: impl FnOnce(&mut std::io::BufWriter<std::io::StdoutLock<'static>>) -> std::io::Result<()>) -> Result<(), Error> {
@@ -157,6 +185,15 @@ fn write_stdout(f: impl FnOnce(&mut std::io::BufWriter<std::io::StdoutLock<'stat
 
 /// Run `xent eval`.
 pub fn run(a: EvalArgs) -> ExitCode {
+    if a.shard_classes {
+        #[cfg(feature = "mpi")]
+        return super::shard::run(|world| {
+            let p = prepare(&a)?;
+            super::shard::eval(world, &a.op, &p.names, &p.params, a.grad.as_deref(), |out| write_output(&a, out))
+        });
+        #[cfg(not(feature = "mpi"))]
+        return super::fail(&Error::Usage("--shard-classes needs xent built with `--features mpi` (and run under mpirun)".into()));
+    }
     match run_inner(&a) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => super::fail(&e),

@@ -4,6 +4,8 @@ mod bench;
 mod demo;
 mod eval;
 mod explain;
+#[cfg(feature = "mpi")]
+mod shard;
 mod text;
 mod train;
 

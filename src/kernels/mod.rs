@@ -53,6 +53,7 @@ pub(crate) mod table;
 mod few;
 pub mod gemm;
 mod half_precision;
+pub(crate) mod shard;
 pub(crate) mod table_f64;
 #[cfg(test)]
 mod tests;

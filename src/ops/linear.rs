@@ -419,6 +419,68 @@ pub fn linear_cross_entropy_vjp<T: Float>(
     Ok(grads)
 }
 
+// ---------------------------------------------------------------------------------
+// Class-sharded blocks: the engine's steps for a process that holds `c` of the
+// classes (`super::sharded` combines the rows' statistics across processes between
+// the two).
+
+/// Step 1 on a class shard: `z = X_blk · W_shardᵀ (+ b_shard)`, `rb × c`.
+#[allow(clippy::too_many_arguments)] // a GEMM's extents and operands, the bias and threads
+pub(crate) fn shard_block_logits<T: Float>(xb: &[T], w: &[T], bias: Option<&[T]>, rb: usize, c: usize, d: usize, z: &mut [T], par: Par) {
+    if c == 0 {
+        return;
+    }
+    match bias {
+        Some(b) => {
+            for row in z.chunks_exact_mut(c) {
+                row.copy_from_slice(b);
+            }
+            gemm::gemm_nt(rb, c, d, xb, w, z, true, par);
+        }
+        None => gemm::gemm_nt(rb, c, d, xb, w, z, false, par),
+    }
+}
+
+/// The gradient of one block on a class shard, given its rows' combined statistics
+/// (`m` the global row max, `stats` the slots summed over the processes): `dZ`
+/// written over `z` ([`kernels::shard::shard_grad_in_place`]), then step 3:
+/// `dx_blk = dZ·W_shard` (this process's part of `d input`, overwritten),
+/// `dw += dZᵀ·X_blk`, `db += Σ_rows dZ`.
+#[allow(clippy::too_many_arguments)] // the block, the combined statistics and the three gradients
+pub(crate) fn shard_block_backward<T: Float>(
+    z: &mut [T],
+    xb: &[T],
+    w: &[T],
+    (rb, c, d): (usize, usize, usize),
+    shard: &kernels::shard::ShardRows<'_, T>,
+    scale: Scale<'_, T>,
+    dx: Option<&mut [T]>,
+    dw: Option<&mut [T]>,
+    db: Option<&mut [f64]>,
+    par: Par,
+) {
+    if c == 0 {
+        if let Some(dx) = dx {
+            dx.fill(T::zero());
+        }
+        return;
+    }
+    kernels::shard::shard_grad_in_place(z, shard, scale, par);
+    if let Some(dx) = dx {
+        gemm::gemm_nn(rb, d, c, z, w, dx, false, par);
+    }
+    if let Some(dw) = dw {
+        gemm::gemm_tn(c, d, rb, z, xb, dw, true, par);
+    }
+    if let Some(db) = db {
+        for row in z.chunks_exact(c) {
+            for (acc, &v) in db.iter_mut().zip(row) {
+                *acc += v.f64();
+            }
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

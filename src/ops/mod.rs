@@ -17,6 +17,7 @@ mod kl;
 mod linear;
 pub mod masked;
 mod probs;
+mod sharded;
 
 pub use activations::*;
 pub use binary::*;
@@ -25,6 +26,7 @@ pub use fused::*;
 pub use kl::*;
 pub use linear::*;
 pub use probs::*;
+pub use sharded::*;
 
 use crate::error::{Error, Result};
 use crate::float::Float;
