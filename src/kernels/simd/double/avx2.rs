@@ -139,7 +139,8 @@ impl Simd64 for Avx2 {
                 return scale_split(self, t, p, live);
             }
             // `t`'s low bits hold n; n + 1023 shifted into the exponent field. A dead lane's
-            // garbage factor is a normal number or NaN, then masked to 0.
+            // garbage factor (zero mantissa: ±0, a normal number or ±inf, never a
+            // subnormal) is masked to 0.
             let f = _mm256_slli_epi64::<52>(_mm256_add_epi64(_mm256_castpd_si256(t), _mm256_set1_epi64x(1023)));
             _mm256_and_pd(_mm256_mul_pd(p, _mm256_castsi256_pd(f)), live)
         }
