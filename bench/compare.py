@@ -1,24 +1,43 @@
 #!/usr/bin/env python3
-"""Side-by-side timing of `xent bench` against PyTorch (and TensorFlow) in one run.
+"""xent against PyTorch (and optionally TensorFlow) in one run: the machine, its floors, the ratios.
 
-usage: bench/compare.py [--bin target/release/xent] [--threads 2] [--shapes 65536x10,8192x1000,...]
-                        [--ops softmax,log_softmax,cross_entropy,cross_entropy_fwd_bwd] [--reps K] [--json OUT]
+usage: bench/compare.py [--bin target/release/xent] [--threads 2] [--reps 10]
+                        [--cells float32:65536x10,...] [--ops softmax,...] [--target 1.5]
+                        [--tf] [--json OUT]
 
-For every op and shape it runs `xent bench OP --shape N,C --threads T --json`, then, where
-the framework imports, the same op on the same kind of data (normal x 3 logits, int64
-labels, float32):
-  torch out=  the ATen kernels writing into preallocated, already-touched buffers
-              (_softmax / _log_softmax / nll_loss_forward / nll_loss_backward /
-              _log_softmax_backward_data with out=): the fairest kernel-to-kernel comparison;
-  torch API   F.softmax / F.log_softmax / F.cross_entropy (+ .backward()), as users call them;
-  tf          tf.nn.softmax / log_softmax / sparse_softmax_cross_entropy_with_logits (+ tape).
-Medians over K repetitions after a warm-up; ratios are framework time / xent time.
-Without PyTorch or TensorFlow installed it prints xent's numbers alone.
+One run prints, in order:
+  1. the machine: CPU model (with the x86 family/model numbers, since a VM often names an
+     AMD part only "AMD EPYC"), vector extensions, caches, memory, the ISA xent dispatched,
+     and the load average before and after (a shared machine is noisy: compare cpu/wall);
+  2. the floors, measured in the same run by `xent bench --membw` at 1 and T threads:
+     read and non-temporal-copy bandwidth (GB/s, read + write bytes), and the throughput of
+     xent's vector exp on L1-resident data (G exps/s, float32 and float64);
+  3. one row per (op, dtype, shape): xent's median (`xent bench OP --shape N,C --dtype D
+     --threads T --json`), its CPU time per call (all threads), PyTorch's `out=` kernels and
+     its user API on the same kind of data (normal x 3 logits, int64 labels, same dtype),
+     medians of K calls after a warm-up, and:
+       x out=     PyTorch out= time / xent time (the issue's ratio; "ok" when >= --target),
+       % floor    the memory floor / xent time: cross_entropy reads the logits once (read
+                  bandwidth); the ops that write an N x C tensor move read + write bytes at
+                  the NT-copy bandwidth;
+       % exp      the exp bound / xent time: N*C exps at the measured exp throughput (every
+                  op here computes one exp per element at least);
+  4. a summary: cells meeting the target, and CE forward / fwd+bwd against their floors.
+
+PyTorch out= means its ATen kernels writing into preallocated, already-touched buffers
+(_softmax / _log_softmax / nll_loss_forward / nll_loss_backward /
+_log_softmax_backward_data with out=), the like-for-like comparison: `xent bench` also
+preallocates. Without PyTorch installed it prints xent's numbers alone. PyTorch and
+TensorFlow are not dependencies of xent: install them in a throw-away venv
+(`pip install torch numpy`, `tensorflow-cpu` for --tf).
 """
-import argparse, json, statistics, subprocess, sys, time
+import argparse, json, os, platform, statistics, subprocess, sys, time
 
 OPS = ["softmax", "log_softmax", "cross_entropy", "cross_entropy_fwd_bwd"]
-SHAPES = "65536x10,8192x1000,4096x32000,1024x128256"
+CELLS = ("float32:65536x10,float32:8192x1000,float32:4096x32000,float32:1024x128256,"
+         "float64:4096x8000,float64:1024x32000")
+# Shapes whose N x C tensor is far larger than any cache: the floors are DRAM floors.
+LARGE_BYTES = 256 << 20
 
 
 def median_time(fn, reps):
@@ -31,58 +50,111 @@ def median_time(fn, reps):
     return statistics.median(ts)
 
 
-def torch_runs(op, n, c, threads, reps):
+def cpu_info():
+    info = {"machine": platform.machine(), "logical_cpus": os.cpu_count()}
+    try:
+        txt = open("/proc/cpuinfo").read()
+        first = txt.split("\n\n")[0]
+        kv = dict((k.strip(), v.strip()) for k, _, v in (l.partition(":") for l in first.splitlines()) if k)
+        info["model_name"] = kv.get("model name")
+        info["vendor"] = kv.get("vendor_id")
+        fam, mod = int(kv.get("cpu family", "0")), int(kv.get("model", "0"))
+        info["family_model"] = "family %d (0x%x) model %d (0x%x)" % (fam, fam, mod, mod)
+        if kv.get("vendor_id") == "AuthenticAMD" and fam == 0x19:
+            info["microarchitecture"] = "Zen 4" if mod >= 0x10 else "Zen 3"
+        elif kv.get("vendor_id") == "AuthenticAMD" and fam == 0x1A:
+            info["microarchitecture"] = "Zen 5"
+        flags = set(kv.get("flags", "").split())
+        info["simd"] = [f for f in ["avx512f", "avx512bw", "avx512vl", "avx512_bf16", "avx512fp16", "avx2", "fma", "f16c"] if f in flags]
+    except OSError:
+        pass
+    caches = {}
+    base = "/sys/devices/system/cpu/cpu0/cache"
+    try:
+        for d in sorted(os.listdir(base)):
+            if d.startswith("index"):
+                rd = lambda f: open(os.path.join(base, d, f)).read().strip()
+                if rd("type") != "Instruction":
+                    caches["L%s" % rd("level")] = rd("size")
+    except OSError:
+        pass
+    info["caches_per_cpu0"] = caches
+    try:
+        mem = [l for l in open("/proc/meminfo") if l.startswith("MemTotal")][0].split()[1]
+        info["memory_gib"] = round(int(mem) / 2**20, 1)
+    except (OSError, IndexError):
+        pass
+    return info
+
+
+def load():
+    try:
+        return os.getloadavg()
+    except OSError:
+        return None
+
+
+def membw(bin_, threads, reps):
+    out = subprocess.run([bin_, "bench", "--membw", "--json", "--threads", str(threads), "--reps", str(reps)],
+                         check=True, capture_output=True, text=True).stdout
+    rows = [json.loads(l) for l in out.splitlines() if l.strip()]
+    return {r["threads"]: r for r in rows}
+
+
+def torch_runs(op, n, c, dtype, threads, reps):
     try:
         import torch
         import torch.nn.functional as F
     except ImportError:
         return {}
     torch.set_num_threads(threads)
+    dt = getattr(torch, dtype)
     g = torch.Generator().manual_seed(0)
-    x = torch.randn(n, c, generator=g) * 3
+    x = (torch.randn(n, c, generator=g, dtype=torch.float64) * 3).to(dt)
     y = torch.randint(0, c, (n,), generator=g)
     out = torch.empty_like(x).fill_(1)
     lsm = torch.empty_like(x).fill_(1)
     dx = torch.empty_like(x).fill_(1)
-    loss = torch.empty(()).fill_(1)
-    tw = torch.empty(()).fill_(1)
-    go = torch.ones(())
+    loss = torch.empty((), dtype=dt).fill_(1)
+    tw = torch.empty((), dtype=dt).fill_(1)
+    go = torch.ones((), dtype=dt)
     mean, ignore = 1, -100
     res = {}
     if op == "softmax":
-        res["torch out="] = median_time(lambda: torch._softmax(x, 1, False, out=out), reps)
-        res["torch API"] = median_time(lambda: F.softmax(x, 1), reps)
+        res["out="] = median_time(lambda: torch._softmax(x, 1, False, out=out), reps)
+        res["API"] = median_time(lambda: F.softmax(x, 1), reps)
     elif op == "log_softmax":
-        res["torch out="] = median_time(lambda: torch._log_softmax(x, 1, False, out=out), reps)
-        res["torch API"] = median_time(lambda: F.log_softmax(x, 1), reps)
+        res["out="] = median_time(lambda: torch._log_softmax(x, 1, False, out=out), reps)
+        res["API"] = median_time(lambda: F.log_softmax(x, 1), reps)
     elif op == "cross_entropy":
         def f():
             torch._log_softmax(x, 1, False, out=lsm)
             torch.ops.aten.nll_loss_forward.output(lsm, y, None, mean, ignore, output=loss, total_weight=tw)
-        res["torch out="] = median_time(f, reps)
-        res["torch API"] = median_time(lambda: F.cross_entropy(x, y), reps)
+        res["out="] = median_time(f, reps)
+        res["API"] = median_time(lambda: F.cross_entropy(x, y), reps)
     elif op == "cross_entropy_fwd_bwd":
         def f():
             torch._log_softmax(x, 1, False, out=lsm)
             torch.ops.aten.nll_loss_forward.output(lsm, y, None, mean, ignore, output=loss, total_weight=tw)
             torch.ops.aten.nll_loss_backward.grad_input(go, lsm, y, None, mean, ignore, tw, grad_input=out)
             torch.ops.aten._log_softmax_backward_data.out(out, lsm, 1, x.dtype, out=dx)
-        res["torch out="] = median_time(f, reps)
+        res["out="] = median_time(f, reps)
         xr = x.clone().requires_grad_(True)
+
         def api():
             xr.grad = None
             F.cross_entropy(xr, y).backward()
-        res["torch API"] = median_time(api, reps)
+        res["API"] = median_time(api, reps)
     return res
 
 
-def tf_runs(op, n, c, threads, reps):
+def tf_runs(op, n, c, dtype, threads, reps):
     try:
         import tensorflow as tf
     except ImportError:
         return {}
     tf.config.threading.set_intra_op_parallelism_threads(threads)
-    x = tf.random.normal((n, c), seed=0) * 3
+    x = tf.cast(tf.random.normal((n, c), seed=0, dtype=tf.float64) * 3, dtype)
     y = tf.random.uniform((n,), 0, c, dtype=tf.int64, seed=0)
     if op == "softmax":
         f = lambda: tf.nn.softmax(x).numpy()
@@ -92,6 +164,7 @@ def tf_runs(op, n, c, threads, reps):
         f = lambda: tf.reduce_mean(tf.nn.sparse_softmax_cross_entropy_with_logits(y, x)).numpy()
     else:
         xv = tf.Variable(x)
+
         def f():
             with tf.GradientTape() as t:
                 l = tf.reduce_mean(tf.nn.sparse_softmax_cross_entropy_with_logits(y, xv))
@@ -99,31 +172,103 @@ def tf_runs(op, n, c, threads, reps):
     return {"tf": median_time(f, reps)}
 
 
+def floors(op, n, c, size, bw, dtype):
+    """(memory floor s, exp bound s) of one cell at the measured bandwidth and exp rate."""
+    b = n * c * size
+    if op == "cross_entropy":
+        mem = (b + 8 * n) / (bw["read_gbps"] * 1e9)
+    else:
+        mem = (2 * b + (8 * n if op != "log_softmax" and op != "softmax" else 0)) / (bw["copy_nt_gbps"] * 1e9)
+    rate = bw["exp_f32_gps" if dtype != "float64" else "exp_f64_gps"] * 1e9
+    return mem, n * c / rate
+
+
 def main():
-    ap = argparse.ArgumentParser()
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--bin", default="target/release/xent")
     ap.add_argument("--threads", type=int, default=2)
-    ap.add_argument("--shapes", default=SHAPES)
+    ap.add_argument("--cells", default=CELLS, help="dtype:NxC,... (default: the issue's 6 shapes)")
+    ap.add_argument("--shapes", help="float32 shapes NxC,... (shorthand for --cells float32:...)")
     ap.add_argument("--ops", default=",".join(OPS))
     ap.add_argument("--reps", type=int, default=10)
+    ap.add_argument("--target", type=float, default=1.5, help="ratio to PyTorch out= that counts as met")
+    ap.add_argument("--tf", action="store_true", help="also time TensorFlow (slow to import)")
     ap.add_argument("--json")
     a = ap.parse_args()
+    cells = [("float32", s) for s in a.shapes.split(",")] if a.shapes else [tuple(x.split(":")) for x in a.cells.split(",")]
+
+    report = {"cpu": cpu_info(), "threads": a.threads, "load_before": load(), "when_utc": time.strftime("%Y-%m-%d %H:%M", time.gmtime())}
+    try:
+        import torch
+        report["torch"] = torch.__version__
+    except ImportError:
+        report["torch"] = None
+    cpu = report["cpu"]
+    print("# machine")
+    print("cpu: %s, %s%s; %s logical CPUs; %s" % (cpu.get("model_name"), cpu.get("family_model"),
+          " (%s)" % cpu["microarchitecture"] if "microarchitecture" in cpu else "", cpu.get("logical_cpus"),
+          ", ".join(cpu.get("simd", []))))
+    print("caches (cpu0): %s; memory %s GiB; PyTorch %s; load average %s" % (
+        ", ".join("%s %s" % kv for kv in cpu.get("caches_per_cpu0", {}).items()), cpu.get("memory_gib"), report["torch"],
+        " ".join("%.2f" % v for v in report["load_before"] or [])))
+    bw = membw(a.bin, a.threads, 3)
+    report["membw"] = bw
+    print("\n# floors (measured now; GB/s count read + write bytes)")
+    for t, r in sorted(bw.items()):
+        print("threads %d: read %.1f GB/s, NT copy %.1f GB/s, copy %.1f GB/s; exp %.2f G/s float32, %.2f G/s float64" % (
+            t, r["read_gbps"], r["copy_nt_gbps"], r["copy_gbps"], r["exp_f32_gps"], r["exp_f64_gps"]))
+    bwt = bw[max(bw)]
+
+    print("\n# cells (%d threads, medians of %d calls; x out= is PyTorch out= time / xent time)" % (a.threads, a.reps))
+    hdr = "%-22s %-8s %-12s %9s %9s %9s %9s %8s %4s %7s %6s" % ("op", "dtype", "shape", "xent ms", "cpu ms", "out= ms", "API ms", "x out=", "", "% floor", "% exp")
+    if a.tf:
+        hdr += " %9s" % "tf ms"
+    print(hdr)
     rows = []
-    print("%-22s %-12s %10s %8s  %s" % ("op", "shape", "xent ms", "GB/s", "others (ms, ratio to xent)"))
     for op in a.ops.split(","):
-        for s in a.shapes.split(","):
+        for dtype, s in cells:
             n, c = map(int, s.split("x"))
-            r = json.loads(subprocess.run([a.bin, "bench", op, "--shape", "%d,%d" % (n, c), "--threads", str(a.threads), "--reps", str(a.reps), "--json"],
-                                          check=True, capture_output=True, text=True).stdout)
-            others = {}
-            others.update(torch_runs(op, n, c, a.threads, a.reps))
-            others.update(tf_runs(op, n, c, a.threads, a.reps))
-            cells = ["%s %.2f (%.1fx)" % (k, v * 1e3, v / r["median_s"]) for k, v in others.items()]
-            print("%-22s %-12s %10.3f %8.1f  %s" % (op, s, r["median_s"] * 1e3, r["gbps"], "; ".join(cells) or "-"))
+            r = json.loads(subprocess.run([a.bin, "bench", op, "--shape", "%d,%d" % (n, c), "--dtype", dtype, "--threads", str(a.threads),
+                                           "--reps", str(a.reps), "--json"], check=True, capture_output=True, text=True).stdout)
+            size = {"float32": 4, "float64": 8}.get(dtype, 2)
+            mem, expb = floors(op, n, c, size, bwt, dtype)
+            pt = torch_runs(op, n, c, dtype, a.threads, a.reps)
+            tf = tf_runs(op, n, c, dtype, a.threads, a.reps) if a.tf else {}
+            xs = r["median_s"]
+            ratio = pt["out="] / xs if "out=" in pt else None
+            line = "%-22s %-8s %-12s %9.3f %9.3f %9s %9s %8s %4s %6.0f%% %5.0f%%" % (
+                op, dtype, s, xs * 1e3, (r.get("cpu_s") or 0) * 1e3,
+                "%.3f" % (pt["out="] * 1e3) if pt else "-", "%.3f" % (pt["API"] * 1e3) if pt else "-",
+                "%.2fx" % ratio if ratio else "-", ("ok" if ratio >= a.target else "MISS") if ratio else "",
+                100 * mem / xs, 100 * expb / xs)
+            if a.tf:
+                line += " %9s" % ("%.3f" % (tf["tf"] * 1e3) if tf else "-")
+            print(line)
             sys.stdout.flush()
-            rows.append({"op": op, "shape": [n, c], "threads": a.threads, "xent": r, "others_s": others})
+            rows.append({"op": op, "dtype": dtype, "shape": [n, c], "xent": r, "torch_s": pt, "tf_s": tf, "ratio_out": ratio,
+                         "floor_s": mem, "exp_bound_s": expb, "large": n * c * size >= LARGE_BYTES})
+    report["rows"] = rows
+    report["load_after"] = load()
+    judged = [r for r in rows if r["ratio_out"] is not None]
+    print("\n# summary")
+    if judged:
+        met = [r for r in judged if r["ratio_out"] >= a.target]
+        print("cells at >= %.2fx PyTorch out=: %d of %d" % (a.target, len(met), len(judged)))
+        for r in judged:
+            if r["ratio_out"] < a.target:
+                print("  short: %s %s %dx%d at %.2fx" % (r["op"], r["dtype"], r["shape"][0], r["shape"][1], r["ratio_out"]))
+    for op, goal in (("cross_entropy", 70), ("cross_entropy_fwd_bwd", 60)):
+        for r in rows:
+            if r["op"] == op and r["large"]:
+                f = 100 * r["floor_s"] / r["xent"]["median_s"]
+                e = 100 * r["exp_bound_s"] / r["xent"]["median_s"]
+                print("%s %s %dx%d: %.0f%% of the memory floor (goal %d%%), %.0f%% of the exp bound%s" % (
+                    op, r["dtype"], r["shape"][0], r["shape"][1], f, goal, e,
+                    "" if f >= goal else "; the exp bound is %s the memory floor" % ("above" if r["exp_bound_s"] > r["floor_s"] else "below")))
+    print("load average after: %s" % " ".join("%.2f" % v for v in report["load_after"] or []))
     if a.json:
-        json.dump(rows, open(a.json, "w"), indent=1)
+        with open(a.json, "w") as f:
+            json.dump(report, f, indent=1)
 
 
 if __name__ == "__main__":

@@ -55,16 +55,22 @@ pub struct BenchResult {
     pub median_s: f64,
     /// Fastest call, seconds.
     pub min_s: f64,
+    /// CPU time of one call summed over the process's threads, seconds (the mean over
+    /// the timed calls; Linux `schedstat`, `None` elsewhere). Unlike the wall time it
+    /// hardly changes when other processes share the CPU, so it compares kernels on a
+    /// busy machine; with `threads > 1` it includes the pool's idle spinning.
+    pub cpu_s: Option<f64>,
     /// The least number of bytes the op must move.
     pub bytes: u64,
     /// `bytes / median_s / 1e9`.
     pub gbps: f64,
-    /// The instruction set the kernels ran ([`kernels::Isa::name`]); not in the JSON.
+    /// The instruction set the kernels ran ([`kernels::Isa::name`]).
     pub isa: String,
 }
 
 impl BenchResult {
-    /// `{"op","shape","dtype","threads","reps","median_s","min_s","bytes","gbps"}`.
+    /// `{"op","shape","dtype","threads","reps","median_s","min_s","cpu_s","bytes","gbps","isa"}`
+    /// (`cpu_s` is `null` where it was not measured).
     pub fn to_json(&self) -> serde_json::Value {
         serde_json::json!({
             "op": self.op,
@@ -74,8 +80,10 @@ impl BenchResult {
             "reps": self.reps,
             "median_s": self.median_s,
             "min_s": self.min_s,
+            "cpu_s": self.cpu_s,
             "bytes": self.bytes,
             "gbps": self.gbps,
+            "isa": self.isa,
         })
     }
 }
@@ -121,12 +129,27 @@ fn labels(n: usize, c: usize) -> Vec<i64> {
     (0..n).map(|_| r.index(c) as i64).collect()
 }
 
+/// Nanoseconds the threads of this process have run on a CPU (Linux: the first field
+/// of each `/proc/self/task/*/schedstat`), or `None` where that is not available.
+fn cpu_ns() -> Option<u64> {
+    let mut total = 0u64;
+    for t in std::fs::read_dir("/proc/self/task").ok()? {
+        let st = std::fs::read_to_string(t.ok()?.path().join("schedstat")).ok()?;
+        total += st.split_whitespace().next()?.parse::<u64>().ok()?;
+    }
+    Some(total)
+}
+
+/// What [`time`] measured: `(reps, median_s, min_s, cpu_s)`.
+type Timing = (usize, f64, f64, Option<f64>);
+
 /// Time `f`: a warm-up, then `reps` calls (default: about 1 s, at least 5).
-fn time(reps: Option<usize>, mut f: impl FnMut()) -> (usize, f64, f64) {
+fn time(reps: Option<usize>, mut f: impl FnMut()) -> Timing {
     let t0 = Instant::now();
     f();
     let warm = t0.elapsed().as_secs_f64();
     let reps = reps.unwrap_or_else(|| ((1.0 / warm.max(1e-7)).round() as usize).clamp(5, 100_000)).max(1);
+    let cpu0 = cpu_ns();
     let mut ts: Vec<f64> = (0..reps)
         .map(|_| {
             let t = Instant::now();
@@ -134,8 +157,9 @@ fn time(reps: Option<usize>, mut f: impl FnMut()) -> (usize, f64, f64) {
             t.elapsed().as_secs_f64()
         })
         .collect();
+    let cpu = cpu0.zip(cpu_ns()).map(|(a, b)| b.saturating_sub(a) as f64 * 1e-9 / reps as f64);
     ts.sort_by(f64::total_cmp);
-    (reps, ts[ts.len() / 2], ts[0])
+    (reps, ts[ts.len() / 2], ts[0], cpu)
 }
 
 /// Run one benchmark: `op` on an `N × C = shape` problem of `dtype`, in a rayon pool
@@ -165,7 +189,7 @@ pub fn run(op: &str, shape: (usize, usize), dtype: &str, threads: usize, reps: O
     }
     let pool = rayon::ThreadPoolBuilder::new().num_threads(threads).build().map_err(|e| e.to_string())?;
     let threads = pool.current_num_threads();
-    let (reps, median_s, min_s, size) = pool.install(|| match dtype {
+    let ((reps, median_s, min_s, cpu_s), size) = pool.install(|| match dtype {
         "float32" => Ok(run_float::<f32>(op, n, c, reps)),
         "float64" => Ok(run_float::<f64>(op, n, c, reps)),
         "float16" => run_half::<f16>(op, n, c, reps),
@@ -185,13 +209,14 @@ pub fn run(op: &str, shape: (usize, usize), dtype: &str, threads: usize, reps: O
         reps,
         median_s,
         min_s,
+        cpu_s,
         bytes,
         gbps: bytes as f64 / median_s / 1e9,
         isa: kernels::current_isa().name().to_string(),
     })
 }
 
-fn run_float<T: Float>(op: &str, n: usize, c: usize, reps: Option<usize>) -> (usize, f64, f64, usize) {
+fn run_float<T: Float>(op: &str, n: usize, c: usize, reps: Option<usize>) -> (Timing, usize) {
     let g = Geom::rows(n, c);
     let par = Par::all();
     let mut x = logits(n * c, T::of);
@@ -199,7 +224,7 @@ fn run_float<T: Float>(op: &str, n: usize, c: usize, reps: Option<usize>) -> (us
     let p = SparseCe::default();
     let (mut loss, mut lse) = (vec![T::zero(); n], vec![T::zero(); n]);
     let scale = Scale::Uniform(T::one() / T::of(n as f64));
-    let (r, med, min) = match op {
+    let t = match op {
         "softmax" | "log_softmax" => {
             let mut out = vec![T::zero(); n * c];
             let f = if op == "softmax" { kernels::softmax::<T> } else { kernels::log_softmax::<T> };
@@ -215,10 +240,10 @@ fn run_float<T: Float>(op: &str, n: usize, c: usize, reps: Option<usize>) -> (us
         }
         _ => time(reps, || kernels::ce_sparse_fwd_bwd_in_place(&mut x, g, &y, &p, scale, &mut loss, &mut lse, par)),
     };
-    (r, med, min, size_of::<T>())
+    (t, size_of::<T>())
 }
 
-fn run_half<H: kernels::Half>(op: &str, n: usize, c: usize, reps: Option<usize>) -> Result<(usize, f64, f64, usize), String> {
+fn run_half<H: kernels::Half>(op: &str, n: usize, c: usize, reps: Option<usize>) -> Result<(Timing, usize), String> {
     let g = Geom::rows(n, c);
     let par = Par::all();
     let mut x = logits(n * c, |v| H::from_f32(v as f32));
@@ -226,7 +251,7 @@ fn run_half<H: kernels::Half>(op: &str, n: usize, c: usize, reps: Option<usize>)
     let p = SparseCe::default();
     let (mut loss, mut lse) = (vec![0.0f32; n], vec![0.0f32; n]);
     let scale = Scale::Uniform(1.0 / n as f32);
-    let (r, med, min) = match op {
+    let t = match op {
         "cross_entropy" => time(reps, || {
             kernels::ce_sparse_fwd_half(&x, g, &y, &p, &mut loss, &mut lse, par);
             std::hint::black_box(loss.iter().sum::<f32>() / n as f32);
@@ -240,7 +265,7 @@ fn run_half<H: kernels::Half>(op: &str, n: usize, c: usize, reps: Option<usize>)
         }
         _ => return Err(format!("{op} has no half-precision kernel")),
     };
-    Ok((r, med, min, size_of::<H>()))
+    Ok((t, size_of::<H>()))
 }
 
 /// What [`membw`] measured, in GB/s (bytes read plus bytes written, the STREAM way).
@@ -256,10 +281,16 @@ pub struct MemBw {
     pub copy_gbps: f64,
     /// Copy with non-temporal stores.
     pub copy_nt_gbps: f64,
+    /// `exp` throughput of the kernels' vector exp on L1-resident `f32` data, in
+    /// billions of exps per second over all threads: the compute bound of a kernel
+    /// that does one exp per element.
+    pub exp_f32_gps: f64,
+    /// The same for `f64`.
+    pub exp_f64_gps: f64,
 }
 
 impl MemBw {
-    /// `{"bytes","threads","read_gbps","copy_gbps","copy_nt_gbps"}`.
+    /// `{"bytes","threads","read_gbps","copy_gbps","copy_nt_gbps","exp_f32_gps","exp_f64_gps"}`.
     pub fn to_json(&self) -> serde_json::Value {
         serde_json::json!({
             "bytes": self.bytes,
@@ -267,6 +298,8 @@ impl MemBw {
             "read_gbps": self.read_gbps,
             "copy_gbps": self.copy_gbps,
             "copy_nt_gbps": self.copy_nt_gbps,
+            "exp_f32_gps": self.exp_f32_gps,
+            "exp_f64_gps": self.exp_f64_gps,
         })
     }
 }
@@ -306,5 +339,39 @@ pub fn membw(bytes: usize, threads: usize, reps: usize) -> Result<MemBw, String>
         (read, copy_with(false), copy_with(true))
     });
     let b = (n * 4) as f64;
-    Ok(MemBw { bytes: n * 4, threads, read_gbps: b / read / 1e9, copy_gbps: 2.0 * b / copy / 1e9, copy_nt_gbps: 2.0 * b / copy_nt / 1e9 })
+    let (exp_f32_gps, exp_f64_gps) = pool.install(|| (exp_rate::<f32>(threads), exp_rate::<f64>(threads)));
+    Ok(MemBw {
+        bytes: n * 4,
+        threads,
+        read_gbps: b / read / 1e9,
+        copy_gbps: 2.0 * b / copy / 1e9,
+        copy_nt_gbps: 2.0 * b / copy_nt / 1e9,
+        exp_f32_gps,
+        exp_f64_gps,
+    })
+}
+
+/// Billions of `exp`s per second over `threads` threads of the current pool: each
+/// thread maps the kernels' vector exp over its own 4096-element buffer (16–32 KiB,
+/// in L1) for about 0.2 s; the best of 3.
+fn exp_rate<T: Float>(threads: usize) -> f64 {
+    const LEN: usize = 4096;
+    let k = T::row_kernels(kernels::current_isa());
+    let x = logits(LEN, |v| T::of(v.clamp(-80.0, 0.0)));
+    let per_thread = |iters: usize| {
+        let mut out = vec![T::zero(); LEN];
+        for _ in 0..iters {
+            (k.exp)(std::hint::black_box(&x), &mut out);
+        }
+        std::hint::black_box(&out);
+    };
+    let run = |iters: usize| {
+        let t = Instant::now();
+        (0..threads).into_par_iter().for_each(|_| per_thread(iters));
+        t.elapsed().as_secs_f64()
+    };
+    let probe = run(16).max(1e-6);
+    let iters = ((0.2 / probe * 16.0) as usize).max(16);
+    let best = (0..3).map(|_| run(iters)).fold(f64::INFINITY, f64::min);
+    (threads * iters * LEN) as f64 / best / 1e9
 }

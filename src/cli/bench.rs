@@ -25,7 +25,7 @@ pub struct BenchArgs {
     /// Print one JSON object.
     #[arg(long)]
     json: bool,
-    /// Measure read and copy bandwidth (1 GiB buffers) with 1 and all threads instead.
+    /// Measure read and copy bandwidth (1 GiB buffers) and the exp throughput with 1 and all threads instead.
     #[arg(long)]
     membw: bool,
 }
@@ -45,8 +45,9 @@ fn run_inner(a: &BenchArgs) -> Result<(), Error> {
                 println!("{}", m.to_json());
             } else {
                 println!(
-                    "threads {t}: read {:.1} GB/s, copy {:.1} GB/s, copy with non-temporal stores {:.1} GB/s (read + write bytes)",
-                    m.read_gbps, m.copy_gbps, m.copy_nt_gbps
+                    "threads {t}: read {:.1} GB/s, copy {:.1} GB/s, copy with non-temporal stores {:.1} GB/s (read + write bytes); \
+                     exp {:.2} G/s float32, {:.2} G/s float64 (L1-resident)",
+                    m.read_gbps, m.copy_gbps, m.copy_nt_gbps, m.exp_f32_gps, m.exp_f64_gps
                 );
             }
         }

@@ -43,8 +43,8 @@ pub struct RowKernels<T: 'static> {
     // the copy is called by the bench runner (feature `cli`) only
     pub(crate) copy: fn(&[T], &mut [T], bool),
     /// `out = exp(x)`.
-    #[cfg_attr(not(test), allow(dead_code))]
-    // the bare exp is called by the accuracy tests only
+    #[cfg_attr(not(any(test, feature = "cli")), allow(dead_code))]
+    // the bare exp is called by the accuracy tests and the bench runner (feature `cli`) only
     pub(crate) exp: fn(&[T], &mut [T]),
     /// `out = ln(x)` (positive normal `x`).
     #[cfg_attr(not(test), allow(dead_code))]

@@ -84,13 +84,29 @@ pub(crate) fn row_max<S: Io<E>, E: Copy>(s: S, x: &[E]) -> f32 {
     s.reduce_max(s.max_keep(s.max_keep(a0, a1), s.max_keep(a2, a3)))
 }
 
+/// Prefetch into L2 the memory just past `x` (the next block of the row, or the next
+/// row), `4·N` elements' worth per call `j`: spread over the exp sweep of a block, so
+/// that memory streams the next block in while the core computes exps from L1.
+/// Without it the two alternate: the exp sweep issues no demand misses, so the
+/// hardware prefetchers stall, and the next max sweep waits for DRAM (measured on
+/// AMD Zen 4: the cross-entropy forward took compute time plus read time).
+#[inline(always)]
+fn prefetch_next<S: Io<E>, E: Copy>(s: S, x: &[E], j: usize) {
+    let bytes = 4 * S::N * size_of::<E>();
+    let p = x.as_ptr().cast::<u8>().wrapping_add(size_of_val(x) + j * bytes);
+    for l in 0..bytes.div_ceil(64) {
+        s.prefetch_l2(p.wrapping_add(64 * l));
+    }
+}
+
 /// Add `exp(x − m)` into four accumulators.
 #[inline(always)]
 fn sum_exp_acc<S: Io<E>, E: Copy>(s: S, x: &[E], m: S::V, acc: &mut [S::V; 4]) {
     let w = S::N;
     let ninf = s.splat(NEG_INF);
     let mut chunks = x.chunks_exact(4 * w);
-    for c in &mut chunks {
+    for (j, c) in (&mut chunks).enumerate() {
+        prefetch_next(s, x, j);
         for (k, a) in acc.iter_mut().enumerate() {
             *a = s.add(*a, s.exp_nonpos(s.sub(ld(s, c, k * w, w, ninf), m)));
         }
@@ -213,7 +229,8 @@ fn sum_exp_store<S: Io<E> + Io<f32>, E: Copy>(s: S, x: &[E], e: &mut [f32], m: S
     let ninf = s.splat(NEG_INF);
     let mut xc = x.chunks_exact(4 * w);
     let mut ec = e.chunks_exact_mut(4 * w);
-    for (c, d) in (&mut xc).zip(&mut ec) {
+    for (j, (c, d)) in (&mut xc).zip(&mut ec).enumerate() {
+        prefetch_next(s, x, j);
         for (k, a) in acc.iter_mut().enumerate() {
             let v = s.exp_nonpos(s.sub(ld(s, c, k * w, w, ninf), m));
             st(s, d, k * w, w, v);
