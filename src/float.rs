@@ -46,8 +46,8 @@ pub trait Float:
     fn unwrap_ref(a: &DynArray) -> Option<&ArrayD<Self>>;
     /// The view inside a [`DynView`] of this dtype, or `None` for another dtype.
     fn unwrap_view<'v, 'a>(a: &'v DynView<'a>) -> Option<&'v ArrayViewD<'a, Self>>;
-    /// The row kernels of this type on `isa`: SIMD for `f32` on AVX2 and AVX-512,
-    /// the scalar reference otherwise (every ISA for `f64`).
+    /// The row kernels of this type on `isa`: SIMD for `f32` and `f64` on AVX2 and
+    /// AVX-512 (`f64`'s in `kernels/table_f64.rs`), the scalar reference otherwise.
     ///
     /// # Panics
     /// If this CPU does not support `isa` ([`Isa::is_available`]).
@@ -113,7 +113,7 @@ impl Float for f64 {
     }
     fn row_kernels(isa: Isa) -> &'static RowKernels<f64> {
         assert!(isa.is_available(), "xent: ISA {} is not supported by this CPU", isa.name());
-        &crate::kernels::table::SCALAR_F64
+        crate::kernels::table_f64::f64_table(isa)
     }
 }
 

@@ -17,8 +17,8 @@ use std::sync::OnceLock;
 ///
 /// `Scalar` is portable Rust and the reference the SIMD paths are tested against.
 /// `Avx2` needs AVX2, FMA and F16C; `Avx512` needs AVX-512 F, BW and VL (plus the
-/// AVX2 set). Only `f32` (and the half-precision inputs, which accumulate in `f32`)
-/// have SIMD kernels; `f64` runs the scalar kernels whatever the ISA.
+/// AVX2 set). `f32`, `f64` and the half-precision inputs (which accumulate in `f32`)
+/// have SIMD kernels.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum Isa {
     /// Portable scalar code.

@@ -19,8 +19,8 @@
 //! The row kernels exist for AVX-512, AVX2+FMA and portable scalar code ([`Isa`]);
 //! each call picks one table of them on the calling thread ([`current_isa`]: the best
 //! the CPU has, or a [`with_isa`] override, or `XENT_ISA`) and runs it on every
-//! worker. `f32` and the 16-bit inputs ([`Half`]) have SIMD kernels; `f64` runs the
-//! scalar ones. SIMD results differ from the scalar reference (`kernels/scalar.rs`) only by
+//! worker. `f32`, `f64` (`kernels/table_f64.rs`) and the 16-bit inputs ([`Half`]) have
+//! SIMD kernels. SIMD results differ from the scalar reference (`kernels/scalar.rs`) only by
 //! rounding (the tests bound it in ulps against `f64`); NaN and infinities behave
 //! exactly as the reference: a row holding NaN or `+inf`, or only `−inf`, gives NaN,
 //! and a `−inf` entry in a row with a finite max gives softmax 0, log-softmax `−inf`.
@@ -31,8 +31,9 @@
 //!   least [`CACHE_MIN`] classes keep their exps in a per-thread scratch row, so
 //!   softmax and the fused cross-entropy compute one exp per element, not two.
 //!   Outputs of at least [`NT_MIN_BYTES`] use non-temporal stores.
-//! * **Few classes** (`C ≤ 16`, class axis last, SIMD ISAs): one row per SIMD lane,
-//!   16 (AVX-512) or 8 (AVX2) rows at a time, no per-row call or horizontal sum.
+//! * **Few classes** (`C ≤ 16`, class axis last, SIMD ISAs, `f32` and 16-bit inputs):
+//!   one row per SIMD lane, 16 (AVX-512) or 8 (AVX2) rows at a time, no per-row call
+//!   or horizontal sum. `f64` rows of few classes take the per-row SIMD kernels.
 //! * **Wide rows** (`C ≥` [`WIDE_MIN`] and fewer rows than twice the threads): each
 //!   row is cut into chunks on different threads, their `(max, Σ exp)` merged.
 //!
@@ -54,6 +55,7 @@ pub mod gemm;
 mod half_precision;
 pub(crate) mod linear;
 pub(crate) mod shard;
+pub(crate) mod table_f64;
 #[cfg(test)]
 mod tests;
 mod wide;

@@ -3,7 +3,7 @@
 //! A public kernel looks up [`Float::row_kernels`] for [`current_isa`] on the calling
 //! thread and hands the table (plain function pointers) to its row closures, so the
 //! worker threads run the same ISA. `f32` has a scalar, an AVX2 and an AVX-512
-//! table; `f64` runs the scalar table on every ISA.
+//! table; `f64`'s tables are in [`super::table_f64`].
 //!
 //! Each SIMD entry is a safe function wrapping an inner `#[target_feature]` function
 //! that makes the ISA token and runs the generic kernel of [`super::simd::rows`]; the

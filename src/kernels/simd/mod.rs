@@ -34,6 +34,7 @@
 
 pub(crate) mod avx2;
 pub(crate) mod avx512;
+pub(crate) mod double;
 pub(crate) mod rows;
 pub(crate) mod small;
 
