@@ -447,7 +447,13 @@ fn lce_sharded_impl<T: Float>(
             return Err(Error::param(op, "softcap", "is not supported with the classes sharded across processes"));
         }
         if o.lse_square_scale != T::zero() || o.return_lse || o.return_argmax {
-            let name = if o.lse_square_scale != T::zero() { "lse_square_scale" } else if o.return_lse { "return_lse" } else { "return_argmax" };
+            let name = if o.lse_square_scale != T::zero() {
+                "lse_square_scale"
+            } else if o.return_lse {
+                "return_lse"
+            } else {
+                "return_argmax"
+            };
             return Err(Error::param(op, name, "is not supported with the classes sharded across processes"));
         }
         if !(o.label_smoothing >= T::zero() && o.label_smoothing <= T::one()) {
