@@ -48,7 +48,10 @@ fn show(o: &Output) -> String {
 /// Run this test binary's [`child`] under mpirun in `mode`.
 fn run_child(np: usize, mode: &str) {
     let exe = std::env::current_exe().unwrap();
+    // --tag-output: mpirun forwards each process's output line by line, tagged with its
+    // rank; untagged, the processes' lines can interleave mid-line ("test result: okok").
     let o = mpirun(np)
+        .arg("--tag-output")
         .arg(exe)
         .args(["--exact", "child", "--ignored", "--nocapture", "--test-threads=1"])
         .env("XENT_MPI_CHILD", mode)
