@@ -205,8 +205,20 @@ pub fn sigmoid<T: Float>(x: &ArrayViewD<'_, T>) -> ArrayD<T> {
 }
 
 /// The VJP of [`sigmoid`]: `gy · s (1 − s)`.
-pub fn sigmoid_grad<T: Float>(x: &ArrayViewD<'_, T>, gy: &ArrayViewD<'_, T>) -> ArrayD<T> {
-    ndarray::Zip::from(x).and(gy).map_collect(|&x, &g| m::jax_sigmoid_vjp(x, g))
+///
+/// # Errors
+/// [`crate::Error::Shape`] when `gy`'s shape is not `x`'s.
+///
+/// ```
+/// use ndarray::array;
+/// let x = array![0.0f64].into_dyn();
+/// let dx = xent::jax::sigmoid_grad(&x.view(), &array![1.0].into_dyn().view()).unwrap();
+/// assert_eq!(dx[[0]], 0.25);
+/// assert!(xent::jax::sigmoid_grad(&x.view(), &array![1.0, 2.0].into_dyn().view()).is_err());
+/// ```
+pub fn sigmoid_grad<T: Float>(x: &ArrayViewD<'_, T>, gy: &ArrayViewD<'_, T>) -> Result<ArrayD<T>> {
+    crate::ops::same_shape("jax.nn.sigmoid", "x", x.shape(), "gy", gy.shape())?;
+    Ok(ndarray::Zip::from(x).and(gy).map_collect(|&x, &g| m::jax_sigmoid_vjp(x, g)))
 }
 
 /// `jax.nn.log_sigmoid(x) = −softplus(−x) = −logaddexp(−x, 0)`.
@@ -215,8 +227,12 @@ pub fn log_sigmoid<T: Float>(x: &ArrayViewD<'_, T>) -> ArrayD<T> {
 }
 
 /// The VJP of [`log_sigmoid`].
-pub fn log_sigmoid_grad<T: Float>(x: &ArrayViewD<'_, T>, gy: &ArrayViewD<'_, T>) -> ArrayD<T> {
-    ndarray::Zip::from(x).and(gy).map_collect(|&x, &g| m::jax_log_sigmoid_vjp(x, g))
+///
+/// # Errors
+/// [`crate::Error::Shape`] when `gy`'s shape is not `x`'s.
+pub fn log_sigmoid_grad<T: Float>(x: &ArrayViewD<'_, T>, gy: &ArrayViewD<'_, T>) -> Result<ArrayD<T>> {
+    crate::ops::same_shape("jax.nn.log_sigmoid", "x", x.shape(), "gy", gy.shape())?;
+    Ok(ndarray::Zip::from(x).and(gy).map_collect(|&x, &g| m::jax_log_sigmoid_vjp(x, g)))
 }
 
 /// `jax.nn.one_hot(x, num_classes, axis=-1)`: `x == iota` along a new axis, as

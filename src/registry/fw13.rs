@@ -67,13 +67,13 @@ fn jax_log_softmax_t<T: Float>(c: &Call, g: Option<&str>) -> Result<ArrayD<T>> {
 float_op!(jax_sigmoid, jax_sigmoid_t);
 fn jax_sigmoid_t<T: Float>(c: &Call, g: Option<&str>) -> Result<ArrayD<T>> {
     let x = c.float::<T>("x")?;
-    fwd_or_grad(g, Up::Like(x.shape().to_vec()), || Ok(jax::sigmoid(&x.view())), |u| Ok(jax::sigmoid_grad(&x.view(), u)))
+    fwd_or_grad(g, Up::Like(x.shape().to_vec()), || Ok(jax::sigmoid(&x.view())), |u| jax::sigmoid_grad(&x.view(), u))
 }
 
 float_op!(jax_log_sigmoid, jax_log_sigmoid_t);
 fn jax_log_sigmoid_t<T: Float>(c: &Call, g: Option<&str>) -> Result<ArrayD<T>> {
     let x = c.float::<T>("x")?;
-    fwd_or_grad(g, Up::Like(x.shape().to_vec()), || Ok(jax::log_sigmoid(&x.view())), |u| Ok(jax::log_sigmoid_grad(&x.view(), u)))
+    fwd_or_grad(g, Up::Like(x.shape().to_vec()), || Ok(jax::log_sigmoid(&x.view())), |u| jax::log_sigmoid_grad(&x.view(), u))
 }
 
 pub(super) fn jax_one_hot(c: &Call, _g: Option<&str>) -> Result<DynArray> {
