@@ -172,13 +172,11 @@ def tf_runs(op, n, c, dtype, threads, reps):
     return {"tf": median_time(f, reps)}
 
 
-def floors(op, n, c, size, bw, dtype):
-    """(memory floor s, exp bound s) of one cell at the measured bandwidth and exp rate."""
-    b = n * c * size
-    if op == "cross_entropy":
-        mem = (b + 8 * n) / (bw["read_gbps"] * 1e9)
-    else:
-        mem = (2 * b + (8 * n if op != "log_softmax" and op != "softmax" else 0)) / (bw["copy_nt_gbps"] * 1e9)
+def floors(op, n, c, nbytes, bw, dtype):
+    """(memory floor s, exp bound s) of one cell: `nbytes` (the least the op moves, as
+    `xent bench` reports it) at the measured bandwidth, N*C exps at the measured rate."""
+    gbps = bw["read_gbps"] if op == "cross_entropy" else bw["copy_nt_gbps"]
+    mem = nbytes / (gbps * 1e9)
     rate = bw["exp_f32_gps" if dtype != "float64" else "exp_f64_gps"] * 1e9
     return mem, n * c / rate
 
@@ -230,8 +228,8 @@ def main():
             n, c = map(int, s.split("x"))
             r = json.loads(subprocess.run([a.bin, "bench", op, "--shape", "%d,%d" % (n, c), "--dtype", dtype, "--threads", str(a.threads),
                                            "--reps", str(a.reps), "--json"], check=True, capture_output=True, text=True).stdout)
+            mem, expb = floors(op, n, c, r["bytes"], bwt, dtype)
             size = {"float32": 4, "float64": 8}.get(dtype, 2)
-            mem, expb = floors(op, n, c, size, bwt, dtype)
             pt = torch_runs(op, n, c, dtype, a.threads, a.reps)
             tf = tf_runs(op, n, c, dtype, a.threads, a.reps) if a.tf else {}
             xs = r["median_s"]
