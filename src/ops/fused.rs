@@ -304,55 +304,38 @@ pub trait FusedLogit: Copy + Send + Sync + 'static {
     ) -> Result<Self::Acc>;
 }
 
-impl FusedLogit for f32 {
-    type Acc = f32;
-    fn fused(
-        logits: &ArrayViewD<'_, f32>,
-        axis: usize,
-        labels: &ArrayViewD<'_, i64>,
-        o: &SparseOptions<'_, f32>,
-        upstream: f32,
-        grad: &mut ArrayViewMutD<'_, f32>,
-        par: Par,
-    ) -> Result<f32> {
-        cross_entropy_sparse_fused(logits, axis, labels, o, upstream, grad, par)
-    }
-    fn fused_in_place(
-        logits: &mut ArrayViewMutD<'_, f32>,
-        axis: usize,
-        labels: &ArrayViewD<'_, i64>,
-        o: &SparseOptions<'_, f32>,
-        upstream: f32,
-        par: Par,
-    ) -> Result<f32> {
-        cross_entropy_sparse_fused_in_place(logits, axis, labels, o, upstream, par)
-    }
+/// `f32` and `f64` accumulate in themselves: the generic fused kernels as they are.
+macro_rules! fused_logit_native {
+    ($t:ty) => {
+        impl FusedLogit for $t {
+            type Acc = $t;
+            fn fused(
+                logits: &ArrayViewD<'_, $t>,
+                axis: usize,
+                labels: &ArrayViewD<'_, i64>,
+                o: &SparseOptions<'_, $t>,
+                upstream: $t,
+                grad: &mut ArrayViewMutD<'_, $t>,
+                par: Par,
+            ) -> Result<$t> {
+                cross_entropy_sparse_fused(logits, axis, labels, o, upstream, grad, par)
+            }
+            fn fused_in_place(
+                logits: &mut ArrayViewMutD<'_, $t>,
+                axis: usize,
+                labels: &ArrayViewD<'_, i64>,
+                o: &SparseOptions<'_, $t>,
+                upstream: $t,
+                par: Par,
+            ) -> Result<$t> {
+                cross_entropy_sparse_fused_in_place(logits, axis, labels, o, upstream, par)
+            }
+        }
+    };
 }
 
-impl FusedLogit for f64 {
-    type Acc = f64;
-    fn fused(
-        logits: &ArrayViewD<'_, f64>,
-        axis: usize,
-        labels: &ArrayViewD<'_, i64>,
-        o: &SparseOptions<'_, f64>,
-        upstream: f64,
-        grad: &mut ArrayViewMutD<'_, f64>,
-        par: Par,
-    ) -> Result<f64> {
-        cross_entropy_sparse_fused(logits, axis, labels, o, upstream, grad, par)
-    }
-    fn fused_in_place(
-        logits: &mut ArrayViewMutD<'_, f64>,
-        axis: usize,
-        labels: &ArrayViewD<'_, i64>,
-        o: &SparseOptions<'_, f64>,
-        upstream: f64,
-        par: Par,
-    ) -> Result<f64> {
-        cross_entropy_sparse_fused_in_place(logits, axis, labels, o, upstream, par)
-    }
-}
+fused_logit_native!(f32);
+fused_logit_native!(f64);
 
 macro_rules! fused_half {
     ($($h:ty),*) => {$(
