@@ -443,17 +443,13 @@ fn lce_sharded_impl<T: Float>(
                 }
             }
         }
-        if o.softcap.is_some() {
-            return Err(Error::param(op, "softcap", "is not supported with the classes sharded across processes"));
-        }
-        if o.lse_square_scale != T::zero() || o.return_lse || o.return_argmax {
-            let name = if o.lse_square_scale != T::zero() {
-                "lse_square_scale"
-            } else if o.return_lse {
-                "return_lse"
-            } else {
-                "return_argmax"
-            };
+        let unsupported = [
+            ("softcap", o.softcap.is_some()),
+            ("lse_square_scale", o.lse_square_scale != T::zero()),
+            ("return_lse", o.return_lse),
+            ("return_argmax", o.return_argmax),
+        ];
+        if let Some((name, _)) = unsupported.into_iter().find(|&(_, set)| set) {
             return Err(Error::param(op, name, "is not supported with the classes sharded across processes"));
         }
         if !(o.label_smoothing >= T::zero() && o.label_smoothing <= T::one()) {
