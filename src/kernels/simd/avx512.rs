@@ -7,7 +7,7 @@ use core::arch::x86_64::*;
 
 use half::{bf16, f16};
 
-use super::{Io, Simd, EXP_C1, EXP_C2, EXP_HI, EXP_LO, EXP_LOG2E, EXP_POLY, EXP_ZERO, LN_LN2, LN_POLY, LN_SQRT2};
+use super::{Io, Simd, EXP_C1, EXP_C2, EXP_HI, EXP_LO, EXP_LOG2E, EXP_TAB_HI, EXP_TAB_LO, EXP_TAB_POLY, EXP_TAB_SHIFTER, EXP_ZERO, LN_LN2, LN_POLY, LN_SQRT2};
 
 /// Proof that the running code may use AVX-512 F/BW/VL, AVX2, FMA and F16C.
 #[derive(Debug, Clone, Copy)]
@@ -87,23 +87,29 @@ impl Simd for Avx512 {
     }
     #[inline(always)]
     fn exp_nonpos(self, x: __m512) -> __m512 {
-        // SAFETY: token ⇒ AVX-512F.
+        // SAFETY: token ⇒ AVX-512F; the tables are 16 readable floats each.
         unsafe {
-            let n = _mm512_roundscale_ps::<{ _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC }>(_mm512_mul_ps(x, _mm512_set1_ps(EXP_LOG2E)));
-            let r = _mm512_fnmadd_ps(n, _mm512_set1_ps(EXP_C1), x);
-            let r = _mm512_fnmadd_ps(n, _mm512_set1_ps(EXP_C2), r);
-            let mut p = _mm512_set1_ps(EXP_POLY[0]);
-            p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(EXP_POLY[1]));
-            p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(EXP_POLY[2]));
-            p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(EXP_POLY[3]));
-            p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(EXP_POLY[4]));
-            let one = _mm512_set1_ps(1.0);
-            p = _mm512_fmadd_ps(p, r, one);
-            p = _mm512_fmadd_ps(p, r, one);
+            // k/16 = round(x·16/ln2)/16 as `t − sh`, k mod 16 in the low 4 bits of `t`
+            // (|x·log2 e| < 2^18 for every live lane; dead lanes hold garbage and are
+            // masked off below)
+            let sh = _mm512_set1_ps(EXP_TAB_SHIFTER);
+            let t = _mm512_fmadd_ps(x, _mm512_set1_ps(EXP_LOG2E), sh);
+            let k = _mm512_sub_ps(t, sh);
+            let r = _mm512_fnmadd_ps(k, _mm512_set1_ps(EXP_C1), x);
+            let r = _mm512_fnmadd_ps(k, _mm512_set1_ps(EXP_C2), r);
+            // e^r − 1 ≈ s = r + r²·(c2 + c3·r)
+            let q = _mm512_fmadd_ps(_mm512_set1_ps(EXP_TAB_POLY[0]), r, _mm512_set1_ps(EXP_TAB_POLY[1]));
+            let s = _mm512_fmadd_ps(q, _mm512_mul_ps(r, r), r);
+            // vpermps reads the low 4 bits of each index lane: j = k mod 16
+            let j = _mm512_castps_si512(t);
+            let hi = _mm512_permutexvar_ps(j, _mm512_loadu_ps(EXP_TAB_HI.as_ptr()));
+            let lo = _mm512_permutexvar_ps(j, _mm512_loadu_ps(EXP_TAB_LO.as_ptr()));
+            let v = _mm512_add_ps(hi, _mm512_fmadd_ps(hi, s, lo));
             // lanes that round to 0 (and −inf, whose `r` is NaN) are zeroed by the mask,
-            // so they never underflow; NaN compares "not less than": it stays in
+            // so they never underflow; NaN compares "not less than": it stays in.
+            // vscalefps multiplies by 2^⌊k/16⌋.
             let live = _mm512_cmp_ps_mask::<_CMP_NLT_UQ>(x, _mm512_set1_ps(EXP_ZERO));
-            _mm512_maskz_scalef_ps(live, p, n)
+            _mm512_maskz_scalef_ps(live, v, k)
         }
     }
     #[inline(always)]

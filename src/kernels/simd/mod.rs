@@ -10,12 +10,19 @@
 //! an entry point, is compiled for that ISA. This is the scheme of `pulp` and `rten`.
 //!
 //! # exp
-//! Cody–Waite range reduction and a degree-6 polynomial (see [`EXP_POLY`]):
+//! AVX2: Cody–Waite range reduction and a degree-6 polynomial (see [`EXP_POLY`]):
 //! `n = round(x·log₂e)`, `r = x − n·C1 − n·C2` (`C1 + C2 ≈ ln 2`, `C1` with 9
 //! significant bits so `n·C1` is exact), `exp(r) ≈ 1 + r + r²·q(r)` on
-//! `|r| ≤ ln2/2`, then `exp(x) = 2ⁿ·exp(r)`: AVX-512 scales with `vscalefps`, AVX2
-//! builds `2^⌊n/2⌋` and `2^⌈n/2⌉` in the exponent field and multiplies twice, so in
-//! both the only rounding into the subnormal range or to `inf` is the last one.
+//! `|r| ≤ ln2/2`, then `exp(x) = 2ⁿ·exp(r)`, with `2^⌊n/2⌋` and `2^⌈n/2⌉` built in the
+//! exponent field and multiplied in turn. AVX-512: the same reduction by `ln2/16`
+//! ([`EXP_TAB_SHIFTER`]), `2^(j/16)` from a 16-entry table held in one register
+//! (`vpermps`, as a head and a tail, [`EXP_TAB_HI`], [`EXP_TAB_LO`]) and a degree-3
+//! polynomial on `|r| ≤ ln2/32` ([`EXP_TAB_POLY`]), scaled by `vscalefps`: 7
+//! multiplies and fused multiply-adds instead of 9, the rest on the adder and shuffle
+//! units, and a shorter dependency chain (measured on
+//! AMD Zen 4: the fused cross-entropy forward 7 % faster in cache, 0.56 ulp worst
+//! against 0.86 for the degree-6 form). In both the only rounding into the subnormal
+//! range or to `inf` is the last one.
 //! `x` is first clamped to `[−104, 89]`, with `max`/`min` operand order chosen so a
 //! NaN input stays NaN: `exp(−inf) = 0`, `exp(+inf) = inf`, `exp(NaN) = NaN`, overflow
 //! gives `inf` and underflow `0` or a subnormal, like `f32::exp`. Lanes below
@@ -52,6 +59,40 @@ pub(crate) const EXP_LOG2E: f32 = LOG2_E;
 /// (Lawson's iteration in 40-digit arithmetic; max relative error 3.1e-9 before
 /// rounding the coefficients to `f32`, 3.8e-9 after).
 pub(crate) const EXP_POLY: [f32; 5] = [0.0013814599, 0.008368717, 0.04166839, 0.16666521, 0.49999994];
+/// The AVX-512 `exp` (table-driven, as the `f64` one): `x = (k/16)·ln 2 + r`,
+/// `|r| ≤ ln2/32`, `exp x = 2^⌊k/16⌋ · 2^((k mod 16)/16) · e^r`. `k/16` is rounded by
+/// adding this shifter (`1.5·2¹⁹`, whose ulp is `1/16`), which leaves `k mod 16` in
+/// the low 4 bits of the sum, the index `vpermps` reads.
+pub(crate) const EXP_TAB_SHIFTER: f32 = 786432.0;
+/// `2^(j/16)` rounded to `f32`, `j = 0..16` (50-digit arithmetic).
+pub(crate) const EXP_TAB_HI: [f32; 16] = [
+    1.0, 1.0442737, 1.0905077, 1.1387886, 1.1892071, 1.2418578, 1.2968396, 1.3542556, 1.4142135, 1.4768262, 1.5422108,
+    1.6104903, 1.6817929, 1.7562522, 1.8340081, 1.9152066,
+];
+/// `2^(j/16) − EXP_TAB_HI[j]` rounded to `f32`.
+pub(crate) const EXP_TAB_LO: [f32; 16] = [
+    0.0,
+    4.8334702e-8,
+    -1.307754e-8,
+    5.386222e-8,
+    3.7976353e-8,
+    4.496838e-8,
+    -4.0189995e-8,
+    -1.0123349e-8,
+    2.4203235e-8,
+    -4.500899e-8,
+    8.070905e-9,
+    9.836217e-9,
+    -2.4755327e-8,
+    -9.23577e-9,
+    -1.1239278e-8,
+    9.845328e-9,
+];
+/// `c3, c2` of `e^r − 1 ≈ r + c2·r² + c3·r³` on `|r| ≤ ln2/32`: a relative-error
+/// minimax fit (iteratively reweighted least squares on 2001 Chebyshev points, the
+/// error of `e^r` 1.6e-9 after rounding to `f32`, against 9.3e-9 for Taylor's
+/// `1/2, 1/6`).
+pub(crate) const EXP_TAB_POLY: [f32; 2] = [0.16666853, 0.50001621];
 /// Below this `exp` is 0 in `f32` (`e^−104 < 2^−150`).
 pub(crate) const EXP_LO: f32 = -104.0;
 /// The largest `f32` below `ln 2^−150`: from here down `exp` rounds to 0. These lanes
