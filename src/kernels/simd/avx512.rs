@@ -7,7 +7,10 @@ use core::arch::x86_64::*;
 
 use half::{bf16, f16};
 
-use super::{Io, Simd, EXP_C1, EXP_C2, EXP_HI, EXP_LO, EXP_LOG2E, EXP_TAB_HI, EXP_TAB_LO, EXP_TAB_POLY, EXP_TAB_SHIFTER, EXP_ZERO, LN_LN2, LN_POLY, LN_SQRT2};
+use super::{
+    Io, Simd, EXP_C1, EXP_C2, EXP_HI, EXP_LO, EXP_LOG2E, EXP_TAB_HI, EXP_TAB_LO, EXP_TAB_POLY, EXP_TAB_SHIFTER, EXP_ZERO, LN_LN2, LN_POLY,
+    LN_SQRT2,
+};
 
 /// Proof that the running code may use AVX-512 F/BW/VL, AVX2, FMA and F16C.
 #[derive(Debug, Clone, Copy)]

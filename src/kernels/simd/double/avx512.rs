@@ -6,7 +6,7 @@
 use core::arch::x86_64::*;
 
 use super::super::avx512::Avx512;
-use super::{Simd64, EXP_C1, EXP_C2, EXP_LOG2E, EXP_SHIFTER, EXP_TAB_HI, EXP_TAB_LO, EXP_TAB_POLY, EXP_ZERO};
+use super::{Simd64, EXP_C1, EXP_C2, EXP_LOG2E, EXP_TAB_HI, EXP_TAB_LO, EXP_TAB_POLY, EXP_TAB_SHIFTER, EXP_ZERO};
 
 #[inline(always)]
 fn mask(n: usize) -> __mmask8 {
@@ -67,13 +67,14 @@ impl Simd64 for Avx512 {
     fn exp_nonpos(self, x: __m512d) -> __m512d {
         // SAFETY: token ⇒ AVX-512F; the tables are 16 readable doubles each.
         unsafe {
-            // k = round(x·16/ln2) in the low bits of `t` (|x·16/ln2| < 2^51 for every
-            // live lane; dead lanes hold garbage and are masked off below)
-            let sh = _mm512_set1_pd(EXP_SHIFTER);
-            let t = _mm512_fmadd_pd(x, _mm512_set1_pd(16.0 * EXP_LOG2E), sh);
+            // k/16 = round(x·16/ln2)/16 as `t − sh`, k mod 16 in the low 4 bits of `t`
+            // (|x·log2 e| < 2^47 for every live lane; dead lanes hold garbage and are
+            // masked off below)
+            let sh = _mm512_set1_pd(EXP_TAB_SHIFTER);
+            let t = _mm512_fmadd_pd(x, _mm512_set1_pd(EXP_LOG2E), sh);
             let k = _mm512_sub_pd(t, sh);
-            let r = _mm512_fnmadd_pd(k, _mm512_set1_pd(EXP_C1 / 16.0), x);
-            let r = _mm512_fnmadd_pd(k, _mm512_set1_pd(EXP_C2 / 16.0), r);
+            let r = _mm512_fnmadd_pd(k, _mm512_set1_pd(EXP_C1), x);
+            let r = _mm512_fnmadd_pd(k, _mm512_set1_pd(EXP_C2), r);
             let mut q = _mm512_set1_pd(EXP_TAB_POLY[0]);
             for &c in &EXP_TAB_POLY[1..] {
                 q = _mm512_fmadd_pd(q, r, _mm512_set1_pd(c));
@@ -88,7 +89,7 @@ impl Simd64 for Avx512 {
             // so they never underflow; NaN compares "not less than": it stays in.
             // vscalefpd multiplies by 2^⌊k/16⌋.
             let live = _mm512_cmp_pd_mask::<_CMP_NLT_UQ>(x, _mm512_set1_pd(EXP_ZERO));
-            _mm512_maskz_scalef_pd(live, v, _mm512_mul_pd(k, _mm512_set1_pd(1.0 / 16.0)))
+            _mm512_maskz_scalef_pd(live, v, k)
         }
     }
     #[inline(always)]

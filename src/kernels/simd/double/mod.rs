@@ -10,12 +10,13 @@
 //! Cody–Waite range reduction (`C1 + C2 ≈ ln 2`, `C1` with 32 significant bits so
 //! `k·C1` is exact; both steps fused multiply-adds, the first exact), then:
 //!
-//! * **AVX-512** (a table): `k = round(x·16·log₂e)` (read off the low mantissa bits
-//!   of `x·c + 1.5·2⁵²`), `r = x − k·(ln 2)/16`, `|r| ≤ ln2/32`, `j = k mod 16` and
+//! * **AVX-512** (a table): `k = round(x·16·log₂e)`, as `k/16 = t − 1.5·2⁴⁸` with
+//!   `t = x·log₂e + 1.5·2⁴⁸` (whose ulp is `1/16`; `k mod 16` is in the low mantissa
+//!   bits of `t`), `r = x − (k/16)·ln 2`, `|r| ≤ ln2/32`, `j = k mod 16` and
 //!   `2^(j/16) = T_hi[j] + T_lo[j]` from two 16-entry tables held in registers
 //!   (`vpermt2pd`), `exp(r) − 1 ≈ s = r·(1 + r·q(r))` of degree 6 ([`EXP_TAB_POLY`]),
 //!   `exp(x) = 2^⌊k/16⌋ · (T_hi + (T_hi·s + T_lo))`, the power of two applied by
-//!   `vscalefpd` (which floors its exponent operand: `k/16` as it is). Six fewer
+//!   `vscalefpd` (which floors its exponent operand: `k/16` as it is). Seven fewer
 //!   multiply-adds than the plain polynomial, and more accurate.
 //! * **AVX2** (no 16-entry permute): `n = round(x·log₂e)`, `|r| ≤ ln2/2`, a
 //!   degree-11 polynomial ([`EXP_POLY`]), `exp(r) ≈ 1 + r·(1 + r·q(r))`, and `2ⁿ`
@@ -116,6 +117,10 @@ pub(crate) const EXP_TAB_POLY: [f64; 5] =
     [0.0013888593745658368, 0.008333472060177597, 0.04166666669330476, 0.16666666664413438, 0.49999999999999606];
 /// `1.5·2⁵²`: `t = x·c + SHIFTER` holds `round(x·c)` in its low mantissa bits.
 pub(crate) const EXP_SHIFTER: f64 = 6755399441055744.0;
+/// `1.5·2⁴⁸`, whose ulp is `1/16`: `t = x·log₂e + SHIFTER` holds `k/16 = t − SHIFTER`,
+/// `k = round(16·x·log₂e)`, and `k mod 16` in the low 4 bits of `t` (the AVX-512 table
+/// index; `vscalefpd` by `k/16` scales by `2^⌊k/16⌋`, with no multiply by `1/16`).
+pub(crate) const EXP_TAB_SHIFTER: f64 = 422212465065984.0;
 
 /// Below this `exp` is 0 in `f64` (`e^−746 < 2^−1075`).
 pub(crate) const EXP_LO: f64 = -746.0;
