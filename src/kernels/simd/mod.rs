@@ -66,13 +66,13 @@ pub(crate) const EXP_POLY: [f32; 5] = [0.0013814599, 0.008368717, 0.04166839, 0.
 pub(crate) const EXP_TAB_SHIFTER: f32 = 786432.0;
 /// `2^(j/16)` rounded to `f32`, `j = 0..16` (50-digit arithmetic).
 pub(crate) const EXP_TAB_HI: [f32; 16] = [
-    1.0, 1.0442737, 1.0905077, 1.1387886, 1.1892071, 1.2418578, 1.2968396, 1.3542556, 1.4142135, 1.4768262, 1.5422108, 1.6104903,
-    1.6817929, 1.7562522, 1.8340081, 1.9152066,
+    1.0, 1.0442737, 1.0905077, 1.1387886, 1.1892071, 1.2418578, 1.2968396, 1.3542556, SQRT_2, 1.4768262, 1.5422108, 1.6104903, 1.6817929,
+    1.7562522, 1.8340081, 1.9152066,
 ];
 /// `2^(j/16) − EXP_TAB_HI[j]` rounded to `f32`.
 pub(crate) const EXP_TAB_LO: [f32; 16] = [
     0.0,
-    4.8334702e-8,
+    4.83347e-8,
     -1.307754e-8,
     5.386222e-8,
     3.7976353e-8,
@@ -92,7 +92,7 @@ pub(crate) const EXP_TAB_LO: [f32; 16] = [
 /// minimax fit (iteratively reweighted least squares on 2001 Chebyshev points, the
 /// error of `e^r` 1.6e-9 after rounding to `f32`, against 9.3e-9 for Taylor's
 /// `1/2, 1/6`).
-pub(crate) const EXP_TAB_POLY: [f32; 2] = [0.16666853, 0.50001621];
+pub(crate) const EXP_TAB_POLY: [f32; 2] = [0.16666853, 0.5000162];
 /// Below this `exp` is 0 in `f32` (`e^−104 < 2^−150`).
 pub(crate) const EXP_LO: f32 = -104.0;
 /// The largest `f32` below `ln 2^−150`: from here down `exp` rounds to 0. These lanes
