@@ -479,11 +479,217 @@ fn other_input_cases(cases: &mut Vec<Case>) {
     }
 }
 
+/// The core ops take per-class weights, biases and targets as slices: a slice of the
+/// wrong length (logits `[2, 3]`, projection `[4, 3]`, so `C` is 3 or 4 and `N` is 2).
+fn core_slice_cases(cases: &mut Vec<Case>) {
+    let seq = Par::Seq;
+    let x = || a(&[2, 3]);
+    let y = || labels(&[2]);
+    let g0 = || a(&[]);
+    for n in [0usize, 2, 5] {
+        case(cases, format!("ops::cross_entropy_dense_vjp with weight of length {n}"), move || {
+            let w = vec![1.0; n];
+            ops::cross_entropy_dense_vjp(&x().view(), &x().view(), 1, Some(&w), 0.0, Reduction::Mean, DenseGrad::Exact, &g0().view(), seq)
+        });
+        case(cases, format!("ops::cross_entropy_sparse_vjp with weight of length {n}"), move || {
+            let w = vec![1.0; n];
+            let o = SparseOptions { weight: Some(&w), ..Default::default() };
+            ops::cross_entropy_sparse_vjp(&x().view(), 1, &y().view(), &o, &g0().view(), seq)
+        });
+        case(cases, format!("ops::nll_loss_vjp with weight of length {n}"), move || {
+            let w = vec![1.0; n];
+            let o = SparseOptions { weight: Some(&w), ..Default::default() };
+            ops::nll_loss_vjp(&x().view(), 1, &y().view(), &o, &g0().view())
+        });
+        case(cases, format!("ops::cross_entropy_sparse_fused with weight of length {n}"), move || {
+            let w = vec![1.0; n];
+            let o = SparseOptions { weight: Some(&w), ..Default::default() };
+            let mut buf = x();
+            ops::cross_entropy_sparse_fused(&x().view(), 1, &y().view(), &o, 1.0, &mut buf.view_mut(), seq)
+        });
+        case(cases, format!("ops::cross_entropy_sharded_vjp with weight of length {n}"), move || {
+            let w = vec![1.0; n];
+            let o = SparseOptions { weight: Some(&w), ..Default::default() };
+            ops::cross_entropy_sharded_vjp(&Solo, &a2(2, 3).view(), &[0, 1], &o, &g0().view(), seq)
+        });
+        for (what, wl, bl) in [("weight", Some(n), None), ("bias", None, Some(n))] {
+            let lin = move |o: &mut LinearCeOptions<'_, f64>, w: &'static [f64]| {
+                if wl.is_some() {
+                    o.weight = Some(w);
+                }
+                if bl.is_some() {
+                    o.bias = Some(w);
+                }
+            };
+            let w: &'static [f64] = Vec::leak(vec![1.0; n]);
+            case(cases, format!("ops::linear_cross_entropy_vjp with {what} of length {n}"), move || {
+                let mut o = LinearCeOptions::default();
+                lin(&mut o, w);
+                ops::linear_cross_entropy_vjp(
+                    &a2(2, 3).view(),
+                    &a2(4, 3).view(),
+                    &LinearTarget::Indices(&[0, 1]),
+                    &o,
+                    &g0().view(),
+                    LinearWants::ALL,
+                    seq,
+                )
+            });
+            case(cases, format!("ops::linear_cross_entropy_sharded_vjp with {what} of length {n}"), move || {
+                let mut o = LinearCeOptions::default();
+                lin(&mut o, w);
+                ops::linear_cross_entropy_sharded_vjp(
+                    &Solo,
+                    &a2(2, 3).view(),
+                    &a2(4, 3).view(),
+                    &[0, 1],
+                    &o,
+                    &g0().view(),
+                    LinearWants::ALL,
+                    InputGrad::AllReduce,
+                    seq,
+                )
+            });
+            let wf: &'static [f32] = Vec::leak(vec![1.0f32; n]);
+            case(cases, format!("ops::linear_cross_entropy_half_vjp with {what} of length {n}"), move || {
+                let mut o = LinearCeOptions::<f32>::default();
+                if wl.is_some() {
+                    o.weight = Some(wf);
+                }
+                if bl.is_some() {
+                    o.bias = Some(wf);
+                }
+                let (i, w) = (Array2::from_elem((2, 3), f16::from_f32(0.3)), Array2::from_elem((4, 3), f16::from_f32(0.3)));
+                ops::linear_cross_entropy_half_vjp(
+                    &i.view(),
+                    &w.view(),
+                    &[0, 1],
+                    &o,
+                    &a(&[]).mapv(|v| v as f32).view(),
+                    LinearWants::ALL,
+                    seq,
+                )
+            });
+        }
+    }
+    for n in [0usize, 1, 3] {
+        let t: &'static [i64] = Vec::leak(vec![0; n]);
+        case(cases, format!("ops::linear_cross_entropy_vjp with {n} index targets"), move || {
+            let o = LinearCeOptions::default();
+            ops::linear_cross_entropy_vjp(
+                &a2(2, 3).view(),
+                &a2(4, 3).view(),
+                &LinearTarget::Indices(t),
+                &o,
+                &g0().view(),
+                LinearWants::ALL,
+                seq,
+            )
+        });
+        let p: &'static [f64] = Vec::leak(vec![0.25; n * 4 + 1]);
+        case(cases, format!("ops::linear_cross_entropy_vjp with {} probability targets", p.len()), move || {
+            let o = LinearCeOptions::default();
+            ops::linear_cross_entropy_vjp(
+                &a2(2, 3).view(),
+                &a2(4, 3).view(),
+                &LinearTarget::Probs(p),
+                &o,
+                &g0().view(),
+                LinearWants::ALL,
+                seq,
+            )
+        });
+        case(cases, format!("ops::linear_cross_entropy_half_vjp with {n} targets"), move || {
+            let (i, w) = (Array2::from_elem((2, 3), f16::from_f32(0.3)), Array2::from_elem((4, 3), f16::from_f32(0.3)));
+            ops::linear_cross_entropy_half_vjp(
+                &i.view(),
+                &w.view(),
+                t,
+                &LinearCeOptions::default(),
+                &a(&[]).mapv(|v| v as f32).view(),
+                LinearWants::ALL,
+                seq,
+            )
+        });
+        case(cases, format!("ops::cross_entropy_sharded_vjp with {n} targets"), move || {
+            ops::cross_entropy_sharded_vjp(&Solo, &a2(2, 3).view(), t, &SparseOptions::default(), &g0().view(), seq)
+        });
+        case(cases, format!("ops::linear_cross_entropy_sharded_vjp with {n} targets"), move || {
+            let o = LinearCeOptions::default();
+            ops::linear_cross_entropy_sharded_vjp(
+                &Solo,
+                &a2(2, 3).view(),
+                &a2(4, 3).view(),
+                t,
+                &o,
+                &g0().view(),
+                LinearWants::ALL,
+                InputGrad::AllReduce,
+                seq,
+            )
+        });
+        case(cases, format!("ops::cross_entropy_sparse_fused_in_place with {n} labels"), move || {
+            let mut buf = x();
+            ops::cross_entropy_sparse_fused_in_place(&mut buf.view_mut(), 1, &labels(&[n]).view(), &SparseOptions::default(), 1.0, seq)
+        });
+        case(cases, format!("torch::cross_entropy_with_grad_in_place with {n} labels"), move || {
+            let mut buf = x();
+            xent::torch::cross_entropy_with_grad_in_place(&mut buf, &labels(&[n]), &CrossEntropyArgs::default(), 1.0)
+        });
+    }
+    // Element-wise weights and targets of the binary losses and the KL divergence.
+    for ws in [&[2][..], &[2, 4][..], &[3, 3][..]] {
+        case(cases, format!("ops::binary_cross_entropy_vjp with weight {ws:?}"), move || {
+            ops::binary_cross_entropy_vjp(&x().view(), &x().view(), Some(&a(ws).view()), Reduction::Mean, &g0().view())
+        });
+        case(cases, format!("ops::binary_cross_entropy_vjp with target {ws:?}"), move || {
+            ops::binary_cross_entropy_vjp(&x().view(), &a(ws).view(), None, Reduction::Mean, &g0().view())
+        });
+        case(cases, format!("ops::binary_cross_entropy_with_logits_vjp with pos_weight {ws:?}"), move || {
+            ops::binary_cross_entropy_with_logits_vjp(&x().view(), &x().view(), None, Some(&a(ws).view()), Reduction::Mean, &g0().view())
+        });
+        case(cases, format!("ops::kl_div_vjp with target {ws:?}"), move || {
+            ops::kl_div_vjp(&x().view(), &a(ws).view(), false, KlReduction::Mean, &g0().view())
+        });
+        case(cases, format!("ops::cross_entropy_dense_vjp with targets {ws:?}"), move || {
+            ops::cross_entropy_dense_vjp(&x().view(), &a(ws).view(), 1, None, 0.0, Reduction::Mean, DenseGrad::Exact, &g0().view(), seq)
+        });
+        case(cases, format!("ops::categorical_crossentropy_probs_vjp with y_true {ws:?}"), move || {
+            ops::categorical_crossentropy_probs_vjp(&a(ws).view(), &x().view(), 1, 1e-7, &a(&[2]).view())
+        });
+        case(cases, format!("ops::binary_focal_vjp with y_true {ws:?}"), move || {
+            ops::binary_focal_vjp(&a(ws).view(), &x().view(), None, true, 0.25, 2.0, 1e-7, &x().view())
+        });
+        case(cases, format!("ops::binary_focal_vjp with logits {ws:?}"), move || {
+            ops::binary_focal_vjp(&x().view(), &x().view(), Some(&a(ws).view()), true, 0.25, 2.0, 1e-7, &x().view())
+        });
+        case(cases, format!("ops::kl_divergence_vjp with y_true {ws:?}"), move || {
+            ops::kl_divergence_vjp(&a(ws).view(), &x().view(), 1e-7, &a(&[2]).view())
+        });
+        case(cases, format!("ops::sigmoid_cross_entropy_vjp with labels {ws:?}"), move || {
+            ops::sigmoid_cross_entropy_vjp(&a(ws).view(), &x().view(), &x().view())
+        });
+        case(cases, format!("keras::categorical_crossentropy_grad with y_true {ws:?}"), move || {
+            xent::keras::categorical_crossentropy_grad(&a(ws).view(), &x().view(), true, 0.0, -1, &a(&[2]).view())
+        });
+        case(cases, format!("keras::binary_crossentropy_grad with y_true {ws:?}"), move || {
+            xent::keras::binary_crossentropy_grad(&a(ws).view(), &x().view(), true, 0.0, -1, &a(&[2]).view())
+        });
+        case(cases, format!("keras::binary_focal_crossentropy_grad with y_true {ws:?}"), move || {
+            xent::keras::binary_focal_crossentropy_grad(&a(ws).view(), &x().view(), true, 0.25, 2.0, false, 0.0, -1, &a(&[2]).view())
+        });
+        case(cases, format!("keras::categorical_focal_crossentropy_grad with y_true {ws:?}"), move || {
+            xent::keras::categorical_focal_crossentropy_grad(&a(ws).view(), &x().view(), 0.25, 2.0, false, 0.0, -1, &a(&[2]).view())
+        });
+    }
+}
+
 #[test]
 fn wrong_shapes_in_gradients_are_errors_not_panics() {
     let mut cases = Vec::new();
     upstream_cases(&mut cases);
     other_input_cases(&mut cases);
+    core_slice_cases(&mut cases);
     assert!(cases.len() > 300, "the table lost its cases ({})", cases.len());
     let hook = std::panic::take_hook();
     std::panic::set_hook(Box::new(|_| {})); // the report below names each panic
@@ -506,6 +712,7 @@ fn wrong_shapes_in_gradients_are_errors_not_panics() {
         }
     }
     std::panic::set_hook(hook);
+    eprintln!("{} cases", cases.len());
     assert!(
         panics.is_empty() && accepted.is_empty() && unclear.is_empty(),
         "of {} cases, {} panicked:\n{}\n{} accepted a wrong shape:\n{}\n{} returned an error that is not a Shape error naming the sizes:\n{}",
@@ -517,4 +724,95 @@ fn wrong_shapes_in_gradients_are_errors_not_panics() {
         unclear.len(),
         unclear.join("\n")
     );
+}
+
+/// An input of `shape` for `kind`: floats 0.3 (a valid logit and probability), class
+/// 0 for labels (`true` for a bool mask).
+fn registry_input(kind: xent::registry::InputKind, shape: &[usize]) -> xent::DynArray {
+    use xent::registry::InputKind;
+    use xent::{DType, DynArray};
+    let sh = IxDyn(shape);
+    match kind {
+        InputKind::Float => DynArray::F64(ArrayD::from_elem(sh, 0.3)),
+        InputKind::Labels(ok) if ok.first() == Some(&DType::Bool) => DynArray::Bool(ArrayD::from_elem(sh, true)),
+        InputKind::Labels(ok) if ok.first() == Some(&DType::I32) => DynArray::I32(ArrayD::zeros(sh)),
+        InputKind::Labels(ok) if ok.first() == Some(&DType::U8) => DynArray::U8(ArrayD::zeros(sh)),
+        InputKind::Labels(_) | InputKind::Any => DynArray::I64(ArrayD::zeros(sh)),
+    }
+}
+
+/// Through the op table (`xent::registry::eval` with `grad`, what `xent eval --grad` and
+/// Python's `xent.grad` call): for every op with a gradient and every input, an input
+/// of a shape that fits no other ([7] or [5, 7] beside logits [2, 3] and labels [2])
+/// gives an `Err` for every gradient the op has, never a panic. The upstream is built
+/// by the table itself (always of the output's shape), so it is tested above.
+#[test]
+fn wrong_input_shapes_through_the_op_table_are_errors_not_panics() {
+    use xent::registry::{self, InputKind, OPS};
+    let base = |k: InputKind| -> Vec<usize> {
+        match k {
+            InputKind::Float => vec![2, 3],
+            _ => vec![2],
+        }
+    };
+    let hook = std::panic::take_hook();
+    std::panic::set_hook(Box::new(|_| {}));
+    let (mut panics, mut accepted, mut baseline_ok, mut n) = (Vec::new(), Vec::new(), 0, 0);
+    // An op of one input has no other input whose shape could disagree.
+    let with_grad: Vec<_> = OPS.iter().filter(|o| !o.grad_wrt.is_empty() && o.inputs.len() > 1).collect();
+    for op in &with_grad {
+        let required: Vec<(String, xent::DynArray)> =
+            op.inputs.iter().filter(|s| !s.optional).map(|s| (s.name.to_string(), registry_input(s.kind, &base(s.kind)))).collect();
+        let wrt = op.grad_wrt[0];
+        let run = |inputs: Vec<(String, xent::DynArray)>, g: &str| {
+            catch_unwind(AssertUnwindSafe(|| registry::eval(op.name, inputs, vec![], Some(g))))
+        };
+        if matches!(run(required.clone(), wrt), Ok(Ok(_))) {
+            baseline_ok += 1;
+        }
+        for s in op.inputs {
+            for bad in [&[7][..], &[5, 7][..]] {
+                let mut inputs: Vec<_> = required.iter().filter(|(k, _)| k != s.name).cloned().collect();
+                if inputs.is_empty() {
+                    // The only required input: its shape must disagree with the optional ones.
+                    inputs = op
+                        .inputs
+                        .iter()
+                        .filter(|o| o.name != s.name)
+                        .map(|o| (o.name.to_string(), registry_input(o.kind, &base(o.kind))))
+                        .collect();
+                }
+                inputs.push((s.name.to_string(), registry_input(s.kind, bad)));
+                for g in op.grad_wrt {
+                    n += 1;
+                    let what = format!("{} --grad {g} with `{}` of shape {bad:?}", op.name, s.name);
+                    match run(inputs.clone(), g) {
+                        Err(p) => {
+                            let msg = p
+                                .downcast_ref::<String>()
+                                .cloned()
+                                .or_else(|| p.downcast_ref::<&str>().map(|s| s.to_string()))
+                                .unwrap_or_default();
+                            panics.push(format!("{what}: panicked: {msg}"));
+                        }
+                        Ok(Ok(_)) => accepted.push(what),
+                        Ok(Err(_)) => {}
+                    }
+                }
+            }
+        }
+    }
+    std::panic::set_hook(hook);
+    assert!(
+        panics.is_empty() && accepted.is_empty(),
+        "of {n} cases, {} panicked:\n{}\n{} accepted a wrong shape:\n{}",
+        panics.len(),
+        panics.join("\n"),
+        accepted.len(),
+        accepted.join("\n")
+    );
+    // The table is not vacuous: most ops run on the base shapes, so the errors above
+    // come from the one wrong input.
+    assert!(baseline_ok * 10 >= with_grad.len() * 7, "only {baseline_ok} of {} ops run on the base shapes", with_grad.len());
+    eprintln!("{n} cases over {} ops, {baseline_ok} of which run on the base shapes", with_grad.len());
 }
