@@ -124,7 +124,7 @@ pub fn softmax_grad<T: Float>(
     // A broadcast upstream (the gradient of `sum(softmax)`) is read in place, not copied.
     let v = match crate::ops::broadcast_const(gy) {
         Some(c) => m::jax_softmax_vjp_by(&p.x, p.w.as_deref(), |_| c, p.g),
-        None => m::jax_softmax_vjp(&p.x, p.w.as_deref(), &flat(gy), p.g),
+        None => m::jax_softmax_vjp(&p.x, p.w.as_deref(), &flat(gy), p.g)?,
     };
     arr(x.shape(), v)
 }
@@ -152,7 +152,7 @@ pub fn log_softmax_grad<T: Float>(
     check_upstream("jax.nn.log_softmax", gy, x)?;
     let v = match crate::ops::broadcast_const(gy) {
         Some(c) => m::jax_log_softmax_vjp_by(&p.x, p.w.as_deref(), |_| c, p.g),
-        None => m::jax_log_softmax_vjp(&p.x, p.w.as_deref(), &flat(gy), p.g),
+        None => m::jax_log_softmax_vjp(&p.x, p.w.as_deref(), &flat(gy), p.g)?,
     };
     arr(x.shape(), v)
 }
@@ -197,7 +197,7 @@ pub fn logsumexp<T: Float>(a: &ArrayViewD<'_, T>, axis: Option<i64>, keepdims: b
 pub fn logsumexp_grad<T: Float>(a: &ArrayViewD<'_, T>, axis: Option<i64>, keepdims: bool, gy: &ArrayViewD<'_, T>) -> Result<ArrayD<T>> {
     let (g, out) = lse_geom(a, axis, keepdims)?;
     crate::ops::check_grad_pub("jax.nn.logsumexp", gy.shape(), &out)?;
-    arr(a.shape(), m::jax_logsumexp_vjp(&flat(a), None, &flat(gy), g))
+    arr(a.shape(), m::jax_logsumexp_vjp(&flat(a), None, &flat(gy), g)?)
 }
 
 /// `jax.nn.sigmoid(x) = 1 / (1 + exp(−x))`.
@@ -336,7 +336,7 @@ pub fn softmax_cross_entropy_grad<T: Float>(
             glp[k] = gs * t[k];
         }
     }
-    arr(x.shape(), m::jax_log_softmax_vjp(&p.x, wm, &glp, p.g))
+    arr(x.shape(), m::jax_log_softmax_vjp(&p.x, wm, &glp, p.g)?)
 }
 
 /// `labels` resolved as JAX indexes: `[−C, −1]` wraps, anything else outside
@@ -431,7 +431,7 @@ pub fn softmax_cross_entropy_with_integer_labels_grad<T: Float>(
             }
         })
         .collect();
-    let mut gx = m::jax_logsumexp_vjp(&p.x, wm, &gl, p.g);
+    let mut gx = m::jax_logsumexp_vjp(&p.x, wm, &gl, p.g)?;
     for (lane, b) in m::lane_bases(p.g).enumerate() {
         if let Some(c) = wrap(y[lane], p.g.classes) {
             gx[b + c * p.g.inner] -= gl[lane];
@@ -622,7 +622,7 @@ pub fn poly_loss_cross_entropy_grad<T: Float>(
             gp[k] = if wm.is_none_or(|w| w[k]) { -(gyv[lane] * eps * tb[k]) } else { T::zero() };
         }
     }
-    let gs = m::jax_softmax_vjp(&p.x, wm, &gp, p.g);
+    let gs = m::jax_softmax_vjp(&p.x, wm, &gp, p.g)?;
     drop(gp);
     let mut gce = gce;
     gce.iter_mut().zip(gs).for_each(|(a, b)| *a += b);

@@ -684,12 +684,42 @@ fn core_slice_cases(cases: &mut Vec<Case>) {
     }
 }
 
+/// The slice-level VJPs of `xent::ops::masked` (JAX's graphs): `x` of the geometry's
+/// length (2 × 3 × 1), a mask of `x`'s length, `gy` of `x`'s length (one per lane for
+/// log-sum-exp).
+fn masked_cases(cases: &mut Vec<Case>) {
+    use xent::kernels::Geom;
+    use xent::ops::masked;
+    type Vjp = fn(&[f64], Option<&[bool]>, &[f64], Geom) -> Result<Vec<f64>, Error>;
+    let vjps: [(&str, Vjp, usize); 3] = [
+        ("jax_softmax_vjp", masked::jax_softmax_vjp, 6),
+        ("jax_log_softmax_vjp", masked::jax_log_softmax_vjp, 6),
+        ("jax_logsumexp_vjp", masked::jax_logsumexp_vjp, 2),
+    ];
+    let g = Geom { outer: 2, classes: 3, inner: 1 };
+    for (name, f, gy_len) in vjps {
+        for n in [0usize, 1, 5, 7] {
+            case(cases, format!("ops::masked::{name} with x of length {n}"), move || f(&vec![0.3; n], None, &vec![1.0; gy_len], g));
+            case(cases, format!("ops::masked::{name} with where of length {n}"), move || {
+                f(&[0.3; 6], Some(&vec![true; n]), &vec![1.0; gy_len], g)
+            });
+            if n != gy_len {
+                case(cases, format!("ops::masked::{name} with gy of length {n}"), move || f(&[0.3; 6], None, &vec![1.0; n], g));
+            }
+        }
+        case(cases, format!("ops::masked::{name} with a geometry of overflowing length"), move || {
+            f(&[0.3; 6], None, &vec![1.0; gy_len], Geom { outer: usize::MAX, classes: 3, inner: 1 })
+        });
+    }
+}
+
 #[test]
 fn wrong_shapes_in_gradients_are_errors_not_panics() {
     let mut cases = Vec::new();
     upstream_cases(&mut cases);
     other_input_cases(&mut cases);
     core_slice_cases(&mut cases);
+    masked_cases(&mut cases);
     assert!(cases.len() > 300, "the table lost its cases ({})", cases.len());
     let hook = std::panic::take_hook();
     std::panic::set_hook(Box::new(|_| {})); // the report below names each panic
