@@ -124,7 +124,7 @@ pub fn softmax_grad<T: Float>(
     // A broadcast upstream (the gradient of `sum(softmax)`) is read in place, not copied.
     let v = match crate::ops::broadcast_const(gy) {
         Some(c) => m::jax_softmax_vjp_by(&p.x, p.w.as_deref(), |_| c, p.g),
-        None => m::jax_softmax_vjp(&p.x, p.w.as_deref(), &flat(gy), p.g),
+        None => m::jax_softmax_vjp(&p.x, p.w.as_deref(), &flat(gy), p.g)?,
     };
     arr(x.shape(), v)
 }
@@ -152,7 +152,7 @@ pub fn log_softmax_grad<T: Float>(
     check_upstream("jax.nn.log_softmax", gy, x)?;
     let v = match crate::ops::broadcast_const(gy) {
         Some(c) => m::jax_log_softmax_vjp_by(&p.x, p.w.as_deref(), |_| c, p.g),
-        None => m::jax_log_softmax_vjp(&p.x, p.w.as_deref(), &flat(gy), p.g),
+        None => m::jax_log_softmax_vjp(&p.x, p.w.as_deref(), &flat(gy), p.g)?,
     };
     arr(x.shape(), v)
 }
@@ -193,10 +193,11 @@ pub fn logsumexp<T: Float>(a: &ArrayViewD<'_, T>, axis: Option<i64>, keepdims: b
 /// The VJP of [`logsumexp`] with upstream `gy` (of the output's shape).
 ///
 /// # Errors
-/// As [`logsumexp`].
+/// As [`logsumexp`], plus [`Error::Shape`] when `gy`'s shape is not the output's.
 pub fn logsumexp_grad<T: Float>(a: &ArrayViewD<'_, T>, axis: Option<i64>, keepdims: bool, gy: &ArrayViewD<'_, T>) -> Result<ArrayD<T>> {
-    let (g, _) = lse_geom(a, axis, keepdims)?;
-    arr(a.shape(), m::jax_logsumexp_vjp(&flat(a), None, &flat(gy), g))
+    let (g, out) = lse_geom(a, axis, keepdims)?;
+    crate::ops::check_grad_pub("jax.nn.logsumexp", gy.shape(), &out)?;
+    arr(a.shape(), m::jax_logsumexp_vjp(&flat(a), None, &flat(gy), g)?)
 }
 
 /// `jax.nn.sigmoid(x) = 1 / (1 + exp(−x))`.
@@ -312,7 +313,7 @@ pub fn softmax_cross_entropy<T: Float>(
 /// The VJP of [`softmax_cross_entropy`] with respect to `logits`.
 ///
 /// # Errors
-/// As [`softmax_cross_entropy`].
+/// As [`softmax_cross_entropy`], plus [`Error::Shape`] when `gy`'s shape is not the loss'.
 pub fn softmax_cross_entropy_grad<T: Float>(
     x: &ArrayViewD<'_, T>,
     t: &ArrayViewD<'_, T>,
@@ -320,11 +321,12 @@ pub fn softmax_cross_entropy_grad<T: Float>(
     axis: i64,
     gy: &ArrayViewD<'_, T>,
 ) -> Result<ArrayD<T>> {
+    const OP: &str = "optax.losses.softmax_cross_entropy";
+    let (p, t) = prep_loss(OP, x, t, "labels", w, axis)?;
+    crate::ops::check_grad_pub(OP, gy.shape(), &reduced_shape(x.shape(), normalize_axis(OP, "logits", axis, x.shape())?))?;
     if x.is_empty() {
         return arr(x.shape(), Vec::new());
     }
-    const OP: &str = "optax.losses.softmax_cross_entropy";
-    let (p, t) = prep_loss(OP, x, t, "labels", w, axis)?;
     let gyv = flat(gy);
     let mut glp = vec![T::zero(); p.x.len()];
     let wm = p.w.as_deref();
@@ -334,7 +336,7 @@ pub fn softmax_cross_entropy_grad<T: Float>(
             glp[k] = gs * t[k];
         }
     }
-    arr(x.shape(), m::jax_log_softmax_vjp(&p.x, wm, &glp, p.g))
+    arr(x.shape(), m::jax_log_softmax_vjp(&p.x, wm, &glp, p.g)?)
 }
 
 /// `labels` resolved as JAX indexes: `[−C, −1]` wraps, anything else outside
@@ -402,7 +404,7 @@ pub fn softmax_cross_entropy_with_integer_labels<T: Float>(
 /// finite for out-of-range labels (their gather term is dropped).
 ///
 /// # Errors
-/// As the forward.
+/// As the forward, plus [`Error::Shape`] when `gy`'s shape is not the loss'.
 pub fn softmax_cross_entropy_with_integer_labels_grad<T: Float>(
     x: &ArrayViewD<'_, T>,
     y: &ArrayViewD<'_, i64>,
@@ -410,11 +412,12 @@ pub fn softmax_cross_entropy_with_integer_labels_grad<T: Float>(
     axis: i64,
     gy: &ArrayViewD<'_, T>,
 ) -> Result<ArrayD<T>> {
+    const OP: &str = "optax.losses.softmax_cross_entropy_with_integer_labels";
+    let (p, y, rs) = prep_int(OP, x, y, w, axis)?;
+    crate::ops::check_grad_pub(OP, gy.shape(), &rs)?;
     if x.is_empty() {
         return arr(x.shape(), Vec::new());
     }
-    const OP: &str = "optax.losses.softmax_cross_entropy_with_integer_labels";
-    let (p, y, _) = prep_int(OP, x, y, w, axis)?;
     let wm = p.w.as_deref();
     let gyv = flat(gy);
     let gl: Vec<T> = m::lane_bases(p.g)
@@ -428,7 +431,7 @@ pub fn softmax_cross_entropy_with_integer_labels_grad<T: Float>(
             }
         })
         .collect();
-    let mut gx = m::jax_logsumexp_vjp(&p.x, wm, &gl, p.g);
+    let mut gx = m::jax_logsumexp_vjp(&p.x, wm, &gl, p.g)?;
     for (lane, b) in m::lane_bases(p.g).enumerate() {
         if let Some(c) = wrap(y[lane], p.g.classes) {
             gx[b + c * p.g.inner] -= gl[lane];
@@ -466,17 +469,18 @@ pub fn safe_softmax_cross_entropy<T: Float>(x: &ArrayViewD<'_, T>, t: &ArrayView
 /// `gy · (softmax · Σ labels − labels)`.
 ///
 /// # Errors
-/// As the forward.
+/// As the forward, plus [`Error::Shape`] when `gy`'s shape is not the loss'.
 pub fn safe_softmax_cross_entropy_grad<T: Float>(
     x: &ArrayViewD<'_, T>,
     t: &ArrayViewD<'_, T>,
     gy: &ArrayViewD<'_, T>,
 ) -> Result<ArrayD<T>> {
+    const OP: &str = "optax.losses.safe_softmax_cross_entropy";
+    let (p, t) = prep_loss(OP, x, t, "labels", None, -1)?;
+    crate::ops::check_grad_pub(OP, gy.shape(), &reduced_shape(x.shape(), x.ndim() - 1))?;
     if x.is_empty() {
         return arr(x.shape(), Vec::new());
     }
-    const OP: &str = "optax.losses.safe_softmax_cross_entropy";
-    let (p, t) = prep_loss(OP, x, t, "labels", None, -1)?;
     let sm = m::jax_softmax(&p.x, None, p.g);
     let gyv = flat(gy);
     let mut gx = vec![T::zero(); p.x.len()];
@@ -510,14 +514,15 @@ pub fn sigmoid_binary_cross_entropy<T: Float>(x: &ArrayViewD<'_, T>, z: &ArrayVi
 /// The VJP of [`sigmoid_binary_cross_entropy`] with respect to `logits`.
 ///
 /// # Errors
-/// As the forward.
+/// As the forward, plus [`Error::Shape`] when `gy`'s shape is not the input's.
 pub fn sigmoid_binary_cross_entropy_grad<T: Float>(
     x: &ArrayViewD<'_, T>,
     z: &ArrayViewD<'_, T>,
     gy: &ArrayViewD<'_, T>,
 ) -> Result<ArrayD<T>> {
-    let g = flat(gy);
     let z = broadcast_to("optax.losses.sigmoid_binary_cross_entropy", "labels", z, x.shape())?;
+    check_upstream("optax.losses.sigmoid_binary_cross_entropy", gy, x)?;
+    let g = flat(gy);
     arr(x.shape(), flat(x).iter().zip(z.iter()).zip(g.iter()).map(|((&x, &z), &g)| m::optax_sigmoid_bce(x, z, g).1).collect())
 }
 
@@ -535,7 +540,7 @@ pub fn sigmoid_focal_loss<T: Float>(x: &ArrayViewD<'_, T>, z: &ArrayViewD<'_, T>
 /// The VJP of [`sigmoid_focal_loss`] with respect to `logits`.
 ///
 /// # Errors
-/// As the forward.
+/// As the forward, plus [`Error::Shape`] when `gy`'s shape is not the input's.
 pub fn sigmoid_focal_loss_grad<T: Float>(
     x: &ArrayViewD<'_, T>,
     z: &ArrayViewD<'_, T>,
@@ -544,8 +549,9 @@ pub fn sigmoid_focal_loss_grad<T: Float>(
     gy: &ArrayViewD<'_, T>,
 ) -> Result<ArrayD<T>> {
     let (a, gm) = (alpha.map(T::of), T::of(gamma));
-    let g = flat(gy);
     let z = broadcast_to("optax.losses.sigmoid_focal_loss", "labels", z, x.shape())?;
+    check_upstream("optax.losses.sigmoid_focal_loss", gy, x)?;
+    let g = flat(gy);
     arr(x.shape(), flat(x).iter().zip(z.iter()).zip(g.iter()).map(|((&x, &z), &g)| m::optax_sigmoid_focal(x, z, a, gm, g).1).collect())
 }
 
@@ -589,7 +595,7 @@ pub fn poly_loss_cross_entropy<T: Float>(
 /// The VJP of [`poly_loss_cross_entropy`] with respect to `logits`.
 ///
 /// # Errors
-/// As the forward.
+/// As the forward, plus [`Error::Shape`] when `gy`'s shape is not the loss'.
 pub fn poly_loss_cross_entropy_grad<T: Float>(
     x: &ArrayViewD<'_, T>,
     t: &ArrayViewD<'_, T>,
@@ -598,11 +604,12 @@ pub fn poly_loss_cross_entropy_grad<T: Float>(
     axis: i64,
     gy: &ArrayViewD<'_, T>,
 ) -> Result<ArrayD<T>> {
-    if x.is_empty() {
-        return arr(x.shape(), Vec::new());
-    }
     const OP: &str = "optax.losses.poly_loss_cross_entropy";
+    // Checks the labels, `where` and the upstream's shape (that of the loss).
     let gce = softmax_cross_entropy_grad(x, t, w, axis, gy)?;
+    if x.is_empty() {
+        return Ok(gce);
+    }
     let p = prep(OP, "logits", x, w, axis)?;
     let tb = broadcast_to(OP, "labels", t, x.shape())?;
     let wm = p.w.as_deref();
@@ -615,7 +622,7 @@ pub fn poly_loss_cross_entropy_grad<T: Float>(
             gp[k] = if wm.is_none_or(|w| w[k]) { -(gyv[lane] * eps * tb[k]) } else { T::zero() };
         }
     }
-    let gs = m::jax_softmax_vjp(&p.x, wm, &gp, p.g);
+    let gs = m::jax_softmax_vjp(&p.x, wm, &gp, p.g)?;
     drop(gp);
     let mut gce = gce;
     gce.iter_mut().zip(gs).for_each(|(a, b)| *a += b);
@@ -715,7 +722,8 @@ fn kl_bwd<T: Float>(
     gy: &ArrayViewD<'_, T>,
 ) -> Result<ArrayD<T>> {
     let op = kind.name();
-    let (g, _) = kl_geom(op, lp, axis)?;
+    let (g, shape) = kl_geom(op, lp, axis)?;
+    crate::ops::check_grad_pub(op, gy.shape(), &shape)?;
     if lp.is_empty() {
         return arr(lp.shape(), Vec::new());
     }
@@ -752,7 +760,7 @@ pub fn kl_divergence<T: Float>(
 /// The VJP of [`kl_divergence`] with respect to `log_predictions`: `−gy · t`.
 ///
 /// # Errors
-/// As the forward.
+/// As the forward, plus [`Error::Shape`] when `gy`'s shape is not the loss'.
 pub fn kl_divergence_grad<T: Float>(
     lp: &ArrayViewD<'_, T>,
     t: &ArrayViewD<'_, T>,
@@ -780,7 +788,7 @@ pub fn convex_kl_divergence<T: Float>(
 /// The VJP of [`convex_kl_divergence`]: `gy (exp(lp) − t)`.
 ///
 /// # Errors
-/// As the forward.
+/// As the forward, plus [`Error::Shape`] when `gy`'s shape is not the loss'.
 pub fn convex_kl_divergence_grad<T: Float>(
     lp: &ArrayViewD<'_, T>,
     t: &ArrayViewD<'_, T>,
@@ -808,7 +816,7 @@ pub fn kl_divergence_with_log_targets<T: Float>(
 /// The VJP of [`kl_divergence_with_log_targets`]: `−gy exp(lt)`.
 ///
 /// # Errors
-/// As the forward.
+/// As the forward, plus [`Error::Shape`] when `gy`'s shape is not the loss'.
 pub fn kl_divergence_with_log_targets_grad<T: Float>(
     lp: &ArrayViewD<'_, T>,
     lt: &ArrayViewD<'_, T>,
@@ -849,7 +857,7 @@ pub fn smooth_labels<T: Float>(labels: &ArrayViewD<'_, T>, w: Option<&ArrayViewD
 /// The VJP of [`smooth_labels`] with respect to `labels`: `(1 − α) gy`.
 ///
 /// # Errors
-/// As the forward.
+/// As the forward, plus [`Error::Shape`] when `gy`'s shape is not the input's.
 pub fn smooth_labels_grad<T: Float>(
     labels: &ArrayViewD<'_, T>,
     w: Option<&ArrayViewD<'_, bool>>,
@@ -858,6 +866,7 @@ pub fn smooth_labels_grad<T: Float>(
     gy: &ArrayViewD<'_, T>,
 ) -> Result<ArrayD<T>> {
     prep("optax.losses.smooth_labels", "labels", labels, w, axis)?;
+    check_upstream("optax.losses.smooth_labels", gy, labels)?;
     let a = T::one() - T::of(alpha);
     Ok(gy.mapv(|g| a * g))
 }

@@ -7,8 +7,23 @@
 //! `classes` elements `base + c · inner`. A mask `w` has one `bool` per element
 //! (already broadcast to the data's shape); `None` means every element takes part.
 
+use crate::error::{Error, Result};
 use crate::float::Float;
 use crate::kernels::Geom;
+
+/// Fail unless `x` holds `g`'s elements, `w` (when given) one per element and `gy`
+/// `gy_len` values: the slices the VJPs index.
+fn check_lens<T>(op: &str, x: &[T], w: Option<&[bool]>, gy: &[T], gy_len: impl Fn(Geom) -> Option<usize>, g: Geom) -> Result<()> {
+    let n = g.outer.checked_mul(g.classes).and_then(|n| n.checked_mul(g.inner));
+    let Some(n) = n else {
+        return Err(Error::shape(op, format!("the geometry {g:?} has more elements than fit in memory")));
+    };
+    super::same_shape(op, "x", &[x.len()], "the geometry (outer × classes × inner)", &[n])?;
+    if let Some(w) = w {
+        super::same_shape(op, "where", &[w.len()], "x", &[x.len()])?;
+    }
+    super::check_grad(op, &[gy.len()], &[gy_len(g).unwrap_or(n)])
+}
 
 /// The first element of every lane of `g`.
 pub fn lane_bases(g: Geom) -> impl Iterator<Item = usize> {
@@ -60,8 +75,20 @@ pub fn jax_log_softmax<T: Float>(x: &[T], w: Option<&[bool]>, g: Geom) -> Vec<T>
 
 /// The VJP of [`jax_log_softmax`] with upstream `gy`, as JAX's autodiff of its graph:
 /// `gs = gr + e · (−Σ gr) / S`, zero where masked.
-pub fn jax_log_softmax_vjp<T: Float>(x: &[T], w: Option<&[bool]>, gy: &[T], g: Geom) -> Vec<T> {
-    jax_log_softmax_vjp_by(x, w, |k| gy[k], g)
+///
+/// # Errors
+/// [`Error::Shape`] unless `x`, `w` and `gy` all have `g.len()` elements.
+///
+/// ```
+/// use xent::kernels::Geom;
+/// use xent::ops::masked::jax_log_softmax_vjp;
+/// let g = Geom::rows(1, 2);
+/// assert_eq!(jax_log_softmax_vjp(&[0.0f64, 0.0], None, &[1.0, 0.0], g).unwrap(), vec![0.5, -0.5]);
+/// assert!(jax_log_softmax_vjp(&[0.0f64, 0.0], None, &[1.0], g).is_err());
+/// ```
+pub fn jax_log_softmax_vjp<T: Float>(x: &[T], w: Option<&[bool]>, gy: &[T], g: Geom) -> Result<Vec<T>> {
+    check_lens("jax.nn.log_softmax", x, w, gy, |_| None, g)?;
+    Ok(jax_log_softmax_vjp_by(x, w, |k| gy[k], g))
 }
 
 /// [`jax_log_softmax_vjp`] with the upstream element `k` given by `gy(k)` (a constant
@@ -109,8 +136,20 @@ pub fn jax_softmax<T: Float>(x: &[T], w: Option<&[bool]>, g: Geom) -> Vec<T> {
 
 /// The VJP of [`jax_softmax`]: the autodiff of `u / S` (`gu = gr / S + Σ(−gr · u) / S²`)
 /// through `exp` (`gs = gu · u`), zero where masked.
-pub fn jax_softmax_vjp<T: Float>(x: &[T], w: Option<&[bool]>, gy: &[T], g: Geom) -> Vec<T> {
-    jax_softmax_vjp_by(x, w, |k| gy[k], g)
+///
+/// # Errors
+/// [`Error::Shape`] unless `x`, `w` and `gy` all have `g.len()` elements.
+///
+/// ```
+/// use xent::kernels::Geom;
+/// use xent::ops::masked::jax_softmax_vjp;
+/// let g = Geom::rows(1, 2);
+/// assert_eq!(jax_softmax_vjp(&[0.0f64, 0.0], None, &[1.0, 0.0], g).unwrap(), vec![0.25, -0.25]);
+/// assert!(jax_softmax_vjp(&[0.0f64, 0.0], Some(&[true]), &[1.0, 0.0], g).is_err());
+/// ```
+pub fn jax_softmax_vjp<T: Float>(x: &[T], w: Option<&[bool]>, gy: &[T], g: Geom) -> Result<Vec<T>> {
+    check_lens("jax.nn.softmax", x, w, gy, |_| None, g)?;
+    Ok(jax_softmax_vjp_by(x, w, |k| gy[k], g))
 }
 
 /// [`jax_softmax_vjp`] with the upstream element `k` given by `gy(k)`.
@@ -152,9 +191,22 @@ pub fn jax_logsumexp<T: Float>(x: &[T], w: Option<&[bool]>, g: Geom) -> Vec<T> {
 
 /// The VJP of [`jax_logsumexp`] with one upstream value per lane:
 /// `exp(a − m) · gy / |S|`, zero where masked.
-pub fn jax_logsumexp_vjp<T: Float>(x: &[T], w: Option<&[bool]>, gy: &[T], g: Geom) -> Vec<T> {
+///
+/// # Errors
+/// [`Error::Shape`] unless `x` and `w` have `g.len()` elements and `gy` one per lane
+/// (`g.outer · g.inner`).
+///
+/// ```
+/// use xent::kernels::Geom;
+/// use xent::ops::masked::jax_logsumexp_vjp;
+/// let g = Geom::rows(1, 2);
+/// assert_eq!(jax_logsumexp_vjp(&[0.0f64, 0.0], None, &[1.0], g).unwrap(), vec![0.5, 0.5]);
+/// assert!(jax_logsumexp_vjp(&[0.0f64, 0.0], None, &[], g).is_err());
+/// ```
+pub fn jax_logsumexp_vjp<T: Float>(x: &[T], w: Option<&[bool]>, gy: &[T], g: Geom) -> Result<Vec<T>> {
+    check_lens("jax.nn.logsumexp", x, w, gy, |g| Some(g.outer * g.inner), g)?;
     if x.is_empty() {
-        return Vec::new();
+        return Ok(Vec::new());
     }
     let mut out = vec![T::zero(); x.len()];
     for (lane, b) in lane_bases(g).enumerate() {
@@ -169,7 +221,7 @@ pub fn jax_logsumexp_vjp<T: Float>(x: &[T], w: Option<&[bool]>, gy: &[T], g: Geo
             out[k] = if on(w, k) { gs * (a(k) - m).exp() } else { T::zero() };
         }
     }
-    out
+    Ok(out)
 }
 
 /// `jax.nn.sigmoid` (`lax.logistic`, lowered as `1 / (1 + exp(−x))`).
