@@ -106,7 +106,7 @@ fn prep<'a, T: Float>(op: &str, name: &str, x: &'a ArrayViewD<'_, T>, w: Option<
 /// [`Error::Axis`]; [`Error::Shape`] when `where` does not broadcast.
 pub fn softmax<T: Float>(x: &ArrayViewD<'_, T>, w: Option<&ArrayViewD<'_, bool>>, axis: i64) -> Result<ArrayD<T>> {
     let p = prep("jax.nn.softmax", "x", x, w, axis)?;
-    arr(x.shape(), m::jax_softmax(&p.x, p.w.as_deref(), p.g))
+    arr(x.shape(), m::jax_softmax(&p.x, p.w.as_deref(), p.g)?)
 }
 
 /// The VJP of [`softmax`] with upstream `gy`.
@@ -135,7 +135,7 @@ pub fn softmax_grad<T: Float>(
 /// As [`softmax`].
 pub fn log_softmax<T: Float>(x: &ArrayViewD<'_, T>, w: Option<&ArrayViewD<'_, bool>>, axis: i64) -> Result<ArrayD<T>> {
     let p = prep("jax.nn.log_softmax", "x", x, w, axis)?;
-    arr(x.shape(), m::jax_log_softmax(&p.x, p.w.as_deref(), p.g))
+    arr(x.shape(), m::jax_log_softmax(&p.x, p.w.as_deref(), p.g)?)
 }
 
 /// The VJP of [`log_softmax`] with upstream `gy`.
@@ -187,7 +187,7 @@ pub fn logsumexp<T: Float>(a: &ArrayViewD<'_, T>, axis: Option<i64>, keepdims: b
     if let Some(r) = empty_lanes("jax.nn.logsumexp", a.len(), &shape, T::neg_infinity()) {
         return r;
     }
-    arr(&shape, m::jax_logsumexp(&flat(a), None, g))
+    arr(&shape, m::jax_logsumexp(&flat(a), None, g)?)
 }
 
 /// The VJP of [`logsumexp`] with upstream `gy` (of the output's shape).
@@ -298,7 +298,7 @@ pub fn softmax_cross_entropy<T: Float>(
     if let Some(r) = empty_lanes(OP, p.x.len(), &rs, -T::zero()) {
         return r;
     }
-    let lp = m::jax_log_softmax(&p.x, p.w.as_deref(), p.g);
+    let lp = m::jax_log_softmax(&p.x, p.w.as_deref(), p.g)?;
     let wm = p.w.as_deref();
     let out: Vec<T> = m::lane_bases(p.g)
         .map(|b| {
@@ -383,7 +383,7 @@ pub fn softmax_cross_entropy_with_integer_labels<T: Float>(
     if let Some(r) = empty_lanes(OP, p.x.len(), &rs, v) {
         return r;
     }
-    let lse = m::jax_logsumexp(&p.x, p.w.as_deref(), p.g);
+    let lse = m::jax_logsumexp(&p.x, p.w.as_deref(), p.g)?;
     let wm = p.w.as_deref();
     let out = m::lane_bases(p.g)
         .enumerate()
@@ -453,7 +453,7 @@ pub fn safe_softmax_cross_entropy<T: Float>(x: &ArrayViewD<'_, T>, t: &ArrayView
     if let Some(r) = empty_lanes(OP, p.x.len(), &reduced_shape(x.shape(), x.ndim() - 1), -T::zero()) {
         return r;
     }
-    let lp = m::jax_log_softmax(&p.x, None, p.g);
+    let lp = m::jax_log_softmax(&p.x, None, p.g)?;
     let out = m::lane_bases(p.g)
         .map(|b| {
             let s = (0..p.g.classes)
@@ -481,7 +481,7 @@ pub fn safe_softmax_cross_entropy_grad<T: Float>(
     if x.is_empty() {
         return arr(x.shape(), Vec::new());
     }
-    let sm = m::jax_softmax(&p.x, None, p.g);
+    let sm = m::jax_softmax(&p.x, None, p.g)?;
     let gyv = flat(gy);
     let mut gx = vec![T::zero(); p.x.len()];
     for (lane, b) in m::lane_bases(p.g).enumerate() {
@@ -576,7 +576,7 @@ pub fn poly_loss_cross_entropy<T: Float>(
     }
     let p = prep(OP, "logits", x, w, axis)?;
     let tb = broadcast_to(OP, "labels", t, x.shape())?;
-    let sm = m::jax_softmax(&p.x, p.w.as_deref(), p.g);
+    let sm = m::jax_softmax(&p.x, p.w.as_deref(), p.g)?;
     let wm = p.w.as_deref();
     let eps = T::of(epsilon);
     let out: Vec<T> = m::lane_bases(p.g)

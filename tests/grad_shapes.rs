@@ -684,7 +684,7 @@ fn core_slice_cases(cases: &mut Vec<Case>) {
     }
 }
 
-/// The slice-level VJPs of `xent::ops::masked` (JAX's graphs): `x` of the geometry's
+/// The slice-level VJPs and forwards of `xent::ops::masked` (JAX's graphs): `x` of the geometry's
 /// length (2 × 3 × 1), a mask of `x`'s length, `gy` of `x`'s length (one per lane for
 /// log-sum-exp).
 fn masked_cases(cases: &mut Vec<Case>) {
@@ -710,6 +710,16 @@ fn masked_cases(cases: &mut Vec<Case>) {
         case(cases, format!("ops::masked::{name} with a geometry of overflowing length"), move || {
             f(&[0.3; 6], None, &vec![1.0; gy_len], Geom { outer: usize::MAX, classes: 3, inner: 1 })
         });
+    }
+    // the forwards index the same slices
+    type Fwd = fn(&[f64], Option<&[bool]>, Geom) -> Result<Vec<f64>, Error>;
+    let fwds: [(&str, Fwd); 3] =
+        [("jax_softmax", masked::jax_softmax), ("jax_log_softmax", masked::jax_log_softmax), ("jax_logsumexp", masked::jax_logsumexp)];
+    for (name, f) in fwds {
+        for n in [0usize, 1, 5, 7] {
+            case(cases, format!("ops::masked::{name} with x of length {n}"), move || f(&vec![0.3; n], None, g));
+            case(cases, format!("ops::masked::{name} with where of length {n}"), move || f(&[0.3; 6], Some(&vec![true; n]), g));
+        }
     }
 }
 

@@ -11,9 +11,9 @@ use crate::error::{Error, Result};
 use crate::float::Float;
 use crate::kernels::Geom;
 
-/// Fail unless `x` holds `g`'s elements, `w` (when given) one per element and `gy`
-/// `gy_len` values: the slices the VJPs index.
-fn check_lens<T>(op: &str, x: &[T], w: Option<&[bool]>, gy: &[T], gy_len: impl Fn(Geom) -> Option<usize>, g: Geom) -> Result<()> {
+/// Fail unless `x` holds `g`'s elements and `w` (when given) one per element: the
+/// slices every function here indexes. Returns the element count.
+fn check_x<T>(op: &str, x: &[T], w: Option<&[bool]>, g: Geom) -> Result<usize> {
     let n = g.outer.checked_mul(g.classes).and_then(|n| n.checked_mul(g.inner));
     let Some(n) = n else {
         return Err(Error::shape(op, format!("the geometry {g:?} has more elements than fit in memory")));
@@ -22,6 +22,13 @@ fn check_lens<T>(op: &str, x: &[T], w: Option<&[bool]>, gy: &[T], gy_len: impl F
     if let Some(w) = w {
         super::same_shape(op, "where", &[w.len()], "x", &[x.len()])?;
     }
+    Ok(n)
+}
+
+/// [`check_x`], and `gy` holds `gy_len` values (default: one per element): the
+/// slices the VJPs index.
+fn check_lens<T>(op: &str, x: &[T], w: Option<&[bool]>, gy: &[T], gy_len: impl Fn(Geom) -> Option<usize>, g: Geom) -> Result<()> {
+    let n = check_x(op, x, w, g)?;
     super::check_grad(op, &[gy.len()], &[gy_len(g).unwrap_or(n)])
 }
 
@@ -55,9 +62,13 @@ fn lane_max<T: Float>(x: &[T], w: Option<&[bool]>, g: Geom, b: usize) -> T {
 
 /// `jax.nn.log_softmax(x, axis, where)`: `s = where(w, x, −∞) − max_w x`,
 /// `r = s − ln Σ_w exp s`, `−∞` where masked.
-pub fn jax_log_softmax<T: Float>(x: &[T], w: Option<&[bool]>, g: Geom) -> Vec<T> {
+///
+/// # Errors
+/// [`Error::Shape`] unless `x` has `g.len()` elements and `w` (when given) as many.
+pub fn jax_log_softmax<T: Float>(x: &[T], w: Option<&[bool]>, g: Geom) -> Result<Vec<T>> {
+    check_x("jax.nn.log_softmax", x, w, g)?;
     if x.is_empty() {
-        return Vec::new();
+        return Ok(Vec::new());
     }
     let mut out = vec![T::zero(); x.len()];
     for b in lane_bases(g) {
@@ -70,7 +81,7 @@ pub fn jax_log_softmax<T: Float>(x: &[T], w: Option<&[bool]>, g: Geom) -> Vec<T>
             out[k] = if on(w, k) { s(k) - l } else { T::neg_infinity() };
         }
     }
-    out
+    Ok(out)
 }
 
 /// The VJP of [`jax_log_softmax`] with upstream `gy`, as JAX's autodiff of its graph:
@@ -117,9 +128,13 @@ pub(crate) fn jax_log_softmax_vjp_by<T: Float>(x: &[T], w: Option<&[bool]>, gy: 
 
 /// `jax.nn.softmax(x, axis, where)` (jax 0.10.2's default, `jax_softmax_custom_jvp`
 /// off): `u = exp(where(w, x, −∞) − max_w x)`, `u / Σ_w u`, 0 where masked.
-pub fn jax_softmax<T: Float>(x: &[T], w: Option<&[bool]>, g: Geom) -> Vec<T> {
+///
+/// # Errors
+/// [`Error::Shape`] unless `x` has `g.len()` elements and `w` (when given) as many.
+pub fn jax_softmax<T: Float>(x: &[T], w: Option<&[bool]>, g: Geom) -> Result<Vec<T>> {
+    check_x("jax.nn.softmax", x, w, g)?;
     if x.is_empty() {
-        return Vec::new();
+        return Ok(Vec::new());
     }
     let mut out = vec![T::zero(); x.len()];
     for b in lane_bases(g) {
@@ -131,7 +146,7 @@ pub fn jax_softmax<T: Float>(x: &[T], w: Option<&[bool]>, g: Geom) -> Vec<T> {
             out[k] = if on(w, k) { u(k) / sum } else { T::zero() };
         }
     }
-    out
+    Ok(out)
 }
 
 /// The VJP of [`jax_softmax`]: the autodiff of `u / S` (`gu = gr / S + Σ(−gr · u) / S²`)
@@ -176,8 +191,12 @@ pub(crate) fn jax_softmax_vjp_by<T: Float>(x: &[T], w: Option<&[bool]>, gy: impl
 
 /// `jax.nn.logsumexp(a, axis, where=w)` per lane: `a = where(w, a, 0)`, `m = max_w a`
 /// (0 when not finite), `ln |Σ_w exp(a − m)| + m`.
-pub fn jax_logsumexp<T: Float>(x: &[T], w: Option<&[bool]>, g: Geom) -> Vec<T> {
-    lane_bases(g)
+///
+/// # Errors
+/// [`Error::Shape`] unless `x` has `g.len()` elements and `w` (when given) as many.
+pub fn jax_logsumexp<T: Float>(x: &[T], w: Option<&[bool]>, g: Geom) -> Result<Vec<T>> {
+    check_x("jax.nn.logsumexp", x, w, g)?;
+    Ok(lane_bases(g)
         .map(|b| {
             let idx = || (0..g.classes).map(|c| b + c * g.inner);
             let a = |k: usize| if on(w, k) { x[k] } else { T::zero() };
@@ -186,7 +205,7 @@ pub fn jax_logsumexp<T: Float>(x: &[T], w: Option<&[bool]>, g: Geom) -> Vec<T> {
             let s: T = idx().filter(|&k| on(w, k)).map(|k| (a(k) - m).exp()).fold(T::zero(), |acc, v| acc + v);
             s.abs().ln() + m
         })
-        .collect()
+        .collect())
 }
 
 /// The VJP of [`jax_logsumexp`] with one upstream value per lane:
