@@ -209,9 +209,12 @@ pub(crate) fn max_sum_exp<S: Io<E>, E: Copy>(s: S, x: &[E]) -> (f32, f32) {
             continue;
         }
         if mn > m {
-            let f = s.splat((m - mn).exp());
-            for a in acc.iter_mut() {
-                *a = s.mul(*a, f);
+            // the first live block finds the sums at 0: no rescale (nor an `exp(−inf)` call)
+            if m != NEG_INF {
+                let f = s.splat((m - mn).exp());
+                for a in acc.iter_mut() {
+                    *a = s.mul(*a, f);
+                }
             }
             m = mn;
         }
@@ -268,9 +271,12 @@ pub(crate) fn max_sum_exp_store<S: Io<E> + Io<f32>, E: Copy>(s: S, x: &[E], e: &
             continue;
         }
         if mn > m {
-            let f = s.splat((m - mn).exp());
-            for a in acc.iter_mut() {
-                *a = s.mul(*a, f);
+            // the first live block finds the sums at 0: no rescale (nor an `exp(−inf)` call)
+            if m != NEG_INF {
+                let f = s.splat((m - mn).exp());
+                for a in acc.iter_mut() {
+                    *a = s.mul(*a, f);
+                }
             }
             m = mn;
         }
@@ -289,7 +295,8 @@ pub(crate) fn scale_from_exp<S: Io<E> + Io<f32>, E: Copy>(s: S, e: &[f32], out: 
     assert!(e.len() == out.len() && mb.len() == e.len().div_ceil(BLOCK));
     let z = s.splat(0.0);
     for (bi, ((eb, ob), &mbi)) in e.chunks(BLOCK).zip(out.chunks_mut(BLOCK)).zip(mb).enumerate() {
-        let cv = s.splat((mbi - m).exp() * r);
+        // a row of one block, or whose max is in the block: `exp(0) = 1`, no call
+        let cv = s.splat(if mbi == m { r } else { (mbi - m).exp() * r });
         let next = wr.next.wrapping_add(bi * BLOCK * wr.next_size);
         write_nofence(
             s,
