@@ -693,9 +693,16 @@ pub(crate) fn softmax<T: Float>(x: &[T], g: Geom, out: &mut [T], par: Par) {
         (T::zero(), T::zero())
     };
     let cached = |r: Row<'_, T, T>, e: &mut [T], mb: &mut [T]| {
-        let (m, s) = (k.max_sum_exp_store)(r.a, e, mb);
-        let wr = wr_for(g, nt, r.a);
-        (k.scale_from_exp)(e, r.out.expect("out"), mb, m, s.recip(), wr);
+        let (out, wr) = (r.out.expect("out"), wr_for(g, nt, r.a));
+        if nt {
+            // each output line is streamed once: the exps wait in the scratch row
+            let (m, s) = (k.max_sum_exp_store)(r.a, e, mb);
+            (k.scale_from_exp)(e, out, mb, m, s.recip(), wr);
+        } else {
+            // the exps go into the output row and are scaled there (see `scale_in_place`)
+            let (m, s) = (k.max_sum_exp_store)(r.a, out, mb);
+            (k.scale_in_place)(out, mb, m, s.recip(), wr);
+        }
         (T::zero(), T::zero())
     };
     let small = few::small_kernels(k, g);

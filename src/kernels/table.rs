@@ -59,6 +59,10 @@ pub struct RowKernels<T: 'static> {
     /// Softmax from the kept exps: `(e, out, mb, m, r, wr)`.
     #[allow(clippy::type_complexity)] // the operands of the formula
     pub(crate) scale_from_exp: fn(&[T], &mut [T], &[T], T, T, Wr),
+    /// Softmax from exps kept in the output row itself, in place: `(e, mb, m, r, wr)`
+    /// (ordinary stores).
+    #[allow(clippy::type_complexity)] // the operands of the formula
+    pub(crate) scale_in_place: fn(&mut [T], &[T], T, T, Wr),
     /// Sparse CE gradient from the kept exps: `(e, out, mb, terms, wr)`.
     #[allow(clippy::type_complexity)] // the operands of the formula
     pub(crate) grad_from_exp: fn(&[T], &mut [T], &[T], &Grad<'_, T>, Wr),
@@ -190,6 +194,15 @@ fn s_scale_from_exp<T: Float>(e: &[T], out: &mut [T], mb: &[T], m: T, r: T, _wr:
     }
 }
 
+fn s_scale_in_place<T: Float>(e: &mut [T], mb: &[T], m: T, r: T, _wr: Wr) {
+    for (eb, &mbi) in e.chunks_mut(BLOCK).zip(mb) {
+        let c = (mbi - m).exp() * r;
+        for v in eb.iter_mut() {
+            *v = c * *v;
+        }
+    }
+}
+
 fn s_grad_from_exp<T: Float>(e: &[T], out: &mut [T], mb: &[T], g: &Grad<'_, T>, _wr: Wr) {
     for (bi, ((eb, ob), &mbi)) in e.chunks(BLOCK).zip(out.chunks_mut(BLOCK)).zip(mb).enumerate() {
         let c = g.a * ((mbi - g.m) - g.l).exp();
@@ -291,6 +304,7 @@ pub(crate) const fn scalar_table<T: Float>() -> RowKernels<T> {
         ln: s_ln::<T>,
         max_sum_exp_store: s_max_sum_exp_store::<T>,
         scale_from_exp: s_scale_from_exp::<T>,
+        scale_in_place: s_scale_in_place::<T>,
         grad_from_exp: s_grad_from_exp::<T>,
         max_sum_exp: s_max_sum_exp::<T>,
         exp_scale: s_exp_scale::<T>,
@@ -355,6 +369,7 @@ macro_rules! simd_table {
                 fn max_sum_exp(x: &[f32]) -> (f32, f32) = rows::max_sum_exp;
                 fn max_sum_exp_store(x: &[f32], e: &mut [f32], mb: &mut [f32]) -> (f32, f32) = rows::max_sum_exp_store;
                 fn scale_from_exp(e: &[f32], out: &mut [f32], mb: &[f32], m: f32, r: f32, wr: Wr) = rows::scale_from_exp;
+                fn scale_in_place(e: &mut [f32], mb: &[f32], m: f32, r: f32, wr: Wr) = rows::scale_in_place;
                 fn grad_from_exp(e: &[f32], out: &mut [f32], mb: &[f32], g: &Grad<'_, f32>, wr: Wr) = rows::grad_from_exp;
                 fn exp_scale(x: &[f32], out: &mut [f32], m: f32, r: f32, nt: bool) = rows::exp_scale;
                 fn sub2(x: &[f32], out: &mut [f32], m: f32, l: f32, wr: Wr) = rows::sub2;
@@ -390,6 +405,7 @@ macro_rules! simd_table {
                 ln,
                 max_sum_exp_store,
                 scale_from_exp,
+                scale_in_place,
                 grad_from_exp,
                 max_sum_exp,
                 exp_scale,

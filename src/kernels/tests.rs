@@ -571,6 +571,38 @@ fn nt_stores_match_per_isa() {
     }
 }
 
+/// Softmax from exps kept in the output row (`scale_in_place`, the path of outputs that
+/// stay in the cache) equals softmax from a scratch row (`scale_from_exp`) bit for bit,
+/// per ISA, `f32` and `f64`, on rows of one and of several blocks whose max grows from
+/// block to block (each block scaled by its own factor).
+#[test]
+fn scale_in_place_matches_scale_from_exp_per_isa() {
+    fn check<T: Float>(k: &RowKernels<T>, x: &[T], what: &str) {
+        let n = x.len();
+        let nb = n.div_ceil(simd::rows::BLOCK);
+        let (mut e, mut mb) = (vec![T::zero(); n], vec![T::zero(); nb]);
+        let (m, s) = (k.max_sum_exp_store)(x, &mut e, &mut mb);
+        let mut want = vec![T::zero(); n];
+        (k.scale_from_exp)(&e, &mut want, &mb, m, s.recip(), Wr::nt(false));
+        let (mut got, mut mb2) = (vec![T::zero(); n], vec![T::zero(); nb]);
+        let (m2, s2) = (k.max_sum_exp_store)(x, &mut got, &mut mb2);
+        assert!(m2 == m && s2 == s && mb2 == mb, "{what}: the first pass differs");
+        (k.scale_in_place)(&mut got, &mb2, m2, s2.recip(), Wr::with_next(false, x));
+        let bits = |v: &[T]| v.iter().map(|t| t.f64().to_bits()).collect::<Vec<_>>();
+        assert_eq!(bits(&got), bits(&want), "{what}");
+    }
+    let mut rng = SplitMix64::new(21);
+    for isa in isas() {
+        for n in [0usize, 1, 17, 300, 2047, 2048, 2049, 5000, 9001] {
+            // a rising trend: the running max grows in every block
+            let x: Vec<f32> = row(&mut rng, n, 2.0, 0.0).iter().enumerate().map(|(i, v)| v + i as f32 * 0.004).collect();
+            check(f32::row_kernels(isa), &x, &format!("{isa:?} f32 n={n}"));
+            let x64: Vec<f64> = x.iter().map(|&v| f64::from(v)).collect();
+            check(f64::row_kernels(isa), &x64, &format!("{isa:?} f64 n={n}"));
+        }
+    }
+}
+
 /// Many rows, the tiled path (`inner > 1`) and the parallel split give, bit for bit,
 /// what one row at a time gives.
 #[test]

@@ -285,6 +285,33 @@ pub(crate) fn scale_from_exp<S: Simd64>(s: S, e: &[f64], out: &mut [f64], mb: &[
     }
 }
 
+/// [`scale_from_exp`] in place, for exps that [`max_sum_exp_store`] kept in the output
+/// row itself: `e_k ← c_i·e_k`, ordinary stores (`wr.nt` must be off), the next row
+/// prefetched as there. For outputs that stay in the cache: each output line is then
+/// fetched for ownership during the exp sweep, which is bound by arithmetic and hides
+/// the fetch, not during the write pass (see the `f32` kernel).
+#[inline(always)]
+pub(crate) fn scale_in_place<S: Simd64>(s: S, e: &mut [f64], mb: &[f64], m: f64, r: f64, wr: Wr) {
+    assert!(!wr.nt && mb.len() == e.len().div_ceil(BLOCK));
+    let z = s.splat(0.0);
+    for (bi, (eb, &mbi)) in e.chunks_mut(BLOCK).zip(mb).enumerate() {
+        // a row of one block, or whose max is in the block: `exp(0) = 1`, no call
+        let cv = s.splat(if mbi == m { r } else { (mbi - m).exp() * r });
+        let next = wr.next.wrapping_add(bi * BLOCK * wr.next_size);
+        let n = eb.len();
+        pieces::<S>(n, |i, len| {
+            if !wr.next.is_null() {
+                s.prefetch_l2(next.wrapping_add(i * wr.next_size));
+            }
+            // SAFETY: `pieces` keeps `i + len ≤ n = eb.len()`, `len ≤ N`.
+            unsafe {
+                let v = s.mul(cv, ldu(s, eb, i, len, z));
+                stu(s, eb, i, len, v);
+            }
+        });
+    }
+}
+
 /// The sparse gradient (see [`Grad`]) from the exps of [`max_sum_exp_store`]:
 /// `out_k = c_i·e_k − b_all·w_k − b_y·[k = y]` with `c_i = a·exp((mb_i − m) − l)`.
 #[inline(always)]
