@@ -29,8 +29,10 @@
 //! * **Rows** (the default): per row, one blocked read for `(max, Σ exp)` (the
 //!   online normalizer per 8 KiB block), then the write pass from cache. Rows of at
 //!   least [`CACHE_MIN`] classes keep their exps in a per-thread scratch row, so
-//!   softmax and the fused cross-entropy compute one exp per element, not two.
-//!   Outputs of at least [`NT_MIN_BYTES`] use non-temporal stores.
+//!   softmax and the fused cross-entropy compute one exp per element, not two
+//!   (a `f32`/`f64` softmax whose output stays in the cache keeps them in the output
+//!   row itself and scales them there). Outputs of at least [`NT_MIN_BYTES`] use
+//!   non-temporal stores.
 //! * **Few classes** (`C ≤ 16`, class axis last, SIMD ISAs, `f32` and 16-bit inputs):
 //!   one row per SIMD lane, 16 (AVX-512) or 8 (AVX2) rows at a time, no per-row call
 //!   or horizontal sum. `f64` rows of few classes take the per-row SIMD kernels.
