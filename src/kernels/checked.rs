@@ -54,6 +54,37 @@ fn weight_len<T>(op: &str, w: Option<&[T]>, classes: usize) -> Result<()> {
     }
 }
 
+/// The buffers of a class-index cross-entropy, checked in this order: [`sparse`]'s
+/// checks, `x` (and `grad`, where there is one) of the geometry's length, `loss`
+/// (where there is one) and `lse` one per position, a per-position `scale` one per
+/// position.
+#[allow(clippy::too_many_arguments)] // each buffer is checked by its own name
+fn sparse_bufs<T>(
+    op: &str,
+    g: Geom,
+    labels: &[i64],
+    p: &SparseCe<'_, T>,
+    x: usize,
+    grad: Option<usize>,
+    loss: Option<usize>,
+    lse: usize,
+    scale: Option<&Scale<'_, T>>,
+) -> Result<()> {
+    let n = sparse(op, g, labels, p)?;
+    len(op, "x", x, n)?;
+    if let Some(grad) = grad {
+        len(op, "grad", grad, n)?;
+    }
+    if let Some(loss) = loss {
+        len(op, "loss", loss, labels.len())?;
+    }
+    len(op, "lse", lse, labels.len())?;
+    match scale {
+        Some(s) => scale_len(op, s, labels.len()),
+        None => Ok(()),
+    }
+}
+
 /// Labels in `[0, classes)` or equal to the ignore index, the weights of length
 /// `classes`, the label count the number of positions.
 fn sparse<T>(op: &str, g: Geom, labels: &[i64], p: &SparseCe<'_, T>) -> Result<usize> {
@@ -228,10 +259,7 @@ pub fn ce_sparse_fwd<T: Float>(
     par: Par,
 ) -> Result<()> {
     let op = "kernels::ce_sparse_fwd";
-    let n = sparse(op, g, labels, p)?;
-    len(op, "x", x.len(), n)?;
-    len(op, "loss", loss.len(), labels.len())?;
-    len(op, "lse", lse.len(), labels.len())?;
+    sparse_bufs(op, g, labels, p, x.len(), None, Some(loss.len()), lse.len(), None)?;
     super::ce_sparse_fwd(x, g, labels, p, loss, lse, par);
     Ok(())
 }
@@ -260,11 +288,7 @@ pub fn ce_sparse_bwd<T: Float>(
     par: Par,
 ) -> Result<()> {
     let op = "kernels::ce_sparse_bwd";
-    let n = sparse(op, g, labels, p)?;
-    len(op, "x", x.len(), n)?;
-    len(op, "grad", grad.len(), n)?;
-    len(op, "lse", lse.len(), labels.len())?;
-    scale_len(op, &scale, labels.len())?;
+    sparse_bufs(op, g, labels, p, x.len(), Some(grad.len()), None, lse.len(), Some(&scale))?;
     super::ce_sparse_bwd(x, g, labels, p, lse, scale, grad, par);
     Ok(())
 }
@@ -293,12 +317,7 @@ pub fn ce_sparse_fwd_bwd<T: Float>(
     par: Par,
 ) -> Result<()> {
     let op = "kernels::ce_sparse_fwd_bwd";
-    let n = sparse(op, g, labels, p)?;
-    len(op, "x", x.len(), n)?;
-    len(op, "grad", grad.len(), n)?;
-    len(op, "loss", loss.len(), labels.len())?;
-    len(op, "lse", lse.len(), labels.len())?;
-    scale_len(op, &scale, labels.len())?;
+    sparse_bufs(op, g, labels, p, x.len(), Some(grad.len()), Some(loss.len()), lse.len(), Some(&scale))?;
     super::ce_sparse_fwd_bwd(x, g, labels, p, scale, loss, lse, grad, par);
     Ok(())
 }
@@ -327,11 +346,7 @@ pub fn ce_sparse_fwd_bwd_in_place<T: Float>(
     par: Par,
 ) -> Result<()> {
     let op = "kernels::ce_sparse_fwd_bwd_in_place";
-    let n = sparse(op, g, labels, p)?;
-    len(op, "x", x.len(), n)?;
-    len(op, "loss", loss.len(), labels.len())?;
-    len(op, "lse", lse.len(), labels.len())?;
-    scale_len(op, &scale, labels.len())?;
+    sparse_bufs(op, g, labels, p, x.len(), None, Some(loss.len()), lse.len(), Some(&scale))?;
     super::ce_sparse_fwd_bwd_in_place(x, g, labels, p, scale, loss, lse, par);
     Ok(())
 }
@@ -481,10 +496,7 @@ pub fn ce_sparse_fwd_half<H: Half>(
     par: Par,
 ) -> Result<()> {
     let op = "kernels::ce_sparse_fwd_half";
-    let n = sparse(op, g, labels, p)?;
-    len(op, "x", x.len(), n)?;
-    len(op, "loss", loss.len(), labels.len())?;
-    len(op, "lse", lse.len(), labels.len())?;
+    sparse_bufs(op, g, labels, p, x.len(), None, Some(loss.len()), lse.len(), None)?;
     super::ce_sparse_fwd_half(x, g, labels, p, loss, lse, par);
     Ok(())
 }
@@ -516,12 +528,7 @@ pub fn ce_sparse_fwd_bwd_half<H: Half>(
     par: Par,
 ) -> Result<()> {
     let op = "kernels::ce_sparse_fwd_bwd_half";
-    let n = sparse(op, g, labels, p)?;
-    len(op, "x", x.len(), n)?;
-    len(op, "grad", grad.len(), n)?;
-    len(op, "loss", loss.len(), labels.len())?;
-    len(op, "lse", lse.len(), labels.len())?;
-    scale_len(op, &scale, labels.len())?;
+    sparse_bufs(op, g, labels, p, x.len(), Some(grad.len()), Some(loss.len()), lse.len(), Some(&scale))?;
     super::ce_sparse_fwd_bwd_half(x, g, labels, p, scale, loss, lse, grad, par);
     Ok(())
 }
@@ -552,11 +559,7 @@ pub fn ce_sparse_fwd_bwd_half_in_place<H: Half>(
     par: Par,
 ) -> Result<()> {
     let op = "kernels::ce_sparse_fwd_bwd_half_in_place";
-    let n = sparse(op, g, labels, p)?;
-    len(op, "x", x.len(), n)?;
-    len(op, "loss", loss.len(), labels.len())?;
-    len(op, "lse", lse.len(), labels.len())?;
-    scale_len(op, &scale, labels.len())?;
+    sparse_bufs(op, g, labels, p, x.len(), None, Some(loss.len()), lse.len(), Some(&scale))?;
     super::ce_sparse_fwd_bwd_half_in_place(x, g, labels, p, scale, loss, lse, par);
     Ok(())
 }
