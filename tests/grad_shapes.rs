@@ -711,6 +711,10 @@ fn masked_cases(cases: &mut Vec<Case>) {
             f(&[0.3; 6], None, &vec![1.0; gy_len], Geom { outer: usize::MAX, classes: 3, inner: 1 })
         });
     }
+    // no classes (so no elements) but more lanes than a usize holds
+    case(cases, "ops::masked::jax_logsumexp_vjp with overflowing lanes".to_string(), move || {
+        masked::jax_logsumexp_vjp(&[], None, &[1.0], Geom { outer: usize::MAX, classes: 0, inner: 2 })
+    });
     // the forwards index the same slices
     type Fwd = fn(&[f64], Option<&[bool]>, Geom) -> Result<Vec<f64>, Error>;
     let fwds: [(&str, Fwd); 3] =

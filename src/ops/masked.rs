@@ -223,7 +223,11 @@ pub fn jax_logsumexp<T: Float>(x: &[T], w: Option<&[bool]>, g: Geom) -> Result<V
 /// assert!(jax_logsumexp_vjp(&[0.0f64, 0.0], None, &[], g).is_err());
 /// ```
 pub fn jax_logsumexp_vjp<T: Float>(x: &[T], w: Option<&[bool]>, gy: &[T], g: Geom) -> Result<Vec<T>> {
-    check_lens("jax.nn.logsumexp", x, w, gy, |g| Some(g.outer * g.inner), g)?;
+    let lanes = g
+        .outer
+        .checked_mul(g.inner)
+        .ok_or_else(|| Error::shape("jax.nn.logsumexp", format!("the geometry {g:?} has more lanes than fit in memory")))?;
+    check_lens("jax.nn.logsumexp", x, w, gy, |_| Some(lanes), g)?;
     if x.is_empty() {
         return Ok(Vec::new());
     }
