@@ -16,8 +16,8 @@
 //!   `2^(j/16) = T_hi[j] + T_lo[j]` from two 16-entry tables held in registers
 //!   (`vpermt2pd`), `exp(r) − 1 ≈ s = r·(1 + r·q(r))` of degree 6 ([`EXP_TAB_POLY`]),
 //!   `exp(x) = 2^⌊k/16⌋ · (T_hi + (T_hi·s + T_lo))`, the power of two applied by
-//!   `vscalefpd` (which floors its exponent operand: `k/16` as it is). Seven fewer
-//!   multiply-adds than the plain polynomial, and more accurate.
+//!   `vscalefpd` (which floors its exponent operand: `k/16` as it is). Five fewer
+//!   multiplies and multiply-adds than the AVX2 form's usual path, and more accurate.
 //! * **AVX2** (no 16-entry permute): `n = round(x·log₂e)`, `|r| ≤ ln2/2`, a
 //!   degree-11 polynomial ([`EXP_POLY`]), `exp(r) ≈ 1 + r·(1 + r·q(r))`, and `2ⁿ`
 //!   built as `2^⌊n/2⌋ · 2^(n − ⌊n/2⌋)` in the exponent field and multiplied twice.
