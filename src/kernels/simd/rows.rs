@@ -194,6 +194,35 @@ fn has_nan<S: Io<E>, E: Copy>(s: S, x: &[E]) -> bool {
     any
 }
 
+/// The running max raised from `m` to `mn ≥ m`, the partial sums rescaled by
+/// `exp(m − mn)`. The first live block (`m = −inf`) finds the sums at 0: no rescale
+/// (nor an `exp(−inf)` call).
+#[inline(always)]
+fn rescale<S: Simd>(s: S, acc: &mut [S::V; 4], m: f32, mn: f32) -> f32 {
+    if mn > m {
+        if m != NEG_INF {
+            let f = s.splat((m - mn).exp());
+            for a in acc.iter_mut() {
+                *a = s.mul(*a, f);
+            }
+        }
+        return mn;
+    }
+    m
+}
+
+/// The factor of a block of kept exps summed at `mb`, in a row of max `m` and
+/// `r = 1/s`: `exp(mb − m)·r`, `r` itself for a row of one block or the block
+/// holding the max (`exp(0) = 1`, no call).
+#[inline(always)]
+fn block_scale(mb: f32, m: f32, r: f32) -> f32 {
+    if mb == m {
+        r
+    } else {
+        (mb - m).exp() * r
+    }
+}
+
 /// `(m, Σ exp(x − m))` in one read of `x`, blocked (see the module docs).
 #[inline(always)]
 pub(crate) fn max_sum_exp<S: Io<E>, E: Copy>(s: S, x: &[E]) -> (f32, f32) {
@@ -208,16 +237,7 @@ pub(crate) fn max_sum_exp<S: Io<E>, E: Copy>(s: S, x: &[E]) -> (f32, f32) {
             poisoned |= has_nan(s, blk);
             continue;
         }
-        if mn > m {
-            // the first live block finds the sums at 0: no rescale (nor an `exp(−inf)` call)
-            if m != NEG_INF {
-                let f = s.splat((m - mn).exp());
-                for a in acc.iter_mut() {
-                    *a = s.mul(*a, f);
-                }
-            }
-            m = mn;
-        }
+        m = rescale(s, &mut acc, m, mn);
         sum_exp_acc(s, blk, s.splat(m), &mut acc);
     }
     let total = sum4(s, acc);
@@ -270,16 +290,7 @@ pub(crate) fn max_sum_exp_store<S: Io<E> + Io<f32>, E: Copy>(s: S, x: &[E], e: &
             *mbi = NEG_INF;
             continue;
         }
-        if mn > m {
-            // the first live block finds the sums at 0: no rescale (nor an `exp(−inf)` call)
-            if m != NEG_INF {
-                let f = s.splat((m - mn).exp());
-                for a in acc.iter_mut() {
-                    *a = s.mul(*a, f);
-                }
-            }
-            m = mn;
-        }
+        m = rescale(s, &mut acc, m, mn);
         *mbi = m;
         sum_exp_store(s, blk, eb, s.splat(m), &mut acc);
     }
@@ -295,8 +306,7 @@ pub(crate) fn scale_from_exp<S: Io<E> + Io<f32>, E: Copy>(s: S, e: &[f32], out: 
     assert!(e.len() == out.len() && mb.len() == e.len().div_ceil(BLOCK));
     let z = s.splat(0.0);
     for (bi, ((eb, ob), &mbi)) in e.chunks(BLOCK).zip(out.chunks_mut(BLOCK)).zip(mb).enumerate() {
-        // a row of one block, or whose max is in the block: `exp(0) = 1`, no call
-        let cv = s.splat(if mbi == m { r } else { (mbi - m).exp() * r });
+        let cv = s.splat(block_scale(mbi, m, r));
         let next = wr.next.wrapping_add(bi * BLOCK * wr.next_size);
         write_nofence(
             s,
@@ -328,8 +338,7 @@ pub(crate) fn scale_in_place<S: Io<f32>>(s: S, e: &mut [f32], mb: &[f32], m: f32
     assert!(!wr.nt && mb.len() == e.len().div_ceil(BLOCK));
     let z = s.splat(0.0);
     for (bi, (eb, &mbi)) in e.chunks_mut(BLOCK).zip(mb).enumerate() {
-        // a row of one block, or whose max is in the block: `exp(0) = 1`, no call
-        let cv = s.splat(if mbi == m { r } else { (mbi - m).exp() * r });
+        let cv = s.splat(block_scale(mbi, m, r));
         let next = wr.next.wrapping_add(bi * BLOCK * wr.next_size);
         let n = eb.len();
         pieces::<S>(n, |i, len| {

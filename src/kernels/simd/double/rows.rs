@@ -163,6 +163,35 @@ fn has_nan<S: Simd64>(s: S, x: &[f64]) -> bool {
     any
 }
 
+/// The running max raised from `m` to `mn ≥ m`, the partial sums rescaled by
+/// `exp(m − mn)`. The first live block (`m = −inf`) finds the sums at 0: no rescale
+/// (nor an `exp(−inf)` call).
+#[inline(always)]
+fn rescale<S: Simd64>(s: S, acc: &mut [S::V; 4], m: f64, mn: f64) -> f64 {
+    if mn > m {
+        if m != NEG_INF {
+            let f = s.splat((m - mn).exp());
+            for a in acc.iter_mut() {
+                *a = s.mul(*a, f);
+            }
+        }
+        return mn;
+    }
+    m
+}
+
+/// The factor of a block of kept exps summed at `mb`, in a row of max `m` and
+/// `r = 1/s`: `exp(mb − m)·r`, `r` itself for a row of one block or the block
+/// holding the max (`exp(0) = 1`, no call).
+#[inline(always)]
+fn block_scale(mb: f64, m: f64, r: f64) -> f64 {
+    if mb == m {
+        r
+    } else {
+        (mb - m).exp() * r
+    }
+}
+
 /// `(m, Σ exp(x − m))` in one read of `x`, blocked (see the module docs).
 #[inline(always)]
 pub(crate) fn max_sum_exp<S: Simd64>(s: S, x: &[f64]) -> (f64, f64) {
@@ -177,16 +206,7 @@ pub(crate) fn max_sum_exp<S: Simd64>(s: S, x: &[f64]) -> (f64, f64) {
             poisoned |= has_nan(s, blk);
             continue;
         }
-        if mn > m {
-            // the first live block finds the sums at 0: no rescale (nor an `exp(−inf)` call)
-            if m != NEG_INF {
-                let f = s.splat((m - mn).exp());
-                for a in acc.iter_mut() {
-                    *a = s.mul(*a, f);
-                }
-            }
-            m = mn;
-        }
+        m = rescale(s, &mut acc, m, mn);
         sum_exp_acc(s, blk, s.splat(m), &mut acc);
     }
     let total = sum4(s, acc);
@@ -239,16 +259,7 @@ pub(crate) fn max_sum_exp_store<S: Simd64>(s: S, x: &[f64], e: &mut [f64], mb: &
             *mbi = NEG_INF;
             continue;
         }
-        if mn > m {
-            // the first live block finds the sums at 0: no rescale (nor an `exp(−inf)` call)
-            if m != NEG_INF {
-                let f = s.splat((m - mn).exp());
-                for a in acc.iter_mut() {
-                    *a = s.mul(*a, f);
-                }
-            }
-            m = mn;
-        }
+        m = rescale(s, &mut acc, m, mn);
         *mbi = m;
         sum_exp_store(s, blk, eb, s.splat(m), &mut acc);
     }
@@ -263,8 +274,7 @@ pub(crate) fn scale_from_exp<S: Simd64>(s: S, e: &[f64], out: &mut [f64], mb: &[
     assert!(e.len() == out.len() && mb.len() == e.len().div_ceil(BLOCK));
     let z = s.splat(0.0);
     for (bi, ((eb, ob), &mbi)) in e.chunks(BLOCK).zip(out.chunks_mut(BLOCK)).zip(mb).enumerate() {
-        // a row of one block, or whose max is in the block: `exp(0) = 1`, no call
-        let cv = s.splat(if mbi == m { r } else { (mbi - m).exp() * r });
+        let cv = s.splat(block_scale(mbi, m, r));
         let next = wr.next.wrapping_add(bi * BLOCK * wr.next_size);
         write_nofence(
             s,
@@ -295,8 +305,7 @@ pub(crate) fn scale_in_place<S: Simd64>(s: S, e: &mut [f64], mb: &[f64], m: f64,
     assert!(!wr.nt && mb.len() == e.len().div_ceil(BLOCK));
     let z = s.splat(0.0);
     for (bi, (eb, &mbi)) in e.chunks_mut(BLOCK).zip(mb).enumerate() {
-        // a row of one block, or whose max is in the block: `exp(0) = 1`, no call
-        let cv = s.splat(if mbi == m { r } else { (mbi - m).exp() * r });
+        let cv = s.splat(block_scale(mbi, m, r));
         let next = wr.next.wrapping_add(bi * BLOCK * wr.next_size);
         let n = eb.len();
         pieces::<S>(n, |i, len| {
