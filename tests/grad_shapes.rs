@@ -418,29 +418,23 @@ fn other_input_cases(cases: &mut Vec<Case>) {
         case(cases, format!("torch::binary_cross_entropy_with_logits_grad with pos_weight {ws:?}"), move || {
             xent::torch::binary_cross_entropy_with_logits_grad(&x(), &x(), None, Some(&a(ws).view()), Reduction::Mean, &g0())
         });
-        case(cases, format!("torch::linear_cross_entropy_grad with weight {ws:?}"), move || {
-            let w = a(ws);
-            let args = LinearCrossEntropyArgs { weight: Some(w.view()), ..Default::default() };
+        let lce = move |args: &LinearCrossEntropyArgs<'_, f64>| {
             xent::torch::linear_cross_entropy_grad(
                 &x().view(),
                 &a(&[4, 3]).view(),
                 Target::Indices(y().view()),
-                &args,
+                args,
                 &g0().view(),
                 LinearWants::ALL,
             )
+        };
+        case(cases, format!("torch::linear_cross_entropy_grad with weight {ws:?}"), move || {
+            let w = a(ws);
+            lce(&LinearCrossEntropyArgs { weight: Some(w.view()), ..Default::default() })
         });
         case(cases, format!("torch::linear_cross_entropy_grad with bias {ws:?}"), move || {
             let b = a(ws);
-            let args = LinearCrossEntropyArgs { linear_bias: Some(b.view()), ..Default::default() };
-            xent::torch::linear_cross_entropy_grad(
-                &x().view(),
-                &a(&[4, 3]).view(),
-                Target::Indices(y().view()),
-                &args,
-                &g0().view(),
-                LinearWants::ALL,
-            )
+            lce(&LinearCrossEntropyArgs { linear_bias: Some(b.view()), ..Default::default() })
         });
         for r in [xent::keras::KerasReduction::None, xent::keras::KerasReduction::SumOverBatchSize] {
             let gk = move || if r == xent::keras::KerasReduction::None { g2() } else { g0() };
