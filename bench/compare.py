@@ -24,6 +24,11 @@ One run prints, in order:
                   op here computes one exp per element at least);
   4. a summary: cells meeting the target, and CE forward / fwd+bwd against their floors.
 
+Memory: by default both sides get transparent huge pages for their large buffers: `xent bench`
+asks for them (madvise), and PyTorch does with THP_MEM_ALLOC_ENABLE=1, which this script sets
+before importing it (numpy, and so the Python package, asks for them on its own). With
+--no-huge-pages neither does. The report records the choice and the bytes xent got.
+
 PyTorch out= means its ATen kernels writing into preallocated, already-touched buffers
 (_softmax / _log_softmax / nll_loss_forward / nll_loss_backward /
 _log_softmax_backward_data with out=), the like-for-like comparison: `xent bench` also
@@ -94,8 +99,12 @@ def load():
         return None
 
 
+# `xent bench` flags shared by every call (set in main).
+XENT_FLAGS = []
+
+
 def membw(bin_, threads, reps):
-    out = subprocess.run([bin_, "bench", "--membw", "--json", "--threads", str(threads), "--reps", str(reps)],
+    out = subprocess.run([bin_, "bench", "--membw", "--json", "--threads", str(threads), "--reps", str(reps)] + XENT_FLAGS,
                          check=True, capture_output=True, text=True).stdout
     rows = [json.loads(l) for l in out.splitlines() if l.strip()]
     return {r["threads"]: r for r in rows}
@@ -191,11 +200,18 @@ def main():
     ap.add_argument("--reps", type=int, default=10)
     ap.add_argument("--target", type=float, default=1.5, help="ratio to PyTorch out= that counts as met")
     ap.add_argument("--tf", action="store_true", help="also time TensorFlow (slow to import)")
+    ap.add_argument("--no-huge-pages", action="store_true",
+                    help="ordinary 4 KiB pages on both sides (default: transparent huge pages on both)")
     ap.add_argument("--json")
     a = ap.parse_args()
+    # read by PyTorch's CPU allocator, so it must be set before torch is imported
+    os.environ["THP_MEM_ALLOC_ENABLE"] = "0" if a.no_huge_pages else "1"
+    if a.no_huge_pages:
+        XENT_FLAGS.append("--no-huge-pages")
     cells = [("float32", s) for s in a.shapes.split(",")] if a.shapes else [tuple(x.split(":")) for x in a.cells.split(",")]
 
-    report = {"cpu": cpu_info(), "threads": a.threads, "load_before": load(), "when_utc": time.strftime("%Y-%m-%d %H:%M", time.gmtime())}
+    report = {"cpu": cpu_info(), "threads": a.threads, "load_before": load(), "when_utc": time.strftime("%Y-%m-%d %H:%M", time.gmtime()),
+              "huge_pages": not a.no_huge_pages}
     try:
         import torch
         report["torch"] = torch.__version__
@@ -209,6 +225,12 @@ def main():
     print("caches (cpu0): %s; memory %s GiB; PyTorch %s; load average %s" % (
         ", ".join("%s %s" % kv for kv in cpu.get("caches_per_cpu0", {}).items()), cpu.get("memory_gib"), report["torch"],
         " ".join("%.2f" % v for v in report["load_before"] or [])))
+    try:
+        thp = open("/sys/kernel/mm/transparent_hugepage/enabled").read().strip()
+    except OSError:
+        thp = "n/a"
+    report["thp_mode"] = thp
+    print("transparent huge pages: %s (system); this run: %s" % (thp, "off" if a.no_huge_pages else "requested on both sides"))
     bw = membw(a.bin, a.threads, 3)
     report["membw"] = bw
     print("\n# floors (measured now; GB/s count read + write bytes)")
@@ -227,7 +249,7 @@ def main():
         for dtype, s in cells:
             n, c = map(int, s.split("x"))
             r = json.loads(subprocess.run([a.bin, "bench", op, "--shape", "%d,%d" % (n, c), "--dtype", dtype, "--threads", str(a.threads),
-                                           "--reps", str(a.reps), "--json"], check=True, capture_output=True, text=True).stdout)
+                                           "--reps", str(a.reps), "--json"] + XENT_FLAGS, check=True, capture_output=True, text=True).stdout)
             mem, expb = floors(op, n, c, r["bytes"], bwt, dtype)
             size = {"float32": 4, "float64": 8}.get(dtype, 2)
             pt = torch_runs(op, n, c, dtype, a.threads, a.reps)

@@ -22,7 +22,17 @@
 //!
 //! [`membw`] measures what the machine can move: a read-only sum and a copy (with
 //! ordinary and with non-temporal stores) over a large buffer.
+//!
+//! Every buffer, the kernels' and [`membw`]'s alike, asks the Linux kernel for
+//! transparent huge pages (`madvise(MADV_HUGEPAGE)`, which matters where THP is in
+//! `madvise` mode, as on many cloud images), unless [`set_huge_pages`] turns that off
+//! (`xent bench --no-huge-pages`). This is what the callers of the Python package get
+//! (numpy asks for huge pages on arrays of 4 MiB and more) and what PyTorch does with
+//! `THP_MEM_ALLOC_ENABLE=1`. On a large softmax it is worth about 10 % on AMD Zen 4
+//! (fewer TLB misses on the row streams; see BENCHMARKS.md). `thp_bytes` in the result
+//! says how much the kernel actually granted.
 
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Instant;
 
 use half::{bf16, f16};
@@ -66,11 +76,14 @@ pub struct BenchResult {
     pub gbps: f64,
     /// The instruction set the kernels ran ([`kernels::Isa::name`]).
     pub isa: String,
+    /// Bytes of the process's memory on transparent huge pages at the end of the run
+    /// (see [`set_huge_pages`]; `None` where not available).
+    pub thp_bytes: Option<u64>,
 }
 
 impl BenchResult {
-    /// `{"op","shape","dtype","threads","reps","median_s","min_s","cpu_s","bytes","gbps","isa"}`
-    /// (`cpu_s` is `null` where it was not measured).
+    /// `{"op","shape","dtype","threads","reps","median_s","min_s","cpu_s","bytes","gbps","isa","thp_bytes"}`
+    /// (`cpu_s` and `thp_bytes` are `null` where they were not measured).
     pub fn to_json(&self) -> serde_json::Value {
         serde_json::json!({
             "op": self.op,
@@ -84,6 +97,7 @@ impl BenchResult {
             "bytes": self.bytes,
             "gbps": self.gbps,
             "isa": self.isa,
+            "thp_bytes": self.thp_bytes,
         })
     }
 }
@@ -111,10 +125,48 @@ impl std::fmt::Display for BenchResult {
 const SEED: u64 = 0x5EED_0FC0_FFEE;
 const GEN_CHUNK: usize = 1 << 16;
 
+static HUGE_PAGES: AtomicBool = AtomicBool::new(true);
+
+/// Whether the benchmark buffers ask for transparent huge pages (on by default; see
+/// the module docs).
+pub fn set_huge_pages(on: bool) {
+    HUGE_PAGES.store(on, Ordering::Relaxed);
+}
+
+/// `n` copies of `v`; with [`set_huge_pages`] on (Linux), the 2 MiB-aligned part of
+/// the buffer is marked `MADV_HUGEPAGE` before its first touch, so that the kernel
+/// may back it with transparent huge pages (as numpy does for arrays of 4 MiB and
+/// more).
+fn filled<E: Copy>(n: usize, v: E) -> Vec<E> {
+    let mut out = Vec::with_capacity(n);
+    #[cfg(target_os = "linux")]
+    if HUGE_PAGES.load(Ordering::Relaxed) {
+        const HUGE: usize = 2 << 20;
+        let a = out.as_ptr() as usize;
+        let (lo, hi) = (a.next_multiple_of(HUGE), (a + n * size_of::<E>()) / HUGE * HUGE);
+        if hi > lo {
+            // SAFETY: `lo..hi` lies inside `out`'s allocation (capacity `n`), which
+            // nothing has touched yet; madvise only advises (a failure, e.g. with
+            // THP disabled, is ignored: the pages are then ordinary ones).
+            unsafe { libc::madvise(lo as *mut libc::c_void, hi - lo, libc::MADV_HUGEPAGE) };
+        }
+    }
+    out.resize(n, v);
+    out
+}
+
+/// Bytes of this process's anonymous memory backed by transparent huge pages
+/// (Linux `/proc/self/smaps_rollup`), `None` where that is not available.
+fn thp_bytes() -> Option<u64> {
+    let s = std::fs::read_to_string("/proc/self/smaps_rollup").ok()?;
+    let kb = s.lines().find_map(|l| l.strip_prefix("AnonHugePages:"))?.trim().strip_suffix("kB")?.trim().parse::<u64>().ok()?;
+    Some(kb * 1024)
+}
+
 /// `3·𝒩(0, 1)` logits, deterministic for a given length (generated in parallel
 /// chunks, each from its own seed).
 fn logits<E: Copy + Send>(n: usize, conv: impl Fn(f64) -> E + Sync) -> Vec<E> {
-    let mut v = vec![conv(1.0); n];
+    let mut v = filled(n, conv(1.0));
     v.par_chunks_mut(GEN_CHUNK).enumerate().for_each(|(i, c)| {
         let mut r = SplitMix64::new(SEED ^ (i as u64).wrapping_mul(0x9E37_79B9));
         for e in c {
@@ -140,8 +192,8 @@ fn cpu_ns() -> Option<u64> {
     Some(total)
 }
 
-/// What [`time`] measured: `(reps, median_s, min_s, cpu_s)`.
-type Timing = (usize, f64, f64, Option<f64>);
+/// What [`time`] measured: `(reps, median_s, min_s, cpu_s, thp_bytes)`.
+type Timing = (usize, f64, f64, Option<f64>, Option<u64>);
 
 /// Time `f`: a warm-up, then `reps` calls (default: about 1 s, at least 5).
 fn time(reps: Option<usize>, mut f: impl FnMut()) -> Timing {
@@ -159,7 +211,7 @@ fn time(reps: Option<usize>, mut f: impl FnMut()) -> Timing {
         .collect();
     let cpu = cpu0.zip(cpu_ns()).map(|(a, b)| b.saturating_sub(a) as f64 * 1e-9 / reps as f64);
     ts.sort_by(f64::total_cmp);
-    (reps, ts[ts.len() / 2], ts[0], cpu)
+    (reps, ts[ts.len() / 2], ts[0], cpu, thp_bytes())
 }
 
 /// Run one benchmark: `op` on an `N × C = shape` problem of `dtype`, in a rayon pool
@@ -187,7 +239,7 @@ pub fn run(op: &str, shape: (usize, usize), dtype: &str, threads: usize, reps: O
     }
     let pool = rayon::ThreadPoolBuilder::new().num_threads(threads).build().map_err(|e| e.to_string())?;
     let threads = pool.current_num_threads();
-    let ((reps, median_s, min_s, cpu_s), size) = pool.install(|| match dtype {
+    let ((reps, median_s, min_s, cpu_s, thp_bytes), size) = pool.install(|| match dtype {
         "float32" => Ok(run_float::<f32>(op, n, c, reps)),
         "float64" => Ok(run_float::<f64>(op, n, c, reps)),
         "float16" => run_half::<f16>(op, n, c, reps),
@@ -211,6 +263,7 @@ pub fn run(op: &str, shape: (usize, usize), dtype: &str, threads: usize, reps: O
         bytes,
         gbps: bytes as f64 / median_s / 1e9,
         isa: kernels::current_isa().name().to_string(),
+        thp_bytes,
     })
 }
 
@@ -224,7 +277,7 @@ fn run_float<T: Float>(op: &str, n: usize, c: usize, reps: Option<usize>) -> (Ti
     let scale = Scale::Uniform(T::one() / T::of(n as f64));
     let t = match op {
         "softmax" | "log_softmax" => {
-            let mut out = vec![T::zero(); n * c];
+            let mut out = filled(n * c, T::zero());
             let f = if op == "softmax" { kernels::softmax::<T> } else { kernels::log_softmax::<T> };
             time(reps, || f(&x, g, &mut out, par))
         }
@@ -233,7 +286,7 @@ fn run_float<T: Float>(op: &str, n: usize, c: usize, reps: Option<usize>) -> (Ti
             std::hint::black_box(loss.iter().copied().sum::<T>() / T::of(n as f64));
         }),
         "cross_entropy_fwd_bwd" => {
-            let mut grad = vec![T::zero(); n * c];
+            let mut grad = filled(n * c, T::zero());
             time(reps, || kernels::ce_sparse_fwd_bwd(&x, g, &y, &p, scale, &mut loss, &mut lse, &mut grad, par))
         }
         _ => time(reps, || kernels::ce_sparse_fwd_bwd_in_place(&mut x, g, &y, &p, scale, &mut loss, &mut lse, par)),
@@ -251,7 +304,7 @@ fn run_half<H: kernels::Half>(op: &str, n: usize, c: usize, reps: Option<usize>)
     let scale = Scale::Uniform(1.0 / n as f32);
     let t = match op {
         "softmax" | "log_softmax" => {
-            let mut out = vec![H::from_f32(0.0); n * c];
+            let mut out = filled(n * c, H::from_f32(0.0));
             let f = if op == "softmax" { kernels::softmax_half::<H> } else { kernels::log_softmax_half::<H> };
             time(reps, || f(&x, g, &mut out, par))
         }
@@ -260,7 +313,7 @@ fn run_half<H: kernels::Half>(op: &str, n: usize, c: usize, reps: Option<usize>)
             std::hint::black_box(loss.iter().sum::<f32>() / n as f32);
         }),
         "cross_entropy_fwd_bwd" => {
-            let mut grad = vec![H::from_f32(0.0); n * c];
+            let mut grad = filled(n * c, H::from_f32(0.0));
             time(reps, || kernels::ce_sparse_fwd_bwd_half(&x, g, &y, &p, scale, &mut loss, &mut lse, &mut grad, par))
         }
         _ => time(reps, || kernels::ce_sparse_fwd_bwd_half_in_place(&mut x, g, &y, &p, scale, &mut loss, &mut lse, par)),
@@ -316,7 +369,7 @@ pub fn membw(bytes: usize, threads: usize, reps: usize) -> Result<MemBw, String>
     let k = f32::row_kernels(kernels::current_isa());
     let (read, copy, copy_nt) = pool.install(|| {
         let src = logits(n, |v| v as f32);
-        let mut dst = vec![0.0f32; n];
+        let mut dst = filled(n, 0.0f32);
         let chunk = n.div_ceil(threads);
         let best = |f: &mut dyn FnMut()| {
             (0..reps.max(1))

@@ -28,6 +28,9 @@ pub struct BenchArgs {
     /// Measure read and copy bandwidth (1 GiB buffers) and the exp throughput with 1 and all threads instead.
     #[arg(long)]
     membw: bool,
+    /// Leave the buffers on ordinary 4 KiB pages (by default they ask for transparent huge pages).
+    #[arg(long)]
+    no_huge_pages: bool,
 }
 
 fn shape(s: &str) -> Result<(usize, usize), Error> {
@@ -37,6 +40,7 @@ fn shape(s: &str) -> Result<(usize, usize), Error> {
 }
 
 fn run_inner(a: &BenchArgs) -> Result<(), Error> {
+    xent::bench::set_huge_pages(!a.no_huge_pages);
     if a.membw {
         let all = if a.threads == 0 { rayon::current_num_threads() } else { a.threads };
         for t in [1, all] {
