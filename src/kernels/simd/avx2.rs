@@ -81,6 +81,12 @@ impl Simd for Avx2 {
         unsafe { _mm256_max_ps(x, acc) }
     }
     #[inline(always)]
+    fn min_keep(self, acc: __m256, x: __m256) -> __m256 {
+        // vminps returns its second operand when either is NaN: a NaN `x` keeps `acc`.
+        // SAFETY: token ⇒ AVX.
+        unsafe { _mm256_min_ps(x, acc) }
+    }
+    #[inline(always)]
     fn clamp(self, x: __m256, lo: __m256, hi: __m256) -> __m256 {
         // `x` second: a NaN `x` is returned unchanged by both.
         // SAFETY: token ⇒ AVX.

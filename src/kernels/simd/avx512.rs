@@ -37,6 +37,33 @@ fn mask(n: usize) -> __mmask16 {
 // Every `unsafe` block below calls AVX-512/AVX2/FMA/F16C intrinsics, whose only
 // requirement is that the CPU supports them: an `Avx512` token exists only then
 // (see `Avx512::new_unchecked`). Blocks that also dereference pointers say so.
+impl Avx512 {
+    /// The exp of `x ≤ 0` before its scaling: `(v, k)` with `e^x = v·2^⌊k⌋`,
+    /// `v ∈ [1, 2)` (`k/16 = round(x·16/ln2)/16` as `t − sh`, `k mod 16` in the low 4
+    /// bits of `t`; |x·log2 e| < 2^18 for every live lane, other lanes hold garbage
+    /// that the callers mask off or never have).
+    #[inline(always)]
+    fn exp_parts(self, x: __m512) -> (__m512, __m512) {
+        // SAFETY: token ⇒ AVX-512F; the tables are 16 readable floats each.
+        unsafe {
+            let sh = _mm512_set1_ps(EXP_TAB_SHIFTER);
+            let t = _mm512_fmadd_ps(x, _mm512_set1_ps(EXP_LOG2E), sh);
+            let k = _mm512_sub_ps(t, sh);
+            let r = _mm512_fnmadd_ps(k, _mm512_set1_ps(EXP_C1), x);
+            let r = _mm512_fnmadd_ps(k, _mm512_set1_ps(EXP_C2), r);
+            // e^r − 1 ≈ s = r + r²·(c2 + c3·r)
+            let q = _mm512_fmadd_ps(_mm512_set1_ps(EXP_TAB_POLY[0]), r, _mm512_set1_ps(EXP_TAB_POLY[1]));
+            let s = _mm512_fmadd_ps(q, _mm512_mul_ps(r, r), r);
+            // vpermps reads the low 4 bits of each index lane: j = k mod 16
+            let j = _mm512_castps_si512(t);
+            let hi = _mm512_permutexvar_ps(j, _mm512_loadu_ps(EXP_TAB_HI.as_ptr()));
+            let lo = _mm512_permutexvar_ps(j, _mm512_loadu_ps(EXP_TAB_LO.as_ptr()));
+            let v = _mm512_add_ps(hi, _mm512_fmadd_ps(hi, s, lo));
+            (v, k)
+        }
+    }
+}
+
 impl Simd for Avx512 {
     const N: usize = 16;
     type V = __m512;
@@ -79,6 +106,12 @@ impl Simd for Avx512 {
         unsafe { _mm512_max_ps(x, acc) }
     }
     #[inline(always)]
+    fn min_keep(self, acc: __m512, x: __m512) -> __m512 {
+        // vminps returns its second operand when either is NaN: a NaN `x` keeps `acc`.
+        // SAFETY: token ⇒ AVX-512F.
+        unsafe { _mm512_min_ps(x, acc) }
+    }
+    #[inline(always)]
     fn clamp(self, x: __m512, lo: __m512, hi: __m512) -> __m512 {
         // `x` second: a NaN `x` is returned unchanged by both.
         // SAFETY: token ⇒ AVX-512F.
@@ -90,29 +123,24 @@ impl Simd for Avx512 {
     }
     #[inline(always)]
     fn exp_nonpos(self, x: __m512) -> __m512 {
-        // SAFETY: token ⇒ AVX-512F; the tables are 16 readable floats each.
+        // SAFETY: token ⇒ AVX-512F.
         unsafe {
-            // k/16 = round(x·16/ln2)/16 as `t − sh`, k mod 16 in the low 4 bits of `t`
-            // (|x·log2 e| < 2^18 for every live lane; dead lanes hold garbage and are
-            // masked off below)
-            let sh = _mm512_set1_ps(EXP_TAB_SHIFTER);
-            let t = _mm512_fmadd_ps(x, _mm512_set1_ps(EXP_LOG2E), sh);
-            let k = _mm512_sub_ps(t, sh);
-            let r = _mm512_fnmadd_ps(k, _mm512_set1_ps(EXP_C1), x);
-            let r = _mm512_fnmadd_ps(k, _mm512_set1_ps(EXP_C2), r);
-            // e^r − 1 ≈ s = r + r²·(c2 + c3·r)
-            let q = _mm512_fmadd_ps(_mm512_set1_ps(EXP_TAB_POLY[0]), r, _mm512_set1_ps(EXP_TAB_POLY[1]));
-            let s = _mm512_fmadd_ps(q, _mm512_mul_ps(r, r), r);
-            // vpermps reads the low 4 bits of each index lane: j = k mod 16
-            let j = _mm512_castps_si512(t);
-            let hi = _mm512_permutexvar_ps(j, _mm512_loadu_ps(EXP_TAB_HI.as_ptr()));
-            let lo = _mm512_permutexvar_ps(j, _mm512_loadu_ps(EXP_TAB_LO.as_ptr()));
-            let v = _mm512_add_ps(hi, _mm512_fmadd_ps(hi, s, lo));
+            let (v, k) = self.exp_parts(x);
             // lanes that round to 0 (and −inf, whose `r` is NaN) are zeroed by the mask,
             // so they never underflow; NaN compares "not less than": it stays in.
             // vscalefps multiplies by 2^⌊k/16⌋.
             let live = _mm512_cmp_ps_mask::<_CMP_NLT_UQ>(x, _mm512_set1_ps(EXP_ZERO));
             _mm512_maskz_scalef_ps(live, v, k)
+        }
+    }
+    #[inline(always)]
+    fn exp_live(self, x: __m512) -> __m512 {
+        // `exp_nonpos` without the underflow mask (a compare and a masked vscalefps;
+        // 5 % of the exp measured on AMD Zen 4): no lane of `x` lies below EXP_ZERO.
+        // SAFETY: token ⇒ AVX-512F.
+        unsafe {
+            let (v, k) = self.exp_parts(x);
+            _mm512_scalef_ps(v, k)
         }
     }
     #[inline(always)]

@@ -136,6 +136,8 @@ pub(crate) trait Simd: Copy + Send + Sync + 'static {
     fn neg_mul_add(self, a: Self::V, b: Self::V, c: Self::V) -> Self::V;
     /// Lane-wise `max(acc, x)`, keeping `acc` where `x` is NaN.
     fn max_keep(self, acc: Self::V, x: Self::V) -> Self::V;
+    /// Lane-wise `min(acc, x)`, keeping `acc` where `x` is NaN.
+    fn min_keep(self, acc: Self::V, x: Self::V) -> Self::V;
     /// `x` clamped to `[lo, hi]`, NaN lanes kept NaN.
     fn clamp(self, x: Self::V, lo: Self::V, hi: Self::V) -> Self::V;
     /// Lane-wise `eˣ` (see the module docs).
@@ -144,6 +146,12 @@ pub(crate) trait Simd: Copy + Send + Sync + 'static {
     /// no clamping (a `−inf` or hugely negative lane is zeroed by the underflow
     /// mask). A positive `x` gives a wrong result.
     fn exp_nonpos(self, x: Self::V) -> Self::V;
+    /// [`Simd::exp_nonpos`] for lanes known to lie in `[EXP_ZERO, 0]` (or NaN): no
+    /// lane rounds to 0, so an ISA may skip the underflow mask. Same results.
+    #[inline(always)]
+    fn exp_live(self, x: Self::V) -> Self::V {
+        self.exp_nonpos(x)
+    }
     /// Lane-wise `ln x` for positive normal `x` (NaN stays NaN; other inputs are
     /// outside its contract). About 1 ulp.
     fn ln(self, x: Self::V) -> Self::V;
