@@ -238,6 +238,18 @@ fn split_opt<T>(s: Option<&[T]>, at: usize) -> (Option<&[T]>, Option<&[T]>) {
     }
 }
 
+/// Order the non-temporal stores of the piece just written before what follows, the
+/// hand-back to the caller's thread: `sfence` on x86-64 (the row kernels under these
+/// drivers leave it to here, see `simd::Wr::fence`), nothing elsewhere.
+#[inline]
+fn fence() {
+    #[cfg(target_arch = "x86_64")]
+    // SAFETY: `sfence` is SSE, part of the x86-64 baseline.
+    unsafe {
+        std::arch::x86_64::_mm_sfence();
+    }
+}
+
 fn split_opt_mut<T>(s: Option<&mut [T]>, at: usize) -> (Option<&mut [T]>, Option<&mut [T]>) {
     match s {
         Some(s) => {
@@ -282,6 +294,7 @@ impl<'a, E: Elem, P: Elem> Bufs<'a, E, P> {
             rayon::join(|| l.run_leaves(tl.max(1), leaf), || r.run_leaves((par_tasks - tl).max(1), leaf));
         } else {
             leaf(self);
+            fence();
         }
     }
 
@@ -475,6 +488,7 @@ impl<'a, E: Elem, P: Elem> BufsMut<'a, E, P> {
             rayon::join(|| l.run_leaves(tl.max(1), leaf), || r.run_leaves((par_tasks - tl).max(1), leaf));
         } else {
             leaf(self);
+            fence();
         }
     }
 

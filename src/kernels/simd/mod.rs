@@ -311,15 +311,25 @@ pub(crate) struct Wr {
     pub next: *const u8,
     /// Bytes of `next` per output element.
     pub next_size: usize,
+    /// Close a non-temporal pass with `sfence`. Off for the contiguous rows of the row
+    /// drivers, which fence once per piece of rows instead (`fence` in `kernels`): a
+    /// fence per row waits for the row's stores to reach memory, which on 4 KB rows
+    /// cost more than the stores.
+    pub fence: bool,
 }
 
 impl Wr {
     /// Plain stores or non-temporal ones, nothing prefetched.
     pub(crate) fn nt(nt: bool) -> Wr {
-        Wr { nt, next: std::ptr::null(), next_size: 0 }
+        Wr { nt, next: std::ptr::null(), next_size: 0, fence: true }
     }
-    /// With the next row after `row` (contiguous rows) prefetched.
+    /// With the next row after `row` (contiguous rows) prefetched, and no fence: only
+    /// for rows written under a row driver, which fences at the end of each piece.
     pub(crate) fn with_next<E>(nt: bool, row: &[E]) -> Wr {
-        Wr { nt, next: row.as_ptr().wrapping_add(row.len()).cast(), next_size: size_of::<E>() }
+        Wr { nt, next: row.as_ptr().wrapping_add(row.len()).cast(), next_size: size_of::<E>(), fence: false }
+    }
+    /// Whether the pass must end with `sfence`.
+    pub(crate) fn fences(self) -> bool {
+        self.nt && self.fence
     }
 }

@@ -22,7 +22,8 @@
 //! # Writes
 //! Output passes go through [`write`], which can use non-temporal stores: it peels
 //! the unaligned head with ordinary stores, streams the aligned body, and the caller
-//! issues `sfence` before the data is handed to another thread.
+//! issues `sfence` before the data is handed to another thread: for the contiguous
+//! rows of the row drivers, once per piece of rows (see [`Wr::fence`]).
 
 use super::{head_len, ld, ldu, st, st_ntu, stu, Io, Simd, Wr, EXP_ZERO};
 use crate::kernels::table::Grad;
@@ -354,7 +355,7 @@ pub(crate) fn scale_from_exp<S: Io<E> + Io<f32>, E: Copy>(s: S, e: &[f32], out: 
             },
         );
     }
-    if wr.nt {
+    if wr.fences() {
         s.sfence();
     }
 }
@@ -426,7 +427,7 @@ pub(crate) fn grad_from_exp<S: Io<E> + Io<f32>, E: Copy>(s: S, e: &[f32], out: &
             },
         );
     }
-    if wr.nt {
+    if wr.fences() {
         s.sfence();
     }
 }
@@ -555,7 +556,7 @@ pub(crate) fn ln_map<S: Io<E>, E: Copy>(s: S, x: &[E], out: &mut [E]) {
 pub(crate) fn sub2<S: Io<E>, E: Copy>(s: S, x: &[E], out: &mut [E], m: f32, l: f32, wr: Wr) {
     assert_eq!(x.len(), out.len());
     let (mv, lv, z) = (s.splat(m), s.splat(l), s.splat(0.0));
-    write(
+    write_nofence(
         s,
         out,
         wr.nt,
@@ -569,6 +570,9 @@ pub(crate) fn sub2<S: Io<E>, E: Copy>(s: S, x: &[E], out: &mut [E], m: f32, l: f
             s.sub(s.sub(v, mv), lv)
         },
     );
+    if wr.fences() {
+        s.sfence();
+    }
 }
 
 /// `Σ x`, compensated: each lane accumulates its rounding errors (TwoSum) and the

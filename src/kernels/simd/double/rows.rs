@@ -290,7 +290,7 @@ pub(crate) fn scale_from_exp<S: Simd64>(s: S, e: &[f64], out: &mut [f64], mb: &[
             },
         );
     }
-    if wr.nt {
+    if wr.fences() {
         s.sfence();
     }
 }
@@ -361,7 +361,7 @@ pub(crate) fn grad_from_exp<S: Simd64>(s: S, e: &[f64], out: &mut [f64], mb: &[f
             },
         );
     }
-    if wr.nt {
+    if wr.fences() {
         s.sfence();
     }
 }
@@ -456,7 +456,7 @@ pub(crate) fn exp_map<S: Simd64>(s: S, x: &[f64], out: &mut [f64]) {
 pub(crate) fn sub2<S: Simd64>(s: S, x: &[f64], out: &mut [f64], m: f64, l: f64, wr: Wr) {
     assert_eq!(x.len(), out.len());
     let (mv, lv, z) = (s.splat(m), s.splat(l), s.splat(0.0));
-    write(
+    write_nofence(
         s,
         out,
         wr.nt,
@@ -470,6 +470,9 @@ pub(crate) fn sub2<S: Simd64>(s: S, x: &[f64], out: &mut [f64], m: f64, l: f64, 
             s.sub(s.sub(v, mv), lv)
         },
     );
+    if wr.fences() {
+        s.sfence();
+    }
 }
 
 /// One vector of the sparse gradient (see [`Grad`]) for `x[i..i + len]`.
