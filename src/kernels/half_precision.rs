@@ -54,7 +54,7 @@ pub struct HalfKernels<H: 'static> {
     /// The same, over the logits.
     pub(crate) sparse_grad_in_place: fn(&mut [H], &Grad<'_, f32>),
     /// Softmax row `exp(x − m)·r`, rounded to `H`: `(x, out, m, r, nt)`.
-    pub(crate) exp_scale: fn(&[H], &mut [H], f32, f32, bool),
+    pub(crate) exp_scale: fn(&[H], &mut [H], f32, f32, Wr),
     /// Softmax row from the kept exps, rounded to `H`: `(e, out, mb, m, r, wr)`.
     #[allow(clippy::type_complexity)] // the operands of the formula
     pub(crate) scale_from_exp: fn(&[f32], &mut [H], &[f32], f32, f32, Wr),
@@ -172,7 +172,7 @@ fn s_sparse_grad_in_place<H: Half>(x: &mut [H], g: &Grad<'_, f32>) {
     }
 }
 
-fn s_exp_scale<H: Half>(x: &[H], out: &mut [H], m: f32, r: f32, _nt: bool) {
+fn s_exp_scale<H: Half>(x: &[H], out: &mut [H], m: f32, r: f32, _wr: Wr) {
     for (o, &v) in out.iter_mut().zip(x) {
         *o = H::from_f32((v.to_f32() - m).exp() * r);
     }
@@ -229,7 +229,7 @@ macro_rules! half_table {
                 fn from_f32(x: &[f32], out: &mut [$h]) = rows::convert;
                 fn sparse_grad(x: &[$h], out: &mut [$h], g: &Grad<'_, f32>, nt: bool) = rows::sparse_grad;
                 fn sparse_grad_in_place(x: &mut [$h], g: &Grad<'_, f32>) = rows::sparse_grad_in_place;
-                fn exp_scale(x: &[$h], out: &mut [$h], m: f32, r: f32, nt: bool) = rows::exp_scale;
+                fn exp_scale(x: &[$h], out: &mut [$h], m: f32, r: f32, wr: Wr) = rows::exp_scale;
                 fn scale_from_exp(e: &[f32], out: &mut [$h], mb: &[f32], m: f32, r: f32, wr: Wr) = rows::scale_from_exp;
                 fn sub2(x: &[$h], out: &mut [$h], m: f32, l: f32, wr: Wr) = rows::sub2;
             }
@@ -319,7 +319,7 @@ pub(crate) fn softmax_half<H: Half>(x: &[H], g: Geom, out: &mut [H], par: Par) {
     let nt = use_nt::<H>(g);
     let row = |r: Row<'_, H, f32>| {
         let (m, s) = (k.max_sum_exp)(r.a);
-        (k.exp_scale)(r.a, r.out.expect("out"), m, s.recip(), nt);
+        (k.exp_scale)(r.a, r.out.expect("out"), m, s.recip(), Wr::nt(nt));
         (0.0, 0.0)
     };
     let cached = |r: Row<'_, H, f32>, e: &mut [f32], mb: &mut [f32]| {

@@ -67,7 +67,7 @@ pub struct RowKernels<T: 'static> {
     #[allow(clippy::type_complexity)] // the operands of the formula
     pub(crate) grad_from_exp: fn(&[T], &mut [T], &[T], &Grad<'_, T>, Wr),
     /// `out = exp(x − m)·r`.
-    pub(crate) exp_scale: fn(&[T], &mut [T], T, T, bool),
+    pub(crate) exp_scale: fn(&[T], &mut [T], T, T, Wr),
     /// `out = (x − m) − l`.
     pub(crate) sub2: fn(&[T], &mut [T], T, T, Wr),
     /// `Σ x`.
@@ -220,7 +220,7 @@ fn s_grad_from_exp<T: Float>(e: &[T], out: &mut [T], mb: &[T], g: &Grad<'_, T>, 
     }
 }
 
-fn s_exp_scale<T: Float>(x: &[T], out: &mut [T], m: T, r: T, _nt: bool) {
+fn s_exp_scale<T: Float>(x: &[T], out: &mut [T], m: T, r: T, _wr: Wr) {
     for (o, &v) in out.iter_mut().zip(x) {
         *o = (v - m).exp() * r;
     }
@@ -371,7 +371,7 @@ macro_rules! simd_table {
                 fn scale_from_exp(e: &[f32], out: &mut [f32], mb: &[f32], m: f32, r: f32, wr: Wr) = rows::scale_from_exp;
                 fn scale_in_place(e: &mut [f32], mb: &[f32], m: f32, r: f32, wr: Wr) = rows::scale_in_place;
                 fn grad_from_exp(e: &[f32], out: &mut [f32], mb: &[f32], g: &Grad<'_, f32>, wr: Wr) = rows::grad_from_exp;
-                fn exp_scale(x: &[f32], out: &mut [f32], m: f32, r: f32, nt: bool) = rows::exp_scale;
+                fn exp_scale(x: &[f32], out: &mut [f32], m: f32, r: f32, wr: Wr) = rows::exp_scale;
                 fn sub2(x: &[f32], out: &mut [f32], m: f32, l: f32, wr: Wr) = rows::sub2;
                 fn sum(x: &[f32]) -> f32 = rows::sum;
                 fn dot(a: &[f32], b: &[f32]) -> f32 = rows::dot;

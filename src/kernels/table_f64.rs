@@ -29,7 +29,7 @@ macro_rules! simd_table_f64 {
                 fn scale_from_exp(e: &[f64], out: &mut [f64], mb: &[f64], m: f64, r: f64, wr: Wr) = rows::scale_from_exp;
                 fn scale_in_place(e: &mut [f64], mb: &[f64], m: f64, r: f64, wr: Wr) = rows::scale_in_place;
                 fn grad_from_exp(e: &[f64], out: &mut [f64], mb: &[f64], g: &Grad<'_, f64>, wr: Wr) = rows::grad_from_exp;
-                fn exp_scale(x: &[f64], out: &mut [f64], m: f64, r: f64, nt: bool) = rows::exp_scale;
+                fn exp_scale(x: &[f64], out: &mut [f64], m: f64, r: f64, wr: Wr) = rows::exp_scale;
                 fn sub2(x: &[f64], out: &mut [f64], m: f64, l: f64, wr: Wr) = rows::sub2;
                 fn sparse_grad(x: &[f64], out: &mut [f64], g: &Grad<'_, f64>, nt: bool) = rows::sparse_grad;
                 fn sparse_grad_in_place(x: &mut [f64], g: &Grad<'_, f64>) = rows::sparse_grad_in_place;

@@ -606,9 +606,11 @@ fn nt_stores_match_per_isa() {
                 let xs = &x[off..off + n];
                 let mut a = vec![0.0f32; 300];
                 let mut b = vec![0.0f32; 300];
-                (k.exp_scale)(xs, &mut a[off..off + n], 0.5, 0.25, false);
-                (k.exp_scale)(xs, &mut b[off..off + n], 0.5, 0.25, true);
+                (k.exp_scale)(xs, &mut a[off..off + n], 0.5, 0.25, Wr::nt(false));
+                (k.exp_scale)(xs, &mut b[off..off + n], 0.5, 0.25, Wr::nt(true));
                 assert_eq!(a, b, "{isa:?} exp_scale off={off} n={n}");
+                (k.exp_scale)(xs, &mut b[off..off + n], 0.5, 0.25, Wr::with_next(true, xs));
+                assert_eq!(a, b, "{isa:?} exp_scale with next off={off} n={n}");
                 let gr = Grad { m: 0.5, l: 0.1, a: 0.3, b_all: 0.01, w: None, y: Some(n / 2), b_y: 0.2 };
                 (k.sparse_grad)(xs, &mut a[off..off + n], &gr, false);
                 (k.sparse_grad)(xs, &mut b[off..off + n], &gr, true);
@@ -626,6 +628,72 @@ fn nt_stores_match_per_isa() {
                 assert_eq!(a, b, "{isa:?} sub2 off={off} n={n}");
             }
         }
+    }
+}
+
+/// The row drivers' non-temporal paths, reached by lowering the threshold on this
+/// thread, per ISA, sequential and on the pool: log-softmax and the fused
+/// cross-entropy gradient write what the ordinary paths write, bit for bit; softmax
+/// (scratch rows below [`RECOMPUTE_MIN_BYTES`] and in `f64`, the exps computed again
+/// above in `f32`) is within the accuracy of `softmax_family_accuracy_per_isa` (f32)
+/// or 1e-14 relative of the ordinary path (f64).
+#[test]
+fn nt_row_drivers_per_isa() {
+    fn run<T: Float>(x: &[T], g: Geom, nt: bool, par: Par) -> (Vec<T>, Vec<T>, Vec<T>) {
+        NT_MIN_TEST.with(|c| c.set(Some(if nt { 0 } else { usize::MAX })));
+        let n = x.len();
+        let (mut sm, mut ls, mut gr) = (vec![T::zero(); n], vec![T::zero(); n], vec![T::zero(); n]);
+        let labels: Vec<i64> = (0..g.outer as i64).map(|i| i * 7 % g.classes as i64).collect();
+        let (mut loss, mut lse) = (vec![T::zero(); g.outer], vec![T::zero(); g.outer]);
+        softmax(x, g, &mut sm, par);
+        log_softmax(x, g, &mut ls, par);
+        ce_sparse_fwd_bwd(x, g, &labels, &SparseCe::default(), Scale::Uniform(T::one()), &mut loss, &mut lse, &mut gr, par);
+        NT_MIN_TEST.with(|c| c.set(None));
+        (sm, ls, gr)
+    }
+    let mut rng = SplitMix64::new(13);
+    for isa in isas() {
+        with_isa(isa, || {
+            for c in [300usize, 3000, 9000, 40_000] {
+                let rows = 3;
+                let g = Geom::rows(rows, c);
+                let x = row(&mut rng, rows * c, 3.0, 0.0);
+                let x64: Vec<f64> = x.iter().map(|&v| f64::from(v)).collect();
+                for par in [Par::Seq, Par::all()] {
+                    let (sm0, ls0, gr0) = run(&x, g, false, par);
+                    let (sm1, ls1, gr1) = run(&x, g, true, par);
+                    assert_eq!(ls0, ls1, "{isa:?} c={c} log_softmax");
+                    assert_eq!(gr0, gr1, "{isa:?} c={c} CE gradient");
+                    // the scalar rows sum sequentially in f32 (their error grows with `c`
+                    // beyond `tol_isa` at 40000 classes): there both paths must agree
+                    if isa == Isa::Scalar {
+                        assert_eq!(sm0, sm1, "{isa:?} c={c} softmax");
+                    }
+                    for (r, xr) in x.chunks(c).enumerate().filter(|_| isa != Isa::Scalar) {
+                        let l = lse64(xr);
+                        let t = tol(c);
+                        for (i, &xv) in xr.iter().enumerate() {
+                            let want = (f64::from(xv) - l).exp();
+                            let got = sm1[r * c + i];
+                            assert!(
+                                ulps(got, want) <= t + want.ln().abs() + (c as f64).ln() || want < 1e-37,
+                                "{isa:?} c={c} softmax {got} vs {want}"
+                            );
+                        }
+                    }
+                    if c * 4 < RECOMPUTE_MIN_BYTES {
+                        assert_eq!(sm0, sm1, "{isa:?} c={c} softmax (scratch row)");
+                    }
+                    let (sm0, ls0, gr0) = run(&x64, g, false, par);
+                    let (sm1, ls1, gr1) = run(&x64, g, true, par);
+                    assert_eq!(ls0, ls1, "{isa:?} c={c} log_softmax f64");
+                    assert_eq!(gr0, gr1, "{isa:?} c={c} CE gradient f64");
+                    for (a, b) in sm0.iter().zip(&sm1) {
+                        assert!((a - b).abs() <= 1e-14 * a.abs() + 1e-300, "{isa:?} c={c} softmax f64 {a} vs {b}");
+                    }
+                }
+            }
+        });
     }
 }
 

@@ -110,7 +110,7 @@ pub(super) fn softmax<T: Float>(plan: &Plan, k: &RowKernels<T>, x: &[T], out: &m
             let l = if m == T::neg_infinity() { T::nan() } else { s.ln() };
             (k.sub2)(xc, oc, m, l, Wr::nt(nt));
         } else {
-            (k.exp_scale)(xc, oc, m, s.recip(), nt);
+            (k.exp_scale)(xc, oc, m, s.recip(), Wr::nt(nt));
         }
     });
 }

@@ -476,22 +476,28 @@ pub(crate) fn write_nofence<S: Io<E>, E: Copy>(s: S, out: &mut [E], nt: bool, mu
     }
 }
 
-/// `out = exp(x − m) · r`.
+/// `out = exp(x − m) · r`, the next row prefetched and the pass closed as `wr` says.
 #[inline(always)]
-pub(crate) fn exp_scale<S: Io<E>, E: Copy>(s: S, x: &[E], out: &mut [E], m: f32, r: f32, nt: bool) {
+pub(crate) fn exp_scale<S: Io<E>, E: Copy>(s: S, x: &[E], out: &mut [E], m: f32, r: f32, wr: Wr) {
     assert_eq!(x.len(), out.len());
     let (mv, rv, z) = (s.splat(m), s.splat(r), s.splat(0.0));
-    write(
+    write_nofence(
         s,
         out,
-        nt,
+        wr.nt,
         #[inline(always)]
         |i, len| {
-            // SAFETY: `write` keeps `i + len ≤ out.len() = x.len()`.
+            if !wr.next.is_null() {
+                s.prefetch_l2(wr.next.wrapping_add(i * wr.next_size));
+            }
+            // SAFETY: `write_nofence` keeps `i + len ≤ out.len() = x.len()`.
             let v = unsafe { ldu(s, x, i, len, z) };
             s.mul(s.exp(s.sub(v, mv)), rv)
         },
     );
+    if wr.fences() {
+        s.sfence();
+    }
 }
 
 /// `out = x` (the memory-bandwidth probe of the benchmark runner).
@@ -531,7 +537,7 @@ pub(crate) fn convert<S: Io<A> + Io<B>, A: Copy, B: Copy>(s: S, x: &[A], out: &m
 /// `out = exp(x)` (tests and the exp benchmark).
 #[inline(always)]
 pub(crate) fn exp_map<S: Io<E>, E: Copy>(s: S, x: &[E], out: &mut [E]) {
-    exp_scale(s, x, out, 0.0, 1.0, false);
+    exp_scale(s, x, out, 0.0, 1.0, Wr::nt(false));
 }
 
 /// `out = ln(x)` with the vector `ln` (positive normal inputs; tests).

@@ -410,22 +410,28 @@ fn write_nofence<S: Simd64>(s: S, out: &mut [f64], nt: bool, mut f: impl FnMut(u
     }
 }
 
-/// `out = exp(x − m) · r`.
+/// `out = exp(x − m) · r`, the next row prefetched and the pass closed as `wr` says.
 #[inline(always)]
-pub(crate) fn exp_scale<S: Simd64>(s: S, x: &[f64], out: &mut [f64], m: f64, r: f64, nt: bool) {
+pub(crate) fn exp_scale<S: Simd64>(s: S, x: &[f64], out: &mut [f64], m: f64, r: f64, wr: Wr) {
     assert_eq!(x.len(), out.len());
     let (mv, rv, z) = (s.splat(m), s.splat(r), s.splat(0.0));
-    write(
+    write_nofence(
         s,
         out,
-        nt,
+        wr.nt,
         #[inline(always)]
         |i, len| {
-            // SAFETY: `write` keeps `i + len ≤ out.len() = x.len()`.
+            if !wr.next.is_null() {
+                s.prefetch_l2(wr.next.wrapping_add(i * wr.next_size));
+            }
+            // SAFETY: `write_nofence` keeps `i + len ≤ out.len() = x.len()`.
             let v = unsafe { ldu(s, x, i, len, z) };
             s.mul(s.exp(s.sub(v, mv)), rv)
         },
     );
+    if wr.fences() {
+        s.sfence();
+    }
 }
 
 /// `out = x` (the memory-bandwidth probe of the benchmark runner).
@@ -448,7 +454,7 @@ pub(crate) fn copy<S: Simd64>(s: S, x: &[f64], out: &mut [f64], nt: bool) {
 /// `out = exp(x)` (tests and the exp benchmark).
 #[inline(always)]
 pub(crate) fn exp_map<S: Simd64>(s: S, x: &[f64], out: &mut [f64]) {
-    exp_scale(s, x, out, 0.0, 1.0, false);
+    exp_scale(s, x, out, 0.0, 1.0, Wr::nt(false));
 }
 
 /// `out = (x − m) − l`.

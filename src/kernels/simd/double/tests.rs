@@ -4,6 +4,7 @@
 //! on rows with NaN, `±inf`, `−inf` masks, empty and 1-class rows.
 
 use crate::float::Float;
+use crate::kernels::table::Wr;
 use crate::kernels::{
     ce_sparse_bwd, ce_sparse_fwd, ce_sparse_fwd_bwd, ce_sparse_fwd_bwd_in_place, log_softmax, logsumexp, scalar, softmax, with_isa, Geom,
     Isa, Par, Scale, SparseCe,
@@ -567,8 +568,8 @@ fn nt_stores_match_per_isa() {
                 let xs = &x[off..off + n];
                 let mut a = vec![0.0f64; n + 8];
                 let mut b = vec![0.0f64; n + 8];
-                (k.exp_scale)(xs, &mut a[off..off + n], 0.5, 0.25, false);
-                (k.exp_scale)(xs, &mut b[off..off + n], 0.5, 0.25, true);
+                (k.exp_scale)(xs, &mut a[off..off + n], 0.5, 0.25, Wr::nt(false));
+                (k.exp_scale)(xs, &mut b[off..off + n], 0.5, 0.25, Wr::nt(true));
                 assert_eq!(bits(&a), bits(&b), "{isa:?} off={off} n={n}");
                 (k.copy)(xs, &mut b[off..off + n], true);
                 assert_eq!(&b[off..off + n], xs, "{isa:?} off={off} n={n}");
