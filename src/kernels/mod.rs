@@ -32,7 +32,9 @@
 //!   softmax and the fused cross-entropy compute one exp per element, not two
 //!   (a `f32`/`f64` softmax whose output stays in the cache keeps them in the output
 //!   row itself and scales them there). Outputs of at least [`NT_MIN_BYTES`] use
-//!   non-temporal stores.
+//!   non-temporal stores, fenced once per piece of rows rather than per row; with
+//!   them a `f32` softmax row of at least [`RECOMPUTE_MIN_BYTES`] computes its exps
+//!   again in the memory-bound write pass instead of keeping them.
 //! * **Few classes** (`C ≤ 16`, class axis last, SIMD ISAs, `f32` and 16-bit inputs):
 //!   one row per SIMD lane, 16 (AVX-512) or 8 (AVX2) rows at a time, no per-row call
 //!   or horizontal sum. `f64` rows of few classes take the per-row SIMD kernels.

@@ -16,7 +16,7 @@
 //! and a NaN in a block while the max so far is `−inf` is caught by a scan.
 
 use super::{head_len, ld, ldu, st_ntu, stu, Simd64};
-use crate::kernels::simd::rows::BLOCK;
+use crate::kernels::simd::rows::{BLOCK, PREFETCH_AHEAD};
 use crate::kernels::simd::Wr;
 use crate::kernels::table::Grad;
 
@@ -76,14 +76,14 @@ pub(crate) fn row_max<S: Simd64>(s: S, x: &[f64]) -> f64 {
     s.reduce_max(s.max_keep(s.max_keep(a0, a1), s.max_keep(a2, a3)))
 }
 
-/// Prefetch into L2 the memory just past `x` (the next block of the row, or the next
-/// row), `4·N` elements' worth per call `j`, spread over the exp sweep of a block so
+/// Prefetch into L2 the memory `ahead` bytes past the end of `x` (the next block of the
+/// row, or the next row; [`PREFETCH_AHEAD`] in [`max_sum_exp`]), `4·N` elements' worth per call `j`, spread over the exp sweep of a block so
 /// that memory streams the next block in while the core computes (as the `f32`
 /// kernels do; see there).
 #[inline(always)]
-fn prefetch_next<S: Simd64>(s: S, x: &[f64], j: usize) {
+fn prefetch_next<S: Simd64>(s: S, x: &[f64], j: usize, ahead: usize) {
     let bytes = 4 * S::N * size_of::<f64>();
-    let p = x.as_ptr().cast::<u8>().wrapping_add(size_of_val(x) + j * bytes);
+    let p = x.as_ptr().cast::<u8>().wrapping_add(size_of_val(x) + ahead + j * bytes);
     for l in 0..bytes.div_ceil(64) {
         s.prefetch_l2(p.wrapping_add(64 * l));
     }
@@ -96,7 +96,7 @@ fn sum_exp_acc<S: Simd64>(s: S, x: &[f64], m: S::V, acc: &mut [S::V; 4]) {
     let ninf = s.splat(NEG_INF);
     let mut chunks = x.chunks_exact(4 * w);
     for (j, c) in (&mut chunks).enumerate() {
-        prefetch_next(s, x, j);
+        prefetch_next(s, x, j, PREFETCH_AHEAD);
         for (k, a) in acc.iter_mut().enumerate() {
             *a = s.add(*a, s.exp_nonpos(s.sub(ld(s, c, k * w, w, ninf), m)));
         }
@@ -222,7 +222,7 @@ fn sum_exp_store<S: Simd64>(s: S, x: &[f64], e: &mut [f64], m: S::V, acc: &mut [
     let mut xc = x.chunks_exact(4 * w);
     let mut ec = e.chunks_exact_mut(4 * w);
     for (j, (c, d)) in (&mut xc).zip(&mut ec).enumerate() {
-        prefetch_next(s, x, j);
+        prefetch_next(s, x, j, 0);
         for (k, a) in acc.iter_mut().enumerate() {
             let v = s.exp_nonpos(s.sub(ld(s, c, k * w, w, ninf), m));
             super::st(s, d, k * w, w, v);
