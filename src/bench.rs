@@ -76,8 +76,9 @@ pub struct BenchResult {
     pub gbps: f64,
     /// The instruction set the kernels ran ([`kernels::Isa::name`]).
     pub isa: String,
-    /// Bytes of the process's memory on transparent huge pages at the end of the run
-    /// (see [`set_huge_pages`]; `None` where not available).
+    /// Bytes of the process's memory (all of it, the buffers being most) on transparent
+    /// huge pages at the end of the timed calls (see [`set_huge_pages`]; `None` where
+    /// not available).
     pub thp_bytes: Option<u64>,
 }
 
@@ -134,10 +135,12 @@ pub fn set_huge_pages(on: bool) {
 }
 
 /// `n` copies of `v`; with [`set_huge_pages`] on (Linux), the 2 MiB-aligned part of
-/// the buffer is marked `MADV_HUGEPAGE` before its first touch, so that the kernel
-/// may back it with transparent huge pages (as numpy does for arrays of 4 MiB and
-/// more).
-fn filled<E: Copy>(n: usize, v: E) -> Vec<E> {
+/// the buffer is marked `MADV_HUGEPAGE` before the copies are written, so that the
+/// kernel may back it with transparent huge pages (as numpy does for arrays of 4 MiB
+/// and more). The copies are written by the current rayon pool, so that each page is
+/// first touched by a thread of the pool that will use it (the memory node, on a
+/// machine with several).
+fn filled<E: Copy + Send + Sync>(n: usize, v: E) -> Vec<E> {
     let mut out = Vec::with_capacity(n);
     #[cfg(target_os = "linux")]
     if HUGE_PAGES.load(Ordering::Relaxed) {
@@ -145,18 +148,19 @@ fn filled<E: Copy>(n: usize, v: E) -> Vec<E> {
         let a = out.as_ptr() as usize;
         let (lo, hi) = (a.next_multiple_of(HUGE), (a + n * size_of::<E>()) / HUGE * HUGE);
         if hi > lo {
-            // SAFETY: `lo..hi` lies inside `out`'s allocation (capacity `n`), which
-            // nothing has touched yet; madvise only advises (a failure, e.g. with
-            // THP disabled, is ignored: the pages are then ordinary ones).
+            // SAFETY: `lo..hi` lies inside `out`'s allocation (capacity `n`); madvise
+            // only advises and keeps the contents (a failure, e.g. with THP disabled,
+            // is ignored: the pages are then ordinary ones).
             unsafe { libc::madvise(lo as *mut libc::c_void, hi - lo, libc::MADV_HUGEPAGE) };
         }
     }
-    out.resize(n, v);
+    out.par_extend(rayon::iter::repeat_n(v, n));
     out
 }
 
-/// Bytes of this process's anonymous memory backed by transparent huge pages
-/// (Linux `/proc/self/smaps_rollup`), `None` where that is not available.
+/// Bytes of this process's anonymous memory backed by transparent huge pages (the
+/// whole process, not only the benchmark's buffers; Linux `/proc/self/smaps_rollup`),
+/// `None` where that is not available.
 fn thp_bytes() -> Option<u64> {
     let s = std::fs::read_to_string("/proc/self/smaps_rollup").ok()?;
     let kb = s.lines().find_map(|l| l.strip_prefix("AnonHugePages:"))?.trim().strip_suffix("kB")?.trim().parse::<u64>().ok()?;
@@ -165,7 +169,7 @@ fn thp_bytes() -> Option<u64> {
 
 /// `3·𝒩(0, 1)` logits, deterministic for a given length (generated in parallel
 /// chunks, each from its own seed).
-fn logits<E: Copy + Send>(n: usize, conv: impl Fn(f64) -> E + Sync) -> Vec<E> {
+fn logits<E: Copy + Send + Sync>(n: usize, conv: impl Fn(f64) -> E + Sync) -> Vec<E> {
     let mut v = filled(n, conv(1.0));
     v.par_chunks_mut(GEN_CHUNK).enumerate().for_each(|(i, c)| {
         let mut r = SplitMix64::new(SEED ^ (i as u64).wrapping_mul(0x9E37_79B9));
