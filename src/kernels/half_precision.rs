@@ -39,7 +39,7 @@ pub struct HalfKernels<H: 'static> {
     pub(crate) max_sum_exp: fn(&[H]) -> (f32, f32),
     /// `(m, s)` keeping the exps in `f32`: `(x, e, mb)`.
     #[allow(clippy::type_complexity)] // the outputs of the formula
-    pub(crate) max_sum_exp_store: fn(&[H], &mut [f32], &mut [f32]) -> (f32, f32),
+    pub(crate) max_sum_exp_store: fn(&[H], &mut [f32], &mut [f32], bool) -> (f32, f32),
     /// Sparse CE gradient from the kept exps, rounded to `H`: `(e, out, mb, terms, nt)`.
     #[allow(clippy::type_complexity)] // the operands of the formula
     pub(crate) grad_from_exp: fn(&[f32], &mut [H], &[f32], &Grad<'_, f32>, Wr),
@@ -95,7 +95,7 @@ fn s_max_sum_exp<H: Half>(x: &[H]) -> (f32, f32) {
     (m, x.iter().map(|&v| (v.to_f32() - m).exp()).sum())
 }
 
-fn s_max_sum_exp_store<H: Half>(x: &[H], e: &mut [f32], mb: &mut [f32]) -> (f32, f32) {
+fn s_max_sum_exp_store<H: Half>(x: &[H], e: &mut [f32], mb: &mut [f32], _far: bool) -> (f32, f32) {
     let (m, _) = s_max_sum_exp(x);
     if m == f32::NEG_INFINITY || m.is_nan() {
         e.fill(0.0);
@@ -222,7 +222,7 @@ macro_rules! half_table {
             use super::{Grad, HalfKernels, Isa, Wr};
             simd_entries! { $tok, $feat;
                 fn max_sum_exp(x: &[$h]) -> (f32, f32) = rows::max_sum_exp;
-                fn max_sum_exp_store(x: &[$h], e: &mut [f32], mb: &mut [f32]) -> (f32, f32) = rows::max_sum_exp_store;
+                fn max_sum_exp_store(x: &[$h], e: &mut [f32], mb: &mut [f32], far: bool) -> (f32, f32) = rows::max_sum_exp_store;
                 fn grad_from_exp(e: &[f32], out: &mut [$h], mb: &[f32], g: &Grad<'_, f32>, wr: Wr) = rows::grad_from_exp;
                 fn smooth_sum(x: &[$h], w: Option<&[f32]>, l: f32) -> f32 = rows::smooth_sum;
                 fn to_f32(x: &[$h], out: &mut [f32]) = rows::convert;
@@ -323,7 +323,7 @@ pub(crate) fn softmax_half<H: Half>(x: &[H], g: Geom, out: &mut [H], par: Par) {
         (0.0, 0.0)
     };
     let cached = |r: Row<'_, H, f32>, e: &mut [f32], mb: &mut [f32]| {
-        let (m, s) = (k.max_sum_exp_store)(r.a, e, mb);
+        let (m, s) = (k.max_sum_exp_store)(r.a, e, mb, nt);
         let wr = wr_for(g, nt, r.a);
         (k.scale_from_exp)(e, r.out.expect("out"), mb, m, s.recip(), wr);
         (0.0, 0.0)

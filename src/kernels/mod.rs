@@ -744,11 +744,11 @@ pub(crate) fn softmax<T: Float>(x: &[T], g: Geom, out: &mut [T], par: Par) {
             (k.exp_scale)(r.a, out, m, s.recip(), wr);
         } else if nt {
             // each output line is streamed once: the exps wait in the scratch row
-            let (m, s) = (k.max_sum_exp_store)(r.a, e, mb);
+            let (m, s) = (k.max_sum_exp_store)(r.a, e, mb, nt);
             (k.scale_from_exp)(e, out, mb, m, s.recip(), wr);
         } else {
             // the exps go into the output row and are scaled there (see `scale_in_place`)
-            let (m, s) = (k.max_sum_exp_store)(r.a, out, mb);
+            let (m, s) = (k.max_sum_exp_store)(r.a, out, mb, false);
             (k.scale_in_place)(out, mb, m, s.recip(), wr);
         }
         (T::zero(), T::zero())
@@ -1076,7 +1076,7 @@ pub(crate) fn ce_sparse_fwd_bwd<T: Float>(
     };
     let cached = |r: Row<'_, T, T>, e: &mut [T], mb: &mut [T]| {
         let out = r.out.expect("grad");
-        let (m, s) = (k.max_sum_exp_store)(r.a, e, mb);
+        let (m, s) = (k.max_sum_exp_store)(r.a, e, mb, nt);
         let l = lse_from(m, s, r.a.len());
         if is_ignored(r.label, p) {
             out.fill(T::zero());
@@ -1153,7 +1153,7 @@ pub(crate) fn ce_sparse_fwd_bwd_in_place<T: Float>(
         (v, l)
     };
     let cached = |r: RowMut<'_, T>, e: &mut [T], mb: &mut [T]| {
-        let (m, s) = (k.max_sum_exp_store)(r.a, e, mb);
+        let (m, s) = (k.max_sum_exp_store)(r.a, e, mb, true);
         let l = lse_from(m, s, r.a.len());
         if is_ignored(r.label, p) {
             r.a.fill(T::zero());
@@ -1342,7 +1342,7 @@ pub(crate) fn ce_sparse_fwd_bwd_half<H: Half>(
     };
     let cached = |r: Row<'_, H, f32>, e: &mut [f32], mb: &mut [f32]| {
         let out = r.out.expect("grad");
-        let (m, s) = (k.max_sum_exp_store)(r.a, e, mb);
+        let (m, s) = (k.max_sum_exp_store)(r.a, e, mb, nt);
         let l = lse_from(m, s, r.a.len());
         if is_ignored(r.label, p) {
             out.fill(H::default());
@@ -1394,7 +1394,7 @@ pub(crate) fn ce_sparse_fwd_bwd_half_in_place<H: Half>(
         (v, l)
     };
     let cached = |r: RowMut<'_, H>, e: &mut [f32], mb: &mut [f32]| {
-        let (m, s) = (k.max_sum_exp_store)(r.a, e, mb);
+        let (m, s) = (k.max_sum_exp_store)(r.a, e, mb, true);
         let l = lse_from(m, s, r.a.len());
         if is_ignored(r.label, p) {
             r.a.fill(H::default());

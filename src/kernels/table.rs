@@ -55,7 +55,7 @@ pub struct RowKernels<T: 'static> {
     /// `(m, s)` keeping the exps for the write pass: `(x, e, mb)` (see
     /// [`super::simd::rows::max_sum_exp_store`]).
     #[allow(clippy::type_complexity)] // the outputs of the formula
-    pub(crate) max_sum_exp_store: fn(&[T], &mut [T], &mut [T]) -> (T, T),
+    pub(crate) max_sum_exp_store: fn(&[T], &mut [T], &mut [T], bool) -> (T, T),
     /// Softmax from the kept exps: `(e, out, mb, m, r, wr)`.
     #[allow(clippy::type_complexity)] // the operands of the formula
     pub(crate) scale_from_exp: fn(&[T], &mut [T], &[T], T, T, Wr),
@@ -169,7 +169,7 @@ fn s_max_sum_exp<T: Float>(x: &[T]) -> (T, T) {
 
 /// [`s_max_sum_exp`] keeping `e_k = exp(x_k − m)` (one block state for the whole row:
 /// `mb = m` everywhere; `e = 0`, `mb = −inf` for a row of only `−inf`).
-fn s_max_sum_exp_store<T: Float>(x: &[T], e: &mut [T], mb: &mut [T]) -> (T, T) {
+fn s_max_sum_exp_store<T: Float>(x: &[T], e: &mut [T], mb: &mut [T], _far: bool) -> (T, T) {
     let m = scalar::row_max(x);
     if m == T::neg_infinity() {
         e.fill(T::zero());
@@ -367,7 +367,7 @@ macro_rules! simd_table {
                 fn exp(x: &[f32], out: &mut [f32]) = rows::exp_map;
                 fn ln(x: &[f32], out: &mut [f32]) = rows::ln_map;
                 fn max_sum_exp(x: &[f32]) -> (f32, f32) = rows::max_sum_exp;
-                fn max_sum_exp_store(x: &[f32], e: &mut [f32], mb: &mut [f32]) -> (f32, f32) = rows::max_sum_exp_store;
+                fn max_sum_exp_store(x: &[f32], e: &mut [f32], mb: &mut [f32], far: bool) -> (f32, f32) = rows::max_sum_exp_store;
                 fn scale_from_exp(e: &[f32], out: &mut [f32], mb: &[f32], m: f32, r: f32, wr: Wr) = rows::scale_from_exp;
                 fn scale_in_place(e: &mut [f32], mb: &[f32], m: f32, r: f32, wr: Wr) = rows::scale_in_place;
                 fn grad_from_exp(e: &[f32], out: &mut [f32], mb: &[f32], g: &Grad<'_, f32>, wr: Wr) = rows::grad_from_exp;

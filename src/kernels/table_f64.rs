@@ -25,7 +25,7 @@ macro_rules! simd_table_f64 {
                 fn copy(x: &[f64], out: &mut [f64], nt: bool) = rows::copy;
                 fn exp(x: &[f64], out: &mut [f64]) = rows::exp_map;
                 fn max_sum_exp(x: &[f64]) -> (f64, f64) = rows::max_sum_exp;
-                fn max_sum_exp_store(x: &[f64], e: &mut [f64], mb: &mut [f64]) -> (f64, f64) = rows::max_sum_exp_store;
+                fn max_sum_exp_store(x: &[f64], e: &mut [f64], mb: &mut [f64], far: bool) -> (f64, f64) = rows::max_sum_exp_store;
                 fn scale_from_exp(e: &[f64], out: &mut [f64], mb: &[f64], m: f64, r: f64, wr: Wr) = rows::scale_from_exp;
                 fn scale_in_place(e: &mut [f64], mb: &[f64], m: f64, r: f64, wr: Wr) = rows::scale_in_place;
                 fn grad_from_exp(e: &[f64], out: &mut [f64], mb: &[f64], g: &Grad<'_, f64>, wr: Wr) = rows::grad_from_exp;

@@ -623,7 +623,7 @@ fn nt_stores_match_per_isa() {
                 (k.sparse_grad)(xs, &mut b[off..off + n], &gr, true);
                 assert_eq!(a, b, "{isa:?} sparse_grad off={off} n={n}");
                 let (mut e, mut mb) = (vec![0.0f32; n], vec![0.0f32; n.div_ceil(simd::rows::BLOCK)]);
-                let (m, sum) = (k.max_sum_exp_store)(xs, &mut e, &mut mb);
+                let (m, sum) = (k.max_sum_exp_store)(xs, &mut e, &mut mb, false);
                 (k.scale_from_exp)(&e, &mut a[off..off + n], &mb, m, 1.0 / sum, Wr::nt(false));
                 (k.scale_from_exp)(&e, &mut b[off..off + n], &mb, m, 1.0 / sum, Wr::with_next(true, xs));
                 assert_eq!(a, b, "{isa:?} scale_from_exp off={off} n={n}");
@@ -715,11 +715,11 @@ fn scale_in_place_matches_scale_from_exp_per_isa() {
         let n = x.len();
         let nb = n.div_ceil(simd::rows::BLOCK);
         let (mut e, mut mb) = (vec![T::zero(); n], vec![T::zero(); nb]);
-        let (m, s) = (k.max_sum_exp_store)(x, &mut e, &mut mb);
+        let (m, s) = (k.max_sum_exp_store)(x, &mut e, &mut mb, true);
         let mut want = vec![T::zero(); n];
         (k.scale_from_exp)(&e, &mut want, &mb, m, s.recip(), Wr::nt(false));
         let (mut got, mut mb2) = (vec![T::zero(); n], vec![T::zero(); nb]);
-        let (m2, s2) = (k.max_sum_exp_store)(x, &mut got, &mut mb2);
+        let (m2, s2) = (k.max_sum_exp_store)(x, &mut got, &mut mb2, false);
         assert!(m2 == m && s2 == s && mb2 == mb, "{what}: the first pass differs");
         (k.scale_in_place)(&mut got, &mb2, m2, s2.recip(), Wr::with_next(false, x));
         let bits = |v: &[T]| v.iter().map(|t| t.f64().to_bits()).collect::<Vec<_>>();

@@ -40,9 +40,12 @@ pub(crate) const PREFETCH: usize = 2048;
 /// still waited for DRAM. Measured on AMD Zen 4, 2 threads, the best of 4 runs:
 /// cross-entropy forward 4096×32000 20.9 → 15.6 ms, 8192×1000 1.28 → 0.98 ms,
 /// log-softmax 4096×32000 27.5 → 24.0 ms; 8 and 32 KiB measured about the same.
-/// The sweep that also stores its exps ([`max_sum_exp_store`]) keeps 0: when it stores
-/// into the output row (the in-place softmax) prefetching further ahead made softmax
-/// 8192×1000 26 % slower.
+/// The sweep that also stores its exps ([`max_sum_exp_store`]) uses it when `far` is
+/// set: where its stores stay out of the way (a scratch row before a non-temporal write
+/// pass, or the rows of an in-place gradient: CE fwd+bwd 4096×32000 27.5 → 25.6 ms,
+/// in place 23.4 → 22.1, softmax 65536×1000 15.0 → 13.3), not where the exps or the
+/// next pass's stores pull an output row through the cache (the in-place softmax of
+/// 8192×1000: 26 % slower; CE fwd+bwd 8192×1000: 9 %).
 pub(crate) const PREFETCH_AHEAD: usize = 16 << 10;
 
 const NEG_INF: f32 = f32::NEG_INFINITY;
@@ -285,14 +288,14 @@ pub(crate) fn max_sum_exp<S: Io<E>, E: Copy>(s: S, x: &[E]) -> (f32, f32) {
 /// Add `exp(x − m)` into four accumulators and store it into `e` (`LIVE`: see
 /// [`exp_at`]).
 #[inline(always)]
-fn sum_exp_store<S: Io<E> + Io<f32>, E: Copy, const LIVE: bool>(s: S, x: &[E], e: &mut [f32], m: S::V, acc: &mut [S::V; 4]) {
+fn sum_exp_store<S: Io<E> + Io<f32>, E: Copy, const LIVE: bool>(s: S, x: &[E], e: &mut [f32], m: S::V, acc: &mut [S::V; 4], ahead: usize) {
     assert_eq!(x.len(), e.len());
     let w = S::N;
     let ninf = s.splat(NEG_INF);
     let mut xc = x.chunks_exact(4 * w);
     let mut ec = e.chunks_exact_mut(4 * w);
     for (j, (c, d)) in (&mut xc).zip(&mut ec).enumerate() {
-        prefetch_next(s, x, j, 0);
+        prefetch_next(s, x, j, ahead);
         for (k, a) in acc.iter_mut().enumerate() {
             let v = exp_at::<S, LIVE>(s, ld(s, c, k * w, w, ninf), m);
             st(s, d, k * w, w, v);
@@ -310,13 +313,15 @@ fn sum_exp_store<S: Io<E> + Io<f32>, E: Copy, const LIVE: bool>(s: S, x: &[E], e
     });
 }
 
-/// [`max_sum_exp`] that also keeps the exps for a write pass without exp:
+/// [`max_sum_exp`] that also keeps the exps for a write pass without exp (`far`: the
+/// prefetch distance, see [`PREFETCH_AHEAD`]):
 /// `e_k = exp(x_k − mb_i)` for `k` in block `i`, `mb_i` the running max block `i` was
 /// summed at (`−inf`, with `e = 0`, for a block skipped because every entry so far
 /// was `−inf` or NaN). Then `p_k = e_k·exp(mb_i − m)/s`.
 #[inline(always)]
-pub(crate) fn max_sum_exp_store<S: Io<E> + Io<f32>, E: Copy>(s: S, x: &[E], e: &mut [f32], mb: &mut [f32]) -> (f32, f32) {
+pub(crate) fn max_sum_exp_store<S: Io<E> + Io<f32>, E: Copy>(s: S, x: &[E], e: &mut [f32], mb: &mut [f32], far: bool) -> (f32, f32) {
     assert!(e.len() == x.len() && mb.len() == x.len().div_ceil(BLOCK));
+    let ahead = if far { PREFETCH_AHEAD } else { 0 };
     let mut m = NEG_INF;
     let mut acc = [s.splat(0.0); 4];
     let mut poisoned = false;
@@ -332,9 +337,9 @@ pub(crate) fn max_sum_exp_store<S: Io<E> + Io<f32>, E: Copy>(s: S, x: &[E], e: &
         m = rescale(s, &mut acc, m, mn);
         *mbi = m;
         if lo - m >= EXP_ZERO {
-            sum_exp_store::<_, _, true>(s, blk, eb, s.splat(m), &mut acc);
+            sum_exp_store::<_, _, true>(s, blk, eb, s.splat(m), &mut acc, ahead);
         } else {
-            sum_exp_store::<_, _, false>(s, blk, eb, s.splat(m), &mut acc);
+            sum_exp_store::<_, _, false>(s, blk, eb, s.splat(m), &mut acc, ahead);
         }
     }
     let total = sum4(s, acc);

@@ -215,14 +215,14 @@ pub(crate) fn max_sum_exp<S: Simd64>(s: S, x: &[f64]) -> (f64, f64) {
 
 /// Add `exp(x − m)` into four accumulators and store it into `e`.
 #[inline(always)]
-fn sum_exp_store<S: Simd64>(s: S, x: &[f64], e: &mut [f64], m: S::V, acc: &mut [S::V; 4]) {
+fn sum_exp_store<S: Simd64>(s: S, x: &[f64], e: &mut [f64], m: S::V, acc: &mut [S::V; 4], ahead: usize) {
     assert_eq!(x.len(), e.len());
     let w = S::N;
     let ninf = s.splat(NEG_INF);
     let mut xc = x.chunks_exact(4 * w);
     let mut ec = e.chunks_exact_mut(4 * w);
     for (j, (c, d)) in (&mut xc).zip(&mut ec).enumerate() {
-        prefetch_next(s, x, j, 0);
+        prefetch_next(s, x, j, ahead);
         for (k, a) in acc.iter_mut().enumerate() {
             let v = s.exp_nonpos(s.sub(ld(s, c, k * w, w, ninf), m));
             super::st(s, d, k * w, w, v);
@@ -240,13 +240,15 @@ fn sum_exp_store<S: Simd64>(s: S, x: &[f64], e: &mut [f64], m: S::V, acc: &mut [
     });
 }
 
-/// [`max_sum_exp`] that also keeps the exps for a write pass without exp:
+/// [`max_sum_exp`] that also keeps the exps for a write pass without exp (`far`: the
+/// prefetch distance, [`PREFETCH_AHEAD`] when set, as in the `f32` kernels):
 /// `e_k = exp(x_k − mb_i)` for `k` in block `i`, `mb_i` the running max block `i` was
 /// summed at (`−inf`, with `e = 0`, for a block skipped because every entry so far
 /// was `−inf` or NaN). Then `p_k = e_k·exp(mb_i − m)/s`.
 #[inline(always)]
-pub(crate) fn max_sum_exp_store<S: Simd64>(s: S, x: &[f64], e: &mut [f64], mb: &mut [f64]) -> (f64, f64) {
+pub(crate) fn max_sum_exp_store<S: Simd64>(s: S, x: &[f64], e: &mut [f64], mb: &mut [f64], far: bool) -> (f64, f64) {
     assert!(e.len() == x.len() && mb.len() == x.len().div_ceil(BLOCK));
+    let ahead = if far { PREFETCH_AHEAD } else { 0 };
     let mut m = NEG_INF;
     let mut acc = [s.splat(0.0); 4];
     let mut poisoned = false;
@@ -261,7 +263,7 @@ pub(crate) fn max_sum_exp_store<S: Simd64>(s: S, x: &[f64], e: &mut [f64], mb: &
         }
         m = rescale(s, &mut acc, m, mn);
         *mbi = m;
-        sum_exp_store(s, blk, eb, s.splat(m), &mut acc);
+        sum_exp_store(s, blk, eb, s.splat(m), &mut acc, ahead);
     }
     let total = sum4(s, acc);
     (m, if poisoned { f64::NAN } else { total })
