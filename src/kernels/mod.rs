@@ -665,7 +665,7 @@ pub const RECOMPUTE_MIN_BYTES: usize = 32 << 10;
 /// to prefetch meanwhile (rows are contiguous then).
 fn wr_for<E>(g: Geom, nt: bool, row: &[E]) -> Wr {
     if g.inner == 1 {
-        Wr::with_next(nt, row)
+        Wr::with_next_unfenced(nt, row)
     } else {
         Wr::nt(nt)
     }
@@ -736,13 +736,15 @@ pub(crate) fn softmax<T: Float>(x: &[T], g: Geom, out: &mut [T], par: Par) {
         (T::zero(), T::zero())
     };
     let recompute = nt && size_of::<T>() == 4 && g.classes * size_of::<T>() >= RECOMPUTE_MIN_BYTES;
+    // the write pass computes the exps again (see `RECOMPUTE_MIN_BYTES`): no scratch row
+    let twice = |r: Row<'_, T, T>| {
+        let (m, s) = (k.max_sum_exp)(r.a);
+        (k.exp_scale)(r.a, r.out.expect("out"), m, s.recip(), wr_for(g, nt, r.a));
+        (T::zero(), T::zero())
+    };
     let cached = |r: Row<'_, T, T>, e: &mut [T], mb: &mut [T]| {
         let (out, wr) = (r.out.expect("out"), wr_for(g, nt, r.a));
-        if recompute {
-            // the write pass computes the exps again (see `RECOMPUTE_MIN_BYTES`)
-            let (m, s) = (k.max_sum_exp)(r.a);
-            (k.exp_scale)(r.a, out, m, s.recip(), wr);
-        } else if nt {
+        if nt {
             // each output line is streamed once: the exps wait in the scratch row
             let (m, s) = (k.max_sum_exp_store)(r.a, e, mb, nt);
             (k.scale_from_exp)(e, out, mb, m, s.recip(), wr);
@@ -757,6 +759,7 @@ pub(crate) fn softmax<T: Float>(x: &[T], g: Geom, out: &mut [T], par: Par) {
     let lay = small.map(|sk| few::Lay::new(sk, g.classes, None));
     drive_leaves(g, par, x, None, Some(out), None, None, None, None, |b| match (small, &lay) {
         (Some(sk), Some(lay)) => few::softmax(sk, lay, b, false, &row),
+        _ if recompute => b.run_seq(&twice),
         _ => run_cached(b, g.classes, &row, &cached),
     });
 }

@@ -616,7 +616,7 @@ fn nt_stores_match_per_isa() {
                 (k.exp_scale)(xs, &mut a[off..off + n], 0.5, 0.25, Wr::nt(false));
                 (k.exp_scale)(xs, &mut b[off..off + n], 0.5, 0.25, Wr::nt(true));
                 assert_eq!(a, b, "{isa:?} exp_scale off={off} n={n}");
-                (k.exp_scale)(xs, &mut b[off..off + n], 0.5, 0.25, Wr::with_next(true, xs));
+                (k.exp_scale)(xs, &mut b[off..off + n], 0.5, 0.25, Wr::with_next_unfenced(true, xs));
                 assert_eq!(a, b, "{isa:?} exp_scale with next off={off} n={n}");
                 let gr = Grad { m: 0.5, l: 0.1, a: 0.3, b_all: 0.01, w: None, y: Some(n / 2), b_y: 0.2 };
                 (k.sparse_grad)(xs, &mut a[off..off + n], &gr, false);
@@ -625,13 +625,13 @@ fn nt_stores_match_per_isa() {
                 let (mut e, mut mb) = (vec![0.0f32; n], vec![0.0f32; n.div_ceil(simd::rows::BLOCK)]);
                 let (m, sum) = (k.max_sum_exp_store)(xs, &mut e, &mut mb, false);
                 (k.scale_from_exp)(&e, &mut a[off..off + n], &mb, m, 1.0 / sum, Wr::nt(false));
-                (k.scale_from_exp)(&e, &mut b[off..off + n], &mb, m, 1.0 / sum, Wr::with_next(true, xs));
+                (k.scale_from_exp)(&e, &mut b[off..off + n], &mb, m, 1.0 / sum, Wr::with_next_unfenced(true, xs));
                 assert_eq!(a, b, "{isa:?} scale_from_exp off={off} n={n}");
                 (k.grad_from_exp)(&e, &mut a[off..off + n], &mb, &gr, Wr::nt(false));
-                (k.grad_from_exp)(&e, &mut b[off..off + n], &mb, &gr, Wr::with_next(true, xs));
+                (k.grad_from_exp)(&e, &mut b[off..off + n], &mb, &gr, Wr::with_next_unfenced(true, xs));
                 assert_eq!(a, b, "{isa:?} grad_from_exp off={off} n={n}");
                 (k.sub2)(xs, &mut a[off..off + n], 0.5, 0.25, Wr::nt(false));
-                (k.sub2)(xs, &mut b[off..off + n], 0.5, 0.25, Wr::with_next(true, xs));
+                (k.sub2)(xs, &mut b[off..off + n], 0.5, 0.25, Wr::with_next_unfenced(true, xs));
                 assert_eq!(a, b, "{isa:?} sub2 off={off} n={n}");
             }
         }
@@ -721,7 +721,7 @@ fn scale_in_place_matches_scale_from_exp_per_isa() {
         let (mut got, mut mb2) = (vec![T::zero(); n], vec![T::zero(); nb]);
         let (m2, s2) = (k.max_sum_exp_store)(x, &mut got, &mut mb2, false);
         assert!(m2 == m && s2 == s && mb2 == mb, "{what}: the first pass differs");
-        (k.scale_in_place)(&mut got, &mb2, m2, s2.recip(), Wr::with_next(false, x));
+        (k.scale_in_place)(&mut got, &mb2, m2, s2.recip(), Wr::with_next_unfenced(false, x));
         let bits = |v: &[T]| v.iter().map(|t| t.f64().to_bits()).collect::<Vec<_>>();
         assert_eq!(bits(&got), bits(&want), "{what}");
     }

@@ -325,7 +325,7 @@ impl Wr {
     }
     /// With the next row after `row` (contiguous rows) prefetched, and no fence: only
     /// for rows written under a row driver, which fences at the end of each piece.
-    pub(crate) fn with_next<E>(nt: bool, row: &[E]) -> Wr {
+    pub(crate) fn with_next_unfenced<E>(nt: bool, row: &[E]) -> Wr {
         Wr { nt, next: row.as_ptr().wrapping_add(row.len()).cast(), next_size: size_of::<E>(), fence: false }
     }
     /// Whether the pass must end with `sfence`.
