@@ -319,7 +319,7 @@ pub(crate) fn softmax_half<H: Half>(x: &[H], g: Geom, out: &mut [H], par: Par) {
     let nt = use_nt::<H>(g);
     let row = |r: Row<'_, H, f32>| {
         let (m, s) = (k.max_sum_exp)(r.a);
-        (k.exp_scale)(r.a, r.out.expect("out"), m, s.recip(), Wr::nt(nt));
+        (k.exp_scale)(r.a, r.out.expect("out"), m, s.recip(), wr_for(g, nt, r.a));
         (0.0, 0.0)
     };
     let cached = |r: Row<'_, H, f32>, e: &mut [f32], mb: &mut [f32]| {

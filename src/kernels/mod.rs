@@ -732,21 +732,17 @@ pub(crate) fn softmax<T: Float>(x: &[T], g: Geom, out: &mut [T], par: Par) {
     }
     let row = |r: Row<'_, T, T>| {
         let (m, s) = (k.max_sum_exp)(r.a);
-        (k.exp_scale)(r.a, r.out.expect("out"), m, s.recip(), Wr::nt(nt));
-        (T::zero(), T::zero())
-    };
-    let recompute = nt && size_of::<T>() == 4 && g.classes * size_of::<T>() >= RECOMPUTE_MIN_BYTES;
-    // the write pass computes the exps again (see `RECOMPUTE_MIN_BYTES`): no scratch row
-    let twice = |r: Row<'_, T, T>| {
-        let (m, s) = (k.max_sum_exp)(r.a);
         (k.exp_scale)(r.a, r.out.expect("out"), m, s.recip(), wr_for(g, nt, r.a));
         (T::zero(), T::zero())
     };
+    // rows that compute their exps again in the write pass (see `RECOMPUTE_MIN_BYTES`)
+    // take `row`, without a scratch row
+    let recompute = nt && size_of::<T>() == 4 && g.classes * size_of::<T>() >= RECOMPUTE_MIN_BYTES;
     let cached = |r: Row<'_, T, T>, e: &mut [T], mb: &mut [T]| {
         let (out, wr) = (r.out.expect("out"), wr_for(g, nt, r.a));
         if nt {
             // each output line is streamed once: the exps wait in the scratch row
-            let (m, s) = (k.max_sum_exp_store)(r.a, e, mb, nt);
+            let (m, s) = (k.max_sum_exp_store)(r.a, e, mb, true);
             (k.scale_from_exp)(e, out, mb, m, s.recip(), wr);
         } else {
             // the exps go into the output row and are scaled there (see `scale_in_place`)
@@ -759,7 +755,7 @@ pub(crate) fn softmax<T: Float>(x: &[T], g: Geom, out: &mut [T], par: Par) {
     let lay = small.map(|sk| few::Lay::new(sk, g.classes, None));
     drive_leaves(g, par, x, None, Some(out), None, None, None, None, |b| match (small, &lay) {
         (Some(sk), Some(lay)) => few::softmax(sk, lay, b, false, &row),
-        _ if recompute => b.run_seq(&twice),
+        _ if recompute => b.run_seq(&row),
         _ => run_cached(b, g.classes, &row, &cached),
     });
 }
