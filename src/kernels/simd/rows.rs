@@ -26,6 +26,7 @@
 //! rows of the row drivers, once per piece of rows (see [`Wr::fence`]).
 
 use super::{head_len, ld, ldu, st, st_ntu, stu, Io, Simd, Wr, EXP_ZERO};
+use crate::float::Float;
 use crate::kernels::table::Grad;
 
 /// Elements per block of [`max_sum_exp`]: 8 KiB of `f32`, so a block stays in L1
@@ -250,9 +251,9 @@ fn rescale<S: Simd>(s: S, acc: &mut [S::V; 4], m: f32, mn: f32) -> f32 {
 
 /// The factor of a block of kept exps summed at `mb`, in a row of max `m` and
 /// `r = 1/s`: `exp(mb − m)·r`, `r` itself for a row of one block or the block
-/// holding the max (`exp(0) = 1`, no call).
+/// holding the max (`exp(0) = 1`, no call). For the `f32` and `f64` kernels alike.
 #[inline(always)]
-fn block_scale(mb: f32, m: f32, r: f32) -> f32 {
+pub(crate) fn block_scale<T: Float>(mb: T, m: T, r: T) -> T {
     if mb == m {
         r
     } else {

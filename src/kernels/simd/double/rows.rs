@@ -16,7 +16,7 @@
 //! and a NaN in a block while the max so far is `−inf` is caught by a scan.
 
 use super::{head_len, ld, ldu, st_ntu, stu, Simd64};
-use crate::kernels::simd::rows::{BLOCK, PREFETCH_AHEAD};
+use crate::kernels::simd::rows::{block_scale, BLOCK, PREFETCH_AHEAD};
 use crate::kernels::simd::Wr;
 use crate::kernels::table::Grad;
 
@@ -178,18 +178,6 @@ fn rescale<S: Simd64>(s: S, acc: &mut [S::V; 4], m: f64, mn: f64) -> f64 {
         return mn;
     }
     m
-}
-
-/// The factor of a block of kept exps summed at `mb`, in a row of max `m` and
-/// `r = 1/s`: `exp(mb − m)·r`, `r` itself for a row of one block or the block
-/// holding the max (`exp(0) = 1`, no call).
-#[inline(always)]
-fn block_scale(mb: f64, m: f64, r: f64) -> f64 {
-    if mb == m {
-        r
-    } else {
-        (mb - m).exp() * r
-    }
 }
 
 /// `(m, Σ exp(x − m))` in one read of `x`, blocked (see the module docs).
