@@ -50,7 +50,7 @@ pub struct HalfKernels<H: 'static> {
     /// `Σ w_c (l − x_c)` in `f32`.
     pub(crate) smooth_sum: fn(&[H], Option<&[f32]>, f32) -> f32,
     /// Sparse CE gradient row (see [`Grad`]), rounded to `H`.
-    pub(crate) sparse_grad: fn(&[H], &mut [H], &Grad<'_, f32>, bool),
+    pub(crate) sparse_grad: fn(&[H], &mut [H], &Grad<'_, f32>, Wr),
     /// The same, over the logits.
     pub(crate) sparse_grad_in_place: fn(&mut [H], &Grad<'_, f32>),
     /// Softmax row `exp(x − m)·r`, rounded to `H`: `(x, out, m, r, nt)`.
@@ -159,7 +159,7 @@ fn s_grad_at(v: f32, g: &Grad<'_, f32>, k: usize) -> f32 {
     o
 }
 
-fn s_sparse_grad<H: Half>(x: &[H], out: &mut [H], g: &Grad<'_, f32>, _nt: bool) {
+fn s_sparse_grad<H: Half>(x: &[H], out: &mut [H], g: &Grad<'_, f32>, _wr: Wr) {
     assert_eq!(x.len(), out.len());
     for (k, (o, &v)) in out.iter_mut().zip(x).enumerate() {
         *o = H::from_f32(s_grad_at(v.to_f32(), g, k));
@@ -227,7 +227,7 @@ macro_rules! half_table {
                 fn smooth_sum(x: &[$h], w: Option<&[f32]>, l: f32) -> f32 = rows::smooth_sum;
                 fn to_f32(x: &[$h], out: &mut [f32]) = rows::convert;
                 fn from_f32(x: &[f32], out: &mut [$h]) = rows::convert;
-                fn sparse_grad(x: &[$h], out: &mut [$h], g: &Grad<'_, f32>, nt: bool) = rows::sparse_grad;
+                fn sparse_grad(x: &[$h], out: &mut [$h], g: &Grad<'_, f32>, wr: Wr) = rows::sparse_grad;
                 fn sparse_grad_in_place(x: &mut [$h], g: &Grad<'_, f32>) = rows::sparse_grad_in_place;
                 fn exp_scale(x: &[$h], out: &mut [$h], m: f32, r: f32, wr: Wr) = rows::exp_scale;
                 fn scale_from_exp(e: &[f32], out: &mut [$h], mb: &[f32], m: f32, r: f32, wr: Wr) = rows::scale_from_exp;

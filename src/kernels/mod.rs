@@ -1010,7 +1010,7 @@ pub(crate) fn ce_sparse_bwd<T: Float>(
             return (T::zero(), T::zero());
         }
         let t = sparse_grad_terms(p, &cst, r.pin, T::zero(), r.label as usize, scale.at(r.pos));
-        (k.sparse_grad)(r.a, out, &t, nt);
+        (k.sparse_grad)(r.a, out, &t, wr_for(g, nt, r.a));
         (T::zero(), T::zero())
     };
     match few::small_kernels(k, g) {
@@ -1070,7 +1070,7 @@ pub(crate) fn ce_sparse_fwd_bwd<T: Float>(
         let (y, ls) = (r.label as usize, s.ln());
         let v = sparse_loss_row(k, r.a, m, ls, y, p, &cst);
         let t = sparse_grad_terms(p, &cst, m, ls, y, scale.at(r.pos));
-        (k.sparse_grad)(r.a, out, &t, nt);
+        (k.sparse_grad)(r.a, out, &t, wr_for(g, nt, r.a));
         (v, l)
     };
     let cached = |r: Row<'_, T, T>, e: &mut [T], mb: &mut [T]| {
@@ -1336,7 +1336,7 @@ pub(crate) fn ce_sparse_fwd_bwd_half<H: Half>(
         let (y, ls) = (r.label as usize, s.ln());
         let v = sparse_loss_row_half(k, r.a, m, ls, y, p, &cst);
         let t = sparse_grad_terms(p, &cst, m, ls, y, scale.at(r.pos));
-        (k.sparse_grad)(r.a, out, &t, nt);
+        (k.sparse_grad)(r.a, out, &t, wr_for(g, nt, r.a));
         (v, l)
     };
     let cached = |r: Row<'_, H, f32>, e: &mut [f32], mb: &mut [f32]| {

@@ -17,7 +17,7 @@
 
 use rayon::prelude::*;
 
-use super::table::{self, Grad};
+use super::table::{self, Grad, Wr};
 use super::{Par, Scale, SparseCe, GRAIN};
 use crate::float::Float;
 
@@ -240,7 +240,7 @@ pub(crate) fn shard_grad<T: Float>(x: &[T], r: &ShardRows<'_, T>, scale: Scale<'
     let k = table::kernels::<T>();
     let mut unit = vec![(); r.labels.len()];
     rows(x, r.c, grad, r.c, &mut unit, par, |i, row, out, _| match r.terms(i, scale) {
-        Some(t) => (k.sparse_grad)(row, out, &t, false),
+        Some(t) => (k.sparse_grad)(row, out, &t, Wr::nt(false)),
         None => out.fill(T::zero()),
     });
 }

@@ -82,7 +82,7 @@ pub struct RowKernels<T: 'static> {
     #[allow(clippy::type_complexity)] // the signature is the formula's operands
     pub(crate) log_softmax_bwd: fn(&[T], &[T], &mut [T], T, T, T, bool),
     /// Sparse CE gradient row (see [`Grad`]).
-    pub(crate) sparse_grad: fn(&[T], &mut [T], &Grad<'_, T>, bool),
+    pub(crate) sparse_grad: fn(&[T], &mut [T], &Grad<'_, T>, Wr),
     /// Sparse CE gradient row over the logits.
     pub(crate) sparse_grad_in_place: fn(&mut [T], &Grad<'_, T>),
     /// `Σ w_c (l − x_c)`.
@@ -269,7 +269,7 @@ fn s_grad_at<T: Float>(v: T, g: &Grad<'_, T>, k: usize) -> T {
     o
 }
 
-fn s_sparse_grad<T: Float>(x: &[T], out: &mut [T], g: &Grad<'_, T>, _nt: bool) {
+fn s_sparse_grad<T: Float>(x: &[T], out: &mut [T], g: &Grad<'_, T>, _wr: Wr) {
     assert_eq!(x.len(), out.len());
     for (k, (o, &v)) in out.iter_mut().zip(x).enumerate() {
         *o = s_grad_at(v, g, k);
@@ -378,7 +378,7 @@ macro_rules! simd_table {
                 fn dot_sum(a: &[f32], b: &[f32]) -> (f32, f32) = rows::dot_sum;
                 fn softmax_bwd(y: &[f32], gy: &[f32], out: &mut [f32], d: f32, nt: bool) = rows::softmax_bwd;
                 fn log_softmax_bwd(x: &[f32], gy: &[f32], out: &mut [f32], m: f32, ls: f32, t: f32, nt: bool) = rows::log_softmax_bwd;
-                fn sparse_grad(x: &[f32], out: &mut [f32], g: &Grad<'_, f32>, nt: bool) = rows::sparse_grad;
+                fn sparse_grad(x: &[f32], out: &mut [f32], g: &Grad<'_, f32>, wr: Wr) = rows::sparse_grad;
                 fn sparse_grad_in_place(x: &mut [f32], g: &Grad<'_, f32>) = rows::sparse_grad_in_place;
                 fn smooth_sum(x: &[f32], w: Option<&[f32]>, l: f32) -> f32 = rows::smooth_sum;
                 fn dense_ce(x: &[f32], t: &[f32], w: Option<&[f32]>, m: f32, ls: f32) -> f32 = rows::dense_ce;

@@ -31,7 +31,7 @@ macro_rules! simd_table_f64 {
                 fn grad_from_exp(e: &[f64], out: &mut [f64], mb: &[f64], g: &Grad<'_, f64>, wr: Wr) = rows::grad_from_exp;
                 fn exp_scale(x: &[f64], out: &mut [f64], m: f64, r: f64, wr: Wr) = rows::exp_scale;
                 fn sub2(x: &[f64], out: &mut [f64], m: f64, l: f64, wr: Wr) = rows::sub2;
-                fn sparse_grad(x: &[f64], out: &mut [f64], g: &Grad<'_, f64>, nt: bool) = rows::sparse_grad;
+                fn sparse_grad(x: &[f64], out: &mut [f64], g: &Grad<'_, f64>, wr: Wr) = rows::sparse_grad;
                 fn sparse_grad_in_place(x: &mut [f64], g: &Grad<'_, f64>) = rows::sparse_grad_in_place;
                 fn smooth_sum(x: &[f64], w: Option<&[f64]>, l: f64) -> f64 = rows::smooth_sum;
                 fn sum(x: &[f64]) -> f64 = rows::sum;

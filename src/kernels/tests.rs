@@ -619,8 +619,10 @@ fn nt_stores_match_per_isa() {
                 (k.exp_scale)(xs, &mut b[off..off + n], 0.5, 0.25, Wr::with_next_unfenced(true, xs));
                 assert_eq!(a, b, "{isa:?} exp_scale with next off={off} n={n}");
                 let gr = Grad { m: 0.5, l: 0.1, a: 0.3, b_all: 0.01, w: None, y: Some(n / 2), b_y: 0.2 };
-                (k.sparse_grad)(xs, &mut a[off..off + n], &gr, false);
-                (k.sparse_grad)(xs, &mut b[off..off + n], &gr, true);
+                (k.sparse_grad)(xs, &mut a[off..off + n], &gr, Wr::nt(false));
+                (k.sparse_grad)(xs, &mut b[off..off + n], &gr, Wr::nt(true));
+                assert_eq!(a, b, "{isa:?} sparse_grad (fenced) off={off} n={n}");
+                (k.sparse_grad)(xs, &mut b[off..off + n], &gr, Wr::with_next_unfenced(true, xs));
                 assert_eq!(a, b, "{isa:?} sparse_grad off={off} n={n}");
                 let (mut e, mut mb) = (vec![0.0f32; n], vec![0.0f32; n.div_ceil(simd::rows::BLOCK)]);
                 let (m, sum) = (k.max_sum_exp_store)(xs, &mut e, &mut mb, false);
@@ -983,7 +985,7 @@ fn half_matches_f32<H: Half>() {
         let x = vec![H::from_f32(0.0); vals.len()];
         let mut out = vec![H::default(); vals.len()];
         let gr = Grad { m: 0.0, l: 0.0, a: 0.0, b_all: -1.0, w: Some(&vals[..]), y: None, b_y: 0.0 };
-        (k.sparse_grad)(&x, &mut out, &gr, false);
+        (k.sparse_grad)(&x, &mut out, &gr, Wr::nt(false));
         for (o, &v) in out.iter().zip(&vals) {
             let want = H::from_f32(v);
             let same_bits = format!("{o:?}") == format!("{want:?}");

@@ -165,7 +165,7 @@ pub(super) fn ce<T: Float>(
         plan.chunks(x).into_par_iter().zip(plan.chunks_mut(grad)).for_each(|((r, j, xc), (_, _, gc))| {
             let (m, s) = st[r];
             match ce.terms(plan, r, j, m, s.ln()) {
-                Some(t) => (k.sparse_grad)(xc, gc, &t, nt),
+                Some(t) => (k.sparse_grad)(xc, gc, &t, Wr::nt(nt)),
                 None => gc.fill(T::zero()),
             }
         });
@@ -219,7 +219,7 @@ fn ce_losses<T: Float>(plan: &Plan, k: &RowKernels<T>, x: &[T], ce: &Ce<'_, '_, 
 pub(super) fn ce_bwd<T: Float>(plan: &Plan, k: &RowKernels<T>, x: &[T], ce: &Ce<'_, '_, T>, lse: &[T], grad: &mut [T], nt: bool) {
     plan.chunks(x).into_par_iter().zip(plan.chunks_mut(grad)).for_each(|((r, j, xc), (_, _, gc))| {
         match ce.terms(plan, r, j, lse[r], T::zero()) {
-            Some(t) => (k.sparse_grad)(xc, gc, &t, nt),
+            Some(t) => (k.sparse_grad)(xc, gc, &t, Wr::nt(nt)),
             None => gc.fill(T::zero()),
         }
     });

@@ -725,24 +725,31 @@ unsafe fn grad_vec<S: Io<f32>>(s: S, xv: S::V, g: &Grad<'_, f32>, sh: (f32, f32,
     v
 }
 
-/// Sparse cross-entropy gradient row into `out` (see [`Grad`]).
+/// Sparse cross-entropy gradient row into `out` (see [`Grad`]), the next row prefetched
+/// and the pass closed as `wr` says.
 #[inline(always)]
-pub(crate) fn sparse_grad<S: Io<E> + Io<f32>, E: Copy>(s: S, x: &[E], out: &mut [E], g: &Grad<'_, f32>, nt: bool) {
+pub(crate) fn sparse_grad<S: Io<E> + Io<f32>, E: Copy>(s: S, x: &[E], out: &mut [E], g: &Grad<'_, f32>, wr: Wr) {
     assert_eq!(x.len(), out.len());
     if let Some(w) = g.w {
         assert_eq!(w.len(), x.len());
     }
     let (z, sh) = (s.splat(0.0), shift3(g.m, g.l));
-    write(
+    write_nofence(
         s,
         out,
-        nt,
+        wr.nt,
         #[inline(always)]
         |i, len| {
-            // SAFETY: `write` keeps `i + len ≤ out.len() = x.len() (= w.len())`.
+            if !wr.next.is_null() {
+                s.prefetch_l2(wr.next.wrapping_add(i * wr.next_size));
+            }
+            // SAFETY: `write_nofence` keeps `i + len ≤ out.len() = x.len() (= w.len())`.
             unsafe { grad_vec(s, ldu(s, x, i, len, z), g, sh, i, len) }
         },
     );
+    if wr.fences() {
+        s.sfence();
+    }
 }
 
 /// Sparse cross-entropy gradient row written over the logits `x`.

@@ -491,24 +491,31 @@ unsafe fn grad_vec<S: Simd64>(s: S, xv: S::V, g: &Grad<'_, f64>, sh: (f64, f64, 
     v
 }
 
-/// Sparse cross-entropy gradient row into `out` (see [`Grad`]).
+/// Sparse cross-entropy gradient row into `out` (see [`Grad`]), the next row prefetched
+/// and the pass closed as `wr` says.
 #[inline(always)]
-pub(crate) fn sparse_grad<S: Simd64>(s: S, x: &[f64], out: &mut [f64], g: &Grad<'_, f64>, nt: bool) {
+pub(crate) fn sparse_grad<S: Simd64>(s: S, x: &[f64], out: &mut [f64], g: &Grad<'_, f64>, wr: Wr) {
     assert_eq!(x.len(), out.len());
     if let Some(w) = g.w {
         assert_eq!(w.len(), x.len());
     }
     let (z, sh) = (s.splat(0.0), shift3(g.m, g.l));
-    write(
+    write_nofence(
         s,
         out,
-        nt,
+        wr.nt,
         #[inline(always)]
         |i, len| {
-            // SAFETY: `write` keeps `i + len ≤ out.len() = x.len() (= w.len())`.
+            if !wr.next.is_null() {
+                s.prefetch_l2(wr.next.wrapping_add(i * wr.next_size));
+            }
+            // SAFETY: `write_nofence` keeps `i + len ≤ out.len() = x.len() (= w.len())`.
             unsafe { grad_vec(s, ldu(s, x, i, len, z), g, sh, i, len) }
         },
     );
+    if wr.fences() {
+        s.sfence();
+    }
 }
 
 /// Sparse cross-entropy gradient row written over the logits `x`.
