@@ -584,9 +584,35 @@ fn drive_in_place_leaves<'a, E: Elem, P: Elem, F>(
 /// fused cross-entropy does no exp: one exp per element instead of two.
 pub const CACHE_MIN: usize = 256;
 
-/// A piece's scratch row: the kept exps and the per-block maxima.
-fn scratch<S: Elem>(c: usize) -> RefCell<(Vec<S>, Vec<S>)> {
-    RefCell::new((vec![S::default(); c], vec![S::default(); c.div_ceil(simd::rows::BLOCK)]))
+/// A piece's scratch row: the kept exps, starting on a 64-byte line, and the
+/// per-block maxima.
+///
+/// The line matters: a `Vec` of `f32` starts 16 bytes past one, so every 64-byte
+/// vector load and store of the row would straddle two lines, and the exp sweep's
+/// stores into the row, split in two, queue behind the previous row's non-temporal
+/// stores. Measured on AMD Zen 4, 2 threads, softmax 8192×1000 with non-temporal
+/// output: 1.94 ms from a row at 16 bytes past a line, 1.65 ms from an aligned one.
+struct Scratch<S> {
+    buf: Vec<S>,
+    off: usize,
+    len: usize,
+    mb: Vec<S>,
+}
+
+impl<S: Elem> Scratch<S> {
+    fn new(c: usize) -> RefCell<Self> {
+        let pad = 64 / size_of::<S>();
+        let buf = vec![S::default(); c + pad];
+        // a `Vec<S>` is aligned to `S`, so the distance to the next line is a whole
+        // number of elements
+        let off = (buf.as_ptr() as usize).wrapping_neg() % 64 / size_of::<S>();
+        RefCell::new(Scratch { buf, off, len: c, mb: vec![S::default(); c.div_ceil(simd::rows::BLOCK)] })
+    }
+
+    /// The exps' row and the per-block maxima.
+    fn rows(&mut self) -> (&mut [S], &mut [S]) {
+        (&mut self.buf[self.off..self.off + self.len], &mut self.mb)
+    }
 }
 
 /// Run a piece's rows through `cached` (with a scratch row) when `c ≥ CACHE_MIN`,
@@ -597,9 +623,10 @@ where
     G: Fn(Row<'_, E, P>, &mut [S], &mut [S]) -> (P, P),
 {
     if c >= CACHE_MIN {
-        let sc = scratch::<S>(c);
+        let sc = Scratch::<S>::new(c);
         b.run_seq(&|r| {
-            let (e, mb) = &mut *sc.borrow_mut();
+            let mut sc = sc.borrow_mut();
+            let (e, mb) = sc.rows();
             cached(r, e, mb)
         });
     } else {
@@ -614,9 +641,10 @@ where
     G: Fn(RowMut<'_, E>, &mut [S], &mut [S]) -> (P, P),
 {
     if c >= CACHE_MIN {
-        let sc = scratch::<S>(c);
+        let sc = Scratch::<S>::new(c);
         b.run_seq(&|r| {
-            let (e, mb) = &mut *sc.borrow_mut();
+            let mut sc = sc.borrow_mut();
+            let (e, mb) = sc.rows();
             cached(r, e, mb)
         });
     } else {
