@@ -31,10 +31,9 @@
 //!   least [`CACHE_MIN`] classes keep their exps in a per-thread scratch row, so
 //!   softmax and the fused cross-entropy compute one exp per element, not two
 //!   (a `f32`/`f64` softmax whose output stays in the cache keeps them in the output
-//!   row itself and scales them there). Outputs of at least [`NT_MIN_BYTES`] use
-//!   non-temporal stores, fenced once per piece of rows rather than per row; with
-//!   them a `f32` softmax row of at least [`RECOMPUTE_MIN_BYTES`] computes its exps
-//!   again in the memory-bound write pass instead of keeping them.
+//!   row itself and scales them there). Outputs of at least [`nt_min_bytes`] (half
+//!   the last-level cache) use non-temporal stores, fenced once per piece of rows
+//!   rather than per row.
 //! * **Few classes** (`C ≤ 16`, class axis last, SIMD ISAs, `f32` and 16-bit inputs):
 //!   one row per SIMD lane, 16 (AVX-512) or 8 (AVX2) rows at a time, no per-row call
 //!   or horizontal sum. `f64` rows of few classes take the per-row SIMD kernels.
@@ -655,39 +654,81 @@ where
 // ---------------------------------------------------------------------------------
 // Row compositions over a kernel table.
 
-/// Outputs of at least this many bytes (class axis last) are written with
+/// The last-level cache assumed where the system does not say ([`llc_bytes`]).
+pub const LLC_FALLBACK_BYTES: usize = 32 << 20;
+
+/// The size of the last-level data cache that CPU 0 shares with its neighbours, in
+/// bytes, as Linux reports it (`/sys/devices/system/cpu/cpu0/cache/index*/`, the
+/// highest level that holds data); [`LLC_FALLBACK_BYTES`] elsewhere or when it does
+/// not say. Read once.
+///
+/// ```
+/// assert!(xent::kernels::llc_bytes() > 0);
+/// ```
+pub fn llc_bytes() -> usize {
+    static LLC: std::sync::OnceLock<usize> = std::sync::OnceLock::new();
+    *LLC.get_or_init(|| sysfs_llc_bytes().unwrap_or(LLC_FALLBACK_BYTES))
+}
+
+fn sysfs_llc_bytes() -> Option<usize> {
+    let dir = std::fs::read_dir("/sys/devices/system/cpu/cpu0/cache").ok()?;
+    let read = |p: &std::path::Path, f: &str| std::fs::read_to_string(p.join(f)).ok().map(|s| s.trim().to_owned());
+    let mut best: Option<(u32, usize)> = None;
+    for ent in dir.flatten() {
+        let p = ent.path();
+        if !ent.file_name().to_string_lossy().starts_with("index") || read(&p, "type").as_deref() == Some("Instruction") {
+            continue;
+        }
+        let (Some(level), Some(size)) = (read(&p, "level").and_then(|l| l.parse::<u32>().ok()), read(&p, "size")) else {
+            continue;
+        };
+        let (digits, unit) = size.split_at(size.find(|c: char| !c.is_ascii_digit()).unwrap_or(size.len()));
+        let shift = match unit {
+            "" => 0,
+            "K" => 10,
+            "M" => 20,
+            "G" => 30,
+            _ => continue,
+        };
+        let Some(bytes) = digits.parse::<usize>().ok().and_then(|n| n.checked_shl(shift)) else { continue };
+        if bytes > 0 && best.is_none_or(|(l, _)| level > l) {
+            best = Some((level, bytes));
+        }
+    }
+    best.map(|(_, b)| b)
+}
+
+/// Outputs (class axis last) of at least this many bytes are written with
 /// non-temporal stores, which skip the read-for-ownership of each line and leave the
 /// cache to the input; smaller outputs stay in the cache for whoever reads them next.
-pub const NT_MIN_BYTES: usize = 64 << 20;
+///
+/// Half the last-level cache ([`llc_bytes`]): from there a softmax's input and output
+/// together no longer fit it, so the output would push out the input and its own
+/// first lines before anyone reads them. Measured on AMD Zen 4 (32 MiB L3, 2 threads,
+/// the best of 4 paired runs, non-temporal against ordinary stores, forced either
+/// way): softmax 8192×1000 (31 MiB out) 1.77 against 1.99 ms, log-softmax 1.57
+/// against 2.17, CE fwd+bwd 2.07 against 2.42; 4096×1000 (15.6 MiB, just under the
+/// threshold) 0.69 against 0.88, 0.65 against 0.81, 0.76 against 0.89; at 8 MiB
+/// (1024×2000) ordinary stores win, softmax 0.31 against 0.33. The crossover lies
+/// between, where input and output together fill the cache.
+pub fn nt_min_bytes() -> usize {
+    llc_bytes() / 2
+}
 
 #[cfg(test)]
 thread_local! {
-    /// Tests lower [`NT_MIN_BYTES`] (for kernels called on this thread) to reach the
+    /// Tests lower [`nt_min_bytes`] (for kernels called on this thread) to reach the
     /// non-temporal paths on small tensors.
     pub(crate) static NT_MIN_TEST: std::cell::Cell<Option<usize>> = const { std::cell::Cell::new(None) };
 }
 
 fn use_nt<T>(g: Geom) -> bool {
     #[cfg(test)]
-    let min = NT_MIN_TEST.with(|c| c.get()).unwrap_or(NT_MIN_BYTES);
+    let min = NT_MIN_TEST.with(|c| c.get()).unwrap_or_else(nt_min_bytes);
     #[cfg(not(test))]
-    let min = NT_MIN_BYTES;
+    let min = nt_min_bytes();
     g.inner == 1 && g.len() * size_of::<T>() >= min
 }
-
-/// `f32` softmax rows of at least this many bytes written with non-temporal stores
-/// compute their exps twice: a first pass for `(m, Σ exp)` (the cross-entropy
-/// forward's) and a write pass `exp(x − m)·(1/Σ)` that reads the row from L2 while the
-/// next row streams in, instead of keeping the exps in a scratch row. The write pass
-/// is bound by memory, not arithmetic, so its exp costs little, and the first pass no
-/// longer stores. Measured on AMD Zen 4 (2 threads, the best of 6–8 runs):
-/// 4096×32000 26.1 against 28.8 ms (another session of runs: 27.8 against 29.1),
-/// 1024×128256 27.6 against 28.3, 16384×8000 29.1 against 30.6; 16 KiB rows break even
-/// (32768×4000 31.0 against 30.7) and 8 KiB rows lose (65536×2000 40.8 against 33.0).
-/// Not `f64`: its exp costs 2.7 times as much per byte, and the same scheme made
-/// 4096×8000 20 % slower. Also more accurate: one exp at the row's max, no per-block
-/// rescale.
-pub const RECOMPUTE_MIN_BYTES: usize = 32 << 10;
 
 /// The store mode of a row's write pass, and with the class axis last the next row
 /// to prefetch meanwhile (rows are contiguous then).
@@ -763,9 +804,6 @@ pub(crate) fn softmax<T: Float>(x: &[T], g: Geom, out: &mut [T], par: Par) {
         (k.exp_scale)(r.a, r.out.expect("out"), m, s.recip(), wr_for(g, nt, r.a));
         (T::zero(), T::zero())
     };
-    // rows that compute their exps again in the write pass (see `RECOMPUTE_MIN_BYTES`)
-    // take `row`, without a scratch row
-    let recompute = nt && size_of::<T>() == 4 && g.classes * size_of::<T>() >= RECOMPUTE_MIN_BYTES;
     let cached = |r: Row<'_, T, T>, e: &mut [T], mb: &mut [T]| {
         let (out, wr) = (r.out.expect("out"), wr_for(g, nt, r.a));
         if nt {
@@ -783,7 +821,6 @@ pub(crate) fn softmax<T: Float>(x: &[T], g: Geom, out: &mut [T], par: Par) {
     let lay = small.map(|sk| few::Lay::new(sk, g.classes, None));
     drive_leaves(g, par, x, None, Some(out), None, None, None, None, |b| match (small, &lay) {
         (Some(sk), Some(lay)) => few::softmax(sk, lay, b, false, &row),
-        _ if recompute => b.run_seq(&row),
         _ => run_cached(b, g.classes, &row, &cached),
     });
 }
@@ -1059,7 +1096,7 @@ pub(crate) fn ce_sparse_bwd<T: Float>(
 /// known in advance: for a mean over positions it is `1/N` (or `1/Σ w_y`), which
 /// depends only on the labels.
 ///
-/// Large outputs are written with non-temporal stores ([`NT_MIN_BYTES`]).
+/// Large outputs are written with non-temporal stores ([`nt_min_bytes`]).
 #[allow(clippy::too_many_arguments)] // every buffer of the fused loss is explicit
 pub(crate) fn ce_sparse_fwd_bwd<T: Float>(
     x: &[T],
