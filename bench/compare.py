@@ -15,8 +15,12 @@ One run prints, in order:
   3. one row per (op, dtype, shape): xent's median (`xent bench OP --shape N,C --dtype D
      --threads T --json`), its CPU time per call (all threads), PyTorch's `out=` kernels and
      its user API on the same kind of data (normal x 3 logits, int64 labels, same dtype),
-     medians of K calls after a warm-up, and:
-       x out=     PyTorch out= time / xent time (the issue's ratio; "ok" when >= --target),
+     each side the median of K calls after a warm-up, timed in R rounds (--rounds, default
+     3) with xent and PyTorch back to back and their order alternating, so that the
+     machine's drift from minute to minute (large on a shared VM) hits both sides alike;
+     the times shown are medians over the rounds, and:
+       x out=     PyTorch out= time / xent time, the median of the rounds' ratios (the
+                  issue's ratio; "ok" when >= --target),
        % floor    the memory floor / xent time: cross_entropy reads the logits once (read
                   bandwidth); the ops that write an N x C tensor move read + write bytes at
                   the NT-copy bandwidth;
@@ -110,7 +114,8 @@ def membw(bin_, threads, reps):
     return {r["threads"]: r for r in rows}
 
 
-def torch_runs(op, n, c, dtype, threads, reps):
+def torch_cell(op, n, c, dtype, threads):
+    """PyTorch's calls for one cell on prepared buffers: {"out=": f, "API": f}, or {}."""
     try:
         import torch
         import torch.nn.functional as F
@@ -130,30 +135,30 @@ def torch_runs(op, n, c, dtype, threads, reps):
     mean, ignore = 1, -100
     res = {}
     if op == "softmax":
-        res["out="] = median_time(lambda: torch._softmax(x, 1, False, out=out), reps)
-        res["API"] = median_time(lambda: F.softmax(x, 1), reps)
+        res["out="] = lambda: torch._softmax(x, 1, False, out=out)
+        res["API"] = lambda: F.softmax(x, 1)
     elif op == "log_softmax":
-        res["out="] = median_time(lambda: torch._log_softmax(x, 1, False, out=out), reps)
-        res["API"] = median_time(lambda: F.log_softmax(x, 1), reps)
+        res["out="] = lambda: torch._log_softmax(x, 1, False, out=out)
+        res["API"] = lambda: F.log_softmax(x, 1)
     elif op == "cross_entropy":
         def f():
             torch._log_softmax(x, 1, False, out=lsm)
             torch.ops.aten.nll_loss_forward.output(lsm, y, None, mean, ignore, output=loss, total_weight=tw)
-        res["out="] = median_time(f, reps)
-        res["API"] = median_time(lambda: F.cross_entropy(x, y), reps)
+        res["out="] = f
+        res["API"] = lambda: F.cross_entropy(x, y)
     elif op == "cross_entropy_fwd_bwd":
         def f():
             torch._log_softmax(x, 1, False, out=lsm)
             torch.ops.aten.nll_loss_forward.output(lsm, y, None, mean, ignore, output=loss, total_weight=tw)
             torch.ops.aten.nll_loss_backward.grad_input(go, lsm, y, None, mean, ignore, tw, grad_input=out)
             torch.ops.aten._log_softmax_backward_data.out(out, lsm, 1, x.dtype, out=dx)
-        res["out="] = median_time(f, reps)
+        res["out="] = f
         xr = x.clone().requires_grad_(True)
 
         def api():
             xr.grad = None
             F.cross_entropy(xr, y).backward()
-        res["API"] = median_time(api, reps)
+        res["API"] = api
     return res
 
 
@@ -198,6 +203,9 @@ def main():
     ap.add_argument("--shapes", help="float32 shapes NxC,... (shorthand for --cells float32:...)")
     ap.add_argument("--ops", default=",".join(OPS))
     ap.add_argument("--reps", type=int, default=10)
+    ap.add_argument("--rounds", type=int, default=3,
+                    help="per cell, rounds of xent and PyTorch timed back to back (order alternating); "
+                         "times are medians over rounds, the ratio the median of the rounds' ratios")
     ap.add_argument("--target", type=float, default=1.5, help="ratio to PyTorch out= that counts as met")
     ap.add_argument("--tf", action="store_true", help="also time TensorFlow (slow to import)")
     ap.add_argument("--no-huge-pages", action="store_true",
@@ -239,7 +247,8 @@ def main():
             t, r["read_gbps"], r["copy_nt_gbps"], r["copy_gbps"], r["exp_f32_gps"], r["exp_f64_gps"]))
     bwt = bw[max(bw)]
 
-    print("\n# cells (%d threads, medians of %d calls; x out= is PyTorch out= time / xent time)" % (a.threads, a.reps))
+    print("\n# cells (%d threads; per cell %d rounds of xent and PyTorch back to back, each side the median of %d calls;\n"
+          "#  times: medians over the rounds; x out= is the median over the rounds of PyTorch out= time / xent time)" % (a.threads, a.rounds, a.reps))
     hdr = "%-22s %-8s %-12s %9s %9s %9s %9s %8s %4s %7s %6s" % ("op", "dtype", "shape", "xent ms", "cpu ms", "out= ms", "API ms", "x out=", "", "% floor", "% exp")
     if a.tf:
         hdr += " %9s" % "tf ms"
@@ -248,14 +257,32 @@ def main():
     for op in a.ops.split(","):
         for dtype, s in cells:
             n, c = map(int, s.split("x"))
-            r = json.loads(subprocess.run([a.bin, "bench", op, "--shape", "%d,%d" % (n, c), "--dtype", dtype, "--threads", str(a.threads),
-                                           "--reps", str(a.reps), "--json"] + XENT_FLAGS, check=True, capture_output=True, text=True).stdout)
+            fns = torch_cell(op, n, c, dtype, a.threads)
+            rounds = []
+            for k in range(a.rounds):
+                # xent and PyTorch adjacent in time, the order alternating between rounds,
+                # so that a drift of the machine's speed hits both sides alike
+                sides = ["xent", "torch"] if k % 2 == 0 else ["torch", "xent"]
+                rd = {}
+                for side in sides:
+                    if side == "xent":
+                        rd["xent"] = json.loads(subprocess.run(
+                            [a.bin, "bench", op, "--shape", "%d,%d" % (n, c), "--dtype", dtype, "--threads", str(a.threads),
+                             "--reps", str(a.reps), "--json"] + XENT_FLAGS, check=True, capture_output=True, text=True).stdout)
+                    else:
+                        rd["torch_s"] = {name: median_time(f, a.reps) for name, f in fns.items()}
+                if "out=" in rd["torch_s"]:
+                    rd["ratio_out"] = rd["torch_s"]["out="] / rd["xent"]["median_s"]
+                rounds.append(rd)
+            del fns
+            xs = statistics.median(rd["xent"]["median_s"] for rd in rounds)
+            # the round whose xent time is the median one stands for xent (its JSON as it is)
+            r = min(rounds, key=lambda rd: abs(rd["xent"]["median_s"] - xs))["xent"]
+            pt = {name: statistics.median(rd["torch_s"][name] for rd in rounds) for name in rounds[0]["torch_s"]}
+            ratio = statistics.median(rd["ratio_out"] for rd in rounds) if pt else None
             mem, expb = floors(op, n, c, r["bytes"], bwt, dtype)
             size = {"float32": 4, "float64": 8}.get(dtype, 2)
-            pt = torch_runs(op, n, c, dtype, a.threads, a.reps)
             tf = tf_runs(op, n, c, dtype, a.threads, a.reps) if a.tf else {}
-            xs = r["median_s"]
-            ratio = pt["out="] / xs if "out=" in pt else None
             line = "%-22s %-8s %-12s %9.3f %9.3f %9s %9s %8s %4s %6.0f%% %5.0f%%" % (
                 op, dtype, s, xs * 1e3, (r.get("cpu_s") or 0) * 1e3,
                 "%.3f" % (pt["out="] * 1e3) if pt else "-", "%.3f" % (pt["API"] * 1e3) if pt else "-",
@@ -265,7 +292,8 @@ def main():
                 line += " %9s" % ("%.3f" % (tf["tf"] * 1e3) if tf else "-")
             print(line)
             sys.stdout.flush()
-            rows.append({"op": op, "dtype": dtype, "shape": [n, c], "xent": r, "torch_s": pt, "tf_s": tf, "ratio_out": ratio,
+            rows.append({"op": op, "dtype": dtype, "shape": [n, c], "xent": r, "xent_s": xs, "torch_s": pt, "tf_s": tf, "ratio_out": ratio,
+                         "rounds": [{"xent_s": rd["xent"]["median_s"], "torch_s": rd["torch_s"], "ratio_out": rd.get("ratio_out")} for rd in rounds],
                          "floor_s": mem, "exp_bound_s": expb, "large": n * c * size >= LARGE_BYTES})
     report["rows"] = rows
     report["load_after"] = load()
@@ -280,8 +308,8 @@ def main():
     for op, goal in (("cross_entropy", 70), ("cross_entropy_fwd_bwd", 60)):
         for r in rows:
             if r["op"] == op and r["large"]:
-                f = 100 * r["floor_s"] / r["xent"]["median_s"]
-                e = 100 * r["exp_bound_s"] / r["xent"]["median_s"]
+                f = 100 * r["floor_s"] / r["xent_s"]
+                e = 100 * r["exp_bound_s"] / r["xent_s"]
                 print("%s %s %dx%d: %.0f%% of the memory floor (goal %d%%), %.0f%% of the exp bound%s" % (
                     op, r["dtype"], r["shape"][0], r["shape"][1], f, goal, e,
                     "" if f >= goal else "; the exp bound is %s the memory floor" % ("above" if r["exp_bound_s"] > r["floor_s"] else "below")))
