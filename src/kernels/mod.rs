@@ -583,34 +583,45 @@ fn drive_in_place_leaves<'a, E: Elem, P: Elem, F>(
 /// fused cross-entropy does no exp: one exp per element instead of two.
 pub const CACHE_MIN: usize = 256;
 
-/// A piece's scratch row: the kept exps, starting on a 64-byte line, and the
-/// per-block maxima.
+/// A piece's scratch row: the kept exps, and the per-block maxima.
 ///
-/// The line matters: a `Vec` of `f32` starts 16 bytes past one, so every 64-byte
-/// vector load and store of the row would straddle two lines, and the exp sweep's
-/// stores into the row, split in two, queue behind the previous row's non-temporal
-/// stores. Measured on AMD Zen 4, 2 threads, softmax 8192×1000 with non-temporal
-/// output: 1.94 ms from a row at 16 bytes past a line, 1.65 ms from an aligned one.
+/// Each row's exps start on a 64-byte line, placed for the row (see
+/// [`Scratch::rows`]) so that its stores and loads do not alias the row's input and
+/// output in the store buffer.
 struct Scratch<S> {
     buf: Vec<S>,
-    off: usize,
     len: usize,
     mb: Vec<S>,
 }
 
 impl<S: Elem> Scratch<S> {
     fn new(c: usize) -> RefCell<Self> {
-        let pad = 64 / size_of::<S>();
-        let buf = vec![S::default(); c + pad];
-        // a `Vec<S>` is aligned to `S`, so the distance to the next line is a whole
-        // number of elements
-        let off = (buf.as_ptr() as usize).wrapping_neg() % 64 / size_of::<S>();
-        RefCell::new(Scratch { buf, off, len: c, mb: vec![S::default(); c.div_ceil(simd::rows::BLOCK)] })
+        let buf = vec![S::default(); c + 4096 / size_of::<S>()];
+        RefCell::new(Scratch { buf, len: c, mb: vec![S::default(); c.div_ceil(simd::rows::BLOCK)] })
     }
 
-    /// The exps' row and the per-block maxima.
-    fn rows(&mut self) -> (&mut [S], &mut [S]) {
-        (&mut self.buf[self.off..self.off + self.len], &mut self.mb)
+    /// The exps' row for a row with input at `x` and output at `out` (the input
+    /// itself when in place), and the per-block maxima.
+    ///
+    /// The row starts on a 64-byte line: a `Vec` of `f32` starts 16 bytes past one,
+    /// and every 64-byte load and store would then straddle two lines (measured on
+    /// AMD Zen 4, 2 threads, softmax 8192×1000 with non-temporal output: 1.94 ms from
+    /// a row 16 bytes past a line, 1.65 ms from one on a line).
+    ///
+    /// And it starts at a chosen address modulo 4 KiB. A load whose address matches
+    /// an older store's in the low 12 bits waits for it (4K aliasing). The exp sweep
+    /// stores exp `k` and soon loads input `k + δ`; the write pass loads exp `k` and
+    /// stores output `k`. Both stream pairs advance together, so each keeps one
+    /// distance modulo 4096 for the whole row: `φ = e − x` and `D − φ`, `D = out − x`.
+    /// A store is safe when the load stream reaches its address (mod 4096) only much
+    /// later, that is when that distance is large; `φ = D/2 + 2048` makes both at
+    /// least 2 KiB. Rows that march through memory 4 KiB apart otherwise meet every
+    /// phase, some of them at a distance of a few lines.
+    fn rows(&mut self, x: usize, out: usize) -> (&mut [S], &mut [S]) {
+        let d = out.wrapping_sub(x) % 4096;
+        let want = (x.wrapping_add(d / 2 + 2048) & !63) % 4096;
+        let off = want.wrapping_sub(self.buf.as_ptr() as usize) % 4096 / size_of::<S>();
+        (&mut self.buf[off..off + self.len], &mut self.mb)
     }
 }
 
@@ -625,7 +636,8 @@ where
         let sc = Scratch::<S>::new(c);
         b.run_seq(&|r| {
             let mut sc = sc.borrow_mut();
-            let (e, mb) = sc.rows();
+            let x = r.a.as_ptr() as usize;
+            let (e, mb) = sc.rows(x, r.out.as_deref().map_or(x, |o| o.as_ptr() as usize));
             cached(r, e, mb)
         });
     } else {
@@ -643,7 +655,8 @@ where
         let sc = Scratch::<S>::new(c);
         b.run_seq(&|r| {
             let mut sc = sc.borrow_mut();
-            let (e, mb) = sc.rows();
+            let x = r.a.as_ptr() as usize;
+            let (e, mb) = sc.rows(x, x);
             cached(r, e, mb)
         });
     } else {
