@@ -695,20 +695,27 @@ fn sysfs_llc_bytes() -> Option<usize> {
         let (Some(level), Some(size)) = (read(&p, "level").and_then(|l| l.parse::<u32>().ok()), read(&p, "size")) else {
             continue;
         };
-        let (digits, unit) = size.split_at(size.find(|c: char| !c.is_ascii_digit()).unwrap_or(size.len()));
-        let shift = match unit {
-            "" => 0,
-            "K" => 10,
-            "M" => 20,
-            "G" => 30,
-            _ => continue,
-        };
-        let Some(bytes) = digits.parse::<usize>().ok().and_then(|n| n.checked_shl(shift)) else { continue };
+        let Some(bytes) = cache_size_bytes(&size) else { continue };
         if bytes > 0 && best.is_none_or(|(l, _)| level > l) {
             best = Some((level, bytes));
         }
     }
     best.map(|(_, b)| b)
+}
+
+/// A sysfs cache `size` (`"32768K"`, `"1M"`, `"512"`) in bytes; `None` for anything
+/// else or on overflow.
+fn cache_size_bytes(size: &str) -> Option<usize> {
+    let (digits, unit) = size.split_at(size.find(|c: char| !c.is_ascii_digit()).unwrap_or(size.len()));
+    let shift = match unit {
+        "" => 0,
+        "K" => 10,
+        "M" => 20,
+        "G" => 30,
+        _ => return None,
+    };
+    let n = digits.parse::<usize>().ok()?;
+    n.checked_mul(1 << shift)
 }
 
 /// Outputs (class axis last) of at least this many bytes are written with
@@ -724,6 +731,11 @@ fn sysfs_llc_bytes() -> Option<usize> {
 /// threshold) 0.69 against 0.88, 0.65 against 0.81, 0.76 against 0.89; at 8 MiB
 /// (1024×2000) ordinary stores win, softmax 0.31 against 0.33. The crossover lies
 /// between, where input and output together fill the cache.
+///
+/// ```
+/// use xent::kernels::{llc_bytes, nt_min_bytes};
+/// assert_eq!(nt_min_bytes(), llc_bytes() / 2);
+/// ```
 pub fn nt_min_bytes() -> usize {
     llc_bytes() / 2
 }

@@ -676,8 +676,8 @@ fn nt_row_drivers_per_isa() {
                     assert_eq!(ls0, ls1, "{isa:?} c={c} log_softmax");
                     assert_eq!(gr0, gr1, "{isa:?} c={c} CE gradient");
                     assert_eq!(sm0, sm1, "{isa:?} c={c} softmax");
-                    // (not the scalar rows: they sum sequentially in f32, and their error
-                    // grows with `c` beyond `tol` at 40000 classes)
+                    // against f64, but not the scalar rows: they sum sequentially in f32,
+                    // and their error grows with `c` beyond `tol` at 40000 classes
                     for (r, xr) in x.chunks(c).enumerate().filter(|_| isa != Isa::Scalar) {
                         let l = lse64(xr);
                         let t = tol(c);
@@ -1260,4 +1260,17 @@ fn half_few_classes<H: Half>() {
 fn half_few_classes_per_isa() {
     half_few_classes::<half::f16>();
     half_few_classes::<half::bf16>();
+}
+
+/// The sysfs cache sizes behind `llc_bytes`: the units Linux writes, and nothing else.
+#[test]
+fn cache_size_bytes_parses_sysfs() {
+    assert_eq!(cache_size_bytes("32768K"), Some(32 << 20));
+    assert_eq!(cache_size_bytes("1M"), Some(1 << 20));
+    assert_eq!(cache_size_bytes("2G"), Some(2 << 30));
+    assert_eq!(cache_size_bytes("512"), Some(512));
+    for bad in ["", "K", "32 K", "32KB", "-1K", "1.5M", "99999999999999999999999G"] {
+        assert_eq!(cache_size_bytes(bad), None, "{bad:?}");
+    }
+    assert!(llc_bytes() > 0 && nt_min_bytes() == llc_bytes() / 2);
 }
