@@ -356,15 +356,15 @@ pub(crate) fn scale_from_exp<S: Io<E> + Io<f32>, E: Copy>(s: S, e: &[f32], out: 
     let z = s.splat(0.0);
     for (bi, ((eb, ob), &mbi)) in e.chunks(BLOCK).zip(out.chunks_mut(BLOCK)).zip(mb).enumerate() {
         let cv = s.splat(block_scale(mbi, m, r));
-        let next = wr.next.wrapping_add(bi * BLOCK * wr.next_size);
+        let base = bi * BLOCK;
         write_nofence(
             s,
             ob,
             wr.nt,
             #[inline(always)]
             |i, len| {
-                if !wr.next.is_null() {
-                    s.prefetch_l2(next.wrapping_add(i * wr.next_size));
+                if let Some(p) = wr.next_at(base + i) {
+                    s.prefetch_l2(p);
                 }
                 // SAFETY: `write_nofence` keeps `i + len ≤ ob.len() = eb.len()`.
                 s.mul(cv, unsafe { ldu(s, eb, i, len, z) })
@@ -388,11 +388,11 @@ pub(crate) fn scale_in_place<S: Io<f32>>(s: S, e: &mut [f32], mb: &[f32], m: f32
     let z = s.splat(0.0);
     for (bi, (eb, &mbi)) in e.chunks_mut(BLOCK).zip(mb).enumerate() {
         let cv = s.splat(block_scale(mbi, m, r));
-        let next = wr.next.wrapping_add(bi * BLOCK * wr.next_size);
+        let base = bi * BLOCK;
         let n = eb.len();
         pieces::<S>(n, |i, len| {
-            if !wr.next.is_null() {
-                s.prefetch_l2(next.wrapping_add(i * wr.next_size));
+            if let Some(p) = wr.next_at(base + i) {
+                s.prefetch_l2(p);
             }
             // SAFETY: `pieces` keeps `i + len ≤ n = eb.len()`, `len ≤ N`.
             unsafe {
@@ -417,15 +417,14 @@ pub(crate) fn grad_from_exp<S: Io<E> + Io<f32>, E: Copy>(s: S, e: &[f32], out: &
         let cv = s.splat(g.a * ((mbi - g.m) - g.l).exp());
         let wb = g.w.map(|w| &w[base..base + eb.len()]);
         let yb = g.y.and_then(|y| y.checked_sub(base)).filter(|&y| y < eb.len());
-        let next = wr.next.wrapping_add(base * wr.next_size);
         write_nofence(
             s,
             ob,
             wr.nt,
             #[inline(always)]
             |i, len| {
-                if !wr.next.is_null() {
-                    s.prefetch_l2(next.wrapping_add(i * wr.next_size));
+                if let Some(p) = wr.next_at(base + i) {
+                    s.prefetch_l2(p);
                 }
                 // SAFETY: `write_nofence` keeps `i + len ≤ ob.len() = eb.len() (= wb.len())`.
                 let p = s.mul(cv, unsafe { ldu(s, eb, i, len, z) });
@@ -503,8 +502,8 @@ pub(crate) fn exp_scale<S: Io<E>, E: Copy>(s: S, x: &[E], out: &mut [E], m: f32,
         wr.nt,
         #[inline(always)]
         |i, len| {
-            if !wr.next.is_null() {
-                s.prefetch_l2(wr.next.wrapping_add(i * wr.next_size));
+            if let Some(p) = wr.next_at(i) {
+                s.prefetch_l2(p);
             }
             // SAFETY: `write_nofence` keeps `i + len ≤ out.len() = x.len()`.
             let v = unsafe { ldu(s, x, i, len, z) };
@@ -584,8 +583,8 @@ pub(crate) fn sub2<S: Io<E>, E: Copy>(s: S, x: &[E], out: &mut [E], m: f32, l: f
         wr.nt,
         #[inline(always)]
         |i, len| {
-            if !wr.next.is_null() {
-                s.prefetch_l2(wr.next.wrapping_add(i * wr.next_size));
+            if let Some(p) = wr.next_at(i) {
+                s.prefetch_l2(p);
             }
             // SAFETY: `write` keeps `i + len ≤ out.len() = x.len()`.
             let v = unsafe { ldu(s, x, i, len, z) };
@@ -740,8 +739,8 @@ pub(crate) fn sparse_grad<S: Io<E> + Io<f32>, E: Copy>(s: S, x: &[E], out: &mut 
         wr.nt,
         #[inline(always)]
         |i, len| {
-            if !wr.next.is_null() {
-                s.prefetch_l2(wr.next.wrapping_add(i * wr.next_size));
+            if let Some(p) = wr.next_at(i) {
+                s.prefetch_l2(p);
             }
             // SAFETY: `write_nofence` keeps `i + len ≤ out.len() = x.len() (= w.len())`.
             unsafe { grad_vec(s, ldu(s, x, i, len, z), g, sh, i, len) }

@@ -265,15 +265,15 @@ pub(crate) fn scale_from_exp<S: Simd64>(s: S, e: &[f64], out: &mut [f64], mb: &[
     let z = s.splat(0.0);
     for (bi, ((eb, ob), &mbi)) in e.chunks(BLOCK).zip(out.chunks_mut(BLOCK)).zip(mb).enumerate() {
         let cv = s.splat(block_scale(mbi, m, r));
-        let next = wr.next.wrapping_add(bi * BLOCK * wr.next_size);
+        let base = bi * BLOCK;
         write_nofence(
             s,
             ob,
             wr.nt,
             #[inline(always)]
             |i, len| {
-                if !wr.next.is_null() {
-                    s.prefetch_l2(next.wrapping_add(i * wr.next_size));
+                if let Some(p) = wr.next_at(base + i) {
+                    s.prefetch_l2(p);
                 }
                 // SAFETY: `write_nofence` keeps `i + len ≤ ob.len() = eb.len()`.
                 s.mul(cv, unsafe { ldu(s, eb, i, len, z) })
@@ -296,11 +296,11 @@ pub(crate) fn scale_in_place<S: Simd64>(s: S, e: &mut [f64], mb: &[f64], m: f64,
     let z = s.splat(0.0);
     for (bi, (eb, &mbi)) in e.chunks_mut(BLOCK).zip(mb).enumerate() {
         let cv = s.splat(block_scale(mbi, m, r));
-        let next = wr.next.wrapping_add(bi * BLOCK * wr.next_size);
+        let base = bi * BLOCK;
         let n = eb.len();
         pieces::<S>(n, |i, len| {
-            if !wr.next.is_null() {
-                s.prefetch_l2(next.wrapping_add(i * wr.next_size));
+            if let Some(p) = wr.next_at(base + i) {
+                s.prefetch_l2(p);
             }
             // SAFETY: `pieces` keeps `i + len ≤ n = eb.len()`, `len ≤ N`.
             unsafe {
@@ -325,15 +325,14 @@ pub(crate) fn grad_from_exp<S: Simd64>(s: S, e: &[f64], out: &mut [f64], mb: &[f
         let cv = s.splat(g.a * ((mbi - g.m) - g.l).exp());
         let wb = g.w.map(|w| &w[base..base + eb.len()]);
         let yb = g.y.and_then(|y| y.checked_sub(base)).filter(|&y| y < eb.len());
-        let next = wr.next.wrapping_add(base * wr.next_size);
         write_nofence(
             s,
             ob,
             wr.nt,
             #[inline(always)]
             |i, len| {
-                if !wr.next.is_null() {
-                    s.prefetch_l2(next.wrapping_add(i * wr.next_size));
+                if let Some(p) = wr.next_at(base + i) {
+                    s.prefetch_l2(p);
                 }
                 // SAFETY: `write_nofence` keeps `i + len ≤ ob.len() = eb.len() (= wb.len())`.
                 let p = s.mul(cv, unsafe { ldu(s, eb, i, len, z) });
@@ -411,8 +410,8 @@ pub(crate) fn exp_scale<S: Simd64>(s: S, x: &[f64], out: &mut [f64], m: f64, r: 
         wr.nt,
         #[inline(always)]
         |i, len| {
-            if !wr.next.is_null() {
-                s.prefetch_l2(wr.next.wrapping_add(i * wr.next_size));
+            if let Some(p) = wr.next_at(i) {
+                s.prefetch_l2(p);
             }
             // SAFETY: `write_nofence` keeps `i + len ≤ out.len() = x.len()`.
             let v = unsafe { ldu(s, x, i, len, z) };
@@ -458,8 +457,8 @@ pub(crate) fn sub2<S: Simd64>(s: S, x: &[f64], out: &mut [f64], m: f64, l: f64, 
         wr.nt,
         #[inline(always)]
         |i, len| {
-            if !wr.next.is_null() {
-                s.prefetch_l2(wr.next.wrapping_add(i * wr.next_size));
+            if let Some(p) = wr.next_at(i) {
+                s.prefetch_l2(p);
             }
             // SAFETY: `write` keeps `i + len ≤ out.len() = x.len()`.
             let v = unsafe { ldu(s, x, i, len, z) };
@@ -506,8 +505,8 @@ pub(crate) fn sparse_grad<S: Simd64>(s: S, x: &[f64], out: &mut [f64], g: &Grad<
         wr.nt,
         #[inline(always)]
         |i, len| {
-            if !wr.next.is_null() {
-                s.prefetch_l2(wr.next.wrapping_add(i * wr.next_size));
+            if let Some(p) = wr.next_at(i) {
+                s.prefetch_l2(p);
             }
             // SAFETY: `write_nofence` keeps `i + len ≤ out.len() = x.len() (= w.len())`.
             unsafe { grad_vec(s, ldu(s, x, i, len, z), g, sh, i, len) }
