@@ -302,14 +302,17 @@ pub(crate) fn head_len<S: Io<E>, E: Copy>(out: &[E]) -> usize {
 
 /// The bytes of the next row that a write pass prefetches: its head, 32 KiB.
 ///
-/// The exp sweep of the next row prefetches for itself from
-/// [`rows::PREFETCH_AHEAD`] plus one block past its start (24 KiB for `f32`,
-/// 32 KiB for `f64`); the write pass only has to cover the head before that. Fetching
-/// the whole next row during the write pass left the memory idle during the sweep,
-/// which is bound by arithmetic, and made the write pass move twice the bytes. With
-/// rows up to 32 KiB nothing changes. Measured on AMD Zen 4, 2 threads, paired runs,
-/// median of 6–10 (whole row → head): softmax `f32` 4096×32000 30.7 → 30.0 ms,
-/// 1024×128256 29.6 → 26.0 ms, `f64` 1024×32000 16.1 → 15.6 ms, 4096×8000
+/// The next row's exp sweep prefetches for itself, some distance ahead of where it
+/// reads: [`rows::PREFETCH_AHEAD`] plus one block with `far` (24 KiB for `f32` input,
+/// 20 KiB for 16-bit, 32 KiB for `f64`), one block without. So each sweep starts
+/// [`rows::BLOCK`] elements or more behind its own prefetch, and the write pass before
+/// it covers that head. (A far sweep's prefetch also runs past its row's end into the
+/// next row's head; the write pass fetches it again, which costs only the prefetch
+/// instructions.) Fetching the whole next row during the write pass left the memory idle
+/// during the sweep, which is bound by arithmetic, and made the write pass move twice
+/// the bytes. Rows up to 32 KiB are unchanged. Measured on AMD Zen 4, 2 threads,
+/// paired runs, median of 6–10 (whole row → head): softmax `f32` 4096×32000 30.7 →
+/// 30.0 ms, 1024×128256 29.6 → 26.0 ms, `f64` 1024×32000 16.1 → 15.6 ms, 4096×8000
 /// 16.8 → 15.9 ms; log-softmax and the fused CE gradient within noise; 16 and 64 KiB
 /// heads no better.
 pub(crate) const NEXT_HEAD: usize = 32 << 10;
