@@ -196,6 +196,15 @@ def tf_runs(op, n, c, dtype, threads, reps):
     return {"tf": median_time(f, reps)}
 
 
+def short_of_cores(x, threads):
+    """The thread count of an `xent bench` JSON `x` whose calls kept fewer than T - 0.5 cores
+    busy (CPU time per call against wall time; the kernels split rows evenly), else 0: the
+    host held a vCPU (steal), or other load ran. Reported, not dropped (PyTorch's rounds
+    have no such check)."""
+    t = x.get("threads") or threads
+    return t if t > 1 and x.get("cpu_s") and x["cpu_s"] < (t - 0.5) * x["median_s"] else 0
+
+
 def floors(op, n, c, nbytes, bw, dtype):
     """(memory floor s, exp bound s) of one cell: `nbytes` (the least the op moves, as
     `xent bench` reports it) at the measured bandwidth, N*C exps at the measured rate."""
@@ -313,17 +322,11 @@ def main():
             if a.tf:
                 line += " %9s" % ("%.3f" % (tf["tf"] * 1e3) if tf else "-")
             print(line)
-            # A round where xent's calls kept fewer than T - 0.5 cores busy (the kernels
-            # split rows evenly) ran short of cores: the host held a vCPU (steal), or other
-            # load ran. Said, not dropped (PyTorch's rounds have no such check).
-            def short(x):
-                t = x.get("threads") or a.threads
-                return t > 1 and x.get("cpu_s") and x["cpu_s"] < (t - 0.5) * x["median_s"]
-            lost = [k for k, rd in enumerate(rounds) if short(rd["xent"])]
+            lost = [k for k, rd in enumerate(rounds) if short_of_cores(rd["xent"], a.threads)]
             for k in lost:
                 x = rounds[k]["xent"]
                 print("#   round %d: xent kept %.2f of %d cores busy (%.3f ms CPU in %.3f ms): host steal or other load" % (
-                    k + 1, x["cpu_s"] / x["median_s"], x.get("threads") or a.threads, x["cpu_s"] * 1e3, x["median_s"] * 1e3))
+                    k + 1, x["cpu_s"] / x["median_s"], short_of_cores(x, a.threads), x["cpu_s"] * 1e3, x["median_s"] * 1e3))
             sys.stdout.flush()
             rows.append({"op": op, "dtype": dtype, "shape": [n, c], "xent": r, "xent_s": xs, "torch_s": pt, "tf_s": tf, "ratio_out": ratio,
                          "pct_floor": pct_floor, "pct_exp": pct_exp, "floor_measured_per_round": own_floor,
