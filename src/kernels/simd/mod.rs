@@ -325,12 +325,12 @@ pub(crate) struct Wr {
     /// The next row's input (class axis last): its head ([`NEXT_HEAD`]) prefetched
     /// into L2 at the pace of the writes, so that the next row's sweep starts on
     /// cached data. Null for none; never dereferenced.
-    pub next: *const u8,
+    next: *const u8,
     /// Bytes of `next` per output element.
-    pub next_size: usize,
+    next_size: usize,
     /// How many output elements have their bytes of `next` prefetched (see
     /// [`NEXT_HEAD`]); 0 when `next` is null.
-    pub next_len: usize,
+    next_len: usize,
     /// Close a non-temporal pass with `sfence`. Off for the contiguous rows of the row
     /// drivers, which fence once per piece of rows instead (`fence` in `kernels`): a
     /// fence per row waits for the row's stores to reach memory, which on 4 KB rows
